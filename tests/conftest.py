@@ -1,0 +1,60 @@
+"""Fixtures: each real service once per run, a fresh database per test, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.services import postgres_cluster
+from worker.app import App
+from worker.settings import load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = Path(os.environ.get("REMINDERS_SEEDS", ROOT.parent / "shared" / "seeds"))
+
+
+def seed(prefix: str) -> Path:
+    """One of the partnership's original documents, by its number (000 … 004)."""
+    matches = sorted(SEEDS.glob(f"{prefix}_*.txt"))
+    if not matches:
+        pytest.fail(f"seed document {prefix} not found in {SEEDS}")
+    return matches[0]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    with postgres_cluster() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new, empty database for one test."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'reminders.db'}"
+        return
+    server = make_url(request.getfixturevalue("postgres_server"))
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield server.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def app(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[App]:
+    """The application on a fresh, initialised database; CLI commands see the same one."""
+    monkeypatch.setenv("REMINDERS_DATABASE_URL", database_url)
+    application = App(load_settings())
+    application.initialise()
+    yield application
+    application.engine.dispose()

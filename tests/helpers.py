@@ -1,0 +1,45 @@
+"""Small helpers shared by the tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from worker import listing
+from worker.app import App
+from worker.importers import ImportOptions, ImportResult, import_files
+
+NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+
+
+def options(app: App, plan: str | None = None) -> ImportOptions:
+    return ImportOptions(
+        themes=app.directory().themes,
+        course_code=app.settings.course_code_pattern,
+        timezone=app.timezone,
+        plan=plan,
+    )
+
+
+def run_import(app: App, *paths: Path, plan: str | None = None) -> list[ImportResult]:
+    return import_files(list(paths), app.sessions, options(app, plan), NOW)
+
+
+def records(app: App, what: str) -> list[dict[str, Any]]:
+    with app.sessions() as session:
+        return fetch(session, app, what)
+
+
+def fetch(session: Session, app: App, what: str) -> list[dict[str, Any]]:
+    if what == "actions":
+        return listing.actions(session)
+    if what == "mi-sheets":
+        return listing.mi_sheets(session, app.timezone)
+    return listing.sessions(session, app.timezone)
+
+
+def by_key(items: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
+    return {item[key]: item for item in items}

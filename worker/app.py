@@ -1,0 +1,69 @@
+"""The pieces a command or a task needs, built once from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from worker.db import alembic_config, make_engine, session_factory, transaction, upgrade
+from worker.directory import Directory, load_directory, sync_directory
+from worker.settings import Settings, load_settings
+
+
+class NotInitialisedError(Exception):
+    """The database is missing tables or is older than this version of the code."""
+
+
+@dataclass
+class App:
+    settings: Settings = field(default_factory=load_settings)
+
+    @cached_property
+    def engine(self) -> Engine:
+        return make_engine(self.settings.database_url)
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        return session_factory(self.engine)
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.settings.timezone)
+
+    @property
+    def directory_path(self) -> Path:
+        return self.settings.config_dir / "directory.yaml"
+
+    @property
+    def rules_path(self) -> Path:
+        return self.settings.config_dir / "escalation.yaml"
+
+    def directory(self) -> Directory:
+        return load_directory(self.directory_path)
+
+    def initialise(self) -> None:
+        """Create or upgrade the schema, then load the directory into it."""
+        upgrade(self.engine)
+        self.sync_directory()
+
+    def sync_directory(self) -> None:
+        directory = self.directory()
+        with transaction(self.sessions) as session:
+            sync_directory(session, directory)
+
+    def check_schema(self) -> None:
+        head = ScriptDirectory.from_config(alembic_config(self.engine)).get_current_head()
+        with self.engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+        if current != head:
+            raise NotInitialisedError(
+                "the database is not initialised or is older than this version: "
+                "run `reminders init`"
+            )

@@ -1,0 +1,140 @@
+"""The `reminders` command: what the business manager and the operators type."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from worker import listing
+from worker.app import App, NotInitialisedError
+from worker.importers import ImportOptions, ImportResult, import_files
+from worker.settings import ConfigError
+
+console = Console()
+
+
+def app_from(ctx: click.Context) -> App:
+    app = ctx.find_object(App)
+    if app is None:
+        raise click.ClickException("no application context")
+    return app
+
+
+@click.group()
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Reminders and escalation for a safeguarding partnership."""
+    try:
+        ctx.obj = App()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Create or upgrade the database and load the directory into it."""
+    app = app_from(ctx)
+    try:
+        app.initialise()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Database ready: {app.engine.url.render_as_string(hide_password=True)}")
+
+
+@main.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--plan", help="Plan name for these actions (default: the document's title).")
+@click.pass_context
+def import_command(ctx: click.Context, files: tuple[Path, ...], plan: str | None) -> None:
+    """Import Composite Action Plans, MI sheets and CSV files."""
+    app = ready(app_from(ctx))
+    options = ImportOptions(
+        themes=app.directory().themes,
+        course_code=app.settings.course_code_pattern,
+        timezone=app.timezone,
+        plan=plan,
+    )
+    results = import_files(list(files), app.sessions, options, datetime.now(UTC))
+    for result in results:
+        report(result)
+    if any(r.error for r in results):
+        sys.exit(1)
+
+
+def ready(app: App) -> App:
+    """The app with its schema at the latest revision and the directory loaded."""
+    try:
+        app.check_schema()
+        app.sync_directory()
+    except (NotInitialisedError, ConfigError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    return app
+
+
+def report(result: ImportResult) -> None:
+    if result.error is not None:
+        console.print(f"[red]refused[/red] {result.error}", markup=True, highlight=False)
+        return
+    for o in result.outcomes:
+        counts = f"{o.created} new, {o.updated} updated, {o.unchanged} unchanged"
+        retired = f", {o.retired} {o.retired_as}" if o.retired else ""
+        line = f"{result.path} ({result.kind}): {o.subject}: {o.items} {counts}{retired}"
+        console.print(f"[green]imported[/green] {line}", markup=True, highlight=False)
+
+
+@main.command("list")
+@click.argument("what", type=click.Choice(["actions", "mi-sheets", "sessions"]))
+@click.option("--json", "as_json", is_flag=True, help="Print the stable JSON shape.")
+@click.pass_context
+def list_command(ctx: click.Context, what: str, as_json: bool) -> None:
+    """List imported actions, MI sheets or briefing sessions."""
+    app = ready(app_from(ctx))
+    with app.sessions() as session:
+        if what == "actions":
+            records = listing.actions(session)
+        elif what == "mi-sheets":
+            records = listing.mi_sheets(session, app.timezone)
+        else:
+            records = listing.sessions(session, app.timezone)
+    if as_json:
+        click.echo(json.dumps(records, indent=2, ensure_ascii=False))
+    else:
+        show_table(what, records)
+
+
+def show_table(what: str, records: list[dict[str, Any]]) -> None:
+    table = Table(title=f"{len(records)} {what.replace('-', ' ')}")
+    for heading, _ in listing.COLUMNS[what]:
+        table.add_column(heading, overflow="fold")
+    for record in records:
+        table.add_row(*(listing.cell(record[key]) for _, key in listing.COLUMNS[what]))
+    console.print(table)
+
+
+@main.group()
+def config() -> None:
+    """Check the configuration files."""
+
+
+@config.command("check")
+@click.pass_context
+def config_check(ctx: click.Context) -> None:
+    """Validate settings and the directory; every problem names its file and key."""
+    app = app_from(ctx)
+    try:
+        directory = app.directory()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"settings: ok ({app.settings.database_url.split(':')[0]} database)")
+    click.echo(
+        f"{app.directory_path}: ok ({len(directory.agencies)} agencies, "
+        f"{len(directory.establishments)} establishments)"
+    )

@@ -1,0 +1,216 @@
+"""The partnership's directory (config/directory.yaml): agencies, people, establishments.
+
+The business manager edits the YAML; `sync_directory` brings the database in line with it,
+and lead-agency names in documents are matched against the agencies' aliases.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, model_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from worker.models import (
+    ActionLead,
+    Agency,
+    AgencyAlias,
+    Contact,
+    Establishment,
+    EstablishmentGroup,
+    Role,
+)
+from worker.settings import ConfigError, describe_errors, read_yaml
+
+AgencyRole = Literal["named_contact", "line_manager", "senior_safeguarding_lead"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Person(Strict):
+    name: str = Field(min_length=1, pattern=r"^[^\r\n]*$")
+    email: EmailStr
+    phone: str | None = None
+
+
+class AgencyContact(Person):
+    role: AgencyRole
+    reports_to: EmailStr | None = None
+
+
+class AgencyEntry(Strict):
+    name: str = Field(min_length=1)
+    aliases: list[str] = []
+    contacts: list[AgencyContact] = []
+
+
+class EstablishmentEntry(Strict):
+    name: str = Field(min_length=1)
+    email: EmailStr
+    contact: str | None = None
+    groups: list[str] = []
+
+
+class Partnership(Strict):
+    name: str
+    business_manager: Person
+    independent_chair: Person
+
+
+class Directory(Strict):
+    partnership: Partnership
+    themes: list[str] = Field(min_length=1)
+    agencies: list[AgencyEntry]
+    groups: list[str] = []
+    establishments: list[EstablishmentEntry] = []
+
+    @model_validator(mode="after")
+    def check_references(self) -> Directory:
+        problems = [*self.alias_clashes(), *self.unknown_groups(), *self.unknown_managers()]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def alias_clashes(self) -> list[str]:
+        owner: dict[str, str] = {}
+        problems = []
+        for index, agency in enumerate(self.agencies):
+            for alias in [agency.name, *agency.aliases]:
+                key = fold(alias)
+                if owner.get(key, agency.name) != agency.name:
+                    problems.append(f"agencies[{index}]: alias {alias!r} also names {owner[key]}")
+                owner[key] = agency.name
+        return problems
+
+    def unknown_groups(self) -> list[str]:
+        return [
+            f"establishments[{i}].groups: unknown group {g!r} (known: {', '.join(self.groups)})"
+            for i, e in enumerate(self.establishments)
+            for g in e.groups
+            if g not in self.groups
+        ]
+
+    def unknown_managers(self) -> list[str]:
+        emails = {c.email.lower() for a in self.agencies for c in a.contacts}
+        return [
+            f"agencies[{i}].contacts[{j}].reports_to: no contact has e-mail {c.reports_to}"
+            for i, a in enumerate(self.agencies)
+            for j, c in enumerate(a.contacts)
+            if c.reports_to and c.reports_to.lower() not in emails
+        ]
+
+
+def fold(name: str) -> str:
+    """How names are compared: case, spacing and curly apostrophes do not matter."""
+    return re.sub(r"\s+", " ", name.replace("\u2019", "'")).strip().casefold()
+
+
+def load_directory(path: Path) -> Directory:
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(path, ["(top level): expected a mapping with partnership, agencies, …"])
+    try:
+        return Directory.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(path, describe_errors(exc)) from exc
+
+
+def sync_directory(session: Session, directory: Directory) -> None:
+    """Make the database's agencies, contacts and establishments match the directory."""
+    agencies = {entry.name: sync_agency(session, entry) for entry in directory.agencies}
+    sync_contacts(session, people(directory, agencies))
+    sync_establishments(session, directory)
+    resolve_leads(session)
+
+
+def sync_agency(session: Session, entry: AgencyEntry) -> Agency:
+    agency = session.scalar(select(Agency).where(Agency.name == entry.name))
+    if agency is None:
+        agency = Agency(name=entry.name)
+        session.add(agency)
+    wanted = {fold(a) for a in [entry.name, *entry.aliases]}
+    agency.aliases = [a for a in agency.aliases if a.alias in wanted]
+    have = {a.alias for a in agency.aliases}
+    session.flush()
+    agency.aliases += [AgencyAlias(alias=a) for a in sorted(wanted - have)]
+    return agency
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """A person as the directory describes them."""
+
+    person: Person
+    role: Role
+    agency: Agency | None = None
+    reports_to: str | None = None
+
+    @property
+    def email(self) -> str:
+        return str(self.person.email).lower()
+
+
+def people(directory: Directory, agencies: dict[str, Agency]) -> list[Wanted]:
+    partnership = directory.partnership
+    return [
+        *(
+            Wanted(c, Role(c.role), agencies[a.name], c.reports_to)
+            for a in directory.agencies
+            for c in a.contacts
+        ),
+        Wanted(partnership.business_manager, Role.BUSINESS_MANAGER),
+        Wanted(partnership.independent_chair, Role.INDEPENDENT_CHAIR),
+    ]
+
+
+def sync_contacts(session: Session, wanted: list[Wanted]) -> None:
+    by_email = {c.email: c for c in session.scalars(select(Contact))}
+    for contact in by_email.values():
+        contact.line_manager = None
+    session.flush()
+    keep = {w.email for w in wanted}
+    for email in [e for e in by_email if e not in keep]:
+        session.delete(by_email.pop(email))
+    for w in wanted:
+        contact = by_email.setdefault(w.email, Contact(email=w.email))
+        contact.name, contact.phone, contact.role = w.person.name, w.person.phone, w.role
+        contact.agency = w.agency
+        session.add(contact)
+    link_line_managers(wanted, by_email)
+
+
+def link_line_managers(wanted: list[Wanted], by_email: dict[str, Contact]) -> None:
+    """A named contact reports to `reports_to`, else to their agency's line manager."""
+    managers = {w.agency.name: w.email for w in wanted if w.agency and w.role is Role.LINE_MANAGER}
+    for w in wanted:
+        if w.role is not Role.NAMED_CONTACT or w.agency is None:
+            continue
+        manager = w.reports_to or managers.get(w.agency.name)
+        by_email[w.email].line_manager = by_email.get(manager.lower()) if manager else None
+
+
+def sync_establishments(session: Session, directory: Directory) -> None:
+    groups = {g.name: g for g in session.scalars(select(EstablishmentGroup))}
+    for name in directory.groups:
+        groups.setdefault(name, EstablishmentGroup(name=name))
+        session.add(groups[name])
+    existing = {e.name: e for e in session.scalars(select(Establishment))}
+    for entry in directory.establishments:
+        place = existing.get(entry.name) or Establishment(name=entry.name)
+        place.email, place.contact_name = entry.email.lower(), entry.contact
+        place.groups = [groups[g] for g in entry.groups]
+        session.add(place)
+
+
+def resolve_leads(session: Session) -> None:
+    """Match every action's lead-agency names against the aliases as they now stand."""
+    session.flush()
+    aliases = {a.alias: a.agency_id for a in session.scalars(select(AgencyAlias))}
+    for lead in session.scalars(select(ActionLead)):
+        lead.agency_id = aliases.get(fold(lead.name))

@@ -1,0 +1,110 @@
+"""`reminders import`: detect each document's kind, parse it, store it in one transaction.
+
+A refused document changes nothing; the documents beside it in the same command still import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from worker.db import transaction
+from worker.importers.cap import looks_like_cap, parse_cap
+from worker.importers.csv_files import csv_kind, parse_actions_csv, parse_sessions_csv
+from worker.importers.documents import Parsed, ParsedPlan, ParsedSessionList, ParsedSheet
+from worker.importers.errors import DocumentError, refuse
+from worker.importers.mi_sheet import looks_like_mi_sheet, parse_mi_sheet
+from worker.importers.store import (
+    Outcome,
+    Writer,
+    store_plan,
+    store_session_list,
+    store_sheet,
+)
+from worker.importers.text import read_document
+
+__all__ = ["DocumentError", "ImportOptions", "ImportResult", "import_files", "parse_file"]
+
+NOT_RECOGNISED = (
+    "neither a Composite Action Plan (no table with the columns Ref, SCR Ref, Action, "
+    "Lead agency, Target date and Progress) nor an MI sheet (no 'Management Information "
+    "Sheet' heading or MI Number), nor a CSV file with a documented header"
+)
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    themes: Sequence[str]
+    course_code: str
+    timezone: ZoneInfo
+    plan: str | None = None
+
+
+@dataclass
+class ImportResult:
+    path: Path
+    kind: str = ""
+    outcomes: list[Outcome] = field(default_factory=list)
+    error: DocumentError | None = None
+
+
+def parse_file(path: Path, options: ImportOptions) -> tuple[str, list[Parsed]]:
+    """The document's kind and what it holds; raises DocumentError naming the file."""
+    try:
+        return parse_lines(read_document(path), options)
+    except DocumentError as exc:
+        exc.file = str(path)
+        raise
+    except OSError as exc:
+        raise DocumentError(f"cannot read the file ({exc.strerror})", file=str(path)) from exc
+
+
+def parse_lines(lines: list[str], options: ImportOptions) -> tuple[str, list[Parsed]]:
+    kind = csv_kind(lines)
+    if kind == "actions":
+        return "actions CSV", list(parse_actions_csv(lines, options.themes, options.plan))
+    if kind == "sessions":
+        return "sessions CSV", [parse_sessions_csv(lines)]
+    if looks_like_cap(lines):
+        return "Composite Action Plan", [parse_cap(lines, options.themes, options.plan)]
+    if looks_like_mi_sheet(lines):
+        sheet = parse_mi_sheet(lines, options.course_code, options.timezone)
+        return "MI sheet", [sheet]
+    raise refuse(NOT_RECOGNISED)
+
+
+def store(writer: Writer, parsed: Parsed, path: Path) -> Outcome:
+    if isinstance(parsed, ParsedPlan):
+        return store_plan(writer, parsed)
+    if isinstance(parsed, ParsedSheet):
+        return store_sheet(writer, parsed)
+    if isinstance(parsed, ParsedSessionList):
+        return store_session_list(writer, parsed, f"csv:{path.name}")
+    raise TypeError(parsed)
+
+
+def import_file(
+    path: Path, factory: sessionmaker[Session], options: ImportOptions, now: datetime
+) -> ImportResult:
+    result = ImportResult(path)
+    try:
+        result.kind, parsed = parse_file(path, options)
+        with transaction(factory) as session:
+            writer = Writer(session, str(path), now)
+            result.outcomes = [store(writer, item, path) for item in parsed]
+    except DocumentError as exc:
+        exc.file = str(path)
+        result.error, result.outcomes = exc, []
+    return result
+
+
+def import_files(
+    paths: Sequence[Path], factory: sessionmaker[Session], options: ImportOptions, now: datetime
+) -> list[ImportResult]:
+    """Each file in its own transaction, in the order given."""
+    return [import_file(path, factory, options, now) for path in paths]

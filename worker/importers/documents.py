@@ -1,0 +1,63 @@
+"""What the parsers read out of a document, before anything touches the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+
+@dataclass(frozen=True)
+class ParsedAction:
+    ref: str
+    theme: str
+    scr_refs: tuple[str, ...]
+    text: str
+    lead_agency: str
+    target_date: date | None
+    progress: str
+    line: int
+
+
+@dataclass(frozen=True)
+class ParsedPlan:
+    title: str
+    actions: tuple[ParsedAction, ...]
+
+
+@dataclass(frozen=True)
+class ParsedSession:
+    reference: str
+    date: date
+    start: time
+    end: time
+    venue: str
+    line: int
+    delegate_limit: int | None = None
+    booking_url: str | None = None
+
+
+@dataclass(frozen=True)
+class ParsedSheet:
+    number: str
+    title: str
+    sheet_type: str
+    due_date: date | None
+    published_at: datetime | None
+    contact_name: str | None
+    contact_phone: str | None
+    contact_email: str | None
+    audience: str | None
+    links: tuple[str, ...]
+    delegate_limit: int | None
+    booking_url: str | None
+    sessions: tuple[ParsedSession, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class ParsedSessionList:
+    """Sessions kept in a spreadsheet, each naming the MI sheet that announces it."""
+
+    sessions: tuple[tuple[str, ParsedSession], ...]
+
+
+Parsed = ParsedPlan | ParsedSheet | ParsedSessionList

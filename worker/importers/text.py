@@ -1,0 +1,131 @@
+"""Reading document text and the small values found in it: dates, times, numbers."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from pathlib import Path
+
+from dateutil import parser as dateparser
+
+from worker.importers.errors import refuse
+
+MAX_BYTES = 5 * 1024 * 1024
+# Every character that some program treats as a line break, plus the other C0/C1 controls.
+_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_SPACES = re.compile(r"\s+")
+_NUMERIC_DATE = re.compile(r"\d{1,2}/\d{1,2}/(\d{2}|\d{4})")
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+NUMBER_WORDS = {
+    "a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
+    "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+}  # fmt: skip
+
+
+def read_document(path: Path) -> list[str]:
+    """The document's lines, whatever its line endings; refuses binary and oversized files."""
+    data = path.read_bytes()
+    if len(data) > MAX_BYTES:
+        raise refuse(f"too large ({len(data) / 1e6:.1f} MB; the limit is {MAX_BYTES // 10**6} MB)")
+    if not data.strip():
+        raise refuse("the file is empty")
+    if b"\x00" in data:
+        raise refuse("not a text document (binary content)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Documents saved from Word on Windows arrive in this code page.
+        text = data.decode("cp1252", errors="replace")
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def one_line(value: str) -> str:
+    """A single-line field: no CR, LF or other break survives, spaces are collapsed."""
+    return _SPACES.sub(" ", _BREAKS.sub(" ", value)).strip()
+
+
+def parse_day_first(value: str, line: int, field: str) -> date:
+    """A day-first date such as 01/06/17, 1/12/17 or 14/03/2017."""
+    text = value.strip()
+    if not _NUMERIC_DATE.fullmatch(text):
+        raise refuse("expected a day-first date such as 01/06/17", line, field, value)
+    return _parse_date(text, line, field)
+
+
+def parse_written_date(value: str, line: int, field: str) -> date:
+    """A written date such as 'Friday 13th May 2016'; a named weekday must agree."""
+    text = one_line(value)
+    parsed = _parse_date(text, line, field)
+    named = text.split()[0].strip(",").lower() if text else ""
+    if named in _WEEKDAYS and _WEEKDAYS.index(named) != parsed.weekday():
+        actual = _WEEKDAYS[parsed.weekday()].capitalize()
+        raise refuse(f"{parsed:%d %B %Y} is a {actual}", line, field, value)
+    return parsed
+
+
+def _parse_date(text: str, line: int, field: str) -> date:
+    try:
+        return dateparser.parse(text, dayfirst=True).date()
+    except (dateparser.ParserError, ValueError, OverflowError) as exc:
+        raise refuse(f"not a valid date ({exc})", line, field, text) from exc
+
+
+def parse_day_first_datetime(value: str, line: int, field: str) -> datetime:
+    """A day-first date with a time, such as 06/01/2017 12:00:00 (naive, local)."""
+    text = value.strip()
+    date_part = text.split()[0] if text else ""
+    parse_day_first(date_part, line, field)
+    try:
+        return dateparser.parse(text, dayfirst=True)
+    except (dateparser.ParserError, ValueError, OverflowError) as exc:
+        raise refuse(f"not a valid date and time ({exc})", line, field, value) from exc
+
+
+_SUFFIX = r"((?i:am|pm|a\.m\.|p\.m\.))"
+_DASHES = "-\u2013\u2014"
+# The end's am/pm must not run into a lower-case word: "11:30 amNorwich" but not "11:30 Amersham".
+TIME_RANGE = (
+    rf"(\d{{1,2}})(?:[.:](\d{{2}}))?\s*{_SUFFIX}?\s*(?:to|[{_DASHES}])\s*"
+    rf"(\d{{1,2}})(?:[.:](\d{{2}}))?(?:\s*{_SUFFIX}(?![a-z]))?"
+)
+
+
+def parse_time_range(match: re.Match[str], line: int, field: str) -> tuple[time, time]:
+    """Start and end of '10:00 to 11:30 am', '12:00 to 1:30pm', '9.30 to 11.30', '14:00 to 16:00'.
+
+    A suffix written only on the end time applies to the start too when that keeps the
+    start before the end ("10:00 to 11:30 am"); otherwise the start is read as written
+    ("12:00 to 1:30pm", "10:00 to 1:30pm").
+    """
+    sh, sm, ssuf, eh, em, esuf = match.groups()
+    end = _clock(eh, em, esuf, match.group(0), line, field)
+    start_suffix = ssuf or esuf
+    start = _clock(sh, sm, start_suffix, match.group(0), line, field)
+    if ssuf is None and esuf is not None and start >= end:
+        start = _clock(sh, sm, None, match.group(0), line, field)
+    if esuf is None and ssuf is None and end <= start and end.hour < 12:
+        # "10:00 to 1:30": afternoon end written on the 12-hour clock.
+        end = time(end.hour + 12, end.minute)
+    if end <= start:
+        raise refuse("the session ends before it starts", line, field, match.group(0))
+    return start, end
+
+
+def _clock(
+    hour: str, minute: str | None, suffix: str | None, raw: str, line: int, field: str
+) -> time:
+    h, m = int(hour), int(minute or 0)
+    if suffix:
+        if not 1 <= h <= 12:
+            raise refuse(f"hour {h} is not on the 12-hour clock", line, field, raw)
+        h = h % 12 + (12 if suffix.lower().startswith("p") else 0)
+    if h > 23 or m > 59:
+        raise refuse("not a valid time of day", line, field, raw)
+    return time(h, m)
+
+
+def number_in_words(word: str) -> int | None:
+    """'one' → 1, '2' → 2; None for anything else."""
+    if word.isdigit():
+        return int(word)
+    return NUMBER_WORDS.get(word.lower())

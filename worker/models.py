@@ -1,0 +1,281 @@
+"""The partnership's records: directory, plans and actions, MI sheets, briefing sessions.
+
+Typed SQLAlchemy 2.0 models. The schema itself is owned by the Alembic migrations in
+`worker/migrations/`; a test checks that the two never drift apart.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime, time
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes stored as UTC, so SQLite and PostgreSQL read back the same instant."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def str_enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(
+        cls,
+        native_enum=False,
+        length=30,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+
+
+class Role(enum.StrEnum):
+    NAMED_CONTACT = "named_contact"
+    LINE_MANAGER = "line_manager"
+    SENIOR_SAFEGUARDING_LEAD = "senior_safeguarding_lead"
+    BUSINESS_MANAGER = "business_manager"
+    INDEPENDENT_CHAIR = "independent_chair"
+
+
+class ActionStatus(enum.StrEnum):
+    OPEN = "open"
+    COMPLETE = "complete"
+    WITHDRAWN = "withdrawn"
+
+
+class SheetType(enum.StrEnum):
+    ACTION = "Action"
+    CPD = "CPD"
+    INFORMATION = "Information"
+
+
+class SessionStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+class Agency(Base):
+    __tablename__ = "agencies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    aliases: Mapped[list[AgencyAlias]] = relationship(
+        back_populates="agency", cascade="all, delete-orphan"
+    )
+    contacts: Mapped[list[Contact]] = relationship(back_populates="agency")
+
+
+class AgencyAlias(Base):
+    """A string that names the agency in documents, stored folded for matching."""
+
+    __tablename__ = "agency_aliases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="CASCADE"))
+    alias: Mapped[str] = mapped_column(String(200), unique=True)
+    agency: Mapped[Agency] = relationship(back_populates="aliases")
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    role: Mapped[Role] = mapped_column(str_enum(Role))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    line_manager_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    agency: Mapped[Agency | None] = relationship(back_populates="contacts")
+    line_manager: Mapped[Contact | None] = relationship(remote_side=[id])
+
+
+group_members = Table(
+    "group_members",
+    Base.metadata,
+    Column("group_id", ForeignKey("establishment_groups.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "establishment_id", ForeignKey("establishments.id", ondelete="CASCADE"), primary_key=True
+    ),
+)
+
+
+class Establishment(Base):
+    """A school or setting that MI sheets are sent to."""
+
+    __tablename__ = "establishments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    email: Mapped[str] = mapped_column(String(320))
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    groups: Mapped[list[EstablishmentGroup]] = relationship(
+        secondary=group_members, back_populates="members"
+    )
+
+
+class EstablishmentGroup(Base):
+    __tablename__ = "establishment_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    members: Mapped[list[Establishment]] = relationship(
+        secondary=group_members, back_populates="groups"
+    )
+
+
+class Plan(Base):
+    """A Composite Action Plan (or a spreadsheet of actions), named by its title."""
+
+    __tablename__ = "plans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(300), unique=True)
+    source_file: Mapped[str] = mapped_column(String(500))
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actions: Mapped[list[Action]] = relationship(back_populates="plan", order_by="Action.id")
+
+
+class Action(Base):
+    __tablename__ = "actions"
+    __table_args__ = (UniqueConstraint("plan_id", "ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    ref: Mapped[str] = mapped_column(String(20))
+    theme: Mapped[str] = mapped_column(String(200))
+    scr_refs: Mapped[list[str]] = mapped_column(JSON)
+    text: Mapped[str] = mapped_column(Text)
+    lead_agency_text: Mapped[str] = mapped_column(String(300))
+    target_date: Mapped[date | None]
+    progress: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[ActionStatus] = mapped_column(str_enum(ActionStatus))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    plan: Mapped[Plan] = relationship(back_populates="actions")
+    leads: Mapped[list[ActionLead]] = relationship(
+        back_populates="action", cascade="all, delete-orphan", order_by="ActionLead.position"
+    )
+
+    @property
+    def unassigned(self) -> bool:
+        """No agency in the directory answers to (one of) the lead-agency names."""
+        return any(lead.agency_id is None for lead in self.leads)
+
+
+class ActionLead(Base):
+    """One lead agency of an action, as named in the document ("Health/NSCB" gives two)."""
+
+    __tablename__ = "action_leads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    action: Mapped[Action] = relationship(back_populates="leads")
+    agency: Mapped[Agency | None] = relationship()
+
+
+class MISheet(Base):
+    __tablename__ = "mi_sheets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    sheet_type: Mapped[SheetType] = mapped_column(str_enum(SheetType))
+    due_date: Mapped[date | None]
+    published_at: Mapped[datetime | None]
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    audience: Mapped[str | None] = mapped_column(String(200))
+    links: Mapped[list[str]] = mapped_column(JSON)
+    delegate_limit: Mapped[int | None]
+    booking_url: Mapped[str | None] = mapped_column(String(500))
+    source_file: Mapped[str] = mapped_column(String(500))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sessions: Mapped[list[BriefingSession]] = relationship(
+        back_populates="mi_sheet", order_by="BriefingSession.date"
+    )
+
+
+class BriefingSession(Base):
+    """A briefing session; date and times are Europe/London wall-clock values."""
+
+    __tablename__ = "briefing_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(50), unique=True)
+    mi_sheet_id: Mapped[int] = mapped_column(ForeignKey("mi_sheets.id"))
+    date: Mapped[date]
+    start_time: Mapped[time]
+    end_time: Mapped[time]
+    venue: Mapped[str] = mapped_column(String(300))
+    delegate_limit: Mapped[int | None]
+    booking_url: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[SessionStatus] = mapped_column(str_enum(SessionStatus))
+    # Which document announces it: "sheet" (its MI sheet) or "csv:<file name>". A re-import
+    # cancels only the missing sessions that the same document had announced.
+    origin: Mapped[str] = mapped_column(String(300), default="sheet")
+    sequence: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    mi_sheet: Mapped[MISheet] = relationship(back_populates="sessions")
+
+
+class Change(Base):
+    """The change history: one row per field changed by an import or a person."""
+
+    __tablename__ = "changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(20))
+    subject_key: Mapped[str] = mapped_column(String(350), index=True)
+    field: Mapped[str] = mapped_column(String(50))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    source: Mapped[str] = mapped_column(String(500))

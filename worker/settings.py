@@ -1,0 +1,127 @@
+"""Settings: `config/settings.yaml`, overridden by `REMINDERS_*` environment variables.
+
+Secrets (the SMTP password, the link-signing key) are read from the environment only; a
+settings file that contains one is refused, so that a secret never lands in version control.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from worker.paths import CONFIG_DIR, VAR_DIR
+
+SECRET_KEYS = ("smtp_password", "signing_key")
+
+
+class ConfigError(Exception):
+    """A configuration file is unreadable or invalid; `problems` name file and key path."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__("\n".join(f"{path}: {p}" for p in problems))
+
+
+class Smtp(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "localhost"
+    port: int = Field(default=587, ge=1, le=65535)
+    username: str | None = None
+    starttls: bool = True
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    sender: str = "Safeguarding Partnership <reminders@example.org>"
+
+
+class Settings(BaseSettings):
+    """Everything that differs between installations, with safe embedded defaults."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="REMINDERS_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    database_url: str = f"sqlite:///{VAR_DIR / 'reminders.db'}"
+    broker_url: str = "redis://localhost:6379/0"
+    public_base_url: str = "http://localhost:8000"
+    partnership_domain: str = "reminders.example.org"
+    timezone: str = "Europe/London"
+    course_code_pattern: str = r"[A-Z]{3}-\d{4}-[A-Z]\d{3}"
+    config_dir: Path = CONFIG_DIR
+    smtp: Smtp = Smtp()
+    smtp_password: SecretStr | None = None
+    signing_key: SecretStr | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # `load_settings` merges file, environment and explicit values itself.
+        return init_settings, env_settings
+
+
+def settings_file() -> Path:
+    return Path(os.environ.get("REMINDERS_CONFIG_DIR", CONFIG_DIR)) / "settings.yaml"
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file, turning syntax errors into a `ConfigError` with the line."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(path, [f"cannot read: {exc.strerror}"]) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise ConfigError(path, [f"{where}invalid YAML: {getattr(exc, 'problem', exc)}"]) from exc
+
+
+def describe_errors(exc: ValidationError) -> list[str]:
+    """One line per problem, each starting with its dotted key path."""
+    return [f"{key_path(e['loc'])}: {e['msg']}" for e in exc.errors()]
+
+
+def key_path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "(top level)"
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    path = path or settings_file()
+    values = read_yaml(path) if path.exists() else {}
+    if values is None:
+        values = {}
+    if not isinstance(values, dict):
+        raise ConfigError(path, ["(top level): expected a mapping of settings"])
+    leaked = [k for k in SECRET_KEYS if k in values]
+    if leaked:
+        raise ConfigError(path, [f"{k}: secrets come from the environment only" for k in leaked])
+    try:
+        from_env = Settings().model_dump(exclude_unset=True)
+        return Settings(**deep_merge(deep_merge(values, from_env), overrides))
+    except ValidationError as exc:
+        raise ConfigError(path, describe_errors(exc)) from exc
+
+
+def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """`top` wins, key by key, also inside nested sections such as `smtp`."""
+    merged = dict(base)
+    for key, value in top.items():
+        below = merged.get(key)
+        if isinstance(value, dict) and isinstance(below, dict):
+            merged[key] = deep_merge(below, value)
+        else:
+            merged[key] = value
+    return merged
