@@ -40,7 +40,9 @@ def postgres_cluster() -> Iterator[str]:
     port = free_port()
     run = as_postgres_user
     subprocess.run(
-        run(["initdb", "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"]),
+        run(
+            ["initdb", "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"]
+        ),
         check=True,
         capture_output=True,
     )

@@ -19,7 +19,8 @@ THEMES = {
 
 def test_cap_002_actions(app: App) -> None:
     [result] = run_import(app, seed("002"))
-    assert result.error is None and result.kind == "Composite Action Plan"
+    assert result.error is None
+    assert result.kind == "Composite Action Plan"
     actions = records(app, "actions")
     refs = [a["ref"] for a in actions]
     expected = [f"1.{i}" for i in range(1, 5)] + [f"2.{i}" for i in range(1, 5)]
@@ -73,7 +74,10 @@ def test_sessions_000(app: App) -> None:
         (s["reference"], s["start"], s["end"], s["venue"], s["delegate_limit"], s["mi_sheet"])
         for s in records(app, "sessions")
     ]
-    norwich, west = "Norwich Professional Development Centre", "West Norfolk Professional Development Centre"
+    norwich, west = (
+        "Norwich Professional Development Centre",
+        "West Norfolk Professional Development Centre",
+    )
     assert got == [
         ("TLS-0217-T035", "2017-02-20T10:00:00+00:00", "2017-02-20T11:30:00+00:00", norwich, 1, "3/17"),
         ("TLS-0217-T036", "2017-02-27T10:00:00+00:00", "2017-02-27T11:30:00+00:00", norwich, 1, "3/17"),
@@ -117,7 +121,8 @@ def test_refused_documents_do_not_stop_the_others(app: App, prefix: str, reason:
     results = run_import(app, seed("000"), seed(prefix), seed("002"))
     assert [r.error is None for r in results] == [True, False, True]
     message = str(results[1].error)
-    assert str(seed(prefix)) in message and reason in message
+    assert str(seed(prefix)) in message
+    assert reason in message
     assert len(records(app, "actions")) == 22
     assert len(records(app, "sessions")) == 4
 

@@ -58,6 +58,11 @@ class App:
         with transaction(self.sessions) as session:
             sync_directory(session, directory)
 
+    def close(self) -> None:
+        """Release database connections, if any were opened."""
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
     def check_schema(self) -> None:
         head = ScriptDirectory.from_config(alembic_config(self.engine)).get_current_head()
         with self.engine.connect() as connection:

@@ -17,7 +17,7 @@ from worker.app import App, NotInitialisedError
 from worker.importers import ImportOptions, ImportResult, import_files
 from worker.settings import ConfigError
 
-console = Console()
+console = Console(soft_wrap=True)
 
 
 def app_from(ctx: click.Context) -> App:
@@ -35,6 +35,7 @@ def main(ctx: click.Context) -> None:
         ctx.obj = App()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
+    ctx.call_on_close(ctx.obj.close)
 
 
 @main.command()
