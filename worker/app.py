@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,7 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from worker.db import alembic_config, make_engine, session_factory, transaction, upgrade
 from worker.directory import Directory, load_directory, sync_directory
+from worker.rules import Rules, load_rules
 from worker.settings import Settings, load_settings
+from worker.workdays import local_date
 
 
 class NotInitialisedError(Exception):
@@ -47,6 +50,15 @@ class App:
 
     def directory(self) -> Directory:
         return load_directory(self.directory_path)
+
+    def rules(self, path: Path | None = None) -> Rules:
+        """The escalation rules; a broken file raises RulesError and replaces nothing."""
+        groups = self.directory().groups
+        return load_rules(path or self.rules_path, known_groups=groups)
+
+    def today(self) -> date:
+        """Today's date where the partnership is."""
+        return local_date(datetime.now(UTC), self.timezone)
 
     def initialise(self) -> None:
         """Create or upgrade the schema, then load the directory into it."""

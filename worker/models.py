@@ -279,3 +279,68 @@ class Change(Base):
     new_value: Mapped[str | None] = mapped_column(Text)
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     source: Mapped[str] = mapped_column(String(500))
+
+
+class Obligation(Base):
+    """Something someone owes the partnership by a date, escalated when it is late.
+
+    One per lead agency of a dated action, per review cycle of an Ongoing action, per
+    establishment that must complete an MI sheet, per unassigned lead-agency name.
+    """
+
+    __tablename__ = "obligations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id"))
+    mi_sheet_id: Mapped[int | None] = mapped_column(ForeignKey("mi_sheets.id"))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    establishment_id: Mapped[int | None] = mapped_column(ForeignKey("establishments.id"))
+    lead_name: Mapped[str | None] = mapped_column(String(200))
+    target_date: Mapped[date | None]
+    stage: Mapped[int] = mapped_column(default=-1)
+    # The escalation ladder copied when the obligation entered stage 1 (JSON), so later
+    # edits to the rules do not make live items jump; cleared by `escalation reapply`.
+    ladder: Mapped[str | None] = mapped_column(Text)
+    assessed_on: Mapped[date | None]
+    resolved_on: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    action: Mapped[Action | None] = relationship()
+    mi_sheet: Mapped[MISheet | None] = relationship()
+    agency: Mapped[Agency | None] = relationship()
+    establishment: Mapped[Establishment | None] = relationship()
+    events: Mapped[list[ObligationEvent]] = relationship(
+        back_populates="obligation", order_by="ObligationEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class ObligationEvent(Base):
+    """An acknowledgement, completion, revised target or reopening: who, when and why."""
+
+    __tablename__ = "obligation_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    obligation_id: Mapped[int] = mapped_column(ForeignKey("obligations.id", ondelete="CASCADE"))
+    on: Mapped[date]
+    kind: Mapped[str] = mapped_column(String(20))
+    new_target: Mapped[date | None]
+    note: Mapped[str] = mapped_column(Text, default="")
+    by: Mapped[str] = mapped_column(String(320))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    obligation: Mapped[Obligation] = relationship(back_populates="events")
+
+
+class StageChange(Base):
+    """The written record the RPD policy requires: every move up (or reset of) the ladder."""
+
+    __tablename__ = "stage_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    obligation_id: Mapped[int] = mapped_column(ForeignKey("obligations.id", ondelete="CASCADE"))
+    on: Mapped[date]
+    from_stage: Mapped[int]
+    to_stage: Mapped[int]
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    obligation: Mapped[Obligation] = relationship()

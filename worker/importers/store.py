@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from worker.directory import fold
+from worker.history import record_change
 from worker.importers.documents import (
     ParsedAction,
     ParsedPlan,
@@ -31,7 +32,6 @@ from worker.models import (
     ActionStatus,
     AgencyAlias,
     BriefingSession,
-    Change,
     MISheet,
     Plan,
     SessionStatus,
@@ -83,27 +83,7 @@ class Writer:
         return changed
 
     def record(self, subject: str, key: str, field: str, old: Any, new: Any) -> None:
-        self.session.add(
-            Change(
-                subject=subject,
-                subject_key=key,
-                field=field,
-                old_value=shown(old),
-                new_value=shown(new),
-                changed_at=self.now,
-                source=self.source,
-            )
-        )
-
-
-def shown(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, date | time):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return ", ".join(map(str, value))
-    return str(value)
+        record_change(self.session, subject, key, field, old, new, self.source, self.now)
 
 
 def store_plan(writer: Writer, parsed: ParsedPlan) -> Outcome:

@@ -1,4 +1,4 @@
-"""The `reminders` command: what the business manager and the operators type."""
+"""Commands for the records: initialise, import documents, list them, check the configuration."""
 
 from __future__ import annotations
 
@@ -9,36 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from worker import listing
-from worker.app import App, NotInitialisedError
+from worker.cli.common import app_from, console, ready
 from worker.importers import ImportOptions, ImportResult, import_files
 from worker.settings import ConfigError
 
-console = Console(soft_wrap=True)
 
-
-def app_from(ctx: click.Context) -> App:
-    app = ctx.find_object(App)
-    if app is None:
-        raise click.ClickException("no application context")
-    return app
-
-
-@click.group()
-@click.pass_context
-def main(ctx: click.Context) -> None:
-    """Reminders and escalation for a safeguarding partnership."""
-    try:
-        ctx.obj = App()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-    ctx.call_on_close(ctx.obj.close)
-
-
-@main.command()
+@click.command()
 @click.pass_context
 def init(ctx: click.Context) -> None:
     """Create or upgrade the database and load the directory into it."""
@@ -50,7 +29,7 @@ def init(ctx: click.Context) -> None:
     click.echo(f"Database ready: {app.engine.url.render_as_string(hide_password=True)}")
 
 
-@main.command("import")
+@click.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--plan", help="Plan name for these actions (default: the document's title).")
 @click.pass_context
@@ -70,16 +49,6 @@ def import_command(ctx: click.Context, files: tuple[Path, ...], plan: str | None
         sys.exit(1)
 
 
-def ready(app: App) -> App:
-    """The app with its schema at the latest revision and the directory loaded."""
-    try:
-        app.check_schema()
-        app.sync_directory()
-    except (NotInitialisedError, ConfigError) as exc:
-        raise click.ClickException(str(exc)) from exc
-    return app
-
-
 def report(result: ImportResult) -> None:
     if result.error is not None:
         console.print(f"[red]refused[/red] {result.error}", markup=True, highlight=False)
@@ -91,7 +60,7 @@ def report(result: ImportResult) -> None:
         console.print(f"[green]imported[/green] {line}", markup=True, highlight=False)
 
 
-@main.command("list")
+@click.command("list")
 @click.argument("what", type=click.Choice(["actions", "mi-sheets", "sessions"]))
 @click.option("--json", "as_json", is_flag=True, help="Print the stable JSON shape.")
 @click.pass_context
@@ -116,11 +85,11 @@ def show_table(what: str, records: list[dict[str, Any]]) -> None:
     for heading, _ in listing.COLUMNS[what]:
         table.add_column(heading, overflow="fold")
     for record in records:
-        table.add_row(*(listing.cell(record[key]) for _, key in listing.COLUMNS[what]))
+        table.add_row(*(listing.cell(record[key])[:60] for _, key in listing.COLUMNS[what]))
     console.print(table)
 
 
-@main.group()
+@click.group()
 def config() -> None:
     """Check the configuration files."""
 

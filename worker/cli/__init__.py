@@ -1,0 +1,35 @@
+"""The `reminders` command: what the business manager and the operators type."""
+
+from __future__ import annotations
+
+import click
+
+from worker.app import App
+from worker.cli import escalation, records
+from worker.settings import ConfigError
+
+
+@click.group()
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Reminders and escalation for a safeguarding partnership."""
+    try:
+        ctx.obj = App()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    ctx.call_on_close(ctx.obj.close)
+
+
+for command in (
+    records.init,
+    records.import_command,
+    records.list_command,
+    records.config,
+    escalation.rules,
+    escalation.escalation,
+    escalation.ack,
+    escalation.complete,
+    escalation.retarget,
+    escalation.report,
+):
+    main.add_command(command)

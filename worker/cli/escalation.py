@@ -1,0 +1,316 @@
+"""The business manager's escalation commands: rules, status, explain, ack, complete, retarget."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import click
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from worker import escalation as engine
+from worker.app import App
+from worker.cli.common import app_from, console, ready
+from worker.db import transaction
+from worker.history import record_change
+from worker.models import Obligation, StageChange
+from worker.obligations import add_event, completed, sync_obligations
+from worker.refs import RefError, find
+from worker.rules import Ladder, Rules, RulesError
+from worker.settings import ConfigError
+from worker.sweep import Assessment, assess, calendar_for, engine_view, record, reference
+
+ON = click.option("--on", "on", type=click.DateTime(["%Y-%m-%d"]), help="Assess as of this date.")
+PLAN = click.option("--plan", help="The plan, when the ref is in more than one.")
+
+
+def rules_of(app: App) -> Rules:
+    try:
+        return app.rules()
+    except (RulesError, ConfigError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def day(app: App, on: datetime | None) -> date:
+    return on.date() if on else app.today()
+
+
+@click.group()
+def rules() -> None:
+    """The escalation rules (config/escalation.yaml)."""
+
+
+@rules.command("check")
+@click.argument("file", required=False, type=click.Path(path_type=click.Path))
+@click.pass_context
+def rules_check(ctx: click.Context, file: Any) -> None:
+    """Validate a rules file (default: the one in force); name every problem."""
+    app = app_from(ctx)
+    try:
+        loaded = app.rules(file)
+    except (RulesError, ConfigError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    names = ", ".join(f"{s.stage} {s.name}" for s in loaded.stages)
+    click.echo(f"{file or app.rules_path}: ok ({len(loaded.stages)} stages: {names})")
+
+
+@click.group()
+def escalation() -> None:
+    """Where every obligation stands on the escalation ladder, and why."""
+
+
+def synced(app: App, session: Session, rules: Rules) -> None:
+    sync_obligations(session, rules, app.timezone, app.today())
+
+
+@escalation.command("status")
+@ON
+@click.option("--json", "as_json", is_flag=True, help="Print the stable JSON shape.")
+@click.pass_context
+def status(ctx: click.Context, on: datetime | None, as_json: bool) -> None:
+    """Every open obligation: owner, stage, days overdue, next stage, who would be told."""
+    app = ready(app_from(ctx))
+    rules = rules_of(app)
+    with transaction(app.sessions) as session:
+        synced(app, session, rules)
+        session.flush()
+        found = assess(session, rules, day(app, on))
+        records = [status_record(a) for a in found]
+    if as_json:
+        click.echo(json.dumps(records, indent=2, ensure_ascii=False))
+    else:
+        show_status(records, day(app, on))
+
+
+def status_record(a: Assessment) -> dict[str, Any]:
+    d = a.decision
+    return {
+        "key": a.row.key,
+        "ref": a.ref,
+        "kind": a.row.kind,
+        "owner": a.owner.label,
+        "target_date": d.target.isoformat() if d.target else None,
+        "stage": d.stage,
+        "stage_name": d.stage_name,
+        "working_days_overdue": d.working_days_overdue,
+        "next_stage": d.next_stage,
+        "next_change": d.next_change.isoformat() if d.next_change else None,
+        "paused_until": d.paused_until.isoformat() if d.paused_until else None,
+        "unassigned": d.flagged_unassigned,
+        "resolved": d.resolved,
+        "told": [r.__dict__ for r in a.recipients],
+        "missing_roles": a.missing_roles,
+    }
+
+
+def show_status(records: list[dict[str, Any]], on: date) -> None:
+    table = Table(title=f"{len(records)} open obligations on {on.isoformat()}")
+    for heading in ("Ref", "Owner", "Stage", "Days overdue", "Next change", "Told"):
+        table.add_column(heading, overflow="fold")
+    for r in sorted(records, key=lambda r: (-r["stage"], r["ref"], r["owner"])):
+        flag = " [unassigned]" if r["unassigned"] else ""
+        pause = f" (paused to {r['paused_until']})" if r["paused_until"] else ""
+        nxt = f"stage {r['next_stage']} on {r['next_change']}" if r["next_change"] else "—"
+        missing = f" (nobody for {', '.join(r['missing_roles'])})" if r["missing_roles"] else ""
+        told = f"{len(r['told'])}{missing}"
+        table.add_row(short(r["ref"]), r["owner"] + flag, r["stage_name"] + pause,
+                      str(r["working_days_overdue"]), nxt, told)  # fmt: skip
+    console.print(table)
+
+
+def short(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@escalation.command("run")
+@ON
+@click.pass_context
+def run(ctx: click.Context, on: datetime | None) -> None:
+    """The daily sweep: record every stage change since the last one."""
+    app = ready(app_from(ctx))
+    rules = rules_of(app)
+    with transaction(app.sessions) as session:
+        synced(app, session, rules)
+        session.flush()
+        changes = record(session, rules, day(app, on))
+        lines = [f"{reference(c.obligation)}: {c.from_stage} → {c.to_stage}: {c.reason}"
+                 for c in changes]  # fmt: skip
+    click.echo("\n".join(lines) or "no stage changes")
+
+
+@escalation.command("explain")
+@click.argument("ref")
+@PLAN
+@ON
+@click.pass_context
+def explain(ctx: click.Context, ref: str, plan: str | None, on: datetime | None) -> None:
+    """The timeline of one item under the rules in force, with the reason for each step."""
+    app = ready(app_from(ctx))
+    rules, today = rules_of(app), day(app, on)
+    with transaction(app.sessions) as session:
+        synced(app, session, rules)
+        session.flush()
+        for row in located(session, ref, plan):
+            click.echo("\n".join(explanation(row, rules, today)))
+
+
+def located(
+    session: Session, ref: str, plan: str | None, place: str | None = None
+) -> list[Obligation]:
+    try:
+        return find(session, ref, plan, place)
+    except RefError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def explanation(row: Obligation, rules: Rules, today: date) -> list[str]:
+    ladder = Ladder.from_json(row.ladder) if row.ladder else rules.ladder()
+    source = "its own copy of the rules (taken at stage 1)" if row.ladder else "the rules in force"
+    view = engine_view(row)
+    decision = engine.decide(view, rules.ladder(), calendar_for(rules), today)
+    start = (decision.target or today) - (ladder.due_soon_days[0] * 2 + 5) * ONE_DAY
+    steps = engine.timeline(view, rules.ladder(), calendar_for(rules), start, today)
+    head = f"{reference(row)} — {row.key} — target {decision.target or 'none'} — under {source}"
+    body = [f"  {s.on.isoformat()}  {s.reason}" for s in steps]
+    now = f"  today ({today.isoformat()}): {decision.stage_name}"
+    nxt = ""
+    if decision.next_change:
+        nxt = f"; next: stage {decision.next_stage} on {decision.next_change}"
+    return [head, *body, now + nxt, ""]
+
+
+ONE_DAY = timedelta(days=1)
+
+
+BY = click.option("--by", required=True, help="Who did it (e-mail address).")
+
+
+@click.command()
+@click.argument("ref")
+@BY
+@click.option("--note", required=True, help="The progress note.")
+@PLAN
+@click.pass_context
+def ack(ctx: click.Context, ref: str, by: str, note: str, plan: str | None) -> None:
+    """Acknowledge an overdue item: the ladder pauses, then resumes where it was."""
+    act(ctx, ref, plan, None, "acknowledged", note, by)
+
+
+@click.command()
+@click.argument("ref")
+@click.option("--establishment", help="For an MI sheet: the establishment that completed it.")
+@click.option("--by", default="business manager", show_default=True, help="Who recorded it.")
+@click.option("--note", default="", help="What was done.")
+@PLAN
+@click.pass_context
+def complete(ctx: click.Context, ref: str, establishment: str | None, by: str, note: str,
+             plan: str | None) -> None:  # fmt: skip
+    """Record an action (or one establishment's MI sheet) as complete: escalation ends."""
+    act(ctx, ref, plan, establishment, "completed", note or "marked complete", by)
+
+
+@click.command()
+@click.argument("ref")
+@click.argument("new_date", type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--reason", required=True, help="Why the date moves (kept in the record).")
+@BY
+@PLAN
+@click.pass_context
+def retarget(ctx: click.Context, ref: str, new_date: datetime, reason: str, by: str,
+             plan: str | None) -> None:  # fmt: skip
+    """Set a revised target date: the ladder restarts from it."""
+    act(ctx, ref, plan, None, "retargeted", reason, by, new_date.date())
+
+
+def act(ctx: click.Context, ref: str, plan: str | None, place: str | None, kind: str,
+        note: str, by: str, new_target: date | None = None) -> None:  # fmt: skip
+    app = ready(app_from(ctx))
+    rules = rules_of(app)
+    with transaction(app.sessions) as session:
+        synced(app, session, rules)
+        session.flush()
+        found = located(session, ref, plan, place)
+        rows = [r for r in found if kind == "retargeted" or not completed(r)]
+        if not rows:
+            raise click.ClickException(f"{ref}: already complete")
+        for row in rows:
+            add_event(row, app.today(), kind, note, new_target, by=by)
+            if kind == "retargeted":
+                row.resolved_on = None
+    click.echo(f"{ref}: {kind} for {len(rows)} obligation(s)")
+
+
+@escalation.command("reapply")
+@click.argument("ref", required=False)
+@PLAN
+@click.option("--by", required=True, help="Who decided (kept in the record).")
+@click.pass_context
+def reapply(ctx: click.Context, ref: str | None, plan: str | None, by: str) -> None:
+    """Put live items (one REF, or all) under the rules in force instead of their copy."""
+    app = ready(app_from(ctx))
+    rules_of(app)
+    with transaction(app.sessions) as session:
+        rows = located(session, ref, plan) if ref else list(session.scalars(select(Obligation)))
+        changed = [r for r in rows if r.ladder is not None and r.resolved_on is None]
+        for row in changed:
+            source = f"escalation reapply by {by}"
+            record_change(session, "obligation", row.key, "ladder", row.ladder, None, source)
+            row.ladder = None
+    click.echo(f"{len(changed)} live obligation(s) now follow the rules in force")
+
+
+@click.group()
+def report() -> None:
+    """Reports for the partnership's records."""
+
+
+@report.command("escalations")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only changes on or after.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV for a spreadsheet.")
+@click.pass_context
+def escalations(ctx: click.Context, since: datetime | None, as_csv: bool) -> None:
+    """Every recorded stage change: when, from, to, and why."""
+    app = ready(app_from(ctx))
+    rules = rules_of(app)
+    with app.sessions() as session:
+        rows = stage_changes(session, since.date() if since else None)
+        lines = [change_row(c, rules) for c in rows]
+    header = ["date", "ref", "obligation", "from", "to", "reason", "recorded_at"]
+    if as_csv:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerows([header, *lines])
+        click.echo(out.getvalue(), nl=False)
+        return
+    table = Table(title=f"{len(lines)} stage changes")
+    for heading in header:
+        table.add_column(heading, overflow="fold")
+    for line in lines:
+        table.add_row(*line)
+    console.print(table)
+
+
+def stage_changes(session: Session, since: date | None) -> list[StageChange]:
+    query = select(StageChange).options(selectinload(StageChange.obligation))
+    if since:
+        query = query.where(StageChange.on >= since)
+    return list(session.scalars(query.order_by(StageChange.on, StageChange.id)))
+
+
+def change_row(change: StageChange, rules: Rules) -> list[str]:
+    row = change.obligation
+    ladder = Ladder.from_json(row.ladder) if row.ladder else rules.ladder()
+    return [
+        change.on.isoformat(),
+        reference(row),
+        row.key,
+        ladder.stage_name(change.from_stage),
+        ladder.stage_name(change.to_stage),
+        change.reason,
+        change.recorded_at.isoformat(timespec="seconds"),
+    ]

@@ -1,0 +1,44 @@
+"""The change history: one row per field changed, by an import or by a person."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from worker.models import Change
+
+
+def shown(value: Any) -> str | None:
+    """How a value is written in the history."""
+    if value is None:
+        return None
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+def record_change(
+    session: Session,
+    subject: str,
+    key: str,
+    field: str,
+    old: Any,
+    new: Any,
+    source: str,
+    at: datetime | None = None,
+) -> None:
+    session.add(
+        Change(
+            subject=subject,
+            subject_key=key,
+            field=field,
+            old_value=shown(old),
+            new_value=shown(new),
+            changed_at=at or datetime.now(UTC),
+            source=source,
+        )
+    )

@@ -1,0 +1,162 @@
+"""Which obligations the imported documents create, kept in step with each import.
+
+* A dated CAP action: one obligation per lead agency ("Health/NSCB" escalates in both).
+* An Ongoing action: its progress must be updated every `ongoing_review_weeks`; the review
+  date is the obligation's target, and a progress update moves it on.
+* An MI sheet with a To Be Completed By date: one obligation per establishment in the group
+  its audience maps to; with no group, one owned by the sheet's LA contact.
+* A lead-agency name the directory does not know: an "unassigned" obligation for the
+  business manager, whatever its date.
+
+Documents drive the events they imply: a target date changed in a re-imported document is a
+revised target, "Complete" progress completes, an action withdrawn or an establishment no
+longer in the audience ends the obligation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from worker.models import (
+    Action,
+    ActionStatus,
+    Change,
+    EstablishmentGroup,
+    MISheet,
+    Obligation,
+    ObligationEvent,
+)
+from worker.rules import Rules
+
+DOCUMENT = "document"
+
+
+@dataclass(frozen=True)
+class Spec:
+    """An obligation as the documents describe it today."""
+
+    key: str
+    kind: str
+    target: date | None
+    action_id: int | None = None
+    mi_sheet_id: int | None = None
+    agency_id: int | None = None
+    establishment_id: int | None = None
+    lead_name: str | None = None
+    complete: bool = False
+
+
+def action_specs(session: Session, rules: Rules, tz: ZoneInfo) -> Iterator[Spec]:
+    query = select(Action).options(selectinload(Action.leads), selectinload(Action.plan))
+    active = query.where(Action.status != ActionStatus.WITHDRAWN)
+    for action in session.scalars(active):
+        target = action.target_date or review_date(session, action, rules, tz)
+        kind = "action" if action.target_date else "ongoing_review"
+        done = action.status is ActionStatus.COMPLETE
+        for lead in action.leads:
+            if lead.agency_id is None:
+                key = f"action:{action.id}:lead:{lead.position}"
+                yield Spec(key, "unassigned", target, action.id, lead_name=lead.name, complete=done)
+            else:
+                key = f"action:{action.id}:agency:{lead.agency_id}"
+                yield Spec(key, kind, target, action.id, agency_id=lead.agency_id, complete=done)
+
+
+def review_date(session: Session, action: Action, rules: Rules, tz: ZoneInfo) -> date:
+    """When an Ongoing action's progress must next be updated."""
+    key = f"{action.plan.title} {action.ref}"
+    last = session.scalar(
+        select(func.max(Change.changed_at)).where(
+            Change.subject == "action",
+            Change.subject_key == key,
+            Change.field.in_(("created", "progress")),
+        )
+    )
+    updated: datetime = last or action.updated_at
+    return updated.astimezone(tz).date() + timedelta(weeks=rules.ongoing_review_weeks)
+
+
+def sheet_specs(session: Session, rules: Rules) -> Iterator[Spec]:
+    groups = {g.name: g for g in session.scalars(select(EstablishmentGroup))}
+    for sheet in session.scalars(select(MISheet).where(MISheet.due_date.is_not(None))):
+        group = groups.get(rules.audiences.get(sheet.audience or "", ""))
+        if group is None or not group.members:
+            yield Spec(f"mi:{sheet.id}:la", "mi_sheet", sheet.due_date, mi_sheet_id=sheet.id)
+            continue
+        for place in group.members:
+            key = f"mi:{sheet.id}:establishment:{place.id}"
+            yield Spec(
+                key, "mi_sheet", sheet.due_date, mi_sheet_id=sheet.id, establishment_id=place.id
+            )
+
+
+def sync_obligations(session: Session, rules: Rules, tz: ZoneInfo, today: date) -> None:
+    """Create, retarget, complete and end obligations to match the documents."""
+    specs = {s.key: s for s in [*action_specs(session, rules, tz), *sheet_specs(session, rules)]}
+    query = select(Obligation).options(selectinload(Obligation.events))
+    existing = {o.key: o for o in session.scalars(query)}
+    for key, spec in specs.items():
+        row = existing.get(key)
+        if row is None and not spec.complete:
+            session.add(new_obligation(spec))
+        elif row is not None:
+            follow(row, spec, today)
+    for key, row in existing.items():
+        if key not in specs and row.resolved_on is None and not completed(row):
+            add_event(row, today, "completed", "no longer required by the documents")
+
+
+def new_obligation(spec: Spec) -> Obligation:
+    return Obligation(
+        key=spec.key,
+        kind=spec.kind,
+        target_date=spec.target,
+        action_id=spec.action_id,
+        mi_sheet_id=spec.mi_sheet_id,
+        agency_id=spec.agency_id,
+        establishment_id=spec.establishment_id,
+        lead_name=spec.lead_name,
+        stage=-1,
+    )
+
+
+def follow(row: Obligation, spec: Spec, today: date) -> None:
+    """Turn what changed in the documents into events on an existing obligation."""
+    if spec.target != row.target_date and spec.target is not None:
+        why = "progress updated" if spec.kind == "ongoing_review" else "target date changed"
+        add_event(row, today, "retargeted", f"{why} in the documents", spec.target)
+        row.target_date, row.resolved_on = spec.target, None
+    if spec.complete and not completed(row):
+        add_event(row, today, "completed", "progress recorded as complete in the documents")
+    elif not spec.complete and completed(row) and last_event(row).by == DOCUMENT:
+        add_event(row, today, "reopened", "no longer complete in the documents")
+        row.resolved_on = None
+
+
+def last_event(row: Obligation) -> ObligationEvent:
+    return row.events[-1]
+
+
+def completed(row: Obligation) -> bool:
+    """Completed by the latest event that restarts or ends the ladder."""
+    ending = [e for e in row.events if e.kind in ("completed", "retargeted", "reopened")]
+    return bool(ending) and ending[-1].kind == "completed"
+
+
+def add_event(
+    row: Obligation,
+    on: date,
+    kind: str,
+    note: str,
+    new_target: date | None = None,
+    by: str = DOCUMENT,
+) -> ObligationEvent:
+    event = ObligationEvent(on=on, kind=kind, note=note, new_target=new_target, by=by)
+    row.events.append(event)
+    return event
