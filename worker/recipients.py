@@ -34,11 +34,14 @@ class Owner:
 
 
 def who(owner: Owner, roles: Sequence[str]) -> tuple[list[Recipient], list[str]]:
-    """The recipients for `roles`, and the roles nobody in the directory fills."""
+    """The recipients for `roles`, and the roles nobody in the directory fills.
+
+    A role the owner does not have at all (an LA contact for a CAP action) is skipped.
+    """
     told: list[Recipient] = []
     missing: list[str] = []
-    for role in roles:
-        person = owner.people.get(role)
+    for role in (r for r in roles if r in owner.people):
+        person = owner.people[role]
         if person is None:
             missing.append(role)
         elif person.email not in {r.email for r in told}:
@@ -85,8 +88,9 @@ def owner_of(row: Obligation, partnership: Partnership) -> Owner:
     people: dict[str, Person | None] = {
         "business_manager": partnership.business_manager,
         "independent_chair": partnership.independent_chair,
-        "la_contact": la_contact(row),
     }
+    if row.mi_sheet is not None:
+        people["la_contact"] = la_contact(row)
     if row.agency is not None:
         named = next((c for c in row.agency.contacts if c.role is Role.NAMED_CONTACT), None)
         lead = next(
@@ -104,8 +108,7 @@ def owner_of(row: Obligation, partnership: Partnership) -> Owner:
         return Owner(place.name, people)
     if row.kind == "unassigned":
         return Owner(f"unassigned lead agency {row.lead_name!r}", people)
-    people["named_contact"] = people["la_contact"]
-    contact = people["la_contact"]
+    contact = people["named_contact"] = la_contact(row)
     return Owner(f"LA contact {contact.name}" if contact else "LA contact (no e-mail)", people)
 
 

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import click
@@ -46,9 +47,9 @@ def rules() -> None:
 
 
 @rules.command("check")
-@click.argument("file", required=False, type=click.Path(path_type=click.Path))
+@click.argument("file", required=False, type=click.Path(path_type=Path))
 @click.pass_context
-def rules_check(ctx: click.Context, file: Any) -> None:
+def rules_check(ctx: click.Context, file: Path | None) -> None:
     """Validate a rules file (default: the one in force); name every problem."""
     app = app_from(ctx)
     try:
@@ -80,7 +81,7 @@ def status(ctx: click.Context, on: datetime | None, as_json: bool) -> None:
         synced(app, session, rules)
         session.flush()
         found = assess(session, rules, day(app, on))
-        records = [status_record(a) for a in found]
+        records = [status_record(a) for a in found if not a.decision.resolved]
     if as_json:
         click.echo(json.dumps(records, indent=2, ensure_ascii=False))
     else:

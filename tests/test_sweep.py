@@ -1,0 +1,217 @@
+"""The sweep over imported documents: obligations, stages on fixed days, the written record."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import holidays
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import seed
+from tests.helpers import run_import
+from worker.app import App
+from worker.db import transaction
+from worker.models import Obligation, StageChange
+from worker.obligations import add_event, sync_obligations
+from worker.sweep import Assessment, assess, record
+
+DAY = timedelta(days=1)
+ENGLAND = holidays.country_holidays("GB", subdiv="ENG", years=range(2016, 2020))
+
+
+def working(d: date) -> bool:
+    return d.weekday() < 5 and d not in ENGLAND
+
+
+def after(d: date, n: int) -> date:
+    """The n-th working day after d, counted one day at a time (the test's own oracle)."""
+    while n:
+        d += DAY
+        n -= working(d)
+    return d
+
+
+def expected_entries(target: date) -> list[date]:
+    first = after(target, 1)
+    return [first, after(first, 5), after(after(first, 5), 5), after(after(after(first, 5), 5), 5)]
+
+
+def on_day(app: App, today: date) -> list[Assessment]:
+    with transaction(app.sessions) as session:
+        rules = app.rules()
+        sync_obligations(session, rules, app.timezone, date(2016, 1, 4))
+        session.flush()
+        return assess(session, rules, today)
+
+
+def stages(app: App, today: date) -> dict[str, int]:
+    return {a.row.key: a.decision.stage for a in on_day(app, today)}
+
+
+def keys_for(app: App, ref: str) -> list[str]:
+    with app.sessions() as session:
+        rows = session.scalars(select(Obligation).order_by(Obligation.key))
+        return [
+            o.key
+            for o in rows
+            if (o.action and o.action.ref == ref) or (o.mi_sheet and o.mi_sheet.number == ref)
+        ]
+
+
+def test_every_dated_seed_action_climbs_on_the_expected_days(app: App) -> None:
+    run_import(app, seed("002"))
+    on_day(app, date(2016, 1, 4))
+    with app.sessions() as session:
+        rows = [(o.key, o.target_date) for o in session.scalars(select(Obligation))
+                if o.kind == "action"]  # fmt: skip
+    assert len(rows) == 21  # 22 actions, less 4.2 (Ongoing) and 2.4 (complete), plus 2.2 twice
+    days = {
+        d + shift for _, t in rows if t for d in expected_entries(t) for shift in (-DAY, 0 * DAY)
+    }
+    seen = {d: stages(app, d) for d in sorted(days)}
+    for key, target in rows:
+        assert target is not None
+        for stage, entry in enumerate(expected_entries(target), start=1):
+            assert seen[entry - DAY][key] == stage - 1, (key, entry)
+            assert seen[entry][key] == stage, (key, entry)
+
+
+def test_health_nscb_action_escalates_in_both_agencies(app: App) -> None:
+    run_import(app, seed("002"))
+    found = {
+        a.owner.label: a
+        for a in on_day(app, date(2017, 5, 15))
+        if a.row.action and a.row.action.ref == "2.2"
+    }
+    assert set(found) == {"Health", "Safeguarding Partnership"}
+    health = found["Health"]
+    assert health.decision.stage == 2
+    assert [r.email for r in health.recipients] == [
+        "designated.nurse@example.org",
+        "health.safeguarding@example.org",
+    ]
+    assert health.recipients[1].reason == "line manager of Designated Nurse (Health)"
+
+
+def test_mi_sheet_3_17_for_each_school_and_the_la_contact_from_stage_3(app: App) -> None:
+    run_import(app, seed("000"))
+    on_day(app, date(2017, 1, 10))
+    keys = keys_for(app, "3/17")
+    assert len(keys) == 4  # the four schools of the shipped directory
+    for entry, stage in zip(
+        [date(2017, 3, 15), date(2017, 3, 22), date(2017, 3, 29), date(2017, 4, 5)],
+        range(1, 5),
+        strict=True,
+    ):
+        assert {stages(app, entry - DAY)[k] for k in keys} == {stage - 1}
+        assert {stages(app, entry)[k] for k in keys} == {stage}
+    by_stage = {a.decision.stage: a for a in on_day(app, date(2017, 3, 29)) if a.row.key == keys[0]}
+    third = [r.email for r in by_stage[3].recipients]
+    assert "daniel.halls@norfolk.gov.uk" in third
+    [second] = [a for a in on_day(app, date(2017, 3, 28)) if a.row.key == keys[0]]
+    assert "daniel.halls@norfolk.gov.uk" not in [r.email for r in second.recipients]
+
+
+def test_an_mi_sheet_with_no_group_is_owned_by_its_la_contact(
+    app: App, tmp_path: pytest.TempPathFactory
+) -> None:
+    text = (
+        seed("000")
+        .read_text(encoding="utf-8")
+        .replace("Audience:A Senior Member of staff", "Audience:Governors")
+    )
+    path = tmp_path / "governors.txt"  # type: ignore[operator]
+    path.write_text(text, encoding="utf-8")
+    run_import(app, path)
+    [found] = on_day(app, date(2017, 3, 15))
+    assert found.owner.label == "LA contact Daniel Halls"
+    assert [r.email for r in found.recipients] == ["daniel.halls@norfolk.gov.uk"]
+
+
+def test_an_unknown_lead_agency_goes_straight_to_the_business_manager(
+    app: App, tmp_path: pytest.TempPathFactory
+) -> None:
+    text = seed("002").read_text(encoding="utf-8").replace("\tMASH\t", "\tYouth Offending Team\t")
+    path = tmp_path / "cap.txt"  # type: ignore[operator]
+    path.write_text(text, encoding="utf-8")
+    run_import(app, path)
+    [found] = [a for a in on_day(app, date(2016, 6, 1)) if a.row.kind == "unassigned"]
+    assert found.decision.flagged_unassigned
+    assert found.decision.stage == -1  # years before its target date, and still flagged
+    assert [r.email for r in found.recipients] == ["business.manager@example.org"]
+
+
+def test_record_writes_each_stage_change_once(app: App) -> None:
+    run_import(app, seed("002"))
+    day = date(2017, 1, 10)
+    while day <= date(2017, 3, 1):
+        with transaction(app.sessions) as session:
+            rules = app.rules()
+            sync_obligations(session, rules, app.timezone, day)
+            session.flush()
+            record(session, rules, day)
+        day += DAY
+    [target_key] = keys_for(app, "3.1")
+    with app.sessions() as session:
+        rows = session.scalars(
+            select(StageChange)
+            .join(Obligation)
+            .where(Obligation.key == target_key)
+            .order_by(StageChange.id)
+        )
+        got = [(c.on, c.from_stage, c.to_stage) for c in rows]
+    assert got == [
+        (date(2017, 1, 18), -1, 0),
+        (date(2017, 2, 2), 0, 1),
+        (date(2017, 2, 9), 1, 2),
+        (date(2017, 2, 16), 2, 3),
+        (date(2017, 2, 23), 3, 4),
+    ]
+
+
+def test_completion_in_a_reimported_plan_ends_the_obligation(
+    app: App, tmp_path: pytest.TempPathFactory
+) -> None:
+    run_import(app, seed("002"))
+    on_day(app, date(2017, 2, 10))
+    text = (
+        seed("002")
+        .read_text(encoding="utf-8")
+        .replace("SEN newcomers and leavers", "Complete. SEN newcomers and leavers")
+    )
+    path = tmp_path / "cap.txt"  # type: ignore[operator]
+    path.write_text(text, encoding="utf-8")
+    run_import(app, path)
+    with transaction(app.sessions) as session:
+        rules = app.rules()
+        sync_obligations(session, rules, app.timezone, date(2017, 2, 13))
+        session.flush()
+        changes = record(session, rules, date(2017, 2, 13))
+        done = [c for c in changes if c.obligation.action and c.obligation.action.ref == "3.1"]
+        assert [(c.from_stage, c.to_stage) for c in done] == [(-1, 2)]
+        assert done[0].reason.startswith("resolved: progress recorded as complete")
+    assert not [
+        a for a in on_day(app, date(2017, 2, 14)) if a.row.action and a.row.action.ref == "3.1"
+    ]
+
+
+def test_an_acknowledgement_pauses_then_resumes_at_the_same_stage(app: App) -> None:
+    run_import(app, seed("002"))
+    on_day(app, date(2017, 1, 3))
+    [key] = keys_for(app, "3.1")
+    with transaction(app.sessions) as session:
+        row = session.scalar(select(Obligation).where(Obligation.key == key))
+        assert row is not None
+        add_event(
+            row,
+            date(2017, 2, 10),
+            "acknowledged",
+            "audit under way",
+            by="education.adviser@example.org",
+        )
+    assert stages(app, date(2017, 2, 16))[key] == 2  # stage 3 would have come on 02-16
+    paused = next(a for a in on_day(app, date(2017, 2, 16)) if a.row.key == key)
+    assert paused.decision.paused_until == date(2017, 2, 23)
+    assert stages(app, date(2017, 2, 24))[key] == 2
+    assert stages(app, date(2017, 3, 2))[key] == 3
