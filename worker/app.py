@@ -56,9 +56,17 @@ class App:
         groups = self.directory().groups
         return load_rules(path or self.rules_path, known_groups=groups)
 
+    def now(self) -> datetime:
+        """The one clock of the application: UTC, shifted by `clock_offset` (zero in use)."""
+        return datetime.now(UTC) + self.settings.clock_offset
+
     def today(self) -> date:
         """Today's date where the partnership is."""
-        return local_date(datetime.now(UTC), self.timezone)
+        return local_date(self.now(), self.timezone)
+
+    def partnership_label(self) -> str:
+        partnership = self.directory().partnership
+        return partnership.short_name or partnership.name
 
     def initialise(self) -> None:
         """Create or upgrade the schema, then load the directory into it."""

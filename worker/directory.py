@@ -59,6 +59,7 @@ class EstablishmentEntry(Strict):
 
 class Partnership(Strict):
     name: str
+    short_name: str | None = None  # as used in e-mail subjects: "NSCP actions: …"
     business_manager: Person
     independent_chair: Person
 

@@ -69,7 +69,7 @@ def str_enum(cls: type[enum.Enum]) -> Enum:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON}
 
 
 class Role(enum.StrEnum):
@@ -344,3 +344,52 @@ class StageChange(Base):
     reason: Mapped[str] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     obligation: Mapped[Obligation] = relationship()
+
+
+class DeliveryState(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Delivery(Base):
+    """The ledger: one row per (recipient, kind, period), written before anything is sent.
+
+    pending → sending (claimed with a conditional UPDATE: a lease, an attempt, a fixed
+    Message-ID, all committed before the SMTP DATA) → sent, or failed with the reason.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("recipient", "kind", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(320))
+    kind: Mapped[str] = mapped_column(String(20))
+    period: Mapped[date]
+    state: Mapped[DeliveryState] = mapped_column(str_enum(DeliveryState), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    subject: Mapped[str] = mapped_column(String(500))
+    top_stage: Mapped[int]
+    attempts: Mapped[int] = mapped_column(default=0)
+    message_id: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime | None]
+    enqueued_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # The period whose business-manager digest reported this row's failure (once).
+    reported_on: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PlanRun(Base):
+    """A send period whose digests have been planned: the unique key stops a second beat."""
+
+    __tablename__ = "plan_runs"
+    __table_args__ = (UniqueConstraint("kind", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    period: Mapped[date]
+    planned_at: Mapped[datetime] = mapped_column(default=utcnow)

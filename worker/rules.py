@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any
@@ -163,6 +163,13 @@ def _check_order(stages: list[Stage]) -> list[Stage]:
     return stages
 
 
+class Digests(_Strict):
+    """When digests go out: the local send time on working days, and who hears daily."""
+
+    send_at: time = time(8, 0)
+    daily_from_stage: Annotated[int, Field(strict=True, ge=0)] = 2
+
+
 class Rules(_Strict):
     due_soon: DueSoon
     stages: Annotated[list[Stage], Field(min_length=1), AfterValidator(_check_order)]
@@ -170,6 +177,7 @@ class Rules(_Strict):
     ongoing_review_weeks: WorkingDays
     closure_days: list[date] = []
     audiences: dict[str, Group] = {}
+    digests: Digests = Digests()
 
     def ladder(self) -> Ladder:
         """The frozen snapshot of the stage timing (due-soon days sorted, largest first)."""

@@ -7,6 +7,7 @@ settings file that contains one is refused, so that a secret never lands in vers
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +30,17 @@ class ConfigError(Exception):
 
 
 class Smtp(BaseModel):
+    """A mail relay. STARTTLS with certificate verification unless explicitly turned off."""
+
     model_config = ConfigDict(extra="forbid")
 
-    host: str = "localhost"
+    host: str
     port: int = Field(default=587, ge=1, le=65535)
     username: str | None = None
     starttls: bool = True
+    # A CA bundle to trust in addition to the system's, e.g. for a relay with its own CA.
+    ca_file: Path | None = None
     timeout_seconds: float = Field(default=30.0, gt=0)
-    sender: str = "Safeguarding Partnership <reminders@example.org>"
 
 
 class Settings(BaseSettings):
@@ -47,13 +51,24 @@ class Settings(BaseSettings):
     )
 
     database_url: str = f"sqlite:///{VAR_DIR / 'reminders.db'}"
-    broker_url: str = "redis://localhost:6379/0"
+    # The embedded default needs no server: kombu's SQLAlchemy transport on a SQLite file.
+    broker_url: str = f"sqla+sqlite:///{VAR_DIR / 'broker.db'}"
     public_base_url: str = "http://localhost:8000"
     partnership_domain: str = "reminders.example.org"
     timezone: str = "Europe/London"
     course_code_pattern: str = r"[A-Z]{3}-\d{4}-[A-Z]\d{3}"
     config_dir: Path = CONFIG_DIR
-    smtp: Smtp = Smtp()
+    # How often the beat asks whether digests are due (seconds, in UTC; see worker/planning).
+    tick_seconds: float = Field(default=60.0, gt=0)
+    # First retry delay after a temporary mail failure; it doubles up to 15 minutes.
+    retry_first_delay_seconds: float = Field(default=30.0, gt=0)
+    # For demonstrations and tests only: the worker's clock runs this far ahead of (or behind)
+    # the real one, so a period in the past or future can be replayed with a real worker.
+    clock_offset: timedelta = timedelta(0)
+    mail_from: str = "Safeguarding Partnership <reminders@example.org>"
+    # Without SMTP settings, mail is written as .eml files into the outbox folder.
+    smtp: Smtp | None = None
+    outbox_dir: Path = VAR_DIR / "outbox"
     smtp_password: SecretStr | None = None
     signing_key: SecretStr | None = None
 

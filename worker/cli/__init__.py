@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from worker.app import App
-from worker.cli import escalation, records
+from worker.cli import digests, escalation, records
 from worker.settings import ConfigError
 
 
@@ -31,5 +31,10 @@ for command in (
     escalation.complete,
     escalation.retarget,
     escalation.report,
+    digests.send,
+    digests.preview,
+    digests.start,
 ):
     main.add_command(command)
+
+escalation.report.add_command(digests.deliveries)

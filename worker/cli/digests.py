@@ -1,0 +1,159 @@
+"""Commands for digests: send a period now, preview it, report deliveries, run the worker."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import click
+from rich.table import Table
+from sqlalchemy import select
+
+from worker.app import App
+from worker.cli.common import app_from, console, ready
+from worker.delivery import deliver
+from worker.digest import Digest
+from worker.mail import build_digest_message
+from worker.models import Delivery, DeliveryState
+from worker.paths import EXAMPLES_DIR
+from worker.planning import plan
+from worker.scheduler import plan_once
+from worker.transport import transport_for
+
+ON = click.option("--on", "on", type=click.DateTime(["%Y-%m-%d"]), help="The send period.")
+
+
+@click.command()
+@ON
+@click.pass_context
+def send(ctx: click.Context, on: datetime | None) -> None:
+    """Plan one period and send its digests now, without Celery (for cron users and demos)."""
+    app = ready(app_from(ctx))
+    period = on.date() if on else app.today()
+    plan_once(app, app.rules(), period)
+    transport = transport_for(app.settings)
+    with app.sessions() as session:
+        query = select(Delivery.id).where(Delivery.period == period)
+        ids = list(session.scalars(query.where(Delivery.state == DeliveryState.PENDING)))
+    try:
+        outcomes = [
+            deliver(app.sessions, transport, app.settings, i, datetime.now(UTC)) for i in ids
+        ]
+    finally:
+        transport.close()
+    for state in ("sent", "retry", "failed", "skipped"):
+        count = sum(o.state == state for o in outcomes)
+        if count:
+            click.echo(f"{count} {state}")
+    click.echo(f"period {period.isoformat()}: {len(ids)} digest(s) to send")
+
+
+@click.command()
+@ON
+@click.option("--to", "to", help="Only the digest for this e-mail address.")
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=Path("var/preview"), show_default=True
+)
+@click.pass_context
+def preview(ctx: click.Context, on: datetime | None, to: str | None, out: Path) -> None:
+    """Write the .eml and .html of each digest that would go out; send and change nothing."""
+    app = ready(app_from(ctx))
+    period = on.date() if on else app.today()
+    digests = would_send(app, period)
+    chosen = [d for d in digests if to is None or d.email.lower() == to.lower()]
+    out.mkdir(parents=True, exist_ok=True)
+    for digest in chosen:
+        write_preview(digest, out, app.settings.mail_from, app.settings.partnership_domain)
+    click.echo(f"{len(chosen)} digest(s) for {period.isoformat()} written to {out}")
+
+
+def would_send(app: App, period: date) -> list[Digest]:
+    """Plan inside a transaction that is always rolled back."""
+    session = app.sessions()
+    try:
+        session.begin()
+        plan(session, app.rules(), app.timezone, period, app.partnership_label())
+        rows = session.scalars(select(Delivery).where(Delivery.period == period))
+        return [Digest.from_json(r.payload) for r in rows if r.state is DeliveryState.PENDING]
+    finally:
+        session.rollback()
+        session.close()
+
+
+def write_preview(digest: Digest, out: Path, sender: str, domain: str) -> None:
+    message = build_digest_message(
+        digest,
+        sender=sender,
+        message_id=f"<preview.{digest.period}@{domain}>",
+        list_id=f"Partnership reminders <digests.{domain}>",
+        sent_at=datetime.now(UTC),
+    )
+    stem = out / f"{digest.period}-{digest.email.replace('@', '_at_')}"
+    stem.with_suffix(".eml").write_bytes(message.as_bytes())
+    html = message.get_body(("html",))
+    if html is not None:
+        stem.with_suffix(".html").write_text(html.get_content(), encoding="utf-8")
+
+
+@click.command()
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only periods on or after.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV for a spreadsheet.")
+@click.pass_context
+def deliveries(ctx: click.Context, since: datetime | None, as_csv: bool) -> None:
+    """Who was sent what, at which stage, when, with the Message-ID and the outcome."""
+    app = ready(app_from(ctx))
+    query = select(Delivery).order_by(Delivery.period, Delivery.recipient)
+    if since:
+        query = query.where(Delivery.period >= since.date())
+    with app.sessions() as session:
+        rows = [delivery_row(r) for r in session.scalars(query)]
+    header = ["period", "recipient", "subject", "top_stage", "state", "attempts", "sent_at",
+              "message_id", "error"]  # fmt: skip
+    if as_csv:
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows([header, *rows])
+        click.echo(buffer.getvalue(), nl=False)
+        return
+    table = Table(title=f"{len(rows)} deliveries")
+    for heading in header:
+        table.add_column(heading, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+def delivery_row(row: Delivery) -> list[str]:
+    sent = row.sent_at.isoformat(timespec="seconds") if row.sent_at else ""
+    return [
+        row.period.isoformat(), row.recipient, row.subject, str(row.top_stage), row.state.value,
+        str(row.attempts), sent, row.message_id or "", row.last_error or "",
+    ]  # fmt: skip
+
+
+@click.command()
+@click.option("--concurrency", default=1, show_default=True, help="Worker processes.")
+@click.pass_context
+def start(ctx: click.Context, concurrency: int) -> None:
+    """Run the worker and its beat; on an empty database, load the sample documents first."""
+    from worker.importers import ImportOptions, import_files
+    from worker.listing import actions
+
+    app = app_from(ctx)
+    app.initialise()
+    with app.sessions() as session:
+        empty = not actions(session)
+    if empty:
+        samples = sorted(p for p in EXAMPLES_DIR.iterdir() if p.suffix in {".txt", ".csv"})
+        options = ImportOptions(
+            app.directory().themes, app.settings.course_code_pattern, app.timezone
+        )
+        import_files(samples, app.sessions, options, datetime.now(UTC))
+        click.echo(f"imported the {len(samples)} sample documents from {EXAMPLES_DIR}")
+    app.close()
+    command = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "--beat",
+               "--loglevel", "INFO", "--concurrency", str(concurrency)]  # fmt: skip
+    os.execv(sys.executable, command)  # noqa: S606 - replaces this process with the worker

@@ -1,0 +1,161 @@
+"""The delivery ledger: claim a row, send it once, record the outcome. Never lose one.
+
+No part of Celery, Redis or SMTP is exactly-once; the database row is the only record to
+trust. A row is claimed with a conditional UPDATE (no row changed: another worker has it),
+and its lease, attempt count and Message-ID are committed before the SMTP DATA.
+
+The one unavoidable window: the relay accepts the message (250) and the worker dies before
+the "sent" commit. When the lease runs out, the recovery pass sends the row again, with the
+SAME Message-ID. The policy is at-least-once: a reminder that may, rarely, arrive twice
+(and which mail systems that honour Message-ID show once) is better than one lost.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from worker.db import transaction
+from worker.digest import Digest
+from worker.mail import build_digest_message
+from worker.models import Delivery, DeliveryState
+from worker.settings import Settings
+from worker.transport import PermanentError, TransientError, Transport
+
+LEASE = timedelta(minutes=5)
+REENQUEUE_AFTER = timedelta(minutes=10)
+MAX_ATTEMPTS = 20
+# Backoff: 30 s doubling, at most 15 min: far below the broker's one-hour visibility timeout.
+FIRST_DELAY, LONGEST_DELAY = 30.0, 900.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: str  # sent | retry | failed | skipped
+    retry_in: float | None = None
+    reason: str = ""
+
+
+def backoff(attempt: int, jitter: float, first: float = FIRST_DELAY) -> float:
+    """Exponential with jitter (`jitter` in [0, 1)), so retries of many rows spread out."""
+    ceiling = min(first * 2.0 ** (attempt - 1), LONGEST_DELAY)
+    return ceiling * (0.5 + jitter / 2)
+
+
+def claimable(now: datetime) -> object:
+    due = or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)
+    pending = and_(Delivery.state == DeliveryState.PENDING, due)
+    abandoned = and_(Delivery.state == DeliveryState.SENDING, Delivery.lease_until < now)
+    return or_(pending, abandoned)
+
+
+def claim(session: Session, delivery_id: int, now: datetime, domain: str) -> Delivery | None:
+    """Take the row for this worker, or None when someone else has it or it is done."""
+    # Short enough that the header is never folded; unique by row and a random part.
+    message_id = f"<digest.{delivery_id}.{secrets.token_hex(6)}@{domain}>"
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, claimable(now))  # type: ignore[arg-type]
+        .values(
+            state=DeliveryState.SENDING,
+            attempts=Delivery.attempts + 1,
+            lease_until=now + LEASE,
+            message_id=func.coalesce(Delivery.message_id, message_id),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return session.get(Delivery, delivery_id, populate_existing=True)
+
+
+def finish(session: Session, row: Delivery, **values: object) -> bool:
+    """Record the outcome, only if our claim still stands (fenced by the attempt count)."""
+    result = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id == row.id,
+            Delivery.state == DeliveryState.SENDING,
+            Delivery.attempts == row.attempts,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def deliver(
+    factory: sessionmaker[Session],
+    transport: Transport,
+    settings: Settings,
+    delivery_id: int,
+    now: datetime,
+) -> Outcome:
+    with transaction(factory) as session:
+        row = claim(session, delivery_id, now, settings.partnership_domain)
+        if row is None:
+            return Outcome("skipped")
+        session.expunge(row)
+    try:
+        message = digest_message(row, settings, now)
+    except ValueError as exc:  # an address that cannot be written in a header
+        return failed_for_good(factory, row, f"cannot build the message: {exc}")
+    try:
+        transport.send(message)
+    except TransientError as exc:
+        return failed_for_now(factory, row, now, str(exc), settings.retry_first_delay_seconds)
+    except PermanentError as exc:
+        return failed_for_good(factory, row, str(exc))
+    with transaction(factory) as session:
+        finish(session, row, state=DeliveryState.SENT, sent_at=now, lease_until=None)
+    return Outcome("sent")
+
+
+def digest_message(row: Delivery, settings: Settings, now: datetime) -> EmailMessage:
+    return build_digest_message(
+        Digest.from_json(row.payload),
+        sender=settings.mail_from,
+        message_id=row.message_id or "",
+        list_id=f"Partnership reminders <digests.{settings.partnership_domain}>",
+        sent_at=now,
+    )
+
+
+def failed_for_now(
+    factory: sessionmaker[Session], row: Delivery, now: datetime, reason: str, first: float
+) -> Outcome:
+    if row.attempts >= MAX_ATTEMPTS:
+        return failed_for_good(factory, row, f"gave up after {row.attempts} attempts: {reason}")
+    delay = backoff(row.attempts, random.random(), first)  # noqa: S311 - jitter, not security
+    with transaction(factory) as session:
+        finish(session, row, state=DeliveryState.PENDING, lease_until=None,
+               next_attempt_at=now + timedelta(seconds=delay), last_error=reason)  # fmt: skip
+    return Outcome("retry", delay, reason)
+
+
+def failed_for_good(factory: sessionmaker[Session], row: Delivery, reason: str) -> Outcome:
+    with transaction(factory) as session:
+        finish(session, row, state=DeliveryState.FAILED, lease_until=None, last_error=reason)
+    return Outcome("failed", reason=reason)
+
+
+def needing_a_push(session: Session, now: datetime) -> list[int]:
+    """Rows a lost worker or broker left behind: pending and not queued lately, or sending
+    past their lease. Re-enqueueing is safe: the claim lets only one worker send."""
+    stale = or_(Delivery.enqueued_at.is_(None), Delivery.enqueued_at < now - REENQUEUE_AFTER)
+    query = select(Delivery.id).where(claimable(now), stale)  # type: ignore[arg-type]
+    return list(session.scalars(query.order_by(Delivery.id)))
+
+
+def mark_enqueued(session: Session, ids: list[int], now: datetime) -> None:
+    if ids:
+        session.execute(
+            update(Delivery).where(Delivery.id.in_(ids)).values(enqueued_at=now)
+            .execution_options(synchronize_session=False)
+        )  # fmt: skip

@@ -1,0 +1,156 @@
+"""Digests: one message per person, covering every item the engine says they must hear about.
+
+Pure: built from the sweep's assessments and the dates given; no clock, no database, no mail.
+A digest is plain data (JSON-ready) so that the delivery ledger can store exactly what was
+planned and send the same message on every attempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+from worker.recipients import Recipient
+from worker.sweep import Assessment
+
+KIND = "digest"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One obligation as one recipient reads it."""
+
+    key: str
+    ref: str  # "4.6" or "MI 3/17"
+    source: str  # the plan's title, or the MI sheet's title
+    text: str  # the action, whole (the text part shortens it)
+    theme: str  # one of the four themes; "MI sheets" for MI sheets
+    owner: str  # the lead agency, establishment or LA contact
+    target_date: str | None  # ISO date
+    stage: int
+    stage_name: str
+    working_days_overdue: int
+    progress: str
+    why: str  # why this person is told: "copied as line manager of …"
+    unassigned: bool = False
+    paused_until: str | None = None
+
+
+@dataclass(frozen=True)
+class Undelivered:
+    """A digest the mail server refused for good, reported to the business manager."""
+
+    recipient: str
+    period: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Digest:
+    name: str
+    email: str
+    period: str  # ISO date of the send window
+    partnership: str
+    items: tuple[Item, ...]
+    resolved: tuple[Item, ...] = ()
+    undelivered: tuple[Undelivered, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Digest:
+        return cls(
+            **{k: v for k, v in data.items() if k not in ("items", "resolved", "undelivered")},
+            items=tuple(Item(**i) for i in data["items"]),
+            resolved=tuple(Item(**i) for i in data["resolved"]),
+            undelivered=tuple(Undelivered(**u) for u in data["undelivered"]),
+        )
+
+
+@dataclass
+class Inbox:
+    """What one recipient has to hear about, gathered across all obligations."""
+
+    recipient: Recipient
+    items: list[Item] = field(default_factory=list)
+    resolved: list[Item] = field(default_factory=list)
+    reminder_today: bool = False
+
+
+def item_for(found: Assessment, recipient: Recipient) -> Item:
+    row, d = found.row, found.decision
+    action, sheet = row.action, row.mi_sheet
+    why = recipient.reason if recipient.role == "named_contact" else f"copied as {recipient.reason}"
+    return Item(
+        key=row.key,
+        ref=action.ref if action else found.ref,
+        source=action.plan.title if action else (sheet.title if sheet else ""),
+        text=action.text if action else (sheet.title if sheet else row.key),
+        theme=action.theme if action else "MI sheets",
+        owner=found.owner.label,
+        target_date=d.target.isoformat() if d.target else None,
+        stage=d.stage,
+        stage_name=d.stage_name,
+        working_days_overdue=d.working_days_overdue,
+        progress=action.progress if action else "",
+        why=why,
+        unassigned=d.flagged_unassigned,
+        paused_until=d.paused_until.isoformat() if d.paused_until else None,
+    )
+
+
+def gather(open_items: Iterable[Assessment], resolved: Iterable[Assessment]) -> dict[str, Inbox]:
+    """Every recipient's inbox: open items at stage 0 or above, and items just resolved."""
+    inboxes: dict[str, Inbox] = {}
+    for found in open_items:
+        if found.decision.stage < 0 and not found.decision.flagged_unassigned:
+            continue
+        for person in found.recipients:
+            inbox = inboxes.setdefault(person.email, Inbox(person))
+            inbox.items.append(item_for(found, person))
+            inbox.reminder_today |= found.decision.reminder_today
+    for found in resolved:
+        for person in found.recipients:
+            inboxes.setdefault(person.email, Inbox(person)).resolved.append(item_for(found, person))
+    return inboxes
+
+
+def ordered(items: Sequence[Item]) -> tuple[Item, ...]:
+    """Worst first: highest stage, then most overdue, then by theme and reference."""
+    return tuple(sorted(items, key=lambda i: (-i.stage, -i.working_days_overdue, i.theme, i.ref)))
+
+
+def digest_for(inbox: Inbox, period: date, partnership: str,
+               undelivered: Sequence[Undelivered] = ()) -> Digest:  # fmt: skip
+    person = inbox.recipient
+    return Digest(
+        name=person.name,
+        email=person.email,
+        period=period.isoformat(),
+        partnership=partnership,
+        items=ordered(inbox.items),
+        resolved=ordered(inbox.resolved),
+        undelivered=tuple(undelivered),
+    )
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """When a recipient's digest is due (the business manager's `digests` rules)."""
+
+    daily_from_stage: int
+    week_start: date  # the first working day of the period's week
+
+    def due(self, inbox: Inbox, last_sent: date | None, changed_since_last: bool) -> bool:
+        """Daily for serious items or news; otherwise weekly, on the week's first working day
+        or, after downtime, at the first send window that week."""
+        if not inbox.items and not inbox.resolved:
+            return False
+        if inbox.resolved or inbox.reminder_today or changed_since_last:
+            return True
+        if any(i.stage >= self.daily_from_stage or i.unassigned for i in inbox.items):
+            return True
+        return last_sent is None or last_sent < self.week_start

@@ -1,0 +1,140 @@
+"""Planning a send period: sweep, decide who is due a digest, write the ledger rows.
+
+The tick runs every minute in UTC; the period is a Europe/London working day, due from its
+send time. Planning a period is claimed by a unique row, so a second beat plans nothing.
+Days the service was down need no separate catch-up: each recipient's next digest covers
+everything since their last one (a missed weekly digest goes out in the first window of
+the week it belongs to; nothing is sent twice for the days missed).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from worker.digest import KIND, Cadence, Digest, Inbox, Undelivered, digest_for, gather
+from worker.mail import subject_line
+from worker.models import Delivery, DeliveryState, Obligation, PlanRun, StageChange
+from worker.obligations import sync_obligations
+from worker.recipients import Partnership, Recipient
+from worker.rules import Rules
+from worker.sweep import Assessment, assess, assess_one, calendar_for, obligations, record
+from worker.workdays import WorkingCalendar, local_date
+
+
+def send_period(now: datetime, rules: Rules, tz: ZoneInfo) -> date | None:
+    """Today's period if today is a working day and its send time has come, else None."""
+    local = now.astimezone(tz)
+    today = local_date(now, tz)
+    if not calendar_for(rules).is_working_day(today) or local.time() < rules.digests.send_at:
+        return None
+    return today
+
+
+def week_start(day: date, cal: WorkingCalendar) -> date:
+    """The first working day of `day`'s week (Tuesday after a bank-holiday Monday)."""
+    monday = day - timedelta(days=day.weekday())
+    return monday if cal.is_working_day(monday) else cal.next_working_day(monday)
+
+
+def plan(session: Session, rules: Rules, tz: ZoneInfo, period: date, partnership: str) -> list[int]:
+    """Sweep and write this period's pending deliveries; IntegrityError if already planned."""
+    previous = session.scalar(select(func.max(PlanRun.period)).where(PlanRun.kind == KIND))
+    session.add(PlanRun(kind=KIND, period=period))
+    session.flush()
+    sync_obligations(session, rules, tz, period)
+    session.flush()
+    record(session, rules, period)
+    session.flush()
+    inboxes = gather(
+        assess(session, rules, period), resolved_since(session, rules, previous, period)
+    )
+    rows = due_deliveries(session, rules, period, partnership, inboxes)
+    session.add_all(rows)
+    session.flush()
+    return [row.id for row in rows]
+
+
+def resolved_since(
+    session: Session, rules: Rules, previous: date | None, period: date
+) -> list[Assessment]:
+    """Obligations resolved since the last planned period: everyone told hears once."""
+    partnership, cal = Partnership.load(session), calendar_for(rules)
+    found = []
+    for row in obligations(session, include_resolved=True):
+        if (
+            row.resolved_on
+            and (previous is None or row.resolved_on > previous)
+            and row.resolved_on <= period
+        ):
+            found.append(assess_one(row, rules, cal, row.resolved_on, partnership))
+    return found
+
+
+def due_deliveries(session: Session, rules: Rules, period: date, partnership: str,
+                   inboxes: dict[str, Inbox]) -> list[Delivery]:  # fmt: skip
+    cadence = Cadence(rules.digests.daily_from_stage, week_start(period, calendar_for(rules)))
+    last, moved = last_sent(session, period), changed_keys(session, period)
+    failures = report_failures(session, period, inboxes, Partnership.load(session))
+    rows = []
+    for email, inbox in inboxes.items():
+        since = last.get(email, date.min)
+        news = any(d > since for i in inbox.items for d in moved.get(i.key, []))
+        extra = failures if inbox.recipient.role == "business_manager" else []
+        if extra or cadence.due(inbox, last.get(email), news):
+            rows.append(ledger_row(digest_for(inbox, period, partnership, extra)))
+    return rows
+
+
+def report_failures(session: Session, period: date, inboxes: dict[str, Inbox],
+                    partnership: Partnership) -> list[Undelivered]:  # fmt: skip
+    """Failed digests not yet reported; the business manager's inbox is opened for them."""
+    query = select(Delivery).where(
+        Delivery.state == DeliveryState.FAILED, Delivery.reported_on.is_(None)
+    )
+    rows = list(session.scalars(query.order_by(Delivery.period, Delivery.recipient)))
+    manager = partnership.business_manager
+    if not rows or manager is None:
+        return []
+    for row in rows:
+        row.reported_on = period
+    reason = "the partnership's business manager"
+    inboxes.setdefault(manager.email, Inbox(Recipient(manager.name, manager.email,
+                                                      "business_manager", reason)))  # fmt: skip
+    return [Undelivered(r.recipient, r.period.isoformat(), r.last_error or "refused") for r in rows]
+
+
+def ledger_row(digest: Digest) -> Delivery:
+    top = max((i.stage for i in digest.items), default=-1)
+    return Delivery(recipient=digest.email, kind=KIND, period=date.fromisoformat(digest.period),
+                    state=DeliveryState.PENDING, payload=digest.to_json(),
+                    subject=subject_line(digest), top_stage=top, attempts=0)  # fmt: skip
+
+
+def last_sent(session: Session, before: date) -> dict[str, date]:
+    """Each recipient's latest digest period before `before` (planned counts as sent)."""
+    query = (
+        select(Delivery.recipient, func.max(Delivery.period))
+        .where(
+            Delivery.kind == KIND, Delivery.period < before, Delivery.state != DeliveryState.FAILED
+        )
+        .group_by(Delivery.recipient)
+    )
+    return {recipient: period for recipient, period in session.execute(query)}
+
+
+def changed_keys(session: Session, period: date) -> dict[str, list[date]]:
+    """Obligation key → days it changed stage, over the last few months."""
+    query = (
+        select(Obligation.key, StageChange.on)
+        .join(StageChange.obligation)
+        .where(StageChange.on > period - timedelta(days=120), StageChange.on <= period)
+    )
+    moved: dict[str, list[date]] = defaultdict(list)
+    for key, on in session.execute(query):
+        moved[key].append(on)
+    return moved

@@ -1,0 +1,138 @@
+"""Getting a built message to people: an SMTP relay, or the outbox folder of .eml files.
+
+Failures are sorted into two kinds, because they call for opposite actions: a
+`TransientError` (a 4xx reply, a dropped or refused connection, a full disk) is retried later;
+a `PermanentError` (a 5xx reply) is not, and the business manager is told.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import smtplib
+import ssl
+import tempfile
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol
+
+from worker.settings import Settings, Smtp
+
+
+class TransientError(Exception):
+    """Worth trying again later."""
+
+
+class PermanentError(Exception):
+    """The server refused for good; trying again would not help."""
+
+
+class Transport(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Outbox:
+    """Writes each message as an .eml file; the embedded default when no relay is set."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def send(self, message: EmailMessage) -> None:
+        name = re.sub(r"[^A-Za-z0-9.@_-]", "_", str(message["Message-ID"]).strip("<>")) + ".eml"
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            # Write then rename, so a reader never sees half a message.
+            handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".part")
+            with os.fdopen(handle, "wb") as file:
+                file.write(message.as_bytes())
+            os.replace(temporary, self.folder / name)
+        except OSError as exc:
+            raise TransientError(
+                f"cannot write to the outbox {self.folder}: {exc.strerror}"
+            ) from exc
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class SmtpRelay:
+    """One connection per worker process, kept open and reused across a batch of sends."""
+
+    def __init__(self, config: Smtp, password: str | None) -> None:
+        self.config, self.password = config, password
+        self.connection: smtplib.SMTP | None = None
+
+    def connect(self) -> smtplib.SMTP:
+        config = self.config
+        connection = smtplib.SMTP(config.host, config.port, timeout=config.timeout_seconds)
+        if config.starttls:
+            context = ssl.create_default_context(cafile=config.ca_file)
+            connection.starttls(context=context)
+        if config.username:
+            connection.login(config.username, self.password or "")
+        return connection
+
+    def send(self, message: EmailMessage) -> None:
+        try:
+            self.send_once(message)
+        except smtplib.SMTPServerDisconnected:
+            # A reused connection the server had closed while idle: one fresh attempt.
+            self.close()
+            self.send_classified(message)
+        except Exception as exc:
+            self.close()
+            raise classify(exc) from exc
+
+    def send_classified(self, message: EmailMessage) -> None:
+        try:
+            self.send_once(message)
+        except Exception as exc:
+            self.close()
+            raise classify(exc) from exc
+
+    def send_once(self, message: EmailMessage) -> None:
+        if self.connection is None:
+            self.connection = self.connect()
+        refused = self.connection.send_message(message)
+        if refused:
+            code, reply = next(iter(refused.values()))
+            raise smtplib.SMTPResponseException(code, reply)
+
+    def close(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            try:
+                connection.quit()
+            except (smtplib.SMTPException, OSError):
+                connection.close()
+
+
+def classify(exc: Exception) -> Exception:
+    """4xx and connection trouble are transient; 5xx and refused TLS are permanent."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code = min(c for c, _ in exc.recipients.values())
+        return (PermanentError if code >= 500 else TransientError)(f"{code} {exc.recipients}")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        reply = (
+            exc.smtp_error.decode(errors="replace")
+            if isinstance(exc.smtp_error, bytes)
+            else exc.smtp_error
+        )
+        kind = PermanentError if exc.smtp_code >= 500 else TransientError
+        return kind(f"{exc.smtp_code} {reply}")
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return PermanentError(f"the mail server's certificate was refused: {exc.verify_message}")
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return PermanentError(f"the mail server cannot do what is required: {exc}")
+    if isinstance(exc, smtplib.SMTPException | OSError):
+        return TransientError(f"{type(exc).__name__}: {exc}")
+    return exc
+
+
+def transport_for(settings: Settings) -> Transport:
+    if settings.smtp is None:
+        return Outbox(settings.outbox_dir)
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+    return SmtpRelay(settings.smtp, password)
