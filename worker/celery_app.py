@@ -15,7 +15,6 @@ from celery import Celery
 from celery.signals import worker_process_init
 
 from worker.app import App
-from worker.paths import VAR_DIR
 from worker.settings import Settings
 from worker.transport import Transport, transport_for
 
@@ -52,14 +51,21 @@ def configure(celery: Celery, settings: Settings) -> None:
         task_ignore_result=True,
         task_serializer="json",
         accept_content=["json"],
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
+        broker_transport_options=transport_options(settings.broker_url),
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,
         beat_schedule={"tick": {"task": "reminders.tick", "schedule": settings.tick_seconds}},
-        beat_schedule_filename=str(VAR_DIR / "celerybeat-schedule"),
+        beat_schedule_filename=str(settings.beat_schedule_file),
         timezone="UTC",
         enable_utc=True,
     )
+
+
+def transport_options(broker_url: str) -> dict[str, Any]:
+    """Redis re-delivers unacknowledged tasks after this; retries stay well below it."""
+    if broker_url.startswith(("redis://", "rediss://")):
+        return {"visibility_timeout": VISIBILITY_TIMEOUT}
+    return {}
 
 
 celery = Celery("reminders", include=["tasks.digests"])

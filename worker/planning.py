@@ -35,6 +35,14 @@ def send_period(now: datetime, rules: Rules, tz: ZoneInfo) -> date | None:
     return today
 
 
+def latest_period(now: datetime, rules: Rules, tz: ZoneInfo) -> date:
+    """The most recent working day whose send time has passed (for a first demonstration)."""
+    day = send_period(now, rules, tz)
+    if day is not None:
+        return day
+    return calendar_for(rules).add(local_date(now, tz), -1)
+
+
 def week_start(day: date, cal: WorkingCalendar) -> date:
     """The first working day of `day`'s week (Tuesday after a bank-holiday Monday)."""
     monday = day - timedelta(days=day.weekday())

@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     # Without SMTP settings, mail is written as .eml files into the outbox folder.
     smtp: Smtp | None = None
     outbox_dir: Path = VAR_DIR / "outbox"
+    beat_schedule_file: Path = VAR_DIR / "celerybeat-schedule"
     smtp_password: SecretStr | None = None
     signing_key: SecretStr | None = None
 

@@ -17,10 +17,11 @@ from worker.app import App
 from worker.cli.common import app_from, console, ready
 from worker.delivery import deliver
 from worker.digest import Digest
+from worker.importers import ImportOptions, import_files
 from worker.mail import build_digest_message
-from worker.models import Delivery, DeliveryState
+from worker.models import Delivery, DeliveryState, Plan
 from worker.paths import EXAMPLES_DIR
-from worker.planning import plan
+from worker.planning import latest_period, plan
 from worker.scheduler import plan_once
 from worker.transport import transport_for
 
@@ -138,22 +139,37 @@ def delivery_row(row: Delivery) -> list[str]:
 @click.option("--concurrency", default=1, show_default=True, help="Worker processes.")
 @click.pass_context
 def start(ctx: click.Context, concurrency: int) -> None:
-    """Run the worker and its beat; on an empty database, load the sample documents first."""
-    from worker.importers import ImportOptions, import_files
-    from worker.listing import actions
-
+    """Run the worker with its beat. On an empty database, load the sample documents first
+    and, when mail goes to the outbox, write the latest working day's digests right away."""
     app = app_from(ctx)
     app.initialise()
-    with app.sessions() as session:
-        empty = not actions(session)
-    if empty:
-        samples = sorted(p for p in EXAMPLES_DIR.iterdir() if p.suffix in {".txt", ".csv"})
-        options = ImportOptions(
-            app.directory().themes, app.settings.course_code_pattern, app.timezone
-        )
-        import_files(samples, app.sessions, options, datetime.now(UTC))
-        click.echo(f"imported the {len(samples)} sample documents from {EXAMPLES_DIR}")
+    if first_start(app) and app.settings.smtp is None:
+        demonstrate(app)
     app.close()
     command = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "--beat",
                "--loglevel", "INFO", "--concurrency", str(concurrency)]  # fmt: skip
-    os.execv(sys.executable, command)  # noqa: S606 - replaces this process with the worker
+    os.execv(sys.executable, command)  # noqa: S606 - this process becomes the worker
+
+
+def first_start(app: App) -> bool:
+    """Import the sample documents into an empty database; True if it was empty."""
+    with app.sessions() as session:
+        if session.scalar(select(Plan.id).limit(1)) is not None:
+            return False
+    samples = sorted(p for p in EXAMPLES_DIR.iterdir() if p.suffix in {".txt", ".csv"})
+    options = ImportOptions(app.directory().themes, app.settings.course_code_pattern, app.timezone)
+    import_files(samples, app.sessions, options, app.now())
+    click.echo(f"imported the {len(samples)} sample documents in {EXAMPLES_DIR}")
+    return True
+
+
+def demonstrate(app: App) -> None:
+    """Nothing leaves the machine: show a newcomer real digests without waiting for Monday."""
+    period = latest_period(app.now(), app.rules(), app.timezone)
+    plan_once(app, app.rules(), period)
+    transport = transport_for(app.settings)
+    with app.sessions() as session:
+        ids = list(session.scalars(select(Delivery.id).where(Delivery.period == period)))
+    for delivery_id in ids:
+        deliver(app.sessions, transport, app.settings, delivery_id, app.now())
+    click.echo(f"{len(ids)} digests for {period.isoformat()} written to {app.settings.outbox_dir}")

@@ -1,0 +1,64 @@
+"""The README's run command: the whole worker on the embedded default, no server installed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from tests.services import ROOT, wait_for
+
+# Monday 23 November 2026, ten seconds before the 08:00 send window (GMT: London is UTC).
+MOMENT = datetime(2026, 11, 23, 7, 59, 50, tzinfo=UTC)
+
+
+def periods(database: Path) -> dict[str, int]:
+    engine = create_engine(f"sqlite:///{database}")
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT period, count(*) FROM deliveries WHERE state = 'sent' GROUP BY period")
+            )
+            return {str(period): count for period, count in rows}
+    except Exception:  # the worker has not created the table yet
+        return {}
+    finally:
+        engine.dispose()
+
+
+def test_start_writes_digests_and_the_worker_sends_the_next_period(tmp_path: Path) -> None:
+    offset = (MOMENT - datetime.now(UTC)).total_seconds()
+    database, outbox = tmp_path / "reminders.db", tmp_path / "outbox"
+    env = {
+        **os.environ,
+        "REMINDERS_DATABASE_URL": f"sqlite:///{database}",
+        "REMINDERS_BROKER_URL": f"sqla+sqlite:///{tmp_path / 'broker.db'}",
+        "REMINDERS_OUTBOX_DIR": str(outbox),
+        "REMINDERS_BEAT_SCHEDULE_FILE": str(tmp_path / "beat-schedule"),
+        "REMINDERS_TICK_SECONDS": "2",
+        "REMINDERS_CLOCK_OFFSET": f"{'-' if offset < 0 else ''}PT{abs(offset):.0f}S",
+    }
+    env.pop("REMINDERS_SMTP__HOST", None)
+    command = [sys.executable, "-m", "worker.cli", "start"]
+    log_path = tmp_path / "start.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            said = b"digests for 2026-11-20 written"
+            wait_for(lambda: said in log_path.read_bytes(), 60, "Friday's digests (first start)")
+            first = len(list(outbox.glob("*.eml")))
+            monday = "2026-11-23"
+            wait_for(lambda: monday in periods(database), 90, "Monday's digests from the worker")
+            total = lambda: first + periods(database)[monday]  # noqa: E731
+            wait_for(lambda: len(list(outbox.glob("*.eml"))) >= total(), 30, "Monday's files")
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    output = log_path.read_text(errors="replace")
+    assert "imported the 6 sample documents" in output
+    assert first == periods(database)["2026-11-20"] > 0
+    assert all(b"Auto-Submitted: auto-generated" in p.read_bytes() for p in outbox.glob("*.eml"))

@@ -1,0 +1,5 @@
+"""`python -m worker.cli`: the same as the `reminders` command."""
+
+from worker.cli import main
+
+main()
