@@ -53,8 +53,8 @@ def test_start_writes_digests_and_the_worker_sends_the_next_period(tmp_path: Pat
             first = len(list(outbox.glob("*.eml")))
             monday = "2026-11-23"
             wait_for(lambda: monday in periods(database), 90, "Monday's digests from the worker")
-            total = lambda: first + periods(database)[monday]  # noqa: E731
-            wait_for(lambda: len(list(outbox.glob("*.eml"))) >= total(), 30, "Monday's files")
+            total = first + periods(database)[monday]
+            wait_for(lambda: len(list(outbox.glob("*.eml"))) >= total, 30, "Monday's files")
         finally:
             process.terminate()
             process.wait(timeout=30)
