@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
+from freezegun import freeze_time
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -138,3 +140,31 @@ def test_report_deliveries_csv(app: App, tmp_path: Path, monkeypatch: pytest.Mon
         for line in lines
     )
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == len(lines) - 1
+
+
+def payload(app: App, day: date, email: str) -> dict[str, Any]:
+    with app.sessions() as session:
+        row = session.scalar(
+            select(Delivery).where(Delivery.period == day, Delivery.recipient == email)
+        )
+        assert row is not None, (day, email)
+        return row.payload
+
+
+def test_resolved_items_are_reported_once_to_everyone_told(app: App) -> None:
+    run_import(app, seed("002"))
+    plan_day(app, date(2017, 2, 9))  # 3.1 enters stage 2: Education's contact and manager told
+    with freeze_time("2017-02-09 15:00:00"):
+        result = CliRunner().invoke(
+            main, ["complete", "3.1", "--by", "education.adviser@example.org"]
+        )
+    assert result.exit_code == 0, result.output
+    planned = plan_day(app, date(2017, 2, 10))
+    for email in ("education.adviser@example.org", "education.manager@example.org"):
+        assert planned.get(email) == 1
+        resolved = payload(app, date(2017, 2, 10), email)["resolved"]
+        assert [item["ref"] for item in resolved] == ["3.1"]
+        assert not [i for i in payload(app, date(2017, 2, 10), email)["items"] if i["ref"] == "3.1"]
+    later = plan_day(app, date(2017, 2, 13))
+    for email in later:
+        assert payload(app, date(2017, 2, 13), email)["resolved"] == []
