@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from worker.celery_app import celery, runtime
 from worker.delivery import deliver
 from worker.scheduler import run_tick
+
+DATABASE_RETRY_SECONDS = 5
 
 
 @celery.task(name="reminders.tick")
@@ -19,7 +23,11 @@ def tick() -> int:
 def send_digest(self: Any, delivery_id: int) -> str:
     """Send one planned digest; retried with backoff on a temporary failure."""
     app = runtime.app
-    outcome = deliver(app.sessions, runtime.transport, app.settings, delivery_id, app.now())
+    try:
+        outcome = deliver(app.sessions, runtime.transport, app.settings, delivery_id, app.now())
+    except DBAPIError as exc:
+        # The database is unreachable: try again soon; the claim keeps a retry from doubling.
+        raise self.retry(exc=exc, countdown=DATABASE_RETRY_SECONDS) from exc
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in)
     return outcome.state

@@ -72,6 +72,7 @@ def test_recovery_finds_what_a_lost_worker_left(app: App) -> None:
     with app.sessions() as session:
         assert needing_a_push(session, NOW) == [pending]
         assert needing_a_push(session, NOW + timedelta(minutes=6)) == [pending, leased]
+        assert needing_a_push(session, NOW, requeue_after=60) == [pending]
 
 
 def test_backoff_grows_and_stays_under_the_visibility_timeout() -> None:

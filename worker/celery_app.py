@@ -18,8 +18,6 @@ from worker.app import App
 from worker.settings import Settings
 from worker.transport import Transport, transport_for
 
-VISIBILITY_TIMEOUT = 3600
-
 
 class Runtime:
     """The worker process's application and mail transport, built on first use."""
@@ -51,7 +49,7 @@ def configure(celery: Celery, settings: Settings) -> None:
         task_ignore_result=True,
         task_serializer="json",
         accept_content=["json"],
-        broker_transport_options=transport_options(settings.broker_url),
+        broker_transport_options=transport_options(settings),
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,
         beat_schedule={"tick": {"task": "reminders.tick", "schedule": settings.tick_seconds}},
@@ -61,10 +59,10 @@ def configure(celery: Celery, settings: Settings) -> None:
     )
 
 
-def transport_options(broker_url: str) -> dict[str, Any]:
+def transport_options(settings: Settings) -> dict[str, Any]:
     """Redis re-delivers unacknowledged tasks after this; retries stay well below it."""
-    if broker_url.startswith(("redis://", "rediss://")):
-        return {"visibility_timeout": VISIBILITY_TIMEOUT}
+    if settings.broker_url.startswith(("redis://", "rediss://")):
+        return {"visibility_timeout": settings.visibility_timeout_seconds}
     return {}
 
 

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import random
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.db import transaction
@@ -28,9 +31,9 @@ from worker.models import Delivery, DeliveryState
 from worker.settings import Settings
 from worker.transport import PermanentError, TransientError, Transport
 
-LEASE = timedelta(minutes=5)
-REENQUEUE_AFTER = timedelta(minutes=10)
 MAX_ATTEMPTS = 20
+# Seconds between attempts to record an outcome while the database is unreachable (~1 min).
+DATABASE_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 # Backoff: 30 s doubling, at most 15 min: far below the broker's one-hour visibility timeout.
 FIRST_DELAY, LONGEST_DELAY = 30.0, 900.0
 
@@ -55,7 +58,9 @@ def claimable(now: datetime) -> object:
     return or_(pending, abandoned)
 
 
-def claim(session: Session, delivery_id: int, now: datetime, domain: str) -> Delivery | None:
+def claim(
+    session: Session, delivery_id: int, now: datetime, domain: str, lease: float = 300.0
+) -> Delivery | None:
     """Take the row for this worker, or None when someone else has it or it is done."""
     # Short enough that the header is never folded; unique by row and a random part.
     message_id = f"<digest.{delivery_id}.{secrets.token_hex(6)}@{domain}>"
@@ -65,7 +70,7 @@ def claim(session: Session, delivery_id: int, now: datetime, domain: str) -> Del
         .values(
             state=DeliveryState.SENDING,
             attempts=Delivery.attempts + 1,
-            lease_until=now + LEASE,
+            lease_until=now + timedelta(seconds=lease),
             message_id=func.coalesce(Delivery.message_id, message_id),
         )
         .execution_options(synchronize_session=False)
@@ -98,7 +103,7 @@ def deliver(
     now: datetime,
 ) -> Outcome:
     with transaction(factory) as session:
-        row = claim(session, delivery_id, now, settings.partnership_domain)
+        row = claim(session, delivery_id, now, settings.partnership_domain, settings.lease_seconds)
         if row is None:
             return Outcome("skipped")
         session.expunge(row)
@@ -112,9 +117,24 @@ def deliver(
         return failed_for_now(factory, row, now, str(exc), settings.retry_first_delay_seconds)
     except PermanentError as exc:
         return failed_for_good(factory, row, str(exc))
-    with transaction(factory) as session:
-        finish(session, row, state=DeliveryState.SENT, sent_at=now, lease_until=None)
+    persist(
+        factory, lambda s: finish(s, row, state=DeliveryState.SENT, sent_at=now, lease_until=None)
+    )
     return Outcome("sent")
+
+
+def persist(factory: sessionmaker[Session], write: Callable[[Session], object]) -> None:
+    """Write an outcome, riding out a short database outage: once the relay has accepted
+    a message, losing this write is what would make it go out a second time."""
+    for delay in (*DATABASE_RETRY_DELAYS, None):
+        try:
+            with transaction(factory) as session:
+                write(session)
+            return
+        except (OperationalError, InterfaceError):
+            if delay is None:
+                raise
+            time.sleep(delay)
 
 
 def digest_message(row: Delivery, settings: Settings, now: datetime) -> EmailMessage:
@@ -133,22 +153,23 @@ def failed_for_now(
     if row.attempts >= MAX_ATTEMPTS:
         return failed_for_good(factory, row, f"gave up after {row.attempts} attempts: {reason}")
     delay = backoff(row.attempts, random.random(), first)  # noqa: S311 - jitter, not security
-    with transaction(factory) as session:
-        finish(session, row, state=DeliveryState.PENDING, lease_until=None,
-               next_attempt_at=now + timedelta(seconds=delay), last_error=reason)  # fmt: skip
+    later = now + timedelta(seconds=delay)
+    persist(factory, lambda s: finish(s, row, state=DeliveryState.PENDING, lease_until=None,
+                                      next_attempt_at=later, last_error=reason))  # fmt: skip
     return Outcome("retry", delay, reason)
 
 
 def failed_for_good(factory: sessionmaker[Session], row: Delivery, reason: str) -> Outcome:
-    with transaction(factory) as session:
-        finish(session, row, state=DeliveryState.FAILED, lease_until=None, last_error=reason)
+    failed = DeliveryState.FAILED
+    persist(factory, lambda s: finish(s, row, state=failed, lease_until=None, last_error=reason))
     return Outcome("failed", reason=reason)
 
 
-def needing_a_push(session: Session, now: datetime) -> list[int]:
+def needing_a_push(session: Session, now: datetime, requeue_after: float = 600.0) -> list[int]:
     """Rows a lost worker or broker left behind: pending and not queued lately, or sending
     past their lease. Re-enqueueing is safe: the claim lets only one worker send."""
-    stale = or_(Delivery.enqueued_at.is_(None), Delivery.enqueued_at < now - REENQUEUE_AFTER)
+    since = now - timedelta(seconds=requeue_after)
+    stale = or_(Delivery.enqueued_at.is_(None), Delivery.enqueued_at < since)
     query = select(Delivery.id).where(claimable(now), stale)  # type: ignore[arg-type]
     return list(session.scalars(query.order_by(Delivery.id)))
 

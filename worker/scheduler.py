@@ -24,7 +24,7 @@ def run_tick(app: App, now: datetime, enqueue: Callable[[int], object]) -> list[
     if period is not None:
         plan_once(app, rules, period)
     with transaction(app.sessions) as session:
-        ids = needing_a_push(session, now)
+        ids = needing_a_push(session, now, app.settings.requeue_after_seconds)
         mark_enqueued(session, ids, now)
     for delivery_id in ids:
         enqueue(delivery_id)

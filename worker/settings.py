@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     tick_seconds: float = Field(default=60.0, gt=0)
     # First retry delay after a temporary mail failure; it doubles up to 15 minutes.
     retry_first_delay_seconds: float = Field(default=30.0, gt=0)
+    # How long a worker may hold a claimed digest before another may take it over.
+    lease_seconds: float = Field(default=300.0, gt=0)
+    # A planned digest still waiting this long is queued again (a lost broker or worker).
+    requeue_after_seconds: float = Field(default=600.0, gt=0)
+    # Redis re-delivers a task not acknowledged within this time; keep retries far below it.
+    visibility_timeout_seconds: float = Field(default=3600.0, gt=0)
     # For demonstrations and tests only: the worker's clock runs this far ahead of (or behind)
     # the real one, so a period in the past or future can be replayed with a real worker.
     clock_offset: timedelta = timedelta(0)
