@@ -15,6 +15,7 @@ from celery import Celery
 from celery.signals import worker_process_init
 
 from worker.app import App
+from worker.scheduler import LastGood
 from worker.settings import Settings
 from worker.transport import Transport, transport_for
 
@@ -25,6 +26,10 @@ class Runtime:
     @cached_property
     def app(self) -> App:
         return App()
+
+    @cached_property
+    def config(self) -> LastGood:
+        return LastGood()
 
     @cached_property
     def transport(self) -> Transport:

@@ -110,7 +110,8 @@ class SmtpRelay:
 
 
 def classify(exc: Exception) -> Exception:
-    """4xx and connection trouble are transient; 5xx and refused TLS are permanent."""
+    """4xx, connection and certificate trouble are transient (they can be put right, and
+    the digest must not be lost meanwhile); a 5xx reply is permanent."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code = min(c for c, _ in exc.recipients.values())
         return (PermanentError if code >= 500 else TransientError)(f"{code} {exc.recipients}")
@@ -123,7 +124,7 @@ def classify(exc: Exception) -> Exception:
         kind = PermanentError if exc.smtp_code >= 500 else TransientError
         return kind(f"{exc.smtp_code} {reply}")
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return PermanentError(f"the mail server's certificate was refused: {exc.verify_message}")
+        return TransientError(f"the mail server's certificate was refused: {exc.verify_message}")
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         return PermanentError(f"the mail server cannot do what is required: {exc}")
     if isinstance(exc, smtplib.SMTPException | OSError):

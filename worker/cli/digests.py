@@ -35,7 +35,7 @@ def send(ctx: click.Context, on: datetime | None) -> None:
     """Plan one period and send its digests now, without Celery (for cron users and demos)."""
     app = ready(app_from(ctx))
     period = on.date() if on else app.today()
-    plan_once(app, app.rules(), period)
+    plan_once(app, app.rules(), period, app.partnership_label())
     transport = transport_for(app.settings)
     with app.sessions() as session:
         query = select(Delivery.id).where(Delivery.period == period)
@@ -166,7 +166,7 @@ def first_start(app: App) -> bool:
 def demonstrate(app: App) -> None:
     """Nothing leaves the machine: show a newcomer real digests without waiting for Monday."""
     period = latest_period(app.now(), app.rules(), app.timezone)
-    plan_once(app, app.rules(), period)
+    plan_once(app, app.rules(), period, app.partnership_label())
     transport = transport_for(app.settings)
     with app.sessions() as session:
         ids = list(session.scalars(select(Delivery.id).where(Delivery.period == period)))
