@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.services import postgres_cluster
+from tests.services import Recorder, postgres_cluster, redis_server, smtp_server
 from worker.app import App
 from worker.settings import load_settings
 
@@ -31,6 +31,20 @@ def seed(prefix: str) -> Path:
 def postgres_server() -> Iterator[str]:
     with postgres_cluster() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """One real redis-server for the run; tests flush it before use."""
+    with redis_server() as url:
+        yield url
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Recorder, int]]:
+    """A real SMTP server (aiosmtpd) for one test: its recorder and port."""
+    with smtp_server() as server:
+        yield server
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

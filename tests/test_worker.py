@@ -6,43 +6,32 @@ The worker's clock is shifted (REMINDERS_CLOCK_OFFSET) so that it lives on Thurs
 
 from __future__ import annotations
 
-import email
-import email.policy
-import time
-from collections.abc import Iterator
-from contextlib import ExitStack
 from datetime import UTC, date, datetime
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
 
 from tests.conftest import seed
 from tests.helpers import run_import
-from tests.services import Recorder, celery_process, redis_server, smtp_server, wait_for
+from tests.services import Recorder
+from tests.workers import (
+    expected_digests,
+    flush,
+    ledger,
+    parsed,
+    run_workers,
+    settle,
+    worker_env,
+)
 from worker.app import App
 from worker.cli import main
-from worker.cli.digests import would_send
 from worker.digest import Digest
 from worker.mail import subject_line
-from worker.models import Delivery, DeliveryState
+from worker.models import DeliveryState
 
 PERIOD = date(2017, 2, 16)
 MOMENT = datetime(2017, 2, 16, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    with redis_server() as url:
-        yield url
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Recorder, int]]:
-    with smtp_server() as server:
-        yield server
 
 
 @pytest.fixture
@@ -51,65 +40,14 @@ def env(
 ) -> dict[str, str]:
     """The environment of the worker processes, also set for commands run in this process."""
     flush(redis_url)
-    offset = (MOMENT - datetime.now(UTC)).total_seconds()
-    values = {
-        "REMINDERS_DATABASE_URL": app.settings.database_url,
-        "REMINDERS_BROKER_URL": redis_url,
-        "REMINDERS_SMTP__HOST": "127.0.0.1",
-        "REMINDERS_SMTP__PORT": str(smtp[1]),
-        "REMINDERS_SMTP__STARTTLS": "false",
-        "REMINDERS_TICK_SECONDS": "1",
-        "REMINDERS_RETRY_FIRST_DELAY_SECONDS": "0.5",
-        "REMINDERS_CLOCK_OFFSET": f"{'-' if offset < 0 else ''}PT{abs(offset):.0f}S",
-    }
+    values = worker_env(app, redis_url, smtp[1], MOMENT)
     for key, value in values.items():
         monkeypatch.setenv(key, value)
     return values
 
 
-def flush(url: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(url)
-    client.flushall()
-    client.close()
-
-
-def expected_digests(app: App, period: date = PERIOD) -> dict[str, Digest]:
-    return {d.email: d for d in would_send(app, period)}
-
-
-def run_workers(env: dict[str, str], tmp_path: Path, workers: int = 1, beats: int = 1) -> ExitStack:
-    stack = ExitStack()
-    for n in range(workers):
-        stack.enter_context(celery_process("worker", env, tmp_path, f"worker{n}"))
-    for n in range(beats):
-        stack.enter_context(celery_process("beat", env, tmp_path, f"beat{n}"))
-    return stack
-
-
-def parsed(raw: bytes) -> EmailMessage:
-    message = email.message_from_bytes(raw, policy=email.policy.default)
-    assert isinstance(message, EmailMessage)
-    return message
-
-
-def ledger(app: App) -> list[Delivery]:
-    with app.sessions() as session:
-        return list(session.scalars(select(Delivery).order_by(Delivery.recipient)))
-
-
-def settle(recorder: Recorder, expected: int, app: App) -> None:
-    """Wait for `expected` messages and an idle ledger, then some ticks more for stragglers."""
-    wait_for(lambda: recorder.count() >= expected, 90, f"{expected} messages")
-    wait_for(
-        lambda: all(r.state in (DeliveryState.SENT, DeliveryState.FAILED) for r in ledger(app)),
-        30,
-        "the ledger to settle",
-    )
-    wait_for(lambda: False, 0, "") if False else None
-
-    time.sleep(4)
+def expected(app: App) -> dict[str, Digest]:
+    return expected_digests(app, PERIOD)
 
 
 def test_each_recipient_gets_exactly_one_digest(
@@ -117,13 +55,13 @@ def test_each_recipient_gets_exactly_one_digest(
 ) -> None:
     recorder = smtp[0]
     run_import(app, seed("000"), seed("002"))
-    expected = expected_digests(app)
-    assert len(expected) >= 10
+    wanted = expected(app)
+    assert len(wanted) >= 10
     with run_workers(env, tmp_path):
-        settle(recorder, len(expected), app)
-    assert recorder.count() == len(expected)
+        settle(recorder, len(wanted), app)
+    assert recorder.count() == len(wanted)
     rows = {r.recipient: r for r in ledger(app)}
-    for address, digest in expected.items():
+    for address, digest in wanted.items():
         [raw] = recorder.to(address)
         message = parsed(raw)
         assert message["Subject"] == subject_line(digest)
@@ -156,15 +94,15 @@ def test_the_same_period_twice_and_two_workers_send_nothing_twice(
 ) -> None:
     recorder = smtp[0]
     run_import(app, seed("000"), seed("002"))
-    expected = expected_digests(app)
+    wanted = expected(app)
     with run_workers(env, tmp_path, workers=2, beats=2):
-        settle(recorder, len(expected), app)
-    assert recorder.count() == len(expected)
-    assert all(len(recorder.to(a)) == 1 for a in expected)
+        settle(recorder, len(wanted), app)
+    assert recorder.count() == len(wanted)
+    assert all(len(recorder.to(a)) == 1 for a in wanted)
     result = CliRunner().invoke(main, ["send", "--on", PERIOD.isoformat()])
     assert result.exit_code == 0, result.output
     assert "0 digest(s) to send" in result.output
-    assert recorder.count() == len(expected)
+    assert recorder.count() == len(wanted)
 
 
 def test_451_is_retried_and_550_is_failed_once_then_reported(
@@ -172,13 +110,13 @@ def test_451_is_retried_and_550_is_failed_once_then_reported(
 ) -> None:
     recorder = smtp[0]
     run_import(app, seed("000"), seed("002"))
-    expected = expected_digests(app)
+    wanted = expected(app)
     slow, gone = "education.adviser@example.org", "partnership.officer@example.org"
-    assert slow in expected
-    assert gone in expected
+    assert slow in wanted
+    assert gone in wanted
     recorder.replies = {slow: ["451 4.3.0 Try again later"] * 2, gone: ["550 5.1.1 No such user"]}
     with run_workers(env, tmp_path):
-        settle(recorder, len(expected) - 1, app)
+        settle(recorder, len(wanted) - 1, app)
     rows = {r.recipient: r for r in ledger(app)}
     assert (rows[slow].state, rows[slow].attempts) == (DeliveryState.SENT, 3)
     assert len(recorder.to(slow)) == 1

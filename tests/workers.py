@@ -1,0 +1,77 @@
+"""Running the real worker in tests: its environment, its processes, and waiting on them."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import time
+from contextlib import ExitStack
+from datetime import UTC, date, datetime
+from email.message import EmailMessage
+from pathlib import Path
+
+import redis
+from sqlalchemy import select
+
+from tests.services import Recorder, celery_process, wait_for
+from worker.app import App
+from worker.cli.digests import would_send
+from worker.digest import Digest
+from worker.models import Delivery, DeliveryState
+
+
+def offset_to(moment: datetime) -> str:
+    """REMINDERS_CLOCK_OFFSET that makes the worker's clock read `moment` now."""
+    seconds = (moment - datetime.now(UTC)).total_seconds()
+    return f"{'-' if seconds < 0 else ''}PT{abs(seconds):.0f}S"
+
+
+def worker_env(app: App, broker: str, smtp_port: int, moment: datetime) -> dict[str, str]:
+    return {
+        "REMINDERS_DATABASE_URL": app.settings.database_url,
+        "REMINDERS_BROKER_URL": broker,
+        "REMINDERS_SMTP__HOST": "127.0.0.1",
+        "REMINDERS_SMTP__PORT": str(smtp_port),
+        "REMINDERS_SMTP__STARTTLS": "false",
+        "REMINDERS_TICK_SECONDS": "1",
+        "REMINDERS_RETRY_FIRST_DELAY_SECONDS": "0.5",
+        "REMINDERS_CLOCK_OFFSET": offset_to(moment),
+    }
+
+
+def flush(url: str) -> None:
+    client = redis.Redis.from_url(url)
+    client.flushall()
+    client.close()
+
+
+def expected_digests(app: App, period: date) -> dict[str, Digest]:
+    return {d.email: d for d in would_send(app, period)}
+
+
+def run_workers(env: dict[str, str], folder: Path, workers: int = 1, beats: int = 1) -> ExitStack:
+    stack = ExitStack()
+    for n in range(workers):
+        stack.enter_context(celery_process("worker", env, folder, f"worker{n}"))
+    for n in range(beats):
+        stack.enter_context(celery_process("beat", env, folder, f"beat{n}"))
+    return stack
+
+
+def parsed(raw: bytes) -> EmailMessage:
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def ledger(app: App) -> list[Delivery]:
+    with app.sessions() as session:
+        return list(session.scalars(select(Delivery).order_by(Delivery.recipient)))
+
+
+def settle(recorder: Recorder, expected: int, app: App, timeout: float = 90) -> None:
+    """Wait for `expected` messages and a settled ledger, then a few ticks for stragglers."""
+    wait_for(lambda: recorder.count() >= expected, timeout, f"{expected} messages")
+    done = (DeliveryState.SENT, DeliveryState.FAILED)
+    wait_for(lambda: all(r.state in done for r in ledger(app)), 30, "the ledger to settle")
+    time.sleep(4)  # four more ticks: anything sent twice would arrive now
