@@ -27,6 +27,15 @@ def seed(prefix: str) -> Path:
     return matches[0]
 
 
+@pytest.fixture(autouse=True)
+def signing_key_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Digest links are signed with a key made for each test, never the checkout's var/ one."""
+    path = tmp_path / "signing-key"
+    monkeypatch.setenv("REMINDERS_SIGNING_KEY_FILE", str(path))
+    monkeypatch.delenv("REMINDERS_SIGNING_KEY", raising=False)
+    return path
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     with postgres_cluster() as url:

@@ -393,3 +393,34 @@ class PlanRun(Base):
     kind: Mapped[str] = mapped_column(String(20))
     period: Mapped[date]
     planned_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AgencyFeed(Base):
+    """The private deadline calendar of one agency. Only a hash of its token is kept: the
+    address is shown once, when the token is made, and rotating it stops the old one."""
+
+    __tablename__ = "agency_feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(
+        ForeignKey("agencies.id", ondelete="CASCADE"), unique=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256, hex
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    agency: Mapped[Agency] = relationship()
+
+
+class LinkUse(Base):
+    """A digest link (acknowledge or mark complete) that has acted: each acts once."""
+
+    __tablename__ = "link_uses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    obligation_key: Mapped[str] = mapped_column(String(100))
+    recipient: Mapped[str] = mapped_column(String(320))
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("obligation_events.id", ondelete="SET NULL")
+    )
+    used_at: Mapped[datetime] = mapped_column(default=utcnow)

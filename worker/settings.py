@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     beat_schedule_file: Path = VAR_DIR / "celerybeat-schedule"
     smtp_password: SecretStr | None = None
     signing_key: SecretStr | None = None
+    # Without REMINDERS_SIGNING_KEY, links are signed with a key generated into this file on
+    # first use (mode 0600): right when the worker and the web server share this machine.
+    signing_key_file: Path = VAR_DIR / "signing-key"
+    # How long the Acknowledge / Mark complete links in a digest keep working.
+    link_valid_days: int = Field(default=30, ge=1, le=365)
 
     @classmethod
     def settings_customise_sources(
