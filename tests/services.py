@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -11,7 +13,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -74,12 +76,12 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str, interval: flo
 
 
 @contextmanager
-def redis_server() -> Iterator[str]:
-    """A real redis-server on a free port, without persistence; yields its URL."""
+def redis_server(port: int | None = None) -> Iterator[str]:
+    """A real redis-server (on `port`, or a free one), without persistence; yields its URL."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is not installed (scripts/test installs it)")
-    port = free_port()
+    port = port or free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
@@ -113,6 +115,9 @@ class Recorder:
         self.replies: dict[str, list[str]] = {}
         self.refusals: list[tuple[str, str]] = []
         self.lock = threading.Lock()
+        self.delay = 0.0  # seconds to think before answering DATA, like a busy relay
+        self.busy = 0  # DATA commands being answered now
+        self.after_accept: Callable[[list[str]], None] | None = None
 
     async def handle_RCPT(  # noqa: N802 - the name aiosmtpd calls
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -127,10 +132,20 @@ class Recorder:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.busy += 1
+        try:
+            await asyncio.sleep(self.delay)
+        finally:
+            self.busy -= 1
+        transport = getattr(server, "transport", None)
+        if transport is None or transport.is_closing():
+            # The client vanished before our reply: like a real relay, keep nothing.
+            return "451 4.4.0 connection lost"
+        recipients = [a.lower() for a in envelope.rcpt_tos]
         with self.lock:
-            self.messages.append(
-                ([a.lower() for a in envelope.rcpt_tos], envelope.original_content)
-            )
+            self.messages.append((recipients, envelope.original_content))
+        if self.after_accept is not None:
+            self.after_accept(recipients)
         return "250 Message accepted for delivery"
 
     def to(self, address: str) -> list[bytes]:
@@ -142,18 +157,37 @@ class Recorder:
             return len(self.messages)
 
 
-@contextmanager
-def smtp_server() -> Iterator[tuple[Recorder, int]]:
-    """A real SMTP server (aiosmtpd) on a free port in this process."""
-    from aiosmtpd.controller import Controller
+class SmtpServer:
+    """A real SMTP server (aiosmtpd) in this process, that can be stopped and started again
+    on the same port (to refuse connections for a while)."""
 
-    recorder = Recorder()
-    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
-    controller.start()
+    def __init__(self, recorder: Recorder, port: int, **options: Any) -> None:
+        self.recorder, self.port, self.options = recorder, port, options
+        self.controller: Any = None
+
+    def start(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.controller = Controller(
+            self.recorder, hostname="127.0.0.1", port=self.port, **self.options
+        )
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+@contextmanager
+def smtp_server(**options: Any) -> Iterator[tuple[Recorder, int]]:
+    """A real SMTP server (aiosmtpd) on a free port in this process."""
+    server = SmtpServer(Recorder(), free_port(), **options)
+    server.start()
     try:
-        yield recorder, controller.port
+        yield server.recorder, server.port
     finally:
-        controller.stop()
+        server.stop()
 
 
 @contextmanager
@@ -185,16 +219,29 @@ def celery_process(
     else:
         command += ["--schedule", str(workdir / f"{name}-schedule")]
     log = (workdir / f"{name}.log").open("wb")
+    # Its own process group, so that kill_hard reaches the prefork pool as well.
     process = subprocess.Popen(
-        command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
+        command,
+        env={**os.environ, **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        start_new_session=True,
     )
     try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                kill_hard(process)
         log.close()
+
+
+def kill_hard(process: subprocess.Popen[bytes]) -> None:
+    """kill -9 the process and every process of its group (a Celery worker's pool)."""
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import email
 import email.policy
+import subprocess
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -49,13 +51,18 @@ def expected_digests(app: App, period: date) -> dict[str, Digest]:
     return {d.email: d for d in would_send(app, period)}
 
 
-def run_workers(env: dict[str, str], folder: Path, workers: int = 1, beats: int = 1) -> ExitStack:
-    stack = ExitStack()
-    for n in range(workers):
-        stack.enter_context(celery_process("worker", env, folder, f"worker{n}"))
-    for n in range(beats):
-        stack.enter_context(celery_process("beat", env, folder, f"beat{n}"))
-    return stack
+@contextmanager
+def run_workers(
+    env: dict[str, str], folder: Path, workers: int = 1, beats: int = 1
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Worker and beat processes for the duration of the block; yields them."""
+    with ExitStack() as stack:
+        processes = [
+            stack.enter_context(celery_process(kind, env, folder, f"{kind}{n}"))
+            for kind, count in (("worker", workers), ("beat", beats))
+            for n in range(count)
+        ]
+        yield processes
 
 
 def parsed(raw: bytes) -> EmailMessage:

@@ -1,0 +1,220 @@
+"""Faults injected into real processes: nothing lost, nothing sent twice.
+
+Each test runs the real thing: redis-server, Celery worker (prefork) and beat processes,
+an aiosmtpd server and the database (SQLite and PostgreSQL). The worker's clock is set to
+Tuesday 28 February 2017, 09:00, when MI sheet 3/17 is due soon for the 200 schools of a
+test directory: 200 digests to send. Measured outcomes are printed as RELIABILITY lines.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+from celery import Celery
+
+from tests.conftest import ROOT, seed
+from tests.helpers import run_import
+from tests.services import (
+    Recorder,
+    SmtpServer,
+    celery_process,
+    free_port,
+    kill_hard,
+    redis_server,
+    wait_for,
+)
+from tests.workers import expected_digests, flush, ledger, run_workers, settle, worker_env
+from worker.app import App
+from worker.models import DeliveryState
+from worker.scheduler import plan_once
+from worker.settings import load_settings
+
+SCHOOLS = 200
+PERIOD = date(2017, 2, 28)  # 3/17 (due 14 March) is due soon: 10 working days before
+MOMENT = datetime(2017, 2, 28, 9, 0, tzinfo=UTC)
+
+
+def schools_config(folder: Path, count: int = SCHOOLS) -> Path:
+    """A copy of config/ whose directory lists `count` schools."""
+    shutil.copytree(ROOT / "config", folder)
+    path = folder / "directory.yaml"
+    directory = yaml.safe_load(path.read_text(encoding="utf-8"))
+    directory["establishments"] = [
+        {"name": f"School {n:03}", "email": f"dsl{n:03}@school.example.org", "groups": ["schools"]}
+        for n in range(count)
+    ]
+    path.write_text(yaml.safe_dump(directory), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def scene(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[App]:
+    """A fresh database with 200 schools owing MI sheet 3/17."""
+    config = schools_config(tmp_path / "config")
+    monkeypatch.setenv("REMINDERS_DATABASE_URL", database_url)
+    monkeypatch.setenv("REMINDERS_CONFIG_DIR", str(config))
+    app = App(load_settings())
+    app.initialise()
+    run_import(app, seed("000"))
+    yield app
+    app.engine.dispose()
+
+
+def environment(
+    app: App, broker: str, smtp_port: int, monkeypatch: pytest.MonkeyPatch, **extra: str
+) -> dict[str, str]:
+    """The worker processes' environment, set for this process too."""
+    env = {
+        **worker_env(app, broker, smtp_port, MOMENT),
+        "REMINDERS_CONFIG_DIR": str(app.settings.config_dir),
+        **{f"REMINDERS_{key.upper()}": value for key, value in extra.items()},
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+def assert_exactly_once(app: App, recorder: Recorder) -> None:
+    wanted = {row.recipient for row in ledger(app)}
+    assert len(wanted) == SCHOOLS
+    counts = {address: len(recorder.to(address)) for address in wanted}
+    assert {a: c for a, c in counts.items() if c != 1} == {}
+    assert recorder.count() == SCHOOLS
+    assert {row.state for row in ledger(app)} == {DeliveryState.SENT}
+
+
+def report(name: str, outcome: str) -> None:
+    """A measured outcome, for the README's Reliability table (run pytest with -s)."""
+    print(f"\nRELIABILITY {name}: {outcome}")
+
+
+def test_kill_9_during_delivery_then_restart(
+    scene: App,
+    redis_url: str,
+    smtp: tuple[Recorder, int],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    recorder, port = smtp
+    flush(redis_url)
+    env = environment(scene, redis_url, port, monkeypatch, lease_seconds="3",
+                      requeue_after_seconds="2")  # fmt: skip
+    assert len(expected_digests(scene, PERIOD)) == SCHOOLS
+    recorder.delay = 0.02
+    with celery_process("beat", env, tmp_path, "beat"):
+        with celery_process("worker", env, tmp_path, "worker-a") as worker:
+            wait_for(
+                lambda: recorder.count() >= 37 and recorder.busy > 0, 60, "37 sent, 1 in flight"
+            )
+            kill_hard(worker)
+        killed_after = recorder.count()
+        with celery_process("worker", env, tmp_path, "worker-b"):
+            settle(recorder, SCHOOLS, scene)
+    assert 37 <= killed_after < SCHOOLS
+    assert_exactly_once(scene, recorder)
+    report(
+        "kill -9",
+        f"worker killed after {killed_after} of {SCHOOLS}: {SCHOOLS} delivered, 0 duplicates",
+    )
+
+
+def test_smtp_refusing_connections_for_a_while(
+    scene: App, redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flush(redis_url)
+    server = SmtpServer(Recorder(), free_port())  # not started: connections are refused
+    env = environment(scene, redis_url, server.port, monkeypatch)
+    retried = lambda: len(rows := ledger(scene)) == SCHOOLS and all(r.attempts >= 3 for r in rows)  # noqa: E731
+    with run_workers(env, tmp_path):
+        wait_for(retried, 120, "every digest tried three times")
+        rows = ledger(scene)
+        assert {r.state for r in rows} <= {DeliveryState.PENDING, DeliveryState.SENDING}
+        assert any("onnection refused" in (r.last_error or "") for r in rows)
+        server.start()
+        try:
+            settle(server.recorder, SCHOOLS, scene, timeout=120)
+        finally:
+            server.stop()
+    assert_exactly_once(scene, server.recorder)
+    attempts = max(r.attempts for r in ledger(scene))
+    limit = scene.settings.visibility_timeout_seconds
+    report(
+        "SMTP refusing connections",
+        f"{SCHOOLS} delivered once each after up to {attempts} attempts; retry delays capped at 900 s, under the {limit:.0f} s visibility timeout",
+    )
+
+
+def test_redis_killed_with_tasks_queued(
+    scene: App, smtp: tuple[Recorder, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorder, port = smtp
+    broker_port = free_port()
+    env = environment(scene, f"redis://127.0.0.1:{broker_port}/0", port, monkeypatch,
+                      requeue_after_seconds="3", lease_seconds="3")  # fmt: skip
+    recorder.delay = 0.5  # a slow relay: most tasks wait in Redis
+    queued = lambda: len([r for r in ledger(scene) if r.enqueued_at]) == SCHOOLS  # noqa: E731
+    with redis_server(broker_port), run_workers(env, tmp_path) as processes:
+        wait_for(lambda: queued() and recorder.count() >= 2, 60, "200 queued, 2 sent")
+        for process in processes:
+            kill_hard(process)
+    # redis-server is gone, without persistence, and the 190-odd tasks queued in it.
+    before = recorder.count()
+    recorder.delay = 0.0
+    with redis_server(broker_port), run_workers(env, tmp_path):
+        settle(recorder, SCHOOLS, scene)
+    assert_exactly_once(scene, recorder)
+    report(
+        "redis-server killed with tasks queued",
+        f"{SCHOOLS - before} queued tasks lost with Redis; the recovery pass re-queued them from the database: {SCHOOLS} delivered, 0 duplicates",
+    )
+
+
+def test_redis_down_when_the_worker_starts(
+    scene: App, smtp: tuple[Recorder, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorder, port = smtp
+    broker_port = free_port()
+    env = environment(scene, f"redis://127.0.0.1:{broker_port}/0", port, monkeypatch)
+    log = tmp_path / "worker0.log"
+    with run_workers(env, tmp_path) as processes:
+        wait_for(lambda: log.exists() and b"Cannot connect" in log.read_bytes(), 30, "a refusal")
+        assert all(p.poll() is None for p in processes)  # still running, no crash
+        with redis_server(broker_port):
+            settle(recorder, SCHOOLS, scene)
+    assert_exactly_once(scene, recorder)
+    report(
+        "Redis down when the worker starts",
+        f"worker kept retrying without exiting, then {SCHOOLS} delivered, 0 duplicates",
+    )
+
+
+def test_the_same_task_twice_and_redelivery(
+    scene: App,
+    redis_url: str,
+    smtp: tuple[Recorder, int],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    recorder, port = smtp
+    flush(redis_url)
+    env = environment(scene, redis_url, port, monkeypatch, visibility_timeout_seconds="1",
+                      lease_seconds="60")  # fmt: skip
+    recorder.delay = 0.05
+    plan_once(scene, scene.rules(), PERIOD, scene.partnership_label())
+    broker = Celery(broker=redis_url)
+    for row in ledger(scene):
+        broker.send_task("reminders.send_digest", args=[row.id])
+        broker.send_task("reminders.send_digest", args=[row.id])
+    with run_workers(env, tmp_path, workers=2, beats=0):
+        settle(recorder, SCHOOLS, scene)
+    broker.close()
+    assert_exactly_once(scene, recorder)
+    report(
+        "forced redelivery",
+        f"every task queued three times, visibility timeout 1 s, slow relay: {SCHOOLS} delivered, 0 duplicates",
+    )
