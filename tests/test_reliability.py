@@ -129,7 +129,11 @@ def test_smtp_refusing_connections_for_a_while(
     flush(redis_url)
     server = SmtpServer(Recorder(), free_port())  # not started: connections are refused
     env = environment(scene, redis_url, server.port, monkeypatch)
-    retried = lambda: len(rows := ledger(scene)) == SCHOOLS and all(r.attempts >= 3 for r in rows)  # noqa: E731
+
+    def retried() -> bool:
+        rows = ledger(scene)
+        return len(rows) == SCHOOLS and all(r.attempts >= 3 for r in rows)
+
     with run_workers(env, tmp_path):
         wait_for(retried, 120, "every digest tried three times")
         rows = ledger(scene)
@@ -157,9 +161,12 @@ def test_redis_killed_with_tasks_queued(
     env = environment(scene, f"redis://127.0.0.1:{broker_port}/0", port, monkeypatch,
                       requeue_after_seconds="3", lease_seconds="3")  # fmt: skip
     recorder.delay = 0.5  # a slow relay: most tasks wait in Redis
-    queued = lambda: len([r for r in ledger(scene) if r.enqueued_at]) == SCHOOLS  # noqa: E731
+
+    def queued() -> bool:
+        return len([r for r in ledger(scene) if r.enqueued_at]) == SCHOOLS and recorder.count() >= 2
+
     with redis_server(broker_port), run_workers(env, tmp_path) as processes:
-        wait_for(lambda: queued() and recorder.count() >= 2, 60, "200 queued, 2 sent")
+        wait_for(queued, 60, "200 queued, 2 sent")
         for process in processes:
             kill_hard(process)
     # redis-server is gone, without persistence, and the 190-odd tasks queued in it.
