@@ -36,6 +36,10 @@ class Item:
     why: str  # why this person is told: "copied as line manager of …"
     unassigned: bool = False
     paused_until: str | None = None
+    # Signed one-click links (worker/links.py), added when the digest is planned; empty in
+    # the resolved section and in digests planned before links existed.
+    acknowledge_url: str = ""
+    complete_url: str = ""
 
 
 @dataclass(frozen=True)

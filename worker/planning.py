@@ -10,6 +10,7 @@ the week it belongs to; nothing is sent twice for the days missed).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -49,8 +50,16 @@ def week_start(day: date, cal: WorkingCalendar) -> date:
     return monday if cal.is_working_day(monday) else cal.next_working_day(monday)
 
 
-def plan(session: Session, rules: Rules, tz: ZoneInfo, period: date, partnership: str) -> list[int]:
-    """Sweep and write this period's pending deliveries; IntegrityError if already planned."""
+Decorate = Callable[[Digest], Digest]
+
+
+def plan(session: Session, rules: Rules, tz: ZoneInfo, period: date, partnership: str,
+         links: Decorate | None = None) -> list[int]:  # fmt: skip
+    """Sweep and write this period's pending deliveries; IntegrityError if already planned.
+
+    `links` adds the signed Acknowledge / Mark complete links to each digest (worker/links):
+    they are stored in the ledger with the rest, so every attempt sends the same message.
+    """
     previous = session.scalar(select(func.max(PlanRun.period)).where(PlanRun.kind == KIND))
     session.add(PlanRun(kind=KIND, period=period))
     session.flush()
@@ -61,7 +70,7 @@ def plan(session: Session, rules: Rules, tz: ZoneInfo, period: date, partnership
     inboxes = gather(
         assess(session, rules, period), resolved_since(session, rules, previous, period)
     )
-    rows = due_deliveries(session, rules, period, partnership, inboxes)
+    rows = due_deliveries(session, rules, period, partnership, inboxes, links)
     session.add_all(rows)
     session.flush()
     return [row.id for row in rows]
@@ -84,7 +93,8 @@ def resolved_since(
 
 
 def due_deliveries(session: Session, rules: Rules, period: date, partnership: str,
-                   inboxes: dict[str, Inbox]) -> list[Delivery]:  # fmt: skip
+                   inboxes: dict[str, Inbox], links: Decorate | None = None
+                   ) -> list[Delivery]:  # fmt: skip
     cadence = Cadence(rules.digests.daily_from_stage, week_start(period, calendar_for(rules)))
     last, moved = last_sent(session, period), changed_keys(session, period)
     failures = report_failures(session, period, inboxes, Partnership.load(session))
@@ -94,7 +104,8 @@ def due_deliveries(session: Session, rules: Rules, period: date, partnership: st
         news = any(d > since for i in inbox.items for d in moved.get(i.key, []))
         extra = failures if inbox.recipient.role == "business_manager" else []
         if extra or cadence.due(inbox, last.get(email), news):
-            rows.append(ledger_row(digest_for(inbox, period, partnership, extra)))
+            digest = digest_for(inbox, period, partnership, extra)
+            rows.append(ledger_row(links(digest) if links else digest))
     return rows
 
 

@@ -19,6 +19,7 @@ from worker.app import App
 from worker.db import transaction
 from worker.delivery import mark_enqueued, needing_a_push
 from worker.directory import Directory, sync_directory
+from worker.links import digest_links
 from worker.planning import plan, send_period
 from worker.rules import Rules, RulesError
 from worker.settings import ConfigError
@@ -80,8 +81,9 @@ def run_tick(
 
 def plan_once(app: App, rules: Rules, period: date, label: str) -> list[int]:
     """Plan `period` unless it already is (by us earlier, or by another beat right now)."""
+    links = digest_links(app.settings, app.now())
     try:
         with transaction(app.sessions) as session:
-            return plan(session, rules, app.timezone, period, label)
+            return plan(session, rules, app.timezone, period, label, links)
     except IntegrityError:
         return []

@@ -60,7 +60,9 @@ def engine_view(row: Obligation) -> engine.Obligation:
     return engine.Obligation(row.key, row.target_date, row.kind == "unassigned", events, ladder)
 
 
-def obligations(session: Session, include_resolved: bool = False) -> Iterator[Obligation]:
+def obligations(
+    session: Session, include_resolved: bool = False, key: str | None = None
+) -> Iterator[Obligation]:
     query = select(Obligation).options(
         selectinload(Obligation.events),
         selectinload(Obligation.action).selectinload(Action.plan),
@@ -70,6 +72,8 @@ def obligations(session: Session, include_resolved: bool = False) -> Iterator[Ob
     )
     if not include_resolved:
         query = query.where(Obligation.resolved_on.is_(None))
+    if key is not None:
+        query = query.where(Obligation.key == key)
     yield from session.scalars(query.order_by(Obligation.id))
 
 

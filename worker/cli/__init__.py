@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from worker.app import App
-from worker.cli import digests, escalation, records
+from worker.cli import digests, escalation, records, web
 from worker.settings import ConfigError
 
 
@@ -34,6 +34,8 @@ for command in (
     digests.send,
     digests.preview,
     digests.start,
+    web.serve,
+    web.feeds,
 ):
     main.add_command(command)
 

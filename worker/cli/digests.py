@@ -15,14 +15,17 @@ from sqlalchemy import select
 
 from worker.app import App
 from worker.cli.common import app_from, console, ready
+from worker.cli.web import HOST, PORT, check_signing_key
 from worker.delivery import deliver
 from worker.digest import Digest
 from worker.importers import ImportOptions, import_files
+from worker.links import digest_links
 from worker.mail import build_digest_message
 from worker.models import Delivery, DeliveryState, Plan
 from worker.paths import EXAMPLES_DIR
 from worker.planning import latest_period, plan
 from worker.scheduler import plan_once
+from worker.supervisor import run_together
 from worker.transport import transport_for
 
 ON = click.option("--on", "on", type=click.DateTime(["%Y-%m-%d"]), help="The send period.")
@@ -77,7 +80,8 @@ def would_send(app: App, period: date) -> list[Digest]:
     session = app.sessions()
     try:
         session.begin()
-        plan(session, app.rules(), app.timezone, period, app.partnership_label())
+        links = digest_links(app.settings, app.now())
+        plan(session, app.rules(), app.timezone, period, app.partnership_label(), links)
         rows = session.scalars(select(Delivery).where(Delivery.period == period))
         return [Digest.from_json(r.payload) for r in rows if r.state is DeliveryState.PENDING]
     finally:
@@ -137,18 +141,29 @@ def delivery_row(row: Delivery) -> list[str]:
 
 @click.command()
 @click.option("--concurrency", default=1, show_default=True, help="Worker processes.")
+@click.option("--web/--no-web", default=True, show_default=True,
+              help="Also serve the calendar feeds and the digest link pages.")  # fmt: skip
+@HOST
+@PORT
 @click.pass_context
-def start(ctx: click.Context, concurrency: int) -> None:
-    """Run the worker with its beat. On an empty database, load the sample documents first
-    and, when mail goes to the outbox, write the latest working day's digests right away."""
+def start(ctx: click.Context, concurrency: int, web: bool, host: str, port: int) -> None:
+    """Run the worker with its beat, and the web server. On an empty database, load the
+    sample documents first and, when mail goes to the outbox, write the latest working
+    day's digests right away."""
     app = app_from(ctx)
     app.initialise()
+    check_signing_key(app)  # made once here, before two processes might race to make it
     if first_start(app) and app.settings.smtp is None:
         demonstrate(app)
     app.close()
     command = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "--beat",
                "--loglevel", "INFO", "--concurrency", str(concurrency)]  # fmt: skip
-    os.execv(sys.executable, command)  # noqa: S606 - this process becomes the worker
+    if not web:
+        os.execv(sys.executable, command)  # noqa: S606 - this process becomes the worker
+    server = [sys.executable, "-m", "worker.cli", "serve", "--host", host, "--port", str(port)]
+    click.echo(f"feeds and link pages on http://{host}:{port}/ (public address: "
+               f"{app.settings.public_base_url})")  # fmt: skip
+    sys.exit(run_together([command, server]))
 
 
 def first_start(app: App) -> bool:

@@ -1,0 +1,219 @@
+"""The private deadline feed of one agency: the CAP target dates and MI deadlines it owns.
+
+An agency owns the obligations the escalation engine files under it (one per lead agency of
+each CAP action) and the MI-sheet deadlines whose LA contact is one of its people in the
+directory. Each is an all-day event on its (effective) target date, its summary showing
+where it stands on the escalation ladder today, as `reminders escalation status` would.
+
+The feed's address holds a random token (`secrets.token_urlsafe(32)`). Only its SHA-256 is
+stored: the address is shown once, when the token is made, and `reminders feeds rotate`
+replaces it, so the old address stops at once. A presented token is hashed and the stored
+hash compared in constant time; an unknown token is answered like an unknown page (404).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import UTC, date, datetime, time, timedelta
+
+from icalendar import Event
+from sqlalchemy import func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
+
+from worker.directory import fold
+from worker.feeds import NEVER, Feed, Site, new_calendar
+from worker.models import (
+    Action,
+    ActionStatus,
+    Agency,
+    AgencyAlias,
+    AgencyFeed,
+    MISheet,
+    Obligation,
+    ObligationEvent,
+    StageChange,
+)
+from worker.recipients import Partnership
+from worker.rules import Rules
+from worker.sweep import Assessment, assess_one, calendar_for, obligations
+from worker.templating import long_date
+
+# Long enough for any token we make (43 characters); anything longer is not worth hashing.
+MAX_TOKEN_LENGTH = 100
+SUMMARY_TEXT = 60
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def find_agency(session: Session, name: str) -> Agency | None:
+    """The agency called `name` or one of its aliases (case and spacing do not matter)."""
+    alias = session.scalar(select(AgencyAlias).where(AgencyAlias.alias == fold(name)))
+    return alias.agency if alias else None
+
+
+def issue_token(session: Session, agency: Agency, now: datetime) -> str:
+    """A new token for `agency`, replacing any it had. Returned once: only the hash is kept."""
+    token = secrets.token_urlsafe(32)
+    row = session.scalar(select(AgencyFeed).where(AgencyFeed.agency_id == agency.id))
+    if row is None:
+        row = AgencyFeed(agency=agency, token_hash="")
+        session.add(row)
+    row.token_hash, row.created_at = hash_token(token), now
+    return token
+
+
+def feed_of(session: Session, agency: Agency) -> AgencyFeed | None:
+    return session.scalar(select(AgencyFeed).where(AgencyFeed.agency_id == agency.id))
+
+
+def agency_for_token(session: Session, token: str) -> Agency | None:
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    presented = hash_token(token)
+    row = session.scalar(
+        select(AgencyFeed)
+        .where(AgencyFeed.token_hash == presented)
+        .options(selectinload(AgencyFeed.agency).selectinload(Agency.contacts))
+    )
+    if row is None or not hmac.compare_digest(row.token_hash, presented):
+        return None
+    return row.agency
+
+
+def feed_path(token: str) -> str:
+    return f"/feeds/agency/{token}.ics"
+
+
+def owned(row: Obligation, agency: Agency, emails: set[str]) -> bool:
+    if row.agency_id == agency.id:
+        return True
+    contact = row.mi_sheet.contact_email if row.mi_sheet else None
+    return row.agency_id is None and bool(contact) and str(contact).lower() in emails
+
+
+def deadline_feed(session: Session, site: Site, agency: Agency, rules: Rules, today: date) -> Feed:
+    """The agency's deadlines as they stand on `today` (a Europe/London date)."""
+    emails = {c.email.lower() for c in agency.contacts}
+    cal, partnership = calendar_for(rules), Partnership.load(session)
+    rows = [r for r in obligations(session, include_resolved=True) if owned(r, agency, emails)]
+    found = [assess_one(r, rules, cal, today, partnership) for r in rows]
+    dated = [a for a in found if a.decision.target is not None]
+    moved = stage_changes(session)
+    name = f"{site.label} deadlines: {agency.name}"
+    description = f"Target dates and MI deadlines owned by {agency.name}, with today's stage"
+    days = [a.decision.target for a in dated if a.decision.target is not None]
+    calendar = new_calendar(site, name, description, days)
+    for item in sorted(dated, key=lambda a: (a.decision.target or date.min, a.row.key)):
+        calendar.add_component(deadline_event(item, site, changed(item.row, moved)))
+    body: bytes = calendar.to_ical()
+    return Feed(name, body, deadlines_changed(session, site, today))
+
+
+def stage_changes(session: Session) -> dict[int, datetime]:
+    query = select(StageChange.obligation_id, func.max(StageChange.recorded_at)).group_by(
+        StageChange.obligation_id
+    )
+    return {obligation_id: at for obligation_id, at in session.execute(query)}
+
+
+def changed(row: Obligation, moved: dict[int, datetime]) -> datetime:
+    """When anything that shapes this obligation's event last changed."""
+    times = [row.created_at, *(e.recorded_at for e in row.events)]
+    times += [row.action.updated_at] if row.action else []
+    times += [row.mi_sheet.updated_at] if row.mi_sheet else []
+    times += [moved[row.id]] if row.id in moved else []
+    return max(times)
+
+
+def deadlines_changed(session: Session, site: Site, today: date) -> datetime:
+    """Last-Modified of any deadline feed: the latest change to any obligation, event, stage,
+    action or MI sheet, and the start of today, since a stage is worked out for today.
+
+    All of these only grow (nothing is deleted), so the date never moves backwards, even
+    when an obligation leaves the feed.
+    """
+    columns: tuple[InstrumentedAttribute[datetime], ...] = (
+        Obligation.created_at,
+        ObligationEvent.recorded_at,
+        StageChange.recorded_at,
+        Action.updated_at,
+        MISheet.updated_at,
+    )
+    latest: list[datetime | None] = [session.scalar(select(func.max(c))) for c in columns]
+    midnight = datetime.combine(today, time(0), tzinfo=site.tz).astimezone(UTC)
+    return max([NEVER, midnight, *(t for t in latest if t is not None)])
+
+
+def deadline_uid(row: Obligation, domain: str) -> str:
+    """Stable across re-imports and rebuilds: made from what the documents call the item."""
+    if row.action is not None:
+        owner = row.agency.name if row.agency else row.lead_name or ""
+        identity = f"action|{row.action.plan.title}|{row.action.ref}|{owner}"
+    else:
+        place = row.establishment.name if row.establishment else "la"
+        identity = f"mi|{row.mi_sheet.number if row.mi_sheet else row.key}|{place}"
+    return f"deadline-{hashlib.sha256(identity.encode()).hexdigest()[:24]}@{domain}"
+
+
+def what(found: Assessment) -> str:
+    row = found.row
+    if row.action is not None:
+        text = row.action.text
+        short = text if len(text) <= SUMMARY_TEXT else text[: SUMMARY_TEXT - 1].rstrip() + "…"
+        return f"CAP {row.action.ref} {short}"
+    sheet = row.mi_sheet
+    place = f", {row.establishment.name}" if row.establishment else ""
+    return f"MI {sheet.number if sheet else '?'}{place}: {sheet.title if sheet else row.key}"
+
+
+def stage_label(found: Assessment) -> str:
+    row, d = found.row, found.decision
+    if row.action is not None and row.action.status is ActionStatus.WITHDRAWN:
+        return "Withdrawn"
+    if d.resolved:
+        return "Complete"
+    return f"{d.stage_name} (paused)" if d.paused_until else d.stage_name
+
+
+def deadline_event(found: Assessment, site: Site, last_change: datetime) -> Event:
+    row, target = found.row, found.decision.target
+    assert target is not None  # undated obligations are left out of the feed
+    event = Event()
+    event.add("uid", deadline_uid(row, site.domain))
+    event.add("dtstamp", last_change)
+    event.add("created", row.created_at)
+    event.add("last-modified", last_change)
+    event.add("sequence", sum(e.kind in ("retargeted", "reopened") for e in row.events))
+    event.add("dtstart", target)
+    event.add("dtend", target + timedelta(days=1))
+    event.add("summary", f"[{stage_label(found)}] {what(found)}")
+    event.add("description", deadline_description(found))
+    withdrawn = stage_label(found) == "Withdrawn"
+    event.add("status", "CANCELLED" if withdrawn else "CONFIRMED")
+    event.add("transp", "TRANSPARENT")
+    return event
+
+
+def deadline_description(found: Assessment) -> str:
+    row, d = found.row, found.decision
+    lines = [row.action.text if row.action else (row.mi_sheet.title if row.mi_sheet else "")]
+    if row.action is not None:
+        lines.append(f"Plan: {row.action.plan.title}")
+    lines.append(f"Owner: {found.owner.label}")
+    lines.append(f"Target date: {long_date(d.target.isoformat())}" if d.target else "")
+    stage = stage_label(found)
+    if d.working_days_overdue > 0 and not d.resolved:
+        stage += f", {d.working_days_overdue} working days overdue"
+    lines.append(f"Stage: {stage}")
+    if d.paused_until:
+        lines.append(f"Escalation paused until {long_date(d.paused_until.isoformat())}")
+    if d.next_change and not d.resolved:
+        lines.append(f"Next: stage {d.next_stage} on {long_date(d.next_change.isoformat())}")
+    if row.action is not None and row.action.progress:
+        lines.append(f"Latest progress: {row.action.progress}")
+    lines.append("Acknowledge or mark complete from the links in your digest e-mail.")
+    return "\n".join(line for line in lines if line)

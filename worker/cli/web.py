@@ -1,0 +1,136 @@
+"""Commands for the web side: serve the feeds and link pages, manage agency feed tokens."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from typing import Any
+
+import click
+import uvicorn
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from worker.agency_feeds import feed_of, feed_path, find_agency, issue_token
+from worker.app import App
+from worker.cli.common import app_from, console, ready
+from worker.db import transaction
+from worker.feeds import webcal
+from worker.links import SigningKeyError, signing_key
+from worker.models import Agency, AgencyFeed
+
+HOST = click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+PORT = click.option("--port", default=8000, show_default=True, help="Port to listen on.")
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging, plus our access log (tokens shown as ***) on standard error."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["loggers"]["reminders.web"] = {"handlers": ["default"], "level": "INFO"}
+    config["loggers"]["reminders.web"]["propagate"] = False
+    return config
+
+
+def check_signing_key(app: App) -> None:
+    """Make (or read) the link-signing key now: a problem stops the start, not a reader."""
+    try:
+        signing_key(app.settings)
+    except SigningKeyError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.command()
+@HOST
+@PORT
+@click.option("--workers", default=1, show_default=True, help="Server processes.")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
+    """Serve the calendar feeds and the pages behind the digest links (uvicorn)."""
+    app = ready(app_from(ctx))
+    check_signing_key(app)
+    app.close()
+    uvicorn.run(
+        "worker.web:from_settings",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        # uvicorn's access log would write agency tokens and link tokens: ours hides them.
+        access_log=False,
+        log_config=log_config(),
+        server_header=False,
+    )
+
+
+@click.group()
+def feeds() -> None:
+    """The private deadline calendars of the agencies."""
+
+
+def agency_named(session: Session, name: str) -> Agency:
+    agency = find_agency(session, name)
+    if agency is None:
+        raise click.ClickException(f"no agency called {name!r} in the directory")
+    return agency
+
+
+def show_urls(app: App, agency: str, token: str, verb: str) -> None:
+    url = app.settings.public_base_url.rstrip("/") + feed_path(token)
+    click.echo(f"{verb} the deadline calendar of {agency}. Its address, shown only now:")
+    click.echo(f"  {url}")
+    click.echo(f"  {webcal(url)}")
+    click.echo("Keep it private: anyone with it can read the agency's deadlines.")
+
+
+@feeds.command("rotate")
+@click.argument("agency")
+@click.pass_context
+def rotate(ctx: click.Context, agency: str) -> None:
+    """Give AGENCY a new feed address; the old one stops working at once."""
+    app = ready(app_from(ctx))
+    with transaction(app.sessions) as session:
+        found = agency_named(session, agency)
+        token, name = issue_token(session, found, app.now()), found.name
+    show_urls(app, name, token, "Made a new address for")
+
+
+@feeds.command("url")
+@click.argument("agency")
+@click.pass_context
+def url(ctx: click.Context, agency: str) -> None:
+    """Print AGENCY's feed address (https:// and webcal://), making it on first use."""
+    app = ready(app_from(ctx))
+    with transaction(app.sessions) as session:
+        found = agency_named(session, agency)
+        existing, name = feed_of(session, found), found.name
+        token = None if existing else issue_token(session, found, app.now())
+        made = existing.created_at if existing else None
+    if token is not None:
+        show_urls(app, name, token, "Made")
+        return
+    raise click.ClickException(
+        f"{name} already has a feed address (made {stamp(made)}). Only a fingerprint of it "
+        f"is kept, so it cannot be shown again. To give out a new one (the old one stops "
+        f"working): reminders feeds rotate {name!r}"
+    )
+
+
+def stamp(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "earlier"
+
+
+@feeds.command("list")
+@click.pass_context
+def list_feeds(ctx: click.Context) -> None:
+    """Which agencies have a deadline calendar, and since when."""
+    app = ready(app_from(ctx))
+    with app.sessions() as session:
+        made = {f.agency_id: f.created_at for f in session.scalars(select(AgencyFeed))}
+        agencies = list(session.scalars(select(Agency).order_by(Agency.name)))
+    table = Table(title=f"{len(made)} of {len(agencies)} agencies have a deadline calendar")
+    table.add_column("Agency")
+    table.add_column("Address made")
+    for agency in agencies:
+        table.add_row(agency.name, stamp(made[agency.id]) if agency.id in made else "—")
+    console.print(table)

@@ -1,0 +1,209 @@
+"""Calendar feeds, built with icalendar: briefing sessions for everyone, deadlines per agency.
+
+What calendar clients need, and every feed here has: METHOD:PUBLISH (never REQUEST),
+X-WR-CALNAME, REFRESH-INTERVAL;VALUE=DURATION:PT1H and X-PUBLISHED-TTL:PT1H, a VTIMEZONE for
+Europe/London with its STANDARD and DAYLIGHT parts (Outlook shifts or refuses times without
+one), and times with that TZID, never floating (Google would read them as UTC). Each event has
+a UID that survives re-imports (the session's reference at the partnership's domain), DTSTAMP
+and LAST-MODIFIED from the row, and SEQUENCE from the session's own counter, which every
+change bumps. A cancelled session stays in the feed with STATUS:CANCELLED: Apple strikes it
+through, and a client that had it learns it is off.
+
+The body is a function of the database only (no clock: DTSTAMP is the row's last change), so
+its hash is a strong ETag and an unchanged feed answers 304.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, Event, Timezone, vDuration
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from worker.models import BriefingSession, MISheet, SessionStatus
+
+REFRESH = timedelta(hours=1)
+# Last-Modified of a feed with nothing in it yet: any first row moves it forward.
+NEVER = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Site:
+    """Whose feeds these are and where they are served."""
+
+    label: str  # "NSCP"
+    domain: str  # the partnership's domain, for UIDs
+    base_url: str  # public_base_url, without a trailing slash
+    tz: ZoneInfo
+
+    def url(self, path: str, query: dict[str, str] | None = None) -> str:
+        tail = f"?{urlencode(query)}" if query else ""
+        return f"{self.base_url}{path}{tail}"
+
+    def session_path(self, reference: str) -> str:
+        return f"/feeds/sessions/{quote(reference, safe='')}.ics"
+
+
+def webcal(url: str) -> str:
+    """The same address for "subscribe" buttons: webcal:// opens the calendar app."""
+    return "webcal://" + url.split("://", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Feed:
+    name: str
+    body: bytes
+    last_modified: datetime  # never earlier than any change that shaped the body
+
+
+def new_calendar(site: Site, name: str, description: str, days: Iterable[date]) -> Calendar:
+    """A calendar with the properties every client needs and the zone its events use."""
+    cal = Calendar()
+    cal.add("prodid", f"-//{site.label}//Reminders calendar feeds//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", name)
+    cal.add("name", name)
+    cal.add("x-wr-caldesc", description)
+    cal.add("x-wr-timezone", site.tz.key)
+    cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
+    cal.add("x-published-ttl", vDuration(REFRESH))
+    cal.add_component(zone(site.tz, list(days)))
+    return cal
+
+
+def zone(tz: ZoneInfo, days: Sequence[date]) -> Timezone:
+    """VTIMEZONE from the zone database, for the years the events fall in (at least one
+    whole year, so it always has both a STANDARD and a DAYLIGHT part)."""
+    first = min(days, default=NEVER.date()).year
+    last = max(days, default=NEVER.date()).year
+    return Timezone.from_tzinfo(
+        tz, tzid=tz.key, first_date=date(first, 1, 1), last_date=date(last + 1, 1, 1)
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Briefing sessions
+
+
+@dataclass(frozen=True)
+class SessionFilter:
+    """The query parameters of /feeds/sessions.ics; empty values do not filter."""
+
+    venue: str = ""  # part of the venue's name, any case
+    mi: str = ""  # an MI number, "3/17"
+    code: str = ""  # the start of the course code, "TLS-0317"
+
+    def describe(self) -> str:
+        parts = [
+            f"at {self.venue}" if self.venue else "",
+            f"from MI {self.mi}" if self.mi else "",
+            f"{self.code}…" if self.code else "",
+        ]
+        return " ".join(p for p in parts if p)
+
+    def query(self) -> dict[str, str]:
+        return {k: v for k, v in (("venue", self.venue), ("mi", self.mi), ("code", self.code)) if v}
+
+
+def session_rows(session: Session, chosen: SessionFilter) -> list[BriefingSession]:
+    query = (
+        select(BriefingSession)
+        .join(BriefingSession.mi_sheet)
+        .options(selectinload(BriefingSession.mi_sheet))
+        .order_by(BriefingSession.date, BriefingSession.start_time, BriefingSession.reference)
+    )
+    if chosen.venue:
+        venue = func.lower(BriefingSession.venue)
+        query = query.where(venue.contains(chosen.venue.strip().lower(), autoescape=True))
+    if chosen.mi:
+        query = query.where(MISheet.number == chosen.mi.strip())
+    if chosen.code:
+        code = func.upper(BriefingSession.reference)
+        query = query.where(code.startswith(chosen.code.strip().upper(), autoescape=True))
+    return list(session.scalars(query))
+
+
+def sessions_changed(session: Session) -> datetime:
+    """The latest change to any session or MI sheet, cancelled ones included.
+
+    Nothing is ever deleted (a session that goes is cancelled, and its row stamped), so this
+    never moves backwards. Filtered feeds use it too: a session that moves out of a filter
+    (another venue) leaves that feed, and the feed's date must still move forward.
+    """
+    sessions: datetime | None = session.scalar(select(func.max(BriefingSession.updated_at)))
+    sheets: datetime | None = session.scalar(select(func.max(MISheet.updated_at)))
+    return max([NEVER, *(t for t in (sessions, sheets) if t is not None)])
+
+
+def sessions_feed(session: Session, site: Site, chosen: SessionFilter) -> Feed:
+    rows = session_rows(session, chosen)
+    title = f"{site.label} briefing sessions"
+    name = f"{title} {chosen.describe()}".strip()
+    description = f"Briefing sessions announced in {site.label} MI sheets"
+    return Feed(name, render(site, name, description, rows), sessions_changed(session))
+
+
+def session_feed(session: Session, site: Site, reference: str) -> Feed | None:
+    """One session, for an "add to calendar" link; None if there is no such session."""
+    query = select(BriefingSession).where(BriefingSession.reference == reference)
+    row = session.scalar(query.options(selectinload(BriefingSession.mi_sheet)))
+    if row is None:
+        return None
+    name = f"{site.label} briefing session {row.reference}"
+    changed = max(row.updated_at, row.mi_sheet.updated_at)
+    return Feed(name, render(site, name, summary(row), [row]), changed)
+
+
+def render(site: Site, name: str, description: str, rows: Sequence[BriefingSession]) -> bytes:
+    cal = new_calendar(site, name, description, [r.date for r in rows])
+    for row in rows:
+        cal.add_component(session_event(row, site))
+    body: bytes = cal.to_ical()
+    return body
+
+
+def summary(row: BriefingSession) -> str:
+    title = f"Briefing: {row.mi_sheet.title}"
+    return f"Cancelled: {title}" if row.status is SessionStatus.CANCELLED else title
+
+
+def session_event(row: BriefingSession, site: Site) -> Event:
+    event = Event()
+    event.add("uid", f"{row.reference}@{site.domain}")
+    event.add("dtstamp", row.updated_at)
+    event.add("created", row.created_at)
+    event.add("last-modified", row.updated_at)
+    event.add("sequence", row.sequence)
+    event.add("dtstart", datetime.combine(row.date, row.start_time, tzinfo=site.tz))
+    event.add("dtend", datetime.combine(row.date, row.end_time, tzinfo=site.tz))
+    event.add("summary", summary(row))
+    event.add("location", row.venue)
+    event.add("description", session_description(row))
+    event.add("url", row.booking_url or site.url(site.session_path(row.reference)))
+    cancelled = row.status is SessionStatus.CANCELLED
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    event.add("transp", "TRANSPARENT" if cancelled else "OPAQUE")
+    return event
+
+
+def session_description(row: BriefingSession) -> str:
+    sheet = row.mi_sheet
+    lines = [f"Course code: {row.reference}", f"MI sheet {sheet.number}: {sheet.title}"]
+    if row.status is SessionStatus.CANCELLED:
+        lines.insert(0, "This session has been cancelled.")
+    if row.delegate_limit is not None:
+        places = "place" if row.delegate_limit == 1 else "places"
+        lines.append(f"Delegate limit: {row.delegate_limit} {places} per school/establishment")
+    if row.booking_url:
+        lines.append(f"Book: {row.booking_url}")
+    if sheet.contact_name:
+        phone = f" ({sheet.contact_phone})" if sheet.contact_phone else ""
+        lines.append(f"Contact: {sheet.contact_name}{phone}")
+    return "\n".join(lines)

@@ -1,0 +1,78 @@
+"""The web side: calendar feeds and the pages behind the digest links (Starlette).
+
+Starlette because it is small, typed and well kept, and asks for nothing we do not use: no
+ORM, no sessions or cookies, no template engine of its own (the pages use the project's one
+Jinja environment, worker/templating). It runs under uvicorn, a production ASGI server; see
+`reminders serve`.
+
+Routes:
+    /                                   the public feeds, with https:// and webcal:// links
+    /feeds/sessions.ics                 all briefing sessions (?venue= &mi= &code=)
+    /feeds/sessions/{reference}.ics     one session ("add to calendar")
+    /feeds/agency/{token}.ics           one agency's deadlines (private)
+    /links/acknowledge/{token}          GET: confirm; POST: acknowledge with a progress note
+    /links/complete/{token}             GET: confirm; POST: mark complete
+Nothing changes state on a GET.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from worker.app import App
+from worker.links import ACKNOWLEDGE, COMPLETE
+from worker.web import actions, calendars
+from worker.web.context import Web, problem
+from worker.web.http import AccessLog, SecurityHeaders
+
+log = logging.getLogger(__name__)
+
+
+def create_app(app: App) -> Starlette:
+    routes = [
+        Route("/", calendars.home, methods=["GET"]),
+        Route("/feeds/sessions.ics", calendars.all_sessions, methods=["GET"]),
+        Route("/feeds/sessions/{reference:path}.ics", calendars.one_session, methods=["GET"]),
+        Route("/feeds/agency/{token}.ics", calendars.agency, methods=["GET"]),
+    ]
+    for purpose in (ACKNOWLEDGE, COMPLETE):
+        path = f"/links/{purpose}/{{token}}"
+        routes.append(Route(path, actions.confirm(purpose), methods=["GET"]))
+        routes.append(Route(path, actions.act(purpose), methods=["POST"]))
+    web = Starlette(
+        routes=routes,
+        # Outermost first: the log sees every response, including the error pages.
+        middleware=[Middleware(AccessLog), Middleware(SecurityHeaders)],
+        exception_handlers={HTTPException: http_error, Exception: server_error},
+    )
+    web.state.web = Web(app)
+    return web
+
+
+def from_settings() -> Starlette:
+    """The factory `reminders serve` hands uvicorn: one App per server process."""
+    return create_app(App())
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if status == 405:
+        return problem(405, "Not allowed", "This address does not accept that kind of request.")
+    return problem(status, "Not found", calendars.NOT_FOUND if status == 404 else str(exc))
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    # The traceback goes to the server log (uvicorn writes it); the reader gets a plain page.
+    return problem(
+        500,
+        "Something went wrong",
+        "The service could not answer this request. Nothing was recorded.",
+        "Please try again in a few minutes.",
+    )

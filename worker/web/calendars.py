@@ -1,0 +1,136 @@
+"""The calendar pages and feeds: / (what to subscribe to), the session feeds, agency feeds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from worker.agency_feeds import agency_for_token, deadline_feed
+from worker.feeds import Feed, SessionFilter, Site, session_feed, sessions_feed, webcal
+from worker.models import BriefingSession, MISheet
+from worker.rules import RulesError
+from worker.settings import ConfigError
+from worker.web.context import Web, page, problem, web_of
+from worker.web.http import calendar_response
+
+T = TypeVar("T")
+FILTERS = ("venue", "mi", "code")
+NOT_FOUND = "There is no calendar at this address."
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One feed on the home page, with both its addresses."""
+
+    title: str
+    detail: str
+    url: str
+
+    @property
+    def webcal(self) -> str:
+        return webcal(self.url)
+
+
+async def home(request: Request) -> Response:
+    web = web_of(request)
+    return await run_in_threadpool(home_page, web)
+
+
+def home_page(web: Web) -> Response:
+    site = web.site()
+    with web.app.sessions() as session:
+        feeds = public_feeds(session, site)
+        upcoming = upcoming_sessions(session, web.app.today())
+    return page("index.html", site=site, feeds=feeds, upcoming=upcoming)
+
+
+def public_feeds(session: Session, site: Site) -> list[Listed]:
+    everything = Listed(
+        f"All {site.label} briefing sessions",
+        "every session in every MI sheet, including cancelled ones",
+        site.url("/feeds/sessions.ics"),
+    )
+    listed = [everything]
+    query = select(MISheet).where(MISheet.sessions.any()).order_by(MISheet.number)
+    for sheet in session.scalars(query):
+        url = site.url("/feeds/sessions.ics", {"mi": sheet.number})
+        listed.append(Listed(f"MI {sheet.number}", sheet.title, url))
+    venues = session.scalars(select(BriefingSession.venue).distinct().order_by("venue"))
+    for venue in venues:
+        url = site.url("/feeds/sessions.ics", {"venue": venue})
+        listed.append(Listed(venue, "sessions at this venue", url))
+    return listed
+
+
+def upcoming_sessions(session: Session, today: date) -> list[BriefingSession]:
+    query = (
+        select(BriefingSession)
+        .where(BriefingSession.date >= today)
+        .options(selectinload(BriefingSession.mi_sheet))
+        .order_by(BriefingSession.date, BriefingSession.start_time, BriefingSession.reference)
+    )
+    return list(session.scalars(query))
+
+
+async def all_sessions(request: Request) -> Response:
+    unknown = sorted(set(request.query_params) - set(FILTERS))
+    if unknown:
+        return problem(
+            400,
+            "Unknown filter",
+            f"This feed has no filter called {', '.join(unknown)}.",
+            "It can be filtered by venue, mi (an MI number such as 3/17) and code "
+            "(the start of a course code such as TLS-0317).",
+        )
+    chosen = SessionFilter(**{k: request.query_params.get(k, "") for k in FILTERS})
+    web = web_of(request)
+    feed = await run_in_threadpool(read, web, lambda s: sessions_feed(s, web.site(), chosen))
+    return calendar_response(request, feed, web.app.now(), private=False, filename="sessions.ics")
+
+
+async def one_session(request: Request) -> Response:
+    reference = request.path_params["reference"]
+    web = web_of(request)
+    feed = await run_in_threadpool(read, web, lambda s: session_feed(s, web.site(), reference))
+    if feed is None:
+        return problem(404, "No such session", f"No briefing session has reference {reference}.")
+    return calendar_response(request, feed, web.app.now(), private=False, filename="session.ics")
+
+
+async def agency(request: Request) -> Response:
+    web = web_of(request)
+    try:
+        feed = await run_in_threadpool(agency_calendar, web, request.path_params["token"])
+    except (RulesError, ConfigError):
+        return problem(
+            503,
+            "Deadlines unavailable",
+            "The escalation rules or the directory cannot be read just now.",
+            "The partnership's business manager has been told by the server log; try later.",
+        )
+    if feed is None:
+        # An unknown token and an unknown page look the same: nothing to learn by guessing.
+        return problem(404, "Not found", NOT_FOUND)
+    return calendar_response(request, feed, web.app.now(), private=True, filename="deadlines.ics")
+
+
+def agency_calendar(web: Web, token: str) -> Feed | None:
+    rules = web.app.rules()
+    with web.app.sessions() as session:
+        found = agency_for_token(session, token)
+        if found is None:
+            return None
+        return deadline_feed(session, web.site(), found, rules, web.app.today())
+
+
+def read(web: Web, build: Callable[[Session], T]) -> T:
+    with web.app.sessions() as session:
+        return build(session)

@@ -1,0 +1,50 @@
+"""What every request handler needs: the application, the feeds' site, the link signer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import cast
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from worker.app import App
+from worker.feeds import Site
+from worker.links import Links
+from worker.templating import render_html
+
+
+@dataclass
+class Web:
+    app: App
+
+    def site(self) -> Site:
+        settings = self.app.settings
+        return Site(
+            label=self.app.partnership_label(),
+            domain=settings.partnership_domain,
+            base_url=settings.public_base_url.rstrip("/"),
+            tz=self.app.timezone,
+        )
+
+    @cached_property
+    def links(self) -> Links:
+        """Raises SigningKeyError when no key can be had (the pages say so, with a 503)."""
+        return Links.from_settings(self.app.settings)
+
+
+def web_of(request: Request) -> Web:
+    return cast(Web, request.app.state.web)
+
+
+def page(template: str, status: int = 200, **context: object) -> HTMLResponse:
+    """An HTML page from templates/web/, never cached (link pages show live state)."""
+    response = HTMLResponse(render_html(f"web/{template}", **context), status_code=status)
+    response.headers["cache-control"] = "no-store"
+    return response
+
+
+def problem(status: int, title: str, message: str, hint: str = "") -> HTMLResponse:
+    """A clear page for anything that went wrong: what happened and what to do instead."""
+    return page("problem.html", status, title=title, message=message, hint=hint)

@@ -1,0 +1,169 @@
+"""HTTP details the feeds and pages share: conditional GETs, security headers, the access log.
+
+Calendar clients poll; answering "not modified" (304) saves them and us the body. The ETag
+is the SHA-256 of the body (strong: same bytes, same tag), and Last-Modified comes from the
+data (see `worker.feeds.Feed`), never later than now. Feeds are never compressed: one Outlook
+subscription failure was cured by turning gzip off, so this app has no GZip middleware and
+sends `Cache-Control: no-transform` so that proxies leave the body alone too.
+
+Tokens in addresses (agency feeds, digest links) never reach a log: uvicorn's own access log
+is off and `AccessLog` writes each request with the token replaced by ***.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from worker.feeds import Feed
+
+log = logging.getLogger("reminders.web.access")
+
+CALENDAR = "text/calendar; charset=utf-8"
+# Public feeds may be cached by anyone for a while; the private agency feed by its reader only.
+PUBLIC_CACHE = "public, max-age=300, no-transform"
+PRIVATE_CACHE = "private, max-age=300, no-transform"
+
+SECURITY_HEADERS = {
+    # A token in the address must not leak to another site through the Referer header.
+    "referrer-policy": "no-referrer",
+    "x-content-type-options": "nosniff",
+    # The confirmation pages must not be framed (clickjacking the Mark complete button).
+    "x-frame-options": "DENY",
+    "content-security-policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+
+SECRET_PATHS = (
+    (re.compile(r"^/feeds/agency/[^/]*"), "/feeds/agency/***.ics"),
+    (re.compile(r"^/links/([^/]*)/.*"), r"/links/\1/***"),
+)
+
+
+def etag_of(body: bytes) -> str:
+    return f'"{hashlib.sha256(body).hexdigest()}"'
+
+
+def http_date(moment: datetime) -> str:
+    return format_datetime(moment.astimezone(UTC), usegmt=True)
+
+
+def not_modified(headers: Headers, etag: str, last_modified: datetime) -> bool:
+    """RFC 9110: If-None-Match decides when present (weak comparison); otherwise
+    If-Modified-Since, at the one-second resolution of HTTP dates."""
+    if "if-none-match" in headers:
+        tags = [t.strip() for t in headers["if-none-match"].split(",")]
+        return "*" in tags or any(t.removeprefix("W/") == etag for t in tags)
+    since = parse_http_date(headers.get("if-modified-since", ""))
+    return since is not None and last_modified.replace(microsecond=0) <= since
+
+
+def parse_http_date(value: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def calendar_response(
+    request: Request, feed: Feed, now: datetime, *, private: bool, filename: str
+) -> Response:
+    """The feed, or 304 when the client's copy is current."""
+    changed = min(feed.last_modified, now).replace(microsecond=0)
+    etag = etag_of(feed.body)
+    headers = {
+        "etag": etag,
+        "last-modified": http_date(changed),
+        "cache-control": PRIVATE_CACHE if private else PUBLIC_CACHE,
+    }
+    if not_modified(request.headers, etag, changed):
+        return Response(status_code=304, headers=headers)
+    headers["content-disposition"] = f'inline; filename="{filename}"'
+    return Response(feed.body, media_type=CALENDAR, headers=headers)
+
+
+def redact(path: str) -> str:
+    for pattern, replacement in SECRET_PATHS:
+        if pattern.match(path):
+            return pattern.sub(replacement, path)
+    return path
+
+
+class SecurityHeaders:
+    """Adds the security headers to every response, pages and feeds alike."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+class AccessLog:
+    """One line per request, like uvicorn's, but with secret path parts shown as ***."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), 0
+
+        async def noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noting_status)
+        finally:
+            log.info(
+                '%s - "%s %s HTTP/%s" %d %.0f ms',
+                client_of(scope),
+                scope["method"],
+                logged_target(scope),
+                scope.get("http_version", "1.1"),
+                status or 500,
+                (time.perf_counter() - started) * 1000,
+            )
+
+
+def client_of(scope: Scope) -> str:
+    client = scope.get("client")
+    return f"{client[0]}:{client[1]}" if client else "-"
+
+
+def logged_target(scope: Scope) -> str:
+    path = str(scope["path"])
+    shown = redact(path)
+    query = bytes(scope.get("query_string", b"")).decode("latin-1")
+    # The query of a secret address is dropped with its token; others are harmless filters.
+    return f"{shown}?{query}" if query and shown == path else shown
