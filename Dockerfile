@@ -7,3 +7,4 @@ COPY config ./config
 COPY templates ./templates
 RUN pip install --no-cache-dir -e . && useradd --create-home reminders
 USER reminders
+EXPOSE 8000
