@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 from datetime import date, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from worker.cli import main
 from worker.db import transaction
 from worker.models import AgencyFeed
 from worker.obligations import add_event, sync_obligations
+from worker.settings import load_settings
 from worker.sweep import assess, obligations
 
 TOKEN = re.compile(r"/feeds/agency/([A-Za-z0-9_-]+)\.ics")
@@ -160,3 +162,26 @@ def test_no_token_reaches_the_access_log(app: App, tmp_path: Path) -> None:
     assert '"GET /feeds/agency/***.ics HTTP/1.1" 404' in written
     assert '"GET /links/acknowledge/*** HTTP/1.1" 400' in written
     assert '"GET /feeds/sessions.ics?venue=Norwich HTTP/1.1" 200' in written
+
+
+def test_broken_configuration_gets_a_plain_503(app: App, tmp_path: Path) -> None:
+    run_import(app, seed("002"))
+    synced(app)
+    token = token_from(cli("feeds", "url", "Health")[1])
+    config = tmp_path / "config"
+    shutil.copytree(app.settings.config_dir, config)
+    (config / "escalation.yaml").write_text("stages: [oops\n", encoding="utf-8")
+    broken = App(load_settings(config_dir=config))
+    try:
+        with serving(broken) as client:
+            feed = client.get(f"/feeds/agency/{token}.ics")
+            home = client.get("/")
+            (config / "directory.yaml").write_text("partnership: [\n", encoding="utf-8")
+            home_without_directory = client.get("/")
+    finally:
+        broken.close()
+    assert home.status_code == 200
+    for response in (feed, home_without_directory):
+        assert response.status_code == 503
+        assert "Temporarily unavailable" in response.text
+        assert "Traceback" not in response.text

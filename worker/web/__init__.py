@@ -28,6 +28,8 @@ from starlette.routing import Route
 
 from worker.app import App
 from worker.links import ACKNOWLEDGE, COMPLETE
+from worker.rules import RulesError
+from worker.settings import ConfigError
 from worker.web import actions, calendars
 from worker.web.context import Web, problem
 from worker.web.http import AccessLog, SecurityHeaders
@@ -50,7 +52,12 @@ def create_app(app: App) -> Starlette:
         routes=routes,
         # Outermost first: the log sees every response, including the error pages.
         middleware=[Middleware(AccessLog), Middleware(SecurityHeaders)],
-        exception_handlers={HTTPException: http_error, Exception: server_error},
+        exception_handlers={
+            HTTPException: http_error,
+            ConfigError: unavailable,
+            RulesError: unavailable,
+            Exception: server_error,
+        },
     )
     web.state.web = Web(app)
     return web
@@ -66,6 +73,17 @@ async def http_error(request: Request, exc: Exception) -> Response:
     if status == 405:
         return problem(405, "Not allowed", "This address does not accept that kind of request.")
     return problem(status, "Not found", calendars.NOT_FOUND if status == 404 else str(exc))
+
+
+async def unavailable(request: Request, exc: Exception) -> Response:
+    """The business manager's files are broken: say so, and log which and where."""
+    log.error("configuration unreadable while answering a request: %s", exc)
+    return problem(
+        503,
+        "Temporarily unavailable",
+        "The service's configuration cannot be read just now, so it cannot answer this.",
+        "Please try again later. The partnership's business manager can see why in the log.",
+    )
 
 
 async def server_error(request: Request, exc: Exception) -> Response:

@@ -16,8 +16,6 @@ from starlette.responses import Response
 from worker.agency_feeds import agency_for_token, deadline_feed
 from worker.feeds import Feed, SessionFilter, Site, session_feed, sessions_feed, webcal
 from worker.models import BriefingSession, MISheet
-from worker.rules import RulesError
-from worker.settings import ConfigError
 from worker.web.context import Web, page, problem, web_of
 from worker.web.http import calendar_response
 
@@ -107,15 +105,7 @@ async def one_session(request: Request) -> Response:
 
 async def agency(request: Request) -> Response:
     web = web_of(request)
-    try:
-        feed = await run_in_threadpool(agency_calendar, web, request.path_params["token"])
-    except (RulesError, ConfigError):
-        return problem(
-            503,
-            "Deadlines unavailable",
-            "The escalation rules or the directory cannot be read just now.",
-            "The partnership's business manager has been told by the server log; try later.",
-        )
+    feed = await run_in_threadpool(agency_calendar, web, request.path_params["token"])
     if feed is None:
         # An unknown token and an unknown page look the same: nothing to learn by guessing.
         return problem(404, "Not found", NOT_FOUND)
