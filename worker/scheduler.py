@@ -21,7 +21,7 @@ from worker.delivery import mark_enqueued, needing_a_push
 from worker.directory import Directory, sync_directory
 from worker.links import digest_links
 from worker.planning import plan, send_period
-from worker.rules import Rules, RulesError
+from worker.rules import Rules, RulesError, load_rules
 from worker.settings import ConfigError
 
 log = logging.getLogger(__name__)
@@ -38,12 +38,13 @@ class LastGood:
         """Read both files again; keep the previous version of any that is broken."""
         problems: list[str] = []
         try:
-            self.rules = app.rules()
-        except (RulesError, ConfigError) as exc:
-            problems.append(str(exc))
-        try:
             self.load_directory(app)
         except ConfigError as exc:
+            problems.append(str(exc))
+        groups = self.directory.groups if self.directory else None
+        try:
+            self.rules = load_rules(app.rules_path, known_groups=groups)
+        except (RulesError, ConfigError) as exc:
             problems.append(str(exc))
         for problem in problems:
             log.error("configuration refused, the last good version stays in force: %s", problem)
