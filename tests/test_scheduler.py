@@ -24,7 +24,8 @@ STEP = timedelta(minutes=15)
 
 def tick_through(app: App, start: datetime, end: datetime) -> dict[date, datetime]:
     """Tick every 15 minutes from start to end; when each period was first planned."""
-    config, queued, planned = LastGood(), [], {}
+    config, queued = LastGood(), list[int]()
+    planned: dict[date, datetime] = {}
     now = start
     while now <= end:
         # Every 15 minutes around the send time, hourly otherwise: fast, and still exact.
