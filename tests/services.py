@@ -34,35 +34,52 @@ def as_postgres_user(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command]
 
 
+class PostgresCluster:
+    """A throwaway cluster in a temporary folder, that a test may stop and start again."""
+
+    def __init__(self) -> None:
+        if shutil.which("initdb") is None or shutil.which("pg_ctl") is None:
+            raise RuntimeError("PostgreSQL server binaries (initdb, pg_ctl) are not on PATH")
+        self.root = Path(tempfile.mkdtemp(prefix="reminders-pg-"))
+        self.data, self.sockets = self.root / "data", self.root / "sock"
+        self.sockets.mkdir()
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres")
+            shutil.chown(self.sockets, "postgres")
+        self.port = free_port()
+        initdb = ["initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync"]
+        subprocess.run(as_postgres_user([*initdb, "-E", "UTF8"]), check=True, capture_output=True)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@/postgres?host={self.sockets}&port={self.port}"
+
+    def pg_ctl(self, *args: str) -> None:
+        command = ["pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-w", *args]
+        subprocess.run(as_postgres_user(command), check=True, capture_output=True)
+
+    def start(self) -> None:
+        self.pg_ctl("-o", f"-p {self.port} -k {self.sockets} -c listen_addresses='' -c fsync=off",
+                    "start")  # fmt: skip
+
+    def stop(self, mode: str = "immediate") -> None:
+        self.pg_ctl("-m", mode, "stop")
+
+    def remove(self) -> None:
+        with suppress(subprocess.CalledProcessError):
+            self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 @contextmanager
 def postgres_cluster() -> Iterator[str]:
     """Start a cluster in a temporary folder; yield a URL for its `postgres` database."""
-    if shutil.which("initdb") is None or shutil.which("pg_ctl") is None:
-        raise RuntimeError("PostgreSQL server binaries (initdb, pg_ctl) are not on PATH")
-    root = Path(tempfile.mkdtemp(prefix="reminders-pg-"))
-    data, sockets = root / "data", root / "sock"
-    sockets.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-        shutil.chown(sockets, "postgres")
-    port = free_port()
-    run = as_postgres_user
-    subprocess.run(
-        run(
-            ["initdb", "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -k {sockets} -c listen_addresses='' -c fsync=off"
-    start = ["pg_ctl", "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"]
-    subprocess.run(run(start), check=True, capture_output=True)
+    cluster = PostgresCluster()
+    cluster.start()
     try:
-        yield f"postgresql+psycopg://postgres@/postgres?host={sockets}&port={port}"
+        yield cluster.url
     finally:
-        stop = ["pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop"]
-        subprocess.run(run(stop), check=False, capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+        cluster.remove()
 
 
 def wait_for(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
@@ -192,7 +209,7 @@ def smtp_server(**options: Any) -> Iterator[tuple[Recorder, int]]:
 
 @contextmanager
 def celery_process(
-    kind: str, env: dict[str, str], workdir: Path, name: str
+    kind: str, env: dict[str, str], workdir: Path, name: str, concurrency: int = 2
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A real Celery worker (prefork pool) or beat, started as its own process."""
     command = [
@@ -210,7 +227,7 @@ def celery_process(
             "--pool",
             "prefork",
             "--concurrency",
-            "2",
+            str(concurrency),
             "--hostname",
             f"{name}@%h",
             "--without-mingle",

@@ -9,17 +9,22 @@ test directory: 200 digests to send. Measured outcomes are printed as RELIABILIT
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 import yaml
 from celery import Celery
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from tests.conftest import ROOT, seed
 from tests.helpers import run_import
 from tests.services import (
+    PostgresCluster,
     Recorder,
     SmtpServer,
     celery_process,
@@ -28,7 +33,15 @@ from tests.services import (
     redis_server,
     wait_for,
 )
-from tests.workers import expected_digests, flush, ledger, run_workers, settle, worker_env
+from tests.workers import (
+    expected_digests,
+    flush,
+    ledger,
+    parsed,
+    run_workers,
+    settle,
+    worker_env,
+)
 from worker.app import App
 from worker.models import DeliveryState
 from worker.scheduler import plan_once
@@ -55,14 +68,19 @@ def schools_config(folder: Path, count: int = SCHOOLS) -> Path:
 @pytest.fixture
 def scene(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[App]:
     """A fresh database with 200 schools owing MI sheet 3/17."""
-    config = schools_config(tmp_path / "config")
+    app = make_scene(database_url, tmp_path, monkeypatch)
+    yield app
+    app.engine.dispose()
+
+
+def make_scene(database_url: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -> App:
+    config = schools_config(folder / "config")
     monkeypatch.setenv("REMINDERS_DATABASE_URL", database_url)
     monkeypatch.setenv("REMINDERS_CONFIG_DIR", str(config))
     app = App(load_settings())
     app.initialise()
     run_import(app, seed("000"))
-    yield app
-    app.engine.dispose()
+    return app
 
 
 def environment(
@@ -224,4 +242,103 @@ def test_the_same_task_twice_and_redelivery(
     report(
         "forced redelivery",
         f"every task queued three times, visibility timeout 1 s, slow relay: {SCHOOLS} delivered, 0 duplicates",
+    )
+
+
+class RowLock:
+    """Holds the database lock a worker needs to record a digest as sent."""
+
+    def __init__(self, app: App, recipient: str) -> None:
+        self.app, self.recipient, self.held = app, recipient, False
+        self.release: Callable[[], None] = lambda: None
+
+    def take(self, recipients: list[str]) -> None:
+        """Called by the SMTP server after accepting a message, before it answers 250."""
+        if self.recipient not in recipients or self.held:
+            return
+        url = make_url(self.app.settings.database_url)
+        if url.get_backend_name() == "sqlite":
+            connection = sqlite3.connect(
+                str(url.database), isolation_level=None, check_same_thread=False
+            )
+            connection.execute("BEGIN IMMEDIATE")  # the whole file: the worker's write waits
+            self.release = connection.close
+        else:
+            engine = create_engine(url)
+            held = engine.connect()
+            held.begin()
+            held.execute(text("SELECT id FROM deliveries WHERE recipient = :r FOR UPDATE"),
+                         {"r": self.recipient})  # fmt: skip
+
+            def release() -> None:
+                held.close()
+                engine.dispose()
+
+            self.release = release
+        self.held = True
+
+
+def test_killed_between_the_relays_250_and_the_ledger_commit(
+    scene: App,
+    redis_url: str,
+    smtp: tuple[Recorder, int],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The one unavoidable window. Policy: at-least-once, the second copy with the same
+    Message-ID (mail systems that honour it show one message)."""
+    recorder, port = smtp
+    flush(redis_url)
+    env = environment(scene, redis_url, port, monkeypatch, lease_seconds="3",
+                      requeue_after_seconds="2")  # fmt: skip
+    target = "dsl050@school.example.org"
+    lock = RowLock(scene, target)
+    recorder.after_accept = lock.take
+    with celery_process("beat", env, tmp_path, "beat"):
+        with celery_process("worker", env, tmp_path, "worker-a", concurrency=1) as worker:
+            wait_for(lambda: lock.held, 60, "the relay to accept the chosen digest")
+            time.sleep(1)  # the worker now waits to write "sent"
+            kill_hard(worker)
+        lock.release()
+        with celery_process("worker", env, tmp_path, "worker-b"):
+            settle(recorder, SCHOOLS + 1, scene)
+    copies = recorder.to(target)
+    assert len(copies) == 2
+    assert len({parsed(raw)["Message-ID"] for raw in copies}) == 1
+    others = {row.recipient for row in ledger(scene)} - {target}
+    assert {address: len(recorder.to(address)) for address in others} == dict.fromkeys(others, 1)
+    assert {row.state for row in ledger(scene)} == {DeliveryState.SENT}
+    report(
+        "killed between 250 and the ledger commit",
+        "the documented policy held: that digest was sent again after its lease, with the same Message-ID; every other digest once",
+    )
+
+
+def test_database_down_for_a_while(
+    redis_url: str, smtp: tuple[Recorder, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL stopped mid-run and started again: tasks retry, nothing lost or doubled."""
+    cluster = PostgresCluster()
+    cluster.start()
+    app = make_scene(cluster.url, tmp_path, monkeypatch)
+    try:
+        recorder, port = smtp
+        flush(redis_url)
+        env = environment(app, redis_url, port, monkeypatch, lease_seconds="3",
+                          requeue_after_seconds="2")  # fmt: skip
+        recorder.delay = 0.02
+        with run_workers(env, tmp_path):
+            wait_for(lambda: recorder.count() >= 40, 60, "40 digests")
+            cluster.stop("fast")  # every connection is cut
+            down_at = recorder.count()
+            time.sleep(5)
+            cluster.start()
+            settle(recorder, SCHOOLS, app, timeout=120)
+        assert_exactly_once(app, recorder)
+    finally:
+        app.engine.dispose()
+        cluster.remove()
+    report(
+        "database down for 5 s mid-run",
+        f"stopped after {down_at} of {SCHOOLS}: {SCHOOLS} delivered, 0 duplicates",
     )
