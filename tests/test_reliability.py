@@ -342,3 +342,49 @@ def test_database_down_for_a_while(
         "database down for 5 s mid-run",
         f"stopped after {down_at} of {SCHOOLS}: {SCHOOLS} delivered, 0 duplicates",
     )
+
+
+def test_two_beats_and_two_workers(
+    scene: App,
+    redis_url: str,
+    smtp: tuple[Recorder, int],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    recorder, port = smtp
+    flush(redis_url)
+    env = environment(scene, redis_url, port, monkeypatch)
+    with run_workers(env, tmp_path, workers=2, beats=2):
+        settle(recorder, SCHOOLS, scene)
+    assert_exactly_once(scene, recorder)
+    report(
+        "two beats and two workers",
+        f"{SCHOOLS} delivered, 0 duplicates: one plan per period, one send per row",
+    )
+
+
+def test_a_broken_rules_file_mid_run_neither_stops_nor_changes_anything(
+    scene: App,
+    redis_url: str,
+    smtp: tuple[Recorder, int],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    recorder, port = smtp
+    flush(redis_url)
+    env = environment(scene, redis_url, port, monkeypatch)
+    recorder.delay = 0.02
+    rules = scene.settings.config_dir / "escalation.yaml"
+    with run_workers(env, tmp_path) as processes:
+        wait_for(lambda: recorder.count() >= 20, 60, "20 digests")
+        rules.write_text("stages:\n  - stage: 1\n    tell: [boss]\n", encoding="utf-8")
+        log = tmp_path / "worker0.log"
+        wait_for(lambda: b"configuration refused" in log.read_bytes(), 30, "the refusal logged")
+        settle(recorder, SCHOOLS, scene)
+        assert all(p.poll() is None for p in processes)
+    assert_exactly_once(scene, recorder)
+    assert b"stages[0].tell[0]: unknown role 'boss'" in (tmp_path / "worker0.log").read_bytes()
+    report(
+        "escalation.yaml broken mid-run",
+        f"refusal logged, last good rules kept, worker still running: {SCHOOLS} delivered, 0 duplicates",
+    )
