@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 from celery import Celery
+from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -43,6 +44,7 @@ from tests.workers import (
     worker_env,
 )
 from worker.app import App
+from worker.cli import main
 from worker.models import DeliveryState
 from worker.scheduler import plan_once
 from worker.settings import load_settings
@@ -387,4 +389,39 @@ def test_a_broken_rules_file_mid_run_neither_stops_nor_changes_anything(
     report(
         "escalation.yaml broken mid-run",
         f"refusal logged, last good rules kept, worker still running: {SCHOOLS} delivered, 0 duplicates",
+    )
+
+
+def test_mixed_replies_451_retried_550_failed_once_and_reported(
+    scene: App,
+    redis_url: str,
+    smtp: tuple[Recorder, int],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    recorder, port = smtp
+    flush(redis_url)
+    env = environment(scene, redis_url, port, monkeypatch)
+    later = [f"dsl{n:03}@school.example.org" for n in range(0, 40, 2)]  # 20 schools: 451, 451
+    gone = [f"dsl{n:03}@school.example.org" for n in range(1, 20, 2)]  # 10 schools: 550
+    recorder.replies = {a: ["451 4.3.0 Try again later"] * 2 for a in later}
+    recorder.replies |= {a: ["550 5.1.1 No such user"] for a in gone}
+    with run_workers(env, tmp_path):
+        settle(recorder, SCHOOLS - len(gone), scene)
+    rows = {row.recipient: row for row in ledger(scene)}
+    assert {(rows[a].state, rows[a].attempts) for a in later} == {(DeliveryState.SENT, 3)}
+    assert {(rows[a].state, rows[a].attempts) for a in gone} == {(DeliveryState.FAILED, 1)}
+    refused = [address for address, reply in recorder.refusals if reply.startswith("550")]
+    assert sorted(refused) == sorted(gone)  # each refused once: never retried
+    assert recorder.count() == SCHOOLS - len(gone)
+    assert all(len(recorder.to(a)) == 1 for a in rows if a not in gone)
+    result = CliRunner().invoke(main, ["send", "--on", "2017-03-01"])
+    assert result.exit_code == 0, result.output
+    [manager] = recorder.to("business.manager@example.org")
+    text = parsed(manager).get_body(("plain",))
+    assert text is not None
+    assert all(address in text.get_content() for address in gone)
+    report(
+        "mixed 451 and 550 replies",
+        f"{len(later)} recipients answered 451 twice: delivered on attempt 3; {len(gone)} answered 550: failed once, never retried, listed in the business manager's next digest",
     )
