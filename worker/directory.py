@@ -33,8 +33,12 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+# Names reach e-mail headers (To, Subject): one line each, so CR and LF are refused here.
+ONE_LINE = r"^[^\r\n]*$"
+
+
 class Person(Strict):
-    name: str = Field(min_length=1, pattern=r"^[^\r\n]*$")
+    name: str = Field(min_length=1, pattern=ONE_LINE)
     email: EmailStr
     phone: str | None = None
 
@@ -58,8 +62,9 @@ class EstablishmentEntry(Strict):
 
 
 class Partnership(Strict):
-    name: str
-    short_name: str | None = None  # as used in e-mail subjects: "NSCP actions: …"
+    name: str = Field(pattern=ONE_LINE)
+    # As used in e-mail subjects: "NSCP actions: …"
+    short_name: str | None = Field(default=None, pattern=ONE_LINE)
     business_manager: Person
     independent_chair: Person
 

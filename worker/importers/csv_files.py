@@ -27,7 +27,10 @@ Row = tuple[int, dict[str, str]]
 
 
 def csv_kind(lines: list[str]) -> str | None:
-    header = {h.strip().lower() for h in next(csv.reader(lines[:1]), [])}
+    try:
+        header = {h.strip().lower() for h in next(csv.reader(lines[:1]), [])}
+    except csv.Error:  # e.g. a first line longer than the csv module's field limit
+        return None
     if set(ACTION_COLUMNS) <= header:
         return "actions"
     if set(SESSION_COLUMNS) <= header:
