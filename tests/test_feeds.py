@@ -292,3 +292,17 @@ def test_the_seed_documents_feeds_pass_a_second_parser(app: App) -> None:
     assert counts[0] == len(references)
     assert counts[1:-1] == [1] * len(references)
     assert counts[-1] > 0
+
+
+def test_an_unexpected_error_gets_a_plain_page(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object) -> None:
+        raise RuntimeError("secret detail /feeds/agency/abc.ics")
+
+    monkeypatch.setattr("worker.web.calendars.home_page", broken)
+    with serving(app) as client:
+        response = client.get("/")
+    assert response.status_code == 500
+    assert "<h1>Something went wrong</h1>" in response.text
+    assert "secret detail" not in response.text
+    assert "Traceback" not in response.text
+    assert response.headers["referrer-policy"] == "no-referrer"

@@ -13,6 +13,7 @@ from worker.app import App
 from worker.feeds import Site
 from worker.links import Links
 from worker.templating import render_html
+from worker.web.http import SECURITY_HEADERS
 
 
 @dataclass
@@ -42,6 +43,8 @@ def page(template: str, status: int = 200, **context: object) -> HTMLResponse:
     """An HTML page from templates/web/, never cached (link pages show live state)."""
     response = HTMLResponse(render_html(f"web/{template}", **context), status_code=status)
     response.headers["cache-control"] = "no-store"
+    # Also set here, not only by the middleware: the 500 page is sent from outside it.
+    response.headers.update(SECURITY_HEADERS)
     return response
 
 
