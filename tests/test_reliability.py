@@ -125,14 +125,17 @@ def test_kill_9_during_delivery_then_restart(
     env = environment(scene, redis_url, port, monkeypatch, lease_seconds="3",
                       requeue_after_seconds="2")  # fmt: skip
     assert len(expected_digests(scene, PERIOD)) == SCHOOLS
-    recorder.delay = 0.02
+    # One process, and a relay slow to answer DATA: the kill lands while a digest is in
+    # flight, before its 250 (a kill after the 250 is the window of the next test but one).
+    recorder.delay = 0.3
     with celery_process("beat", env, tmp_path, "beat"):
-        with celery_process("worker", env, tmp_path, "worker-a") as worker:
+        with celery_process("worker", env, tmp_path, "worker-a", concurrency=1) as worker:
             wait_for(
-                lambda: recorder.count() >= 37 and recorder.busy > 0, 60, "37 sent, 1 in flight"
+                lambda: recorder.count() >= 37 and recorder.busy > 0, 90, "37 sent, 1 in flight"
             )
             kill_hard(worker)
         killed_after = recorder.count()
+        recorder.delay = 0.0
         with celery_process("worker", env, tmp_path, "worker-b"):
             settle(recorder, SCHOOLS, scene)
     assert 37 <= killed_after < SCHOOLS
