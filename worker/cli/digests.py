@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
-from rich.table import Table
 from sqlalchemy import select
 
 from worker.app import App
-from worker.cli.common import app_from, console, ready
+from worker.cli.common import app_from, ready, show_report
 from worker.cli.web import HOST, PORT, check_signing_key
 from worker.delivery import deliver
 from worker.digest import Digest
@@ -118,17 +115,7 @@ def deliveries(ctx: click.Context, since: datetime | None, as_csv: bool) -> None
         rows = [delivery_row(r) for r in session.scalars(query)]
     header = ["period", "recipient", "subject", "top_stage", "state", "attempts", "sent_at",
               "message_id", "error"]  # fmt: skip
-    if as_csv:
-        buffer = io.StringIO()
-        csv.writer(buffer).writerows([header, *rows])
-        click.echo(buffer.getvalue(), nl=False)
-        return
-    table = Table(title=f"{len(rows)} deliveries")
-    for heading in header:
-        table.add_column(heading, overflow="fold")
-    for row in rows:
-        table.add_row(*row)
-    console.print(table)
+    show_report("deliveries", header, rows, as_csv)
 
 
 def delivery_row(row: Delivery) -> list[str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -16,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from worker import escalation as engine
 from worker.app import App
-from worker.cli.common import app_from, console, ready
+from worker.cli.common import app_from, console, ready, show_report
 from worker.db import transaction
 from worker.history import record_change
 from worker.models import Obligation, StageChange
@@ -282,18 +280,7 @@ def escalations(ctx: click.Context, since: datetime | None, as_csv: bool) -> Non
         rows = stage_changes(session, since.date() if since else None)
         lines = [change_row(c, rules) for c in rows]
     header = ["date", "ref", "obligation", "from", "to", "reason", "recorded_at"]
-    if as_csv:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerows([header, *lines])
-        click.echo(out.getvalue(), nl=False)
-        return
-    table = Table(title=f"{len(lines)} stage changes")
-    for heading in header:
-        table.add_column(heading, overflow="fold")
-    for line in lines:
-        table.add_row(*line)
-    console.print(table)
+    show_report("stage changes", header, lines, as_csv)
 
 
 def stage_changes(session: Session, since: date | None) -> list[StageChange]:
