@@ -10,19 +10,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import groupby
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from worker import escalation as engine
 from worker.escalation import Decision
-from worker.models import Action, Agency, Obligation, StageChange
+from worker.models import Action, Agency, Contact, Obligation, ObligationEvent, StageChange
 from worker.obligations import completed
 from worker.recipients import Owner, Partnership, Recipient, owner_of, who
 from worker.rules import Ladder, Rules
 from worker.workdays import WorkingCalendar
 
 REASON_WINDOW_DAYS = 120
+BATCH = 1000  # rows fetched (and, when recording, flushed) at a time
 MOVES = ("stage", "retargeted", "reopened", "resumed")
 
 
@@ -63,18 +67,51 @@ def engine_view(row: Obligation) -> engine.Obligation:
 def obligations(
     session: Session, include_resolved: bool = False, key: str | None = None
 ) -> Iterator[Obligation]:
+    """Stream the obligations in id order, BATCH rows at a time, in a fixed number of queries.
+
+    The directory (agencies, their contacts and line managers) is loaded once and held, so
+    that owners are found in the session without a query; actions, plans, sheets and
+    establishments come joined to each row; events come from one second stream in the same
+    order, merged in. Only one batch of rows is held at a time.
+    """
+    directory = list(session.scalars(select(Agency).options(
+        selectinload(Agency.contacts).joinedload(Contact.line_manager))))  # fmt: skip
     query = select(Obligation).options(
-        selectinload(Obligation.events),
-        selectinload(Obligation.action).selectinload(Action.plan),
-        selectinload(Obligation.mi_sheet),
-        selectinload(Obligation.agency).selectinload(Agency.contacts),
-        selectinload(Obligation.establishment),
+        joinedload(Obligation.action).joinedload(Action.plan),
+        joinedload(Obligation.mi_sheet),
+        joinedload(Obligation.establishment),
     )
-    if not include_resolved:
-        query = query.where(Obligation.resolved_on.is_(None))
-    if key is not None:
-        query = query.where(Obligation.key == key)
-    yield from session.scalars(query.order_by(Obligation.id))
+    events = select(ObligationEvent).join(ObligationEvent.obligation)
+    for condition in conditions(include_resolved, key):
+        query, events = query.where(condition), events.where(condition)
+    streamed = {"yield_per": BATCH}
+    rows = session.scalars(query.order_by(Obligation.id).execution_options(**streamed))
+    found = session.scalars(events.order_by(ObligationEvent.obligation_id, ObligationEvent.id)
+                            .execution_options(**streamed))  # fmt: skip
+    try:
+        yield from with_events(rows, groupby(found, key=lambda e: e.obligation_id))
+    finally:  # a caller that stops early must not leave server-side cursors open
+        rows.close()
+        found.close()
+        del directory
+
+
+def conditions(include_resolved: bool, key: str | None) -> list[Any]:
+    found = [] if include_resolved else [Obligation.resolved_on.is_(None)]
+    return found if key is None else [*found, Obligation.key == key]
+
+
+def with_events(
+    rows: Iterator[Obligation], events: Iterator[tuple[int, Iterator[ObligationEvent]]]
+) -> Iterator[Obligation]:
+    """Attach each row's events (both streams are in obligation id order)."""
+    pending = next(events, None)
+    for row in rows:
+        while pending is not None and pending[0] < row.id:
+            pending = next(events, None)
+        mine = list(pending[1]) if pending is not None and pending[0] == row.id else []
+        set_committed_value(row, "events", mine)
+        yield row
 
 
 def assess_one(row: Obligation, rules: Rules, cal: WorkingCalendar, today: date,
@@ -85,24 +122,39 @@ def assess_one(row: Obligation, rules: Rules, cal: WorkingCalendar, today: date,
     return Assessment(row, decision, owner, recipients, missing)
 
 
+def assess_each(session: Session, rules: Rules, today: date) -> Iterator[Assessment]:
+    """Where each open obligation stands on `today`, streamed; writes nothing."""
+    cal, partnership = calendar_for(rules), Partnership.load(session)
+    for row in obligations(session):
+        yield assess_one(row, rules, cal, today, partnership)
+
+
 def assess(session: Session, rules: Rules, today: date) -> list[Assessment]:
     """Where every open obligation stands on `today`, without writing anything."""
-    cal, partnership = calendar_for(rules), Partnership.load(session)
-    return [assess_one(row, rules, cal, today, partnership) for row in obligations(session)]
+    return list(assess_each(session, rules, today))
+
+
+def record_each(session: Session, rules: Rules, today: date) -> Iterator[StageChange]:
+    """Assess every open obligation and write down what changed, flushing each batch."""
+    cal = calendar_for(rules)
+    for count, found in enumerate(assess_each(session, rules, today), start=1):
+        change = record_one(found, rules, today, cal)
+        if change is not None:
+            session.add(change)
+            yield change
+        if count % BATCH == 0:
+            session.flush()
+    session.flush()
 
 
 def record(session: Session, rules: Rules, today: date) -> list[StageChange]:
     """Assess every open obligation and write down what changed since the last sweep."""
-    changes = []
-    for found in assess(session, rules, today):
-        change = record_one(found, rules, today)
-        if change is not None:
-            session.add(change)
-            changes.append(change)
-    return changes
+    return list(record_each(session, rules, today))
 
 
-def record_one(found: Assessment, rules: Rules, today: date) -> StageChange | None:
+def record_one(
+    found: Assessment, rules: Rules, today: date, cal: WorkingCalendar | None = None
+) -> StageChange | None:
     row, decision = found.row, found.decision
     if decision.ladder_to_copy is not None and row.ladder is None:
         row.ladder = decision.ladder_to_copy.to_json()
@@ -114,7 +166,7 @@ def record_one(found: Assessment, rules: Rules, today: date) -> StageChange | No
                            to_stage=decision.stage, reason=resolution(row))  # fmt: skip
     if decision.stage == previous:
         return None
-    reason = why(row, rules, today, since) or first_assessment(decision)
+    reason = why(row, rules, today, since, cal) or first_assessment(decision)
     return StageChange(obligation=row, on=today, from_stage=previous, to_stage=decision.stage,
                        reason=reason)  # fmt: skip
 
@@ -126,13 +178,20 @@ def resolution(row: Obligation) -> str:
     return f"resolved{note}{by}" if completed(row) else "resolved"
 
 
-def why(row: Obligation, rules: Rules, today: date, since: date | None) -> str:
+def why(
+    row: Obligation,
+    rules: Rules,
+    today: date,
+    since: date | None,
+    cal: WorkingCalendar | None = None,
+) -> str:
     """The engine's own reasons for the steps since the previous sweep (at most ~4 months)."""
     start = (since + timedelta(days=1)) if since and since < today else today
     if row.target_date and since is None:
         start = min(start, row.target_date - timedelta(days=30))
     start = max(start, today - timedelta(days=REASON_WINDOW_DAYS))
-    steps = engine.timeline(engine_view(row), rules.ladder(), calendar_for(rules), start, today)
+    cal = cal or calendar_for(rules)
+    steps = engine.timeline(engine_view(row), rules.ladder(), cal, start, today)
     return "; ".join(s.reason for s in steps if s.kind in MOVES)
 
 
