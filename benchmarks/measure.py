@@ -11,9 +11,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass
@@ -72,6 +75,7 @@ def in_child(module: str, *args: str, env: dict[str, str] | None = None) -> dict
     result = subprocess.run(
         [sys.executable, "-m", module, *args],
         env={**os.environ, **(env or {})},
+        cwd=ROOT,
         capture_output=True,
         text=True,
         check=False,

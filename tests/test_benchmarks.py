@@ -1,0 +1,42 @@
+"""The benchmarks cannot rot: a small-scale run end to end reports every figure with its floor.
+
+Timings are not asserted (the machines are shared and noisy); what is measured is.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.services import ROOT
+
+
+def test_small_scale_run_reports_every_figure_with_its_floor(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "benchmarks", "--scale", "small", "--out", str(tmp_path)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((tmp_path / "results.json").read_text())
+    figures = report["figures"]
+    assert {f["bench"] for f in figures} == {"B1", "B2", "B3", "B4"}
+    for figure in figures:
+        assert figure["floor"] > 0, figure
+        assert figure["value"] >= 0, figure
+        assert figure["ratio"] > 0, figure
+        assert figure["target"], figure
+        assert figure["bench"] in done.stdout
+    assert report["machine"]["nproc"] >= 1
+    sweeps = [f for f in figures if f["bench"] == "B1"]
+    assert {f["what"].rsplit(", ", 1)[1] for f in sweeps} == {"sqlite", "postgresql"}
+    for found in sweeps:
+        extra = found["extra"]
+        reads_small = next(v for k, v in extra.items() if k.startswith("reads_at_"))
+        assert extra["reads"] == reads_small  # read queries do not grow with N
+    digests = [f for f in figures if f["bench"] == "B2"]
+    assert len(digests) == 2
+    assert all(f["extra"]["digests"] > 0 for f in digests)
+    feeds = [f for f in figures if f["bench"] == "B3"]
+    assert all(f["extra"]["app_304"] == 304 for f in feeds)
+    imports = [f for f in figures if f["bench"] == "B4"]
+    assert all(f["extra"]["refused"] == 0 for f in imports)
