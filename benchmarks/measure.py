@@ -45,7 +45,16 @@ class Figure:
 
 
 def peak_rss_mb() -> float:
-    """The peak resident set of this process so far (ru_maxrss is in KiB on Linux)."""
+    """The peak resident set of this process so far, in MiB.
+
+    VmHWM from /proc, which starts afresh at exec; ru_maxrss (the fallback) would carry over
+    the resident set of the parent that forked us.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
