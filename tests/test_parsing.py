@@ -229,3 +229,16 @@ def test_csv_actions_and_their_errors(tmp_path: Path) -> None:
     short = write(tmp_path, header + "P,1.3,Professional curiosity\n", "c.csv")
     assert "line 2" in refusal(short)
     assert "3 cells" in refusal(short)
+
+
+@pytest.mark.parametrize("written", ["June 2017", "Monday", "14 March", "2017"])
+def test_an_incomplete_target_date_is_refused(tmp_path: Path, written: str) -> None:
+    text = (
+        CAP_HEAD
+        + "Professional curiosity\t\t\t\t\t\n"
+        + HEADER
+        + f"1.1\tA\tX\tNSCB\t{written}\tp\n"
+    )
+    message = refusal(write(tmp_path, text))
+    assert "line 5" in message
+    assert "incomplete date" in message

@@ -15,6 +15,7 @@ MAX_BYTES = 5 * 1024 * 1024
 _BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _SPACES = re.compile(r"\s+")
 _NUMERIC_DATE = re.compile(r"\d{1,2}/\d{1,2}/(\d{2}|\d{4})")
+_DEFAULTS = (datetime(2001, 1, 1), datetime(2002, 2, 2))
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 NUMBER_WORDS = {
     "a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
@@ -64,10 +65,16 @@ def parse_written_date(value: str, line: int, field: str) -> date:
 
 
 def _parse_date(text: str, line: int, field: str) -> date:
+    """A whole date. dateutil fills a missing day, month or year from its default, so the
+    text is read against two different defaults: if they disagree, a part was missing."""
     try:
-        return dateparser.parse(text, dayfirst=True).date()
+        first = dateparser.parse(text, dayfirst=True, default=_DEFAULTS[0]).date()
+        second = dateparser.parse(text, dayfirst=True, default=_DEFAULTS[1]).date()
     except (dateparser.ParserError, ValueError, OverflowError) as exc:
         raise refuse(f"not a valid date ({exc})", line, field, text) from exc
+    if first != second:
+        raise refuse("an incomplete date: day, month and year are all needed", line, field, text)
+    return first
 
 
 def parse_day_first_datetime(value: str, line: int, field: str) -> datetime:
