@@ -102,3 +102,23 @@ def test_config_check_names_file_and_key(tmp_path: Path, monkeypatch: pytest.Mon
     assert code == 1
     assert "directory.yaml" in output
     assert "agencies[1].contacts[0].email" in output
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("- name: Health\n", '- name: "Health\\r\\nBcc: x@example.org"\n', "agencies[1].name"),
+        ("{name: Eastbrook Academy,", '{name: "Eastbrook\\nAcademy",', "establishments[1].name"),
+        ("aliases: [Health, NHS,", 'aliases: [Health, "NH\\r\\nS",', "agencies[1].aliases[1]"),
+    ],
+)
+def test_line_breaks_in_directory_names_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, old: str, new: str, key: str
+) -> None:
+    text = (ROOT / "config" / "directory.yaml").read_text(encoding="utf-8")
+    assert old in text
+    (tmp_path / "directory.yaml").write_text(text.replace(old, new), encoding="utf-8")
+    monkeypatch.setenv("REMINDERS_CONFIG_DIR", str(tmp_path))
+    code, output = run("config", "check")
+    assert code == 1
+    assert key in output

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, model_validator
 from sqlalchemy import select
@@ -33,8 +33,10 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-# Names reach e-mail headers (To, Subject): one line each, so CR and LF are refused here.
+# Names reach e-mail headers and bodies, pages and feeds: one line each, so CR and LF are
+# refused here (other separators are flattened where the text is written).
 ONE_LINE = r"^[^\r\n]*$"
+Name = Annotated[str, Field(min_length=1, pattern=ONE_LINE)]
 
 
 class Person(Strict):
@@ -49,16 +51,16 @@ class AgencyContact(Person):
 
 
 class AgencyEntry(Strict):
-    name: str = Field(min_length=1)
-    aliases: list[str] = []
+    name: Name
+    aliases: list[Name] = []
     contacts: list[AgencyContact] = []
 
 
 class EstablishmentEntry(Strict):
-    name: str = Field(min_length=1)
+    name: Name
     email: EmailStr
-    contact: str | None = None
-    groups: list[str] = []
+    contact: Name | None = None
+    groups: list[Name] = []
 
 
 class Partnership(Strict):
@@ -71,9 +73,9 @@ class Partnership(Strict):
 
 class Directory(Strict):
     partnership: Partnership
-    themes: list[str] = Field(min_length=1)
+    themes: list[Name] = Field(min_length=1)
     agencies: list[AgencyEntry]
-    groups: list[str] = []
+    groups: list[Name] = []
     establishments: list[EstablishmentEntry] = []
 
     @model_validator(mode="after")
