@@ -51,7 +51,7 @@ def table(figures: list[Figure]) -> str:
     for f in figures:
         notes = ", ".join(f"{k} {v}" for k, v in f.extra.items())
         lines.append(f"| {f.bench} | {f.what} | {f.value:,.2f} {f.unit} | {f.floor:,.2f} {f.unit} "
-                     f"| {f.ratio:,.1f}x | {f.target} | {notes} |")  # fmt: skip
+                     f"| {f.ratio:,.2f}x | {f.target} | {notes} |")  # fmt: skip
     return "\n".join(lines)
 
 
