@@ -18,9 +18,11 @@ from tests.web import BST_SHEET, bst_sheet, serving
 from worker.agency_feeds import find_agency, issue_token
 from worker.app import App
 from worker.db import transaction
+from worker.feeds import SessionFilter, sessions_feed
 from worker.importers import import_files
 from worker.obligations import sync_obligations
 from worker.settings import load_settings
+from worker.web.context import Web
 
 LONDON = "Europe/London"
 
@@ -306,3 +308,25 @@ def test_an_unexpected_error_gets_a_plain_page(app: App, monkeypatch: pytest.Mon
     assert "secret detail" not in response.text
     assert "Traceback" not in response.text
     assert response.headers["referrer-policy"] == "no-referrer"
+
+
+def test_an_unchanged_feed_is_served_from_the_cache_and_a_change_rebuilds_it(
+    app: App, tmp_path: Path
+) -> None:
+    run_import(app, seed("000"))
+    with app.sessions() as session:
+        first = sessions_feed(session, Web(app).site(), SessionFilter())
+        again = sessions_feed(session, Web(app).site(), SessionFilter())
+    assert again is first  # not rebuilt
+    moved = tmp_path / "000.txt"
+    text = seed("000").read_text(encoding="utf-8")
+    moved.write_text(
+        text.replace("201710:00 to 11:30 amNorwich", "201713:00 to 14:30Norwich", 1),
+        encoding="utf-8",
+    )
+    run_import(app, moved)
+    with app.sessions() as session:
+        changed = sessions_feed(session, Web(app).site(), SessionFilter())
+    assert changed is not first
+    assert changed.body != first.body
+    assert b"SEQUENCE:1" in changed.body

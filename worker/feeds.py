@@ -15,7 +15,9 @@ its hash is a strong ETag and an unchanged feed answers 304.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import quote, urlencode
@@ -142,7 +144,52 @@ def sessions_changed(session: Session) -> datetime:
     return max([NEVER, *(t for t in (sessions, sheets) if t is not None)])
 
 
+def sessions_version(session: Session) -> tuple[object, ...]:
+    """What the sessions feeds are built from, in one small query: every change to a session
+    stamps its row and bumps its sequence, every change to a sheet stamps the sheet."""
+    sessions = select(
+        func.max(BriefingSession.updated_at),
+        func.count(BriefingSession.id),
+        func.sum(BriefingSession.sequence),
+    )
+    sheets = select(func.max(MISheet.updated_at), func.count(MISheet.id))
+    return (*session.execute(sessions).one(), *session.execute(sheets).one())
+
+
+class FeedCache:
+    """Feeds already built in this process, keyed by what they were built from.
+
+    A 10,000-session feed takes seconds to build; calendar clients ask every hour, mostly
+    for an unchanged feed. With the cache an unchanged feed costs one small query.
+    """
+
+    def __init__(self, size: int = 64) -> None:
+        self.size, self.lock = size, threading.Lock()
+        self.entries: OrderedDict[tuple[object, ...], Feed] = OrderedDict()
+
+    def get(self, key: tuple[object, ...], build: Callable[[], Feed]) -> Feed:
+        with self.lock:
+            if key in self.entries:
+                self.entries.move_to_end(key)
+                return self.entries[key]
+        feed = build()
+        with self.lock:
+            self.entries[key] = feed
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+        return feed
+
+
+SESSIONS_CACHE = FeedCache()
+
+
 def sessions_feed(session: Session, site: Site, chosen: SessionFilter) -> Feed:
+    database = session.get_bind().engine.url.render_as_string(hide_password=True)
+    key = (database, site, chosen, sessions_version(session))
+    return SESSIONS_CACHE.get(key, lambda: build_sessions_feed(session, site, chosen))
+
+
+def build_sessions_feed(session: Session, site: Site, chosen: SessionFilter) -> Feed:
     rows = session_rows(session, chosen)
     title = f"{site.label} briefing sessions"
     name = f"{title} {chosen.describe()}".strip()
