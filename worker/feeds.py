@@ -15,11 +15,13 @@ its hash is a strong ETag and an unchanged feed answers 304.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
@@ -61,6 +63,11 @@ class Feed:
     name: str
     body: bytes
     last_modified: datetime  # never earlier than any change that shaped the body
+
+    @cached_property
+    def etag(self) -> str:
+        """A strong validator: the body's hash (worked out once per built feed)."""
+        return f'"{hashlib.sha256(self.body).hexdigest()}"'
 
 
 def new_calendar(site: Site, name: str, description: str, days: Iterable[date]) -> Calendar:
