@@ -60,7 +60,7 @@ def write_sheets(folder: Path, count: int) -> list[Path]:
 
 
 def options(app: App) -> ImportOptions:
-    return ImportOptions(app.directory().themes, app.settings.course_code_pattern, app.timezone)
+    return app.import_options()
 
 
 def one(backend: str, databases: Databases, files: list[Path], what: str) -> Figure:

@@ -16,12 +16,7 @@ NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
 
 def options(app: App, plan: str | None = None) -> ImportOptions:
-    return ImportOptions(
-        themes=app.directory().themes,
-        course_code=app.settings.course_code_pattern,
-        timezone=app.timezone,
-        plan=plan,
-    )
+    return app.import_options(plan)
 
 
 def run_import(app: App, *paths: Path, plan: str | None = None) -> list[ImportResult]:

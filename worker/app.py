@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from worker.db import alembic_config, make_engine, session_factory, transaction, upgrade
 from worker.directory import Directory, load_directory, sync_directory
+from worker.importers import ImportOptions
 from worker.rules import Rules, load_rules
 from worker.settings import Settings, load_settings
 from worker.workdays import local_date
@@ -63,6 +64,12 @@ class App:
     def today(self) -> date:
         """Today's date where the partnership is."""
         return local_date(self.now(), self.timezone)
+
+    def import_options(self, plan: str | None = None) -> ImportOptions:
+        """How documents are read here: the directory's themes, the course-code shape."""
+        return ImportOptions(
+            self.directory().themes, self.settings.course_code_pattern, self.timezone, plan
+        )
 
     def partnership_label(self) -> str:
         partnership = self.directory().partnership

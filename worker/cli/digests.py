@@ -15,7 +15,7 @@ from worker.cli.common import app_from, ready, show_report
 from worker.cli.web import HOST, PORT, check_signing_key
 from worker.delivery import deliver
 from worker.digest import Digest
-from worker.importers import ImportOptions, import_files
+from worker.importers import import_files
 from worker.links import digest_links
 from worker.mail import build_digest_message
 from worker.models import Delivery, DeliveryState, Plan
@@ -41,9 +41,7 @@ def send(ctx: click.Context, on: datetime | None) -> None:
         query = select(Delivery.id).where(Delivery.period == period)
         ids = list(session.scalars(query.where(Delivery.state == DeliveryState.PENDING)))
     try:
-        outcomes = [
-            deliver(app.sessions, transport, app.settings, i, datetime.now(UTC)) for i in ids
-        ]
+        outcomes = [deliver(app.sessions, transport, app.settings, i, app.now()) for i in ids]
     finally:
         transport.close()
     for state in ("sent", "retry", "failed", "skipped"):
@@ -159,7 +157,7 @@ def first_start(app: App) -> bool:
         if session.scalar(select(Plan.id).limit(1)) is not None:
             return False
     samples = sorted(p for p in EXAMPLES_DIR.iterdir() if p.suffix in {".txt", ".csv"})
-    options = ImportOptions(app.directory().themes, app.settings.course_code_pattern, app.timezone)
+    options = app.import_options()
     import_files(samples, app.sessions, options, app.now())
     click.echo(f"imported the {len(samples)} sample documents in {EXAMPLES_DIR}")
     return True

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ from rich.table import Table
 
 from worker import listing
 from worker.cli.common import app_from, console, ready
-from worker.importers import ImportOptions, ImportResult, import_files
+from worker.importers import ImportResult, import_files
 from worker.settings import ConfigError
 
 
@@ -36,13 +35,8 @@ def init(ctx: click.Context) -> None:
 def import_command(ctx: click.Context, files: tuple[Path, ...], plan: str | None) -> None:
     """Import Composite Action Plans, MI sheets and CSV files."""
     app = ready(app_from(ctx))
-    options = ImportOptions(
-        themes=app.directory().themes,
-        course_code=app.settings.course_code_pattern,
-        timezone=app.timezone,
-        plan=plan,
-    )
-    results = import_files(list(files), app.sessions, options, datetime.now(UTC))
+    options = app.import_options(plan)
+    results = import_files(list(files), app.sessions, options, app.now())
     for result in results:
         report(result)
     if any(r.error for r in results):
