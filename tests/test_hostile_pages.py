@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from tests.conftest import seed
 from tests.helpers import run_import
+from tests.test_parsing import SHEET_HEAD
 from tests.test_web_links import NURSE, path
 from tests.web import serving
 from worker.app import App
@@ -17,20 +18,11 @@ from worker.models import Delivery
 from worker.scheduler import plan_once
 
 SCRIPT = "<script>alert(1)</script>"
-SHEET = """Management Information Sheet
-
-Safeguarding update for schools
-
-MI Sheet TypeCPD
-To Be Completed By: 02/12/2026
-MI Number:12/26
-Publication Date:01/11/2026 09:30:00
-LA Contact:Sam Jones (01632 960111)
-Audience:All Staff
-
-Date\tTime\tVenue\tCourse Code
-Monday 7th December 2026\t9.30 to 11.30\t{venue}\tTLS-1226-T001
-"""
+SHEET = (
+    SHEET_HEAD
+    + "\nDate\tTime\tVenue\tCourse Code\n"
+    + "Monday 7th December 2026\t9.30 to 11.30\t{venue}\tTLS-1226-T001\n"
+)
 
 
 def test_script_in_an_action_is_escaped_on_the_link_page(app: App, tmp_path: Path) -> None:
