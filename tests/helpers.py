@@ -13,6 +13,7 @@ from worker.app import App
 from worker.importers import ImportOptions, ImportResult, import_files
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+TODAY = NOW.date()  # the import day: placeholder dates are judged against it
 
 
 def options(app: App, plan: str | None = None) -> ImportOptions:

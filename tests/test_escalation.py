@@ -217,14 +217,51 @@ def test_acknowledging_when_due_soon_delays_stage_one() -> None:
 
 
 def test_a_later_acknowledgement_starts_a_new_pause() -> None:
+    two = replace(LADDER, acknowledgement_limit_per_stage=2)
     events = (Event(date(2017, 2, 6), "acknowledged"), Event(date(2017, 2, 13), "acknowledged"))
     ob = Obligation("cap-1", date(2017, 2, 1), events=events)
-    assert on(ob, date(2017, 2, 13)).paused_until == date(2017, 2, 24)
-    assert on(ob, date(2017, 2, 13)).next_change == date(2017, 3, 2)
+    assert on(ob, date(2017, 2, 13), two).paused_until == date(2017, 2, 24)
+    assert on(ob, date(2017, 2, 13), two).next_change == date(2017, 3, 2)
     after = Obligation(
         "cap-1", date(2017, 2, 1), events=(*events[:1], Event(date(2017, 3, 1), "acknowledged"))
     )
-    assert on(after, date(2017, 3, 1)).paused_until == date(2017, 3, 14)
+    assert on(after, date(2017, 3, 1), two).paused_until == date(2017, 3, 14)
+
+
+def test_a_second_acknowledgement_at_the_same_stage_is_only_a_note() -> None:
+    """Default limit 1: the second acknowledgement at stage 1 neither pauses nor extends."""
+    events = (Event(date(2017, 2, 6), "acknowledged"), Event(date(2017, 2, 13), "acknowledged"))
+    ob = Obligation("cap-1", date(2017, 2, 1), events=events)
+    assert LADDER.acknowledgement_limit_per_stage == 1
+    first_only = Obligation("cap-1", date(2017, 2, 1), events=events[:1])
+    assert on(ob, date(2017, 2, 13)) == on(first_only, date(2017, 2, 13))
+    assert on(ob, date(2017, 2, 13)).paused_until == date(2017, 2, 17)
+    steps = timeline(ob, LADDER, CAL, date(2017, 2, 13), date(2017, 2, 13))
+    assert [s.reason for s in steps if s.kind == "acknowledged"] == [
+        "acknowledged, kept as a progress note: the limit of 1 pausing acknowledgement at "
+        "stage 1 Practitioner is reached, so escalation goes on"
+    ]
+
+
+def test_a_new_stage_allows_a_new_pausing_acknowledgement() -> None:
+    first = Event(date(2017, 2, 6), "acknowledged")  # stage 1; paused to 17 February
+    ob = Obligation("cap-1", date(2017, 2, 1), events=(first,))
+    second_stage = on(ob, date(2017, 3, 1))
+    assert (second_stage.stage, second_stage.paused_until) == (2, None)
+    again = Obligation(
+        "cap-1", date(2017, 2, 1), events=(first, Event(date(2017, 3, 1), "acknowledged"))
+    )
+    assert on(again, date(2017, 3, 1)).paused_until == date(2017, 3, 14)
+
+
+@settings(max_examples=60, deadline=None)
+@given(gap=st.integers(min_value=1, max_value=15))
+def test_acknowledging_again_and_again_never_holds_the_ladder_off(gap: int) -> None:
+    """An acknowledgement every `gap` working days for two years: the top is still reached."""
+    start, target = date(2017, 2, 2), date(2017, 2, 1)
+    acks = tuple(Event(CAL.add(start, k * gap), "acknowledged") for k in range(500 // gap))
+    ob = Obligation("cap-1", target, events=acks)
+    assert on(ob, date(2019, 2, 1)).stage == LADDER.top
 
 
 def test_a_zero_pause_changes_nothing() -> None:
@@ -469,3 +506,18 @@ def test_timeline_agrees_with_decide(ladder: Ladder, case: tuple[date, tuple[Eve
         if on(ob, day, ladder).stage != on(ob, day - DAY, ladder).stage
     ]
     assert [(s.on, s.stage) for s in steps if s.kind == "stage"] == changed
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    target=st.dates(min_value=date(2000, 1, 1), max_value=date(2110, 12, 31)),
+    offset=st.integers(min_value=-400, max_value=400),
+)
+def test_every_date_the_importers_accept_can_be_assessed(target: date, offset: int) -> None:
+    """The importers accept 2000 to ten years after the document (worker/importers/
+    placeholders); for any such target the calendar and the engine work out an answer."""
+    ob = Obligation("cap-1", target, events=(Event(target, "acknowledged"),))
+    today = target + offset * DAY
+    decision = on(ob, today)
+    assert decision.target == target
+    assert timeline(ob, LADDER, CAL, today - 5 * DAY, today) is not None

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import ROOT, SEEDS
+from tests.helpers import TODAY
 from worker.directory import load_directory
 from worker.importers import ImportOptions, parse_file
 from worker.importers.documents import (
@@ -43,6 +44,7 @@ OPTIONS = ImportOptions(
     load_directory(ROOT / "config" / "directory.yaml").themes,
     r"[A-Z]{3}-\d{4}-[A-Z]\d{3}",
     ZoneInfo("Europe/London"),
+    TODAY,
 )
 BREAKS = ("\r", "\n", "\x85", "\u2028", "\u2029", "\x0b", "\x0c")
 # Characters a line break can hide behind, and the ones the parsers split or match on.

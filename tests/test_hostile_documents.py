@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import ROOT, seed
-from tests.helpers import records, run_import
+from tests.helpers import TODAY, records, run_import
 from worker.app import App
 from worker.cli import main
 from worker.directory import load_directory
@@ -99,13 +99,42 @@ CASES: dict[str, tuple[Source, list[str]]] = {
         "actions_short_row.csv",
         ["line 3", "4 cells where the header has 8"],
     ),
+    "31/12/9999 as a target date": (
+        "cap_year_9999.txt",
+        ["line 6", "Target date: looks like a placeholder", "write 'Ongoing'", "'31/12/9999'"],
+    ),
+    "01/01/0001 as a target date": (
+        "cap_year_0001.txt",
+        [
+            "line 6",
+            "Target date: looks like a placeholder, not a real date (before 2000)",
+            "'01/01/0001'",
+        ],
+    ),
+    "01/13/17, month first": (
+        "cap_month_first.txt",
+        ["line 6", "Target date: not a valid date: there is no month 13", "'01/13/17'"],
+    ),
+    "31/12/9999 as an MI sheet's due date": (
+        "mi_due_year_9999.txt",
+        ["line 6", "To Be Completed By: looks like a placeholder", "after 06/01/2017"],
+    ),
+    "javascript: booking link in a sessions CSV": (
+        "sessions_javascript_url.csv",
+        ["line 3", "booking_url: expected a web address", "(value 'javascript:alert(1)')"],
+    ),
+    "UTF-8 file with one stray byte": (
+        "cap_utf8_stray_byte.txt",
+        ["line 6", "not valid UTF-8: byte 0x96 at byte offset 266"],
+    ),
 }
 
 
 @pytest.fixture(scope="module")
 def options() -> ImportOptions:
     directory = load_directory(ROOT / "config" / "directory.yaml")
-    return ImportOptions(directory.themes, r"[A-Z]{3}-\d{4}-[A-Z]\d{3}", ZoneInfo("Europe/London"))
+    pattern = r"[A-Z]{3}-\d{4}-[A-Z]\d{3}"
+    return ImportOptions(directory.themes, pattern, ZoneInfo("Europe/London"), TODAY)
 
 
 @pytest.fixture(params=list(CASES), ids=list(CASES))

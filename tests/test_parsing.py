@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.helpers import TODAY
 from worker.importers import ImportOptions, parse_file
 from worker.importers.documents import ParsedPlan, ParsedSheet
 from worker.importers.errors import DocumentError
-from worker.importers.text import TIME_RANGE, parse_time_range
+from worker.importers.text import TIME_RANGE, parse_day_first, parse_time_range
 
 THEMES = [
     "Professional curiosity",
@@ -20,7 +21,7 @@ THEMES = [
     "Collaborative working, decision-making and planning",
     "Ownership and accountability: management grip",
 ]
-OPTIONS = ImportOptions(THEMES, r"[A-Z]{3}-\d{4}-[A-Z]\d{3}", ZoneInfo("Europe/London"))
+OPTIONS = ImportOptions(THEMES, r"[A-Z]{3}-\d{4}-[A-Z]\d{3}", ZoneInfo("Europe/London"), TODAY)
 SHEET_HEAD = """Management Information Sheet
 
 Safeguarding update for schools
@@ -242,3 +243,87 @@ def test_an_incomplete_target_date_is_refused(tmp_path: Path, written: str) -> N
     message = refusal(write(tmp_path, text))
     assert "line 5" in message
     assert "incomplete date" in message
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("01/06/17", date(2017, 6, 1)),
+        ("1/12/2017", date(2017, 12, 1)),
+        ("13/01/17", date(2017, 1, 13)),
+    ],
+)
+def test_numeric_dates_are_day_first(written: str, expected: date) -> None:
+    assert parse_day_first(written, 1, "Target date") == expected
+
+
+@pytest.mark.parametrize(
+    ("written", "reason"),
+    [
+        ("01/13/17", "there is no month 13 (dates are day/month/year)"),
+        ("12/31/2017", "there is no month 31"),
+        ("31/04/2017", "April 2017 has no day 31"),
+        ("29/02/2017", "February 2017 has no day 29"),
+    ],
+)
+def test_a_date_that_only_reads_month_first_is_refused(written: str, reason: str) -> None:
+    with pytest.raises(DocumentError) as caught:
+        parse_day_first(written, 4, "Target date")
+    assert (caught.value.line, caught.value.field, caught.value.value) == (
+        4,
+        "Target date",
+        written,
+    )
+    assert reason in caught.value.reason
+
+
+def test_a_publication_time_keeps_its_day_first_date(tmp_path: Path) -> None:
+    head = SHEET_HEAD.replace("01/11/2026 09:30:00", "02/11/2026 14:45")
+    kind, [parsed] = parse_file(write(tmp_path, head), OPTIONS)
+    assert isinstance(parsed, ParsedSheet)
+    assert parsed.published_at is not None
+    assert (parsed.published_at.date(), parsed.published_at.hour) == (date(2026, 11, 2), 14)
+
+
+@pytest.mark.parametrize(
+    ("target", "refused"),
+    [("31/12/1999", True), ("01/01/2000", False), ("21/11/2036", False), ("22/11/2036", True)],
+)
+def test_target_dates_beyond_the_plausible_range_are_placeholders(
+    tmp_path: Path, target: str, refused: bool
+) -> None:
+    """From 2000 to ten years after the import day (TODAY, 21 November 2026)."""
+    row = f"1.1\tA\tWrite the guidance.\tHealth\t{target}\t\n"
+    path = write(tmp_path, CAP_HEAD + "Professional curiosity\t\t\t\t\t\n" + HEADER + row)
+    if refused:
+        assert "Target date: looks like a placeholder" in refusal(path)
+    else:
+        _, [plan] = parse_file(path, OPTIONS)
+        assert isinstance(plan, ParsedPlan)
+        assert plan.actions[0].target_date == parse_day_first(target, 1, "x")
+
+
+def test_invisible_direction_and_zero_width_characters_leave_single_line_fields(
+    tmp_path: Path,
+) -> None:
+    lead = "He\u200balth\u202e"
+    row = f"1.1\tA\tWrite the \u2066guidance\u2069.\t{lead}\t01/06/27\t\u200dDone\ufeff\n"
+    path = write(tmp_path, CAP_HEAD + "Professional curiosity\t\t\t\t\t\n" + HEADER + row)
+    _, [plan] = parse_file(path, OPTIONS)
+    assert isinstance(plan, ParsedPlan)
+    [action] = plan.actions
+    assert (action.lead_agency, action.text, action.progress) == (
+        "Health",
+        "Write the guidance.",
+        "Done",
+    )
+
+
+def test_a_windows_1252_file_is_still_read_as_such(tmp_path: Path) -> None:
+    row = "1.1\tA\tWrite the guidance \u2013 caf\u00e9 staff.\tHealth\t01/06/27\t\n"
+    text = CAP_HEAD + "Professional curiosity\t\t\t\t\t\n" + HEADER + row
+    path = tmp_path / "cp1252.txt"
+    path.write_bytes(text.encode("cp1252"))
+    _, [plan] = parse_file(path, OPTIONS)
+    assert isinstance(plan, ParsedPlan)
+    assert plan.actions[0].text == "Write the guidance \u2013 caf\u00e9 staff."

@@ -108,8 +108,17 @@ def test_groups_are_only_checked_when_known_groups_are_given() -> None:
             [
                 "stages[1].enter_after: unknown key (known: stage, name, enters_after, tell)",
                 "acknowledgment_pause: unknown key (known: due_soon, stages, "
-                "acknowledgement_pause, ongoing_review_weeks, closure_days, audiences, digests)",
+                "acknowledgement_pause, acknowledgement_limit_per_stage, ongoing_review_weeks, "
+                "closure_days, audiences, digests)",
             ],
+        ),
+        (
+            "bad_acknowledgement_limit.yaml",
+            ["acknowledgement_limit_per_stage: must be at least 0, got -1"],
+        ),
+        (
+            "fractional_acknowledgement_limit.yaml",
+            ["acknowledgement_limit_per_stage: must be a whole number, got 1.5"],
         ),
         (
             "wrong_types.yaml",

@@ -68,7 +68,11 @@ class App:
     def import_options(self, plan: str | None = None) -> ImportOptions:
         """How documents are read here: the directory's themes, the course-code shape."""
         return ImportOptions(
-            self.directory().themes, self.settings.course_code_pattern, self.timezone, plan
+            self.directory().themes,
+            self.settings.course_code_pattern,
+            self.timezone,
+            self.today(),
+            plan,
         )
 
     def partnership_label(self) -> str:

@@ -13,9 +13,11 @@ The ladder, day by day (all counts in working days, see `WorkingCalendar`):
   day); stage k+1 `enters_after` working days after stage k was entered.
 * Acknowledged on day A: the `acknowledgement_pause` working days starting at A do not count
   towards the next stage. Afterwards the ladder carries on from the stage reached; it never
-  goes back. A later acknowledgement starts a new pause from its own day. A stage falling due
-  on the acknowledgement day itself is still entered: that morning's escalation has usually
-  gone out already, and a stage once entered is never taken back.
+  goes back. A later acknowledgement starts a new pause from its own day, but only
+  `acknowledgement_limit_per_stage` acknowledgements pause the ladder at any one stage: a
+  further one is kept as a progress note, so nobody can hold escalation off forever. A
+  stage falling due on the acknowledgement day itself is still entered: that morning's
+  escalation has usually gone out already, and a stage once entered is never taken back.
 * Completed: resolved; the stage stays the last one reached (stages entered on the completion
   day count), so the caller can tell everyone who had been told.
 * Retargeted: the ladder restarts from the new target; earlier events no longer count (so a
@@ -107,6 +109,7 @@ class _Progress:
     target: date | None
     restart: Event | None  # the retarget or reopening the ladder restarted from
     acks: tuple[date, ...]  # acknowledgements since the restart, up to completion
+    pausing: tuple[date, ...]  # those of them within the limit per stage: they pause
     pauses: tuple[Span, ...]
     entries: tuple[date, ...]  # entries[k]: the day stage k is (or would be) entered
     completed_on: date | None
@@ -177,9 +180,29 @@ def _progress(ob: Obligation, current: Ladder, cal: WorkingCalendar, today: date
         for e in events
         if e.kind == "acknowledged" and (completed_on is None or e.on <= completed_on)
     )
-    pauses = _pauses(cal, ladder.acknowledgement_pause, acks)
+    pausing, pauses = _pausing(cal, ladder, target, acks)
     entries = () if target is None else _entries(cal, ladder, target, pauses)
-    return _Progress(ladder, today, target, restart, acks, pauses, entries, completed_on)
+    return _Progress(ladder, today, target, restart, acks, pausing, pauses, entries, completed_on)
+
+
+def _pausing(
+    cal: WorkingCalendar, ladder: Ladder, target: date | None, acks: Sequence[date]
+) -> tuple[tuple[date, ...], tuple[Span, ...]]:
+    """The acknowledgements that pause (at most the limit at each stage), and their pauses.
+
+    Taken in date order: a pause only moves stages entered after it starts, so the stage an
+    acknowledgement is counted against does not depend on any later one.
+    """
+    pausing: list[date] = []
+    used: dict[int, int] = {}
+    for ack in sorted(acks):
+        pauses = _pauses(cal, ladder.acknowledgement_pause, pausing)
+        entries = () if target is None else _entries(cal, ladder, target, pauses)
+        stage = bisect_right(entries, ack) - 1
+        if used.get(stage, 0) < ladder.acknowledgement_limit_per_stage:
+            used[stage] = used.get(stage, 0) + 1
+            pausing.append(ack)
+    return tuple(pausing), _pauses(cal, ladder.acknowledgement_pause, pausing)
 
 
 def _since_restart(ob: Obligation, today: date) -> tuple[date | None, Event | None, list[Event]]:
@@ -337,6 +360,14 @@ def _due_soon_reason(p: _Progress, cal: WorkingCalendar) -> str:
 
 
 def _ack_reason(p: _Progress) -> str:
+    if p.today not in p.pausing and p.ladder.acknowledgement_pause:
+        limit = p.ladder.acknowledgement_limit_per_stage
+        plural = "" if limit == 1 else "s"
+        return (
+            f"acknowledged, kept as a progress note: the limit of {limit} pausing "
+            f"acknowledgement{plural} at {_stage_text(p, p.stage)} is reached, so escalation "
+            "goes on"
+        )
     pause = p.pause_on(p.today)
     if pause is None:
         return "acknowledged: acknowledgements do not pause escalation under these rules"

@@ -96,6 +96,8 @@ class Ladder:
     due_soon_tell: tuple[str, ...]
     stages: tuple[LadderStage, ...]
     acknowledgement_pause: int
+    # Snapshots stored before the limit existed read back with the default.
+    acknowledgement_limit_per_stage: int = 1
 
     @property
     def top(self) -> int:
@@ -174,6 +176,7 @@ class Rules(_Strict):
     due_soon: DueSoon
     stages: Annotated[list[Stage], Field(min_length=1), AfterValidator(_check_order)]
     acknowledgement_pause: Annotated[int, Field(strict=True, ge=0)]
+    acknowledgement_limit_per_stage: Annotated[int, Field(strict=True, ge=0)] = 1
     ongoing_review_weeks: WorkingDays
     closure_days: list[date] = []
     audiences: dict[str, Group] = {}
@@ -186,7 +189,14 @@ class Rules(_Strict):
         )
         soon = self.due_soon
         days = tuple(sorted(set(soon.working_days_before), reverse=True))
-        return Ladder(soon.name, days, tuple(soon.tell), stages, self.acknowledgement_pause)
+        return Ladder(
+            soon.name,
+            days,
+            tuple(soon.tell),
+            stages,
+            self.acknowledgement_pause,
+            self.acknowledgement_limit_per_stage,
+        )
 
     def roles_for(self, stage: int) -> tuple[str, ...]:
         """Everyone told at `stage` (0 = due soon): its roles and every earlier stage's."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from worker.importers.csv_files import csv_kind, parse_actions_csv, parse_sessio
 from worker.importers.documents import Parsed, ParsedPlan, ParsedSessionList, ParsedSheet
 from worker.importers.errors import DocumentError, refuse
 from worker.importers.mi_sheet import looks_like_mi_sheet, parse_mi_sheet
+from worker.importers.placeholders import check_dates
 from worker.importers.store import (
     Outcome,
     Writer,
@@ -42,6 +43,7 @@ class ImportOptions:
     themes: Sequence[str]
     course_code: str
     timezone: ZoneInfo
+    today: date  # where the partnership is: the reference for placeholder dates
     plan: str | None = None
 
 
@@ -56,7 +58,10 @@ class ImportResult:
 def parse_file(path: Path, options: ImportOptions) -> tuple[str, list[Parsed]]:
     """The document's kind and what it holds; raises DocumentError naming the file."""
     try:
-        return parse_lines(read_document(path), options)
+        kind, parsed = parse_lines(read_document(path), options)
+        for item in parsed:
+            check_dates(item, options.today)
+        return kind, parsed
     except DocumentError as exc:
         exc.file = str(path)
         raise

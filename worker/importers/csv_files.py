@@ -17,7 +17,7 @@ from datetime import time
 from worker.importers.cap import check_unique, known_theme, scr_refs, target_date
 from worker.importers.documents import ParsedAction, ParsedPlan, ParsedSession, ParsedSessionList
 from worker.importers.errors import refuse
-from worker.importers.text import one_line, parse_day_first
+from worker.importers.text import one_line, parse_day_first, web_address
 
 ACTION_COLUMNS = ("ref", "theme", "scr_refs", "action", "lead_agency", "target_date", "progress")
 SESSION_COLUMNS = ("mi_number", "reference", "date", "start", "end", "venue")
@@ -121,8 +121,12 @@ def csv_session(row: dict[str, str], line: int) -> ParsedSession:
         venue=cell["venue"],
         line=line,
         delegate_limit=limit(cell.get("delegate_limit", ""), line),
-        booking_url=cell.get("booking_url") or None,
+        booking_url=booking(cell.get("booking_url", ""), line),
     )
+
+
+def booking(value: str, line: int) -> str | None:
+    return web_address(value, line, "booking_url") if value else None
 
 
 def clock(value: str, line: int, field: str) -> time:

@@ -51,6 +51,8 @@ class ParsedSheet:
     delegate_limit: int | None
     booking_url: str | None
     sessions: tuple[ParsedSession, ...] = field(default=())
+    due_line: int | None = None  # where the dates were written, for error messages
+    published_line: int | None = None
 
 
 @dataclass(frozen=True)

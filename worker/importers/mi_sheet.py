@@ -86,6 +86,8 @@ def parse_mi_sheet(lines: list[str], course_code: str, tz: ZoneInfo) -> ParsedSh
         delegate_limit=delegate_limit(body),
         booking_url=booking_url(body),
         sessions=sessions(lines, course_code),
+        due_line=fields["due"].line if "due" in fields else None,
+        published_line=fields["published"].line if "published" in fields else None,
     )
 
 

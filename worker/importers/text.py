@@ -1,10 +1,15 @@
-"""Reading document text and the small values found in it: dates, times, numbers."""
+"""Reading document text and the small values found in it: dates, times, numbers, links.
+
+Numeric dates are strictly day-first, as every document of the partnership writes them: a
+date that only makes sense month-first (01/13/17) is refused, never quietly swapped.
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime, time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dateutil import parser as dateparser
 
@@ -13,8 +18,16 @@ from worker.importers.errors import refuse
 MAX_BYTES = 5 * 1024 * 1024
 # Every character that some program treats as a line break, plus the other C0/C1 controls.
 _BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+# Characters that change how text around them is shown without being seen themselves: the
+# bidirectional embeddings, overrides and isolates (a name that reads backwards), and the
+# zero-width spaces and joiners (two names that look alike but do not match).
+_INVISIBLE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]+")
 _SPACES = re.compile(r"\s+")
-_NUMERIC_DATE = re.compile(r"\d{1,2}/\d{1,2}/(\d{2}|\d{4})")
+_NUMERIC_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})")
+_MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
 _DEFAULTS = (datetime(2001, 1, 1), datetime(2002, 2, 2))
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 NUMBER_WORDS = {
@@ -32,25 +45,70 @@ def read_document(path: Path) -> list[str]:
         raise refuse("the file is empty")
     if b"\x00" in data:
         raise refuse("not a text document (binary content)")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Documents saved from Word on Windows arrive in this code page.
-        text = data.decode("cp1252", errors="replace")
+    text = decode(data)
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
+def decode(data: bytes) -> str:
+    """UTF-8 (with or without a byte-order mark); Windows-1252 only for a file that is not
+    UTF-8 at all, as documents saved from Word on Windows are. A UTF-8 file with a stray
+    byte is refused: read as Windows-1252 it would garble every accented name in it."""
+    body = data.removeprefix(b"\xef\xbb\xbf")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if not _has_utf8_sequences(body):
+            return data.decode("cp1252", errors="replace")
+        offset = exc.start + len(data) - len(body)
+        line = data.count(b"\n", 0, offset) + 1
+        bad = f"0x{data[offset]:02X}"
+        reason = (
+            f"not valid UTF-8: byte {bad} at byte offset {offset} breaks a file that is "
+            "otherwise UTF-8; save it again as UTF-8"
+        )
+        raise refuse(reason, line, value=bad) from exc
+
+
+def _has_utf8_sequences(data: bytes) -> bool:
+    """True when some non-ASCII text in `data` is well-formed UTF-8."""
+    text = data.decode("utf-8", errors="replace")
+    return any(ord(c) > 127 and c != "\ufffd" for c in text)
+
+
 def one_line(value: str) -> str:
-    """A single-line field: no CR, LF or other break survives, spaces are collapsed."""
-    return _SPACES.sub(" ", _BREAKS.sub(" ", value)).strip()
+    """A single-line field: no CR, LF or other break survives, no invisible direction or
+    zero-width character either, and spaces are collapsed."""
+    visible = _INVISIBLE.sub("", value)
+    return _SPACES.sub(" ", _BREAKS.sub(" ", visible)).strip()
+
+
+def web_address(value: str, line: int, field: str) -> str:
+    """An http or https address; anything else (javascript:, data:, file:) is refused."""
+    text = one_line(value)
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        reason = "expected a web address starting with https:// (or http://)"
+        raise refuse(reason, line, field, value)
+    return text
 
 
 def parse_day_first(value: str, line: int, field: str) -> date:
-    """A day-first date such as 01/06/17, 1/12/17 or 14/03/2017."""
+    """A day-first date such as 01/06/17, 1/12/17 or 14/03/2017; never read month-first."""
     text = value.strip()
-    if not _NUMERIC_DATE.fullmatch(text):
+    match = _NUMERIC_DATE.fullmatch(text)
+    if match is None:
         raise refuse("expected a day-first date such as 01/06/17", line, field, value)
-    return _parse_date(text, line, field)
+    day, month, year = (int(part) for part in match.groups())
+    if len(match.group(3)) == 2:
+        year += 2000 if year < 70 else 1900
+    if not 1 <= month <= 12:
+        reason = f"not a valid date: there is no month {month} (dates are day/month/year)"
+        raise refuse(reason, line, field, value)
+    try:
+        return date(year, month, day)
+    except ValueError as exc:
+        reason = f"not a valid date: {_MONTH_NAMES[month - 1]} {year} has no day {day}"
+        raise refuse(reason, line, field, value) from exc
 
 
 def parse_written_date(value: str, line: int, field: str) -> date:
@@ -79,13 +137,15 @@ def _parse_date(text: str, line: int, field: str) -> date:
 
 def parse_day_first_datetime(value: str, line: int, field: str) -> datetime:
     """A day-first date with a time, such as 06/01/2017 12:00:00 (naive, local)."""
-    text = value.strip()
-    date_part = text.split()[0] if text else ""
-    parse_day_first(date_part, line, field)
+    date_part, _, time_part = value.strip().partition(" ")
+    day = parse_day_first(date_part, line, field)
+    if not time_part.strip():
+        return datetime.combine(day, time())
     try:
-        return dateparser.parse(text, dayfirst=True)
+        clock = dateparser.parse(time_part, default=datetime.combine(day, time())).time()
     except (dateparser.ParserError, ValueError, OverflowError) as exc:
         raise refuse(f"not a valid date and time ({exc})", line, field, value) from exc
+    return datetime.combine(day, clock)
 
 
 _SUFFIX = r"((?i:am|pm|a\.m\.|p\.m\.))"
