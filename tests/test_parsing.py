@@ -279,7 +279,7 @@ def test_a_date_that_only_reads_month_first_is_refused(written: str, reason: str
 
 def test_a_publication_time_keeps_its_day_first_date(tmp_path: Path) -> None:
     head = SHEET_HEAD.replace("01/11/2026 09:30:00", "02/11/2026 14:45")
-    kind, [parsed] = parse_file(write(tmp_path, head), OPTIONS)
+    _, [parsed] = parse_file(write(tmp_path, head), OPTIONS)
     assert isinstance(parsed, ParsedSheet)
     assert parsed.published_at is not None
     assert (parsed.published_at.date(), parsed.published_at.hour) == (date(2026, 11, 2), 14)

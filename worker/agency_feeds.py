@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import secrets
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 
 from icalendar import Event
 from sqlalchemy import func, select
@@ -37,7 +38,7 @@ from worker.models import (
 )
 from worker.recipients import Partnership
 from worker.rules import Rules
-from worker.sweep import Assessment, assess_one, calendar_for, obligations
+from worker.sweep import Assessment, assess_one, calendar_for, guarded, obligations
 from worker.templating import long_date
 
 # Long enough for any token we make (43 characters); anything longer is not worth hashing.
@@ -100,7 +101,9 @@ def deadline_feed(session: Session, site: Site, agency: Agency, rules: Rules, to
     emails = {c.email.lower() for c in agency.contacts}
     cal, partnership = calendar_for(rules), Partnership.load(session)
     rows = [r for r in obligations(session, include_resolved=True) if owned(r, agency, emails)]
-    found = [assess_one(r, rules, cal, today, partnership) for r in rows]
+    # An item that cannot be assessed is left out of the feed (the sweep reports it).
+    attempts = [guarded(r, partial(assess_one, r, rules, cal, today, partnership)) for r in rows]
+    found = [a for a in attempts if isinstance(a, Assessment)]
     dated = [a for a in found if a.decision.target is not None]
     moved = stage_changes(session)
     name = f"{site.label} deadlines: {agency.name}"

@@ -12,6 +12,7 @@ SAME Message-ID. The policy is at-least-once: a reminder that may, rarely, arriv
 
 from __future__ import annotations
 
+import logging
 import random
 import secrets
 import time
@@ -30,6 +31,8 @@ from worker.mail import build_digest_message
 from worker.models import Delivery, DeliveryState
 from worker.settings import Settings
 from worker.transport import PermanentError, TransientError, Transport
+
+log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 20
 # Seconds between attempts to record an outcome while the database is unreachable (~1 min).
@@ -109,7 +112,8 @@ def deliver(
         session.expunge(row)
     try:
         message = digest_message(row, settings, now)
-    except ValueError as exc:  # an address that cannot be written in a header
+    except Exception as exc:  # an unusable address, a template or payload that breaks
+        log.exception("digest %s could not be built", delivery_id)
         return failed_for_good(factory, row, f"cannot build the message: {exc}")
     try:
         transport.send(message)

@@ -52,6 +52,16 @@ class Undelivered:
 
 
 @dataclass(frozen=True)
+class Attention:
+    """Something only the business manager can put right: an item that could not be
+    assessed, an MI sheet's LA contact missing from the directory."""
+
+    subject: str  # "4.6 (Composite Action Plan …)", "MI 3/17"
+    problem: str
+    since: str  # ISO date it was first seen
+
+
+@dataclass(frozen=True)
 class Digest:
     name: str
     email: str
@@ -60,17 +70,21 @@ class Digest:
     items: tuple[Item, ...]
     resolved: tuple[Item, ...] = ()
     undelivered: tuple[Undelivered, ...] = ()
+    attention: tuple[Attention, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Digest:
+        lists = ("items", "resolved", "undelivered", "attention")
         return cls(
-            **{k: v for k, v in data.items() if k not in ("items", "resolved", "undelivered")},
+            **{k: v for k, v in data.items() if k not in lists},
             items=tuple(Item(**i) for i in data["items"]),
             resolved=tuple(Item(**i) for i in data["resolved"]),
             undelivered=tuple(Undelivered(**u) for u in data["undelivered"]),
+            # Digests planned before this section existed have none.
+            attention=tuple(Attention(**a) for a in data.get("attention", ())),
         )
 
 
@@ -128,7 +142,8 @@ def ordered(items: Sequence[Item]) -> tuple[Item, ...]:
 
 
 def digest_for(inbox: Inbox, period: date, partnership: str,
-               undelivered: Sequence[Undelivered] = ()) -> Digest:  # fmt: skip
+               undelivered: Sequence[Undelivered] = (),
+               attention: Sequence[Attention] = ()) -> Digest:  # fmt: skip
     person = inbox.recipient
     return Digest(
         name=person.name,
@@ -138,6 +153,7 @@ def digest_for(inbox: Inbox, period: date, partnership: str,
         items=ordered(inbox.items),
         resolved=ordered(inbox.resolved),
         undelivered=tuple(undelivered),
+        attention=tuple(attention),
     )
 
 

@@ -114,6 +114,7 @@ def subject_counts(digest: Digest) -> list[str]:
       4. "R resolved": the digest's resolved items;
       5. "U unassigned": items flagged unassigned (lead agency not in the directory);
       6. "D digest(s) undelivered": the digest's undelivered list (business manager only);
+      7. "A need(s) attention": the digest's attention list (business manager only);
     and "nothing outstanding" if every count is zero.
     """
     items = digest.items
@@ -126,6 +127,8 @@ def subject_counts(digest: Digest) -> list[str]:
     parts.append(
         _count(undelivered, "digest undelivered" if undelivered == 1 else "digests undelivered")
     )
+    attention = len(digest.attention)
+    parts.append(_count(attention, "needs attention" if attention == 1 else "need attention"))
     return [part for part in parts if part] or ["nothing outstanding"]
 
 

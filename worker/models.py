@@ -78,6 +78,7 @@ class Role(enum.StrEnum):
     SENIOR_SAFEGUARDING_LEAD = "senior_safeguarding_lead"
     BUSINESS_MANAGER = "business_manager"
     INDEPENDENT_CHAIR = "independent_chair"
+    LA_CONTACT = "la_contact"
 
 
 class ActionStatus(enum.StrEnum):
@@ -305,6 +306,10 @@ class Obligation(Base):
     ladder: Mapped[str | None] = mapped_column(Text)
     assessed_on: Mapped[date | None]
     resolved_on: Mapped[date | None]
+    # Why the last sweep could not assess it (and since when): skipped, not stopping the
+    # others, and reported to the business manager until it assesses again.
+    problem: Mapped[str | None] = mapped_column(Text)
+    problem_since: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     action: Mapped[Action | None] = relationship()
     mi_sheet: Mapped[MISheet | None] = relationship()
@@ -424,3 +429,6 @@ class LinkUse(Base):
         ForeignKey("obligation_events.id", ondelete="SET NULL")
     )
     used_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Where the confirming request came from, for the written record.
+    client: Mapped[str | None] = mapped_column(String(100))
+    user_agent: Mapped[str | None] = mapped_column(String(500))

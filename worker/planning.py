@@ -9,22 +9,44 @@ the week it belongs to; nothing is sent twice for the days missed).
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from worker.digest import KIND, Cadence, Digest, Inbox, Undelivered, digest_for, gather
+from worker.digest import (
+    KIND,
+    Attention,
+    Cadence,
+    Digest,
+    Inbox,
+    Undelivered,
+    digest_for,
+    gather,
+)
 from worker.mail import subject_line
 from worker.models import Delivery, DeliveryState, Obligation, PlanRun, StageChange
 from worker.obligations import sync_obligations
-from worker.recipients import Partnership, Recipient
+from worker.recipients import Partnership, Person, Recipient
 from worker.rules import Rules
-from worker.sweep import Assessment, assess, assess_one, calendar_for, obligations, record
+from worker.sweep import (
+    Assessment,
+    Unassessed,
+    assess,
+    assess_one,
+    calendar_for,
+    guarded,
+    obligations,
+    record,
+)
 from worker.workdays import WorkingCalendar, local_date
+
+log = logging.getLogger(__name__)
 
 
 def send_period(now: datetime, rules: Rules, tz: ZoneInfo) -> date | None:
@@ -65,15 +87,22 @@ def plan(session: Session, rules: Rules, tz: ZoneInfo, period: date, partnership
     session.flush()
     sync_obligations(session, rules, tz, period)
     session.flush()
-    record(session, rules, period)
+    unassessed: list[Unassessed] = []
+    record(session, rules, period, unassessed)
     session.flush()
     inboxes = gather(
         assess(session, rules, period), resolved_since(session, rules, previous, period)
     )
-    rows = due_deliveries(session, rules, period, partnership, inboxes, links)
+    attention = [could_not_assess(u, period) for u in unassessed]
+    rows = due_deliveries(session, rules, period, partnership, inboxes, links, attention)
     session.add_all(rows)
     session.flush()
     return [row.id for row in rows]
+
+
+def could_not_assess(found: Unassessed, period: date) -> Attention:
+    since = found.row.problem_since or period
+    return Attention(found.ref, f"could not assess: {found.reason}", since.isoformat())
 
 
 def resolved_since(
@@ -88,50 +117,67 @@ def resolved_since(
             and (previous is None or row.resolved_on > previous)
             and row.resolved_on <= period
         ):
-            found.append(assess_one(row, rules, cal, row.resolved_on, partnership))
+            on = row.resolved_on
+            assessed = guarded(row, partial(assess_one, row, rules, cal, on, partnership))
+            if isinstance(assessed, Assessment):
+                found.append(assessed)
     return found
 
 
 def due_deliveries(session: Session, rules: Rules, period: date, partnership: str,
-                   inboxes: dict[str, Inbox], links: Decorate | None = None
-                   ) -> list[Delivery]:  # fmt: skip
+                   inboxes: dict[str, Inbox], links: Decorate | None = None,
+                   attention: Sequence[Attention] = ()) -> list[Delivery]:  # fmt: skip
+    """The digests due this period. The business manager's also carries the failed digests
+    not yet reported (always due then) and what needs their attention (due when new)."""
     cadence = Cadence(rules.digests.daily_from_stage, week_start(period, calendar_for(rules)))
     last, moved = last_sent(session, period), changed_keys(session, period)
-    failures = report_failures(session, period, inboxes, Partnership.load(session))
+    manager = Partnership.load(session).business_manager
+    failures = report_failures(session, period)
+    if manager is not None and (failures or attention):
+        open_inbox(inboxes, manager)
     rows = []
     for email, inbox in inboxes.items():
         since = last.get(email, date.min)
         news = any(d > since for i in inbox.items for d in moved.get(i.key, []))
-        extra = failures if inbox.recipient.role == "business_manager" else []
-        if extra or cadence.due(inbox, last.get(email), news):
-            digest = digest_for(inbox, period, partnership, extra)
+        mine = manager is not None and email == manager.email
+        undelivered, notes = (failures, attention) if mine else ([], ())
+        fresh = any(date.fromisoformat(n.since) > since for n in notes)
+        if undelivered or fresh or cadence.due(inbox, last.get(email), news):
+            digest = digest_for(inbox, period, partnership, undelivered, notes)
             rows.append(ledger_row(links(digest) if links else digest))
     return rows
 
 
-def report_failures(session: Session, period: date, inboxes: dict[str, Inbox],
-                    partnership: Partnership) -> list[Undelivered]:  # fmt: skip
-    """Failed digests not yet reported; the business manager's inbox is opened for them."""
+def open_inbox(inboxes: dict[str, Inbox], manager: Person) -> None:
+    reason = "the partnership's business manager"
+    recipient = Recipient(manager.name, manager.email, "business_manager", reason)
+    inboxes.setdefault(manager.email, Inbox(recipient))
+
+
+def report_failures(session: Session, period: date) -> list[Undelivered]:
+    """Failed digests not yet reported, marked as reported in this period."""
     query = select(Delivery).where(
         Delivery.state == DeliveryState.FAILED, Delivery.reported_on.is_(None)
     )
     rows = list(session.scalars(query.order_by(Delivery.period, Delivery.recipient)))
-    manager = partnership.business_manager
-    if not rows or manager is None:
-        return []
     for row in rows:
         row.reported_on = period
-    reason = "the partnership's business manager"
-    inboxes.setdefault(manager.email, Inbox(Recipient(manager.name, manager.email,
-                                                      "business_manager", reason)))  # fmt: skip
     return [Undelivered(r.recipient, r.period.isoformat(), r.last_error or "refused") for r in rows]
 
 
 def ledger_row(digest: Digest) -> Delivery:
+    """The digest's row in the ledger; one that cannot even be given a subject is written
+    as failed, with the reason, and the others go ahead."""
     top = max((i.stage for i in digest.items), default=-1)
-    return Delivery(recipient=digest.email, kind=KIND, period=date.fromisoformat(digest.period),
-                    state=DeliveryState.PENDING, payload=digest.to_json(),
-                    subject=subject_line(digest), top_stage=top, attempts=0)  # fmt: skip
+    row = Delivery(recipient=digest.email, kind=KIND, period=date.fromisoformat(digest.period),
+                   state=DeliveryState.PENDING, payload=digest.to_json(), subject="",
+                   top_stage=top, attempts=0)  # fmt: skip
+    try:
+        row.subject = subject_line(digest)
+    except Exception as exc:  # a template that breaks for one reader must not stop the rest
+        log.exception("digest for %s could not be rendered", digest.email)
+        row.state, row.last_error = DeliveryState.FAILED, f"cannot build the message: {exc}"
+    return row
 
 
 def last_sent(session: Session, before: date) -> dict[str, date]:

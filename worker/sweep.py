@@ -3,15 +3,21 @@
 `assess` only reads: it is what `reminders escalation status` shows. `record` also writes
 what the RPD policy asks to be written down: each stage change (when, from, to, why), the
 ladder copied onto an obligation when it enters stage 1, and the day it was resolved.
+
+One item that cannot be assessed (a date the calendar cannot reach, a broken record) never
+stops the others: it is skipped, handed back as `Unassessed` with the reason, and `record`
+writes that reason on the obligation until it assesses again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 from itertools import groupby
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -24,6 +30,9 @@ from worker.obligations import completed
 from worker.recipients import Owner, Partnership, Recipient, owner_of, who
 from worker.rules import Ladder, Rules
 from worker.workdays import WorkingCalendar
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 REASON_WINDOW_DAYS = 120
 BATCH = 1000  # rows fetched (and, when recording, flushed) at a time
@@ -43,6 +52,32 @@ class Assessment:
     @property
     def ref(self) -> str:
         return reference(self.row)
+
+
+@dataclass(frozen=True)
+class Unassessed:
+    """An obligation the engine could not assess today, and why."""
+
+    row: Obligation
+    reason: str
+
+    @property
+    def ref(self) -> str:
+        return reference(self.row)
+
+
+def guarded(row: Obligation, work: Callable[[], T]) -> T | Unassessed:
+    """`work` for one obligation, or the reason it failed: one bad item stops nobody else."""
+    try:
+        return work()
+    except Exception as exc:  # whatever broke, it broke for this item only
+        log.exception("could not assess obligation %s", row.key)
+        return Unassessed(row, problem_text(row, exc))
+
+
+def problem_text(row: Obligation, exc: Exception) -> str:
+    target = f" (target date {row.target_date.isoformat()})" if row.target_date else ""
+    return f"{exc or type(exc).__name__}{target}"
 
 
 def reference(row: Obligation) -> str:
@@ -122,51 +157,84 @@ def assess_one(row: Obligation, rules: Rules, cal: WorkingCalendar, today: date,
     return Assessment(row, decision, owner, recipients, missing)
 
 
-def assess_each(session: Session, rules: Rules, today: date) -> Iterator[Assessment]:
-    """Where each open obligation stands on `today`, streamed; writes nothing."""
+def assess_each(
+    session: Session, rules: Rules, today: date, unassessed: list[Unassessed] | None = None
+) -> Iterator[Assessment]:
+    """Where each open obligation stands on `today`, streamed; writes nothing. Items that
+    cannot be assessed are left out, and added to `unassessed` when it is given."""
     cal, partnership = calendar_for(rules), Partnership.load(session)
     for row in obligations(session):
-        yield assess_one(row, rules, cal, today, partnership)
+        found = guarded(row, partial(assess_one, row, rules, cal, today, partnership))
+        if isinstance(found, Unassessed):
+            if unassessed is not None:
+                unassessed.append(found)
+            continue
+        yield found
 
 
-def assess(session: Session, rules: Rules, today: date) -> list[Assessment]:
+def assess(
+    session: Session, rules: Rules, today: date, unassessed: list[Unassessed] | None = None
+) -> list[Assessment]:
     """Where every open obligation stands on `today`, without writing anything."""
-    return list(assess_each(session, rules, today))
+    return list(assess_each(session, rules, today, unassessed))
 
 
-def record_each(session: Session, rules: Rules, today: date) -> Iterator[StageChange]:
-    """Assess every open obligation and write down what changed, flushing each batch."""
-    cal = calendar_for(rules)
-    for count, found in enumerate(assess_each(session, rules, today), start=1):
-        change = record_one(found, rules, today, cal)
-        if change is not None:
-            session.add(change)
-            yield change
+def record_each(
+    session: Session, rules: Rules, today: date, unassessed: list[Unassessed] | None = None
+) -> Iterator[StageChange]:
+    """Assess every open obligation and write down what changed, flushing each batch; an
+    item that cannot be assessed keeps its stage and gets the reason written on it."""
+    cal, partnership = calendar_for(rules), Partnership.load(session)
+    for count, row in enumerate(obligations(session), start=1):
+        outcome = guarded(row, partial(change_of, row, rules, today, cal, partnership))
+        if isinstance(outcome, Unassessed):
+            note_problem(row, outcome.reason, today)
+            if unassessed is not None:
+                unassessed.append(outcome)
+        elif outcome is not None:
+            session.add(outcome)
+            yield outcome
         if count % BATCH == 0:
             session.flush()
     session.flush()
 
 
-def record(session: Session, rules: Rules, today: date) -> list[StageChange]:
+def record(
+    session: Session, rules: Rules, today: date, unassessed: list[Unassessed] | None = None
+) -> list[StageChange]:
     """Assess every open obligation and write down what changed since the last sweep."""
-    return list(record_each(session, rules, today))
+    return list(record_each(session, rules, today, unassessed))
+
+
+def change_of(row: Obligation, rules: Rules, today: date, cal: WorkingCalendar,
+              partnership: Partnership) -> StageChange | None:  # fmt: skip
+    return record_one(assess_one(row, rules, cal, today, partnership), rules, today, cal)
+
+
+def note_problem(row: Obligation, reason: str, today: date) -> None:
+    if row.problem != reason or row.problem_since is None:
+        row.problem, row.problem_since = reason, today
 
 
 def record_one(
     found: Assessment, rules: Rules, today: date, cal: WorkingCalendar | None = None
 ) -> StageChange | None:
+    """Write the decision on the row; everything that can fail is worked out first, so a
+    failure leaves the row as it was."""
     row, decision = found.row, found.decision
+    previous, since = row.stage, row.assessed_on
+    reason = None
+    if not decision.resolved and decision.stage != previous:
+        reason = why(row, rules, today, since, cal) or first_assessment(decision)
     if decision.ladder_to_copy is not None and row.ladder is None:
         row.ladder = decision.ladder_to_copy.to_json()
-    previous, since = row.stage, row.assessed_on
     row.assessed_on, row.stage = today, decision.stage
+    row.problem, row.problem_since = None, None
     if decision.resolved:
         row.resolved_on = today
-        return StageChange(obligation=row, on=today, from_stage=previous,
-                           to_stage=decision.stage, reason=resolution(row))  # fmt: skip
-    if decision.stage == previous:
+        reason = resolution(row)
+    if reason is None:
         return None
-    reason = why(row, rules, today, since, cal) or first_assessment(decision)
     return StageChange(obligation=row, on=today, from_stage=previous, to_stage=decision.stage,
                        reason=reason)  # fmt: skip
 

@@ -22,7 +22,15 @@ from worker.obligations import add_event, completed, sync_obligations
 from worker.refs import RefError, find
 from worker.rules import Ladder, Rules, RulesError
 from worker.settings import ConfigError
-from worker.sweep import Assessment, assess, calendar_for, engine_view, record, reference
+from worker.sweep import (
+    Assessment,
+    Unassessed,
+    assess,
+    calendar_for,
+    engine_view,
+    record,
+    reference,
+)
 
 ON = click.option("--on", "on", type=click.DateTime(["%Y-%m-%d"]), help="Assess as of this date.")
 PLAN = click.option("--plan", help="The plan, when the ref is in more than one.")
@@ -78,8 +86,10 @@ def status(ctx: click.Context, on: datetime | None, as_json: bool) -> None:
     with transaction(app.sessions) as session:
         synced(app, session, rules)
         session.flush()
-        found = assess(session, rules, day(app, on))
+        unassessed: list[Unassessed] = []
+        found = assess(session, rules, day(app, on), unassessed)
         records = [status_record(a) for a in found if not a.decision.resolved]
+        records += [unassessed_record(u) for u in unassessed]
     if as_json:
         click.echo(json.dumps(records, indent=2, ensure_ascii=False))
     else:
@@ -104,6 +114,30 @@ def status_record(a: Assessment) -> dict[str, Any]:
         "resolved": d.resolved,
         "told": [r.__dict__ for r in a.recipients],
         "missing_roles": a.missing_roles,
+        "problem": None,
+    }
+
+
+def unassessed_record(u: Unassessed) -> dict[str, Any]:
+    """An item the engine could not assess: what is known of it, and why."""
+    target = u.row.target_date
+    return {
+        "key": u.row.key,
+        "ref": u.ref,
+        "kind": u.row.kind,
+        "owner": None,
+        "target_date": target.isoformat() if target else None,
+        "stage": u.row.stage,
+        "stage_name": None,
+        "working_days_overdue": None,
+        "next_stage": None,
+        "next_change": None,
+        "paused_until": None,
+        "unassigned": u.row.kind == "unassigned",
+        "resolved": False,
+        "told": [],
+        "missing_roles": [],
+        "problem": f"could not assess: {u.reason}",
     }
 
 
@@ -111,7 +145,10 @@ def show_status(records: list[dict[str, Any]], on: date) -> None:
     table = Table(title=f"{len(records)} open obligations on {on.isoformat()}")
     for heading in ("Ref", "Owner", "Stage", "Days overdue", "Next change", "Told"):
         table.add_column(heading, overflow="fold")
-    for r in sorted(records, key=lambda r: (-r["stage"], r["ref"], r["owner"])):
+    for r in sorted(records, key=lambda r: (r["problem"] is None, -r["stage"], r["ref"])):
+        if r["problem"]:
+            table.add_row(short(r["ref"]), "—", "could not assess (see below)", "—", "—", "—")
+            continue
         flag = " [unassigned]" if r["unassigned"] else ""
         pause = f" (paused to {r['paused_until']})" if r["paused_until"] else ""
         nxt = f"stage {r['next_stage']} on {r['next_change']}" if r["next_change"] else "—"
@@ -120,6 +157,8 @@ def show_status(records: list[dict[str, Any]], on: date) -> None:
         table.add_row(short(r["ref"]), r["owner"] + flag, r["stage_name"] + pause,
                       str(r["working_days_overdue"]), nxt, told)  # fmt: skip
     console.print(table)
+    for r in (r for r in records if r["problem"]):
+        console.print(f"{r['ref']}: {r['problem']}", markup=False, highlight=False)
 
 
 def short(text: str, width: int = 40) -> str:
