@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -114,7 +115,7 @@ def test_every_digest_goes_out_without_the_poisoned_items_and_the_manager_is_tol
     assert [d for d in digests if d.email != MANAGER and d.attention] == []
 
 
-def ledger_row(app: App, email: str, payload: dict[str, object]) -> int:
+def ledger_row(app: App, email: str, payload: dict[str, Any]) -> int:
     with transaction(app.sessions) as session:
         row = Delivery(recipient=email, kind="digest", period=PERIOD, payload=payload,
                        state=DeliveryState.PENDING, subject="s", top_stage=1, attempts=0)  # fmt: skip
@@ -130,7 +131,7 @@ def test_a_digest_that_cannot_be_rendered_fails_alone_and_is_reported(
     broken = good.to_json()
     broken["email"] = "police.ds@example.org"
     broken["items"][0]["target_date"] = "31/12/9999"  # the template's long_date cannot read it
-    truncated = {"name": "Practice Lead", "email": "practice.lead@example.org"}
+    truncated: dict[str, Any] = {"name": "Practice Lead", "email": "practice.lead@example.org"}
     ids = [
         ledger_row(imported, good.email, good.to_json()),
         ledger_row(imported, "police.ds@example.org", broken),
