@@ -18,7 +18,7 @@ from tests.helpers import run_import
 from worker.app import App
 from worker.cli import main
 from worker.db import transaction
-from worker.models import Delivery
+from worker.models import Delivery, PlanRun
 from worker.planning import plan, send_period, week_start
 from worker.rules import load_rules
 from worker.sweep import calendar_for
@@ -168,3 +168,41 @@ def test_resolved_items_are_reported_once_to_everyone_told(app: App) -> None:
     later = plan_day(app, date(2017, 2, 13))
     for email in later:
         assert payload(app, date(2017, 2, 13), email)["resolved"] == []
+
+
+def test_preview_works_for_a_period_already_sent_and_writes_nothing(
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REMINDERS_OUTBOX_DIR", str(tmp_path / "outbox"))
+    run_import(app, seed("002"))
+    sent = CliRunner().invoke(main, ["send", "--on", "2017-02-16"])
+    assert sent.exit_code == 0, sent.output
+    with app.sessions() as session:
+        before = [
+            (r.id, r.recipient, r.state, r.attempts) for r in session.scalars(select(Delivery))
+        ]
+        runs = session.scalar(select(func.count(PlanRun.id)))
+    out = tmp_path / "preview"
+    result = CliRunner().invoke(main, ["preview", "--on", "2017-02-16", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"{len(before)} digest(s) for 2017-02-16" in result.output
+    with app.sessions() as session:
+        after = [
+            (r.id, r.recipient, r.state, r.attempts) for r in session.scalars(select(Delivery))
+        ]
+        assert session.scalar(select(func.count(PlanRun.id))) == runs
+    assert after == before
+    assert (out.stat().st_mode & 0o777) == 0o700
+    files = list(out.iterdir())
+    assert len(files) == 2 * len(before)
+    assert {f.stat().st_mode & 0o777 for f in files} == {0o600}
+
+
+def test_files_the_commands_create_are_the_users_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REMINDERS_DATABASE_URL", f"sqlite:///{tmp_path / 'var' / 'r.db'}")
+    result = CliRunner().invoke(main, ["init"])
+    assert result.exit_code == 0, result.output
+    assert ((tmp_path / "var").stat().st_mode & 0o777) == 0o700
+    assert ((tmp_path / "var" / "r.db").stat().st_mode & 0o777) == 0o600

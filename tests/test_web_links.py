@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -12,10 +15,11 @@ from tests.conftest import seed
 from tests.helpers import run_import
 from tests.web import serving
 from worker.app import App
+from worker.cli.digests import would_send
 from worker.db import transaction
 from worker.digest import Digest, Item
 from worker.escalation import Decision
-from worker.links import ACKNOWLEDGE, COMPLETE, Links
+from worker.links import ACKNOWLEDGE, COMPLETE, Links, PreviewLinkError
 from worker.mail import build_digest_message
 from worker.models import Delivery, LinkUse, ObligationEvent
 from worker.scheduler import plan_once
@@ -36,6 +40,20 @@ def planned_digest(app: App, email: str = NURSE) -> Digest:
 
 def path(url: str) -> str:
     return urlsplit(url).path
+
+
+def form_token(client: httpx.Client, url: str) -> str:
+    """The hidden form token of the confirmation page `url` opens."""
+    page = client.get(path(url))
+    assert page.status_code == 200, page.text
+    found = re.search(r'name="form_token" value="([0-9a-f]{64})"', page.text)
+    assert found is not None
+    return found.group(1)
+
+
+def confirm_then_post(client: httpx.Client, url: str, note: str) -> httpx.Response:
+    """What a reader does: open the link, then press the button on the page it shows."""
+    return client.post(path(url), data={"note": note, "form_token": form_token(client, url)})
 
 
 def state(app: App) -> tuple[int, int, list[tuple[str, str, str]]]:
@@ -98,8 +116,12 @@ def test_post_acknowledges_once_and_the_escalation_pauses(app: App) -> None:
     assert open_before is not None
     assert open_before.paused_until is None
     with serving(app) as client:
-        done = client.post(path(item.acknowledge_url), data={"note": "Audit booked for May"})
-        again = client.post(path(item.acknowledge_url), data={"note": "twice?"})
+        token = form_token(client, item.acknowledge_url)
+        done = client.post(path(item.acknowledge_url), data={"note": "Audit booked for May",
+                                                              "form_token": token})  # fmt: skip
+        again = client.post(
+            path(item.acknowledge_url), data={"note": "twice?", "form_token": token}
+        )
         revisit = client.get(path(item.acknowledge_url))
     assert done.status_code == 200
     assert f"Acknowledged: {item.ref}" in done.text
@@ -127,7 +149,7 @@ def test_post_complete_ends_the_escalation(app: App) -> None:
     digest = planned_digest(app)
     item = digest.items[0]
     with serving(app) as client:
-        done = client.post(path(item.complete_url), data={"note": ""})
+        done = confirm_then_post(client, item.complete_url, "")
         late_ack = client.get(path(item.acknowledge_url))
     assert done.status_code == 200
     assert f"Marked complete: {item.ref}" in done.text
@@ -150,8 +172,8 @@ def test_an_acknowledgement_needs_a_note(app: App) -> None:
     item = planned_digest(app).items[0]
     before = state(app)
     with serving(app) as client:
-        response = client.post(path(item.acknowledge_url), data={"note": "   "})
-        too_long = client.post(path(item.acknowledge_url), data={"note": "x" * 2001})
+        response = confirm_then_post(client, item.acknowledge_url, "   ")
+        too_long = confirm_then_post(client, item.acknowledge_url, "x" * 2001)
     assert response.status_code == too_long.status_code == 422
     assert "Please write a short progress note." in response.text
     assert "under 2000 characters" in too_long.text
@@ -185,7 +207,10 @@ def test_forged_expired_and_misused_links_are_refused(app: App, method: str) -> 
         "/links/acknowledge/nonsense": (400, "This link is not valid"),
         expired: (410, "This link has expired"),
         wrong_purpose: (400, "This link is for something else"),
-        nothing: (404, "Item not found"),
+        # A POST needs the form of the page the GET shows, and that page does not exist.
+        nothing: (404, "Item not found")
+        if method == "GET"
+        else (403, "Please use the page this link opens"),
     }
     before = state(app)
     with serving(app) as client:
@@ -216,3 +241,119 @@ def item_urls(items: tuple[Item, ...]) -> list[str]:
 def test_every_link_is_different(app: App) -> None:
     urls = item_urls(planned_digest(app).items)
     assert len(set(urls)) == len(urls)
+
+
+def test_a_bare_post_without_the_pages_form_token_records_nothing(app: App) -> None:
+    item = planned_digest(app).items[0]
+    before = state(app)
+    with serving(app) as client:
+        bare = client.post(path(item.complete_url), data={"note": "done"})
+        wrong = client.post(path(item.complete_url), data={"note": "", "form_token": "0" * 64})
+        other = form_token(client, planned_digest_items(app)[1].complete_url)
+        borrowed = client.post(path(item.complete_url), data={"note": "", "form_token": other})
+        empty = client.post(path(item.complete_url))
+    for response in (bare, wrong, borrowed, empty):
+        assert response.status_code == 403
+        assert "<h1>Please use the page this link opens</h1>" in response.text
+    assert state(app) == before
+
+
+def planned_digest_items(app: App) -> tuple[Item, ...]:
+    with app.sessions() as session:
+        row = session.scalar(select(Delivery).where(Delivery.recipient == NURSE))
+        assert row is not None
+        return Digest.from_json(row.payload).items
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"origin": "https://evil.example"},
+        {"sec-fetch-site": "cross-site"},
+        {"sec-fetch-site": "same-site"},
+    ],
+)
+def test_a_cross_site_post_is_refused(app: App, headers: dict[str, str]) -> None:
+    item = planned_digest(app).items[0]
+    before = state(app)
+    with serving(app) as client:
+        token = form_token(client, item.complete_url)
+        response = client.post(path(item.complete_url), data={"note": "", "form_token": token},
+                               headers=headers)  # fmt: skip
+        same_origin = client.post(path(item.complete_url), headers={"sec-fetch-site": "same-origin",
+                                  "origin": "http://localhost:8000"},
+                                  data={"note": "", "form_token": token})  # fmt: skip
+    assert response.status_code == 403
+    assert "<h1>This request came from another site</h1>" in response.text
+    assert same_origin.status_code == 200
+    assert state(app) != before
+
+
+def test_a_body_over_32_kb_is_refused_unread(app: App) -> None:
+    item = planned_digest(app).items[0]
+    before = state(app)
+    with serving(app) as client:
+        token = form_token(client, item.acknowledge_url)
+        big = client.post(
+            path(item.acknowledge_url), data={"note": "x" * 40_000, "form_token": token}
+        )
+        chunks = (b"note=" + b"x" * 8192 for _ in range(6))  # no Content-Length: streamed
+        streamed = client.post(path(item.acknowledge_url), content=chunks,
+                               headers={"content-type": "application/x-www-form-urlencoded"})  # fmt: skip
+    assert big.status_code == 413
+    assert streamed.status_code in (411, 413)
+    assert state(app) == before
+
+
+def test_a_link_stops_working_when_its_recipient_leaves_the_directory(
+    app: App, tmp_path: Path
+) -> None:
+    item = planned_digest(app).items[0]
+    with serving(app) as client:
+        token = form_token(client, item.complete_url)  # the page opened while still told
+    folder = tmp_path / "config"
+    folder.mkdir()
+    for name in ("settings.yaml", "escalation.yaml"):
+        (folder / name).write_text((app.settings.config_dir / name).read_text())
+    directory = (app.settings.config_dir / "directory.yaml").read_text().splitlines()
+    kept = [line for line in directory if NURSE not in line]
+    assert len(kept) == len(directory) - 1
+    (folder / "directory.yaml").write_text("\n".join(kept) + "\n")
+    before = state(app)
+    app.settings = app.settings.model_copy(update={"config_dir": folder})
+    app.sync_directory()
+    with serving(app) as client:
+        shown = client.get(path(item.complete_url))
+        posted = client.post(path(item.complete_url), data={"note": "", "form_token": token})
+    for response in (shown, posted):
+        assert response.status_code == 403
+        assert "This link no longer applies to you" in response.text
+    assert state(app)[:2] == before[:2]
+
+
+def test_preview_links_never_act(app: App) -> None:
+    run_import(app, seed("002"))
+    [digest] = [d for d in would_send(app, app.today()) if d.email == NURSE]
+    item = digest.items[0]
+    links = Links.from_settings(app.settings)
+    grant_payload = path(item.complete_url).rsplit("/", 1)[1]
+    with pytest.raises(PreviewLinkError):
+        links.verify(grant_payload, COMPLETE, datetime.now(UTC))
+    before = state(app)
+    with serving(app) as client:
+        shown = client.get(path(item.complete_url))
+        posted = client.post(path(item.complete_url), data={"note": ""})
+    for response in (shown, posted):
+        assert response.status_code == 403
+        assert "This link is from a preview" in response.text
+    assert state(app) == before
+
+
+def test_the_client_address_and_user_agent_are_recorded(app: App) -> None:
+    item = planned_digest(app).items[0]
+    with serving(app) as client:
+        client.headers["user-agent"] = "Mozilla/5.0 (reader's browser)"
+        assert confirm_then_post(client, item.complete_url, "").status_code == 200
+    with app.sessions() as session:
+        [use] = session.scalars(select(LinkUse))
+    assert (use.client, use.user_agent) == ("127.0.0.1", "Mozilla/5.0 (reader's browser)")

@@ -15,6 +15,7 @@ from celery import Celery
 from celery.signals import worker_process_init
 
 from worker.app import App
+from worker.paths import private_files
 from worker.scheduler import LastGood
 from worker.settings import Settings
 from worker.transport import Transport, transport_for
@@ -71,6 +72,7 @@ def transport_options(settings: Settings) -> dict[str, Any]:
     return {}
 
 
+private_files()  # this module is where worker and beat processes start
 celery = Celery("reminders", include=["tasks.digests"])
 configure(celery, runtime.app.settings)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import logging
 import os
 import secrets
@@ -37,8 +38,12 @@ log = logging.getLogger(__name__)
 
 ACKNOWLEDGE, COMPLETE = "acknowledge", "complete"
 PURPOSES = (ACKNOWLEDGE, COMPLETE)
+# Links in `reminders preview` output carry a purpose of their own: they open the page, so
+# the preview can be tried, but can never act, whoever the preview reaches.
+PREVIEW = "preview-"
 MIN_KEY_LENGTH = 32
 SALT = "reminders.digest-link"
+FORM_SALT = "reminders.digest-link.form"
 
 
 class SigningKeyError(Exception):
@@ -67,6 +72,11 @@ class ExpiredLinkError(LinkError):
 
 class WrongPurposeError(LinkError):
     title = "This link is for something else"
+
+
+class PreviewLinkError(LinkError):
+    status = 403
+    title = "This link is from a preview"
 
 
 @dataclass(frozen=True)
@@ -155,8 +165,11 @@ class Links:
         token: str = self._serializer().dumps(payload)
         return token
 
-    def url(self, purpose: str, key: str, recipient: str, now: datetime) -> str:
-        return f"{self.base_url}/links/{purpose}/{self.token(purpose, key, recipient, now)}"
+    def url(
+        self, purpose: str, key: str, recipient: str, now: datetime, preview: bool = False
+    ) -> str:
+        signed = f"{PREVIEW}{purpose}" if preview else purpose
+        return f"{self.base_url}/links/{purpose}/{self.token(signed, key, recipient, now)}"
 
     def verify(self, token: str, purpose: str, now: datetime) -> Grant:
         """The grant in `token` for `purpose`; LinkError if forged, expired or for another use."""
@@ -168,6 +181,11 @@ class Links:
                 "Copy the whole link from the e-mail, or use the link in your latest digest."
             ) from exc
         grant = parse_grant(payload)
+        if grant.purpose.startswith(PREVIEW):
+            raise PreviewLinkError(
+                "This link was made for a preview of a digest, to show what the digest will "
+                "look like. It never records anything. Use the links in a digest you received."
+            )
         if grant.purpose != purpose:
             raise WrongPurposeError(
                 f"This is a link to {grant.purpose} an item, not to {purpose} it. "
@@ -180,17 +198,25 @@ class Links:
             )
         return grant
 
-    def decorate(self, digest: Digest, now: datetime) -> Digest:
-        """The digest with Acknowledge and Mark complete links on each open item."""
-        return replace(
-            digest, items=tuple(self.item_links(i, digest.email, now) for i in digest.items)
-        )
+    def form_token(self, grant: Grant) -> str:
+        """The token only the confirmation page carries, bound to the link's nonce: a POST
+        without it did not come from that page, whatever else it holds."""
+        return hmac.new(self.key, f"{FORM_SALT}:{grant.nonce}".encode(), "sha256").hexdigest()
 
-    def item_links(self, item: Item, recipient: str, now: datetime) -> Item:
+    def form_token_matches(self, grant: Grant, presented: str) -> bool:
+        return hmac.compare_digest(self.form_token(grant), presented)
+
+    def decorate(self, digest: Digest, now: datetime, preview: bool = False) -> Digest:
+        """The digest with Acknowledge and Mark complete links on each open item (preview
+        links, which never act, when `preview`)."""
+        items = tuple(self.item_links(i, digest.email, now, preview) for i in digest.items)
+        return replace(digest, items=items)
+
+    def item_links(self, item: Item, recipient: str, now: datetime, preview: bool) -> Item:
         return replace(
             item,
-            acknowledge_url=self.url(ACKNOWLEDGE, item.key, recipient, now),
-            complete_url=self.url(COMPLETE, item.key, recipient, now),
+            acknowledge_url=self.url(ACKNOWLEDGE, item.key, recipient, now, preview),
+            complete_url=self.url(COMPLETE, item.key, recipient, now, preview),
         )
 
 
@@ -201,12 +227,14 @@ def parse_grant(payload: Any) -> Grant:
         nonce, expires = str(payload["n"]), datetime.fromtimestamp(int(payload["e"]), UTC)
     except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise TamperedLinkError("The link is not one this service made.") from exc
-    if purpose not in PURPOSES:
+    if purpose.removeprefix(PREVIEW) not in PURPOSES:
         raise TamperedLinkError("The link is not one this service made.")
     return Grant(purpose, key, recipient, nonce, expires)
 
 
-def digest_links(settings: Settings, now: datetime) -> Callable[[Digest], Digest] | None:
+def digest_links(
+    settings: Settings, now: datetime, preview: bool = False
+) -> Callable[[Digest], Digest] | None:
     """What planning applies to each digest: links signed now, valid for `link_valid_days`.
 
     None when there is no key to sign with: the digests still go out, without links (a
@@ -217,4 +245,4 @@ def digest_links(settings: Settings, now: datetime) -> Callable[[Digest], Digest
     except SigningKeyError as exc:
         log.error("digests planned without Acknowledge / Mark complete links: %s", exc)
         return None
-    return lambda digest: links.decorate(digest, now)
+    return lambda digest: links.decorate(digest, now, preview)

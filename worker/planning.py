@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from worker.digest import (
@@ -82,9 +82,20 @@ def plan(session: Session, rules: Rules, tz: ZoneInfo, period: date, partnership
     `links` adds the signed Acknowledge / Mark complete links to each digest (worker/links):
     they are stored in the ledger with the rest, so every attempt sends the same message.
     """
-    previous = session.scalar(select(func.max(PlanRun.period)).where(PlanRun.kind == KIND))
     session.add(PlanRun(kind=KIND, period=period))
     session.flush()
+    rows = deliveries_due(session, rules, tz, period, partnership, links)
+    session.add_all(rows)
+    session.flush()
+    return [row.id for row in rows]
+
+
+def deliveries_due(session: Session, rules: Rules, tz: ZoneInfo, period: date,
+                   partnership: str, links: Decorate | None = None) -> list[Delivery]:  # fmt: skip
+    """Sweep, then the ledger rows of this period's digests, not yet added to the session:
+    `plan` writes them, a preview looks at them and rolls everything back."""
+    before = and_(PlanRun.kind == KIND, PlanRun.period < period)
+    previous = session.scalar(select(func.max(PlanRun.period)).where(before))
     sync_obligations(session, rules, tz, period)
     session.flush()
     unassessed: list[Unassessed] = []
@@ -94,10 +105,7 @@ def plan(session: Session, rules: Rules, tz: ZoneInfo, period: date, partnership
         assess(session, rules, period), resolved_since(session, rules, previous, period)
     )
     attention = [could_not_assess(u, period) for u in unassessed]
-    rows = due_deliveries(session, rules, period, partnership, inboxes, links, attention)
-    session.add_all(rows)
-    session.flush()
-    return [row.id for row in rows]
+    return due_deliveries(session, rules, period, partnership, inboxes, links, attention)
 
 
 def could_not_assess(found: Unassessed, period: date) -> Attention:

@@ -6,6 +6,7 @@ import click
 
 from worker.app import App
 from worker.cli import digests, escalation, records, web
+from worker.paths import private_files
 from worker.settings import ConfigError
 
 
@@ -13,6 +14,7 @@ from worker.settings import ConfigError
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Reminders and escalation for a safeguarding partnership."""
+    private_files()
     try:
         ctx.obj = App()
     except ConfigError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -20,8 +20,9 @@ from worker.links import digest_links
 from worker.mail import build_digest_message
 from worker.models import Delivery, DeliveryState, Plan
 from worker.paths import EXAMPLES_DIR
-from worker.planning import latest_period, plan
+from worker.planning import deliveries_due, latest_period
 from worker.scheduler import plan_once
+from worker.settings import Settings
 from worker.supervisor import run_together
 from worker.transport import transport_for
 
@@ -64,39 +65,50 @@ def preview(ctx: click.Context, on: datetime | None, to: str | None, out: Path) 
     period = on.date() if on else app.today()
     digests = would_send(app, period)
     chosen = [d for d in digests if to is None or d.email.lower() == to.lower()]
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)
     for digest in chosen:
-        write_preview(digest, out, app.settings.mail_from, app.settings.partnership_domain)
+        write_preview(digest, out, app.settings, app.now())
     click.echo(f"{len(chosen)} digest(s) for {period.isoformat()} written to {out}")
 
 
 def would_send(app: App, period: date) -> list[Digest]:
-    """Plan inside a transaction that is always rolled back."""
+    """The digests planning would write for `period`, worked out inside a transaction that
+    is always rolled back: no plan row, no ledger row, nothing swept is kept. Their links
+    are preview links, which show the page but never act."""
     session = app.sessions()
     try:
         session.begin()
-        links = digest_links(app.settings, app.now())
-        plan(session, app.rules(), app.timezone, period, app.partnership_label(), links)
-        rows = session.scalars(select(Delivery).where(Delivery.period == period))
-        return [Digest.from_json(r.payload) for r in rows if r.state is DeliveryState.PENDING]
+        links = digest_links(app.settings, app.now(), preview=True)
+        label = app.partnership_label()
+        rows = deliveries_due(session, app.rules(), app.timezone, period, label, links)
+        return [Digest.from_json(r.payload) for r in rows]
     finally:
         session.rollback()
         session.close()
 
 
-def write_preview(digest: Digest, out: Path, sender: str, domain: str) -> None:
+def write_preview(digest: Digest, out: Path, settings: Settings, now: datetime) -> None:
+    domain = settings.partnership_domain
     message = build_digest_message(
         digest,
-        sender=sender,
+        sender=settings.mail_from,
         message_id=f"<preview.{digest.period}@{domain}>",
         list_id=f"Partnership reminders <digests.{domain}>",
-        sent_at=datetime.now(UTC),
+        sent_at=now,
     )
     stem = out / f"{digest.period}-{digest.email.replace('@', '_at_')}"
-    stem.with_suffix(".eml").write_bytes(message.as_bytes())
+    private_write(stem.with_suffix(".eml"), message.as_bytes())
     html = message.get_body(("html",))
     if html is not None:
-        stem.with_suffix(".html").write_text(html.get_content(), encoding="utf-8")
+        private_write(stem.with_suffix(".html"), html.get_content().encode("utf-8"))
+
+
+def private_write(path: Path, data: bytes) -> None:
+    """Write `path` readable by this user only: previews hold names and duties."""
+    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(handle, 0o600)  # an older preview of the same name may have had other modes
+    with os.fdopen(handle, "wb") as file:
+        file.write(data)
 
 
 @click.command()

@@ -1,21 +1,28 @@
 """Acknowledge and Mark complete, from the signed links in a digest.
 
 GET shows what the link would do and a form; it changes nothing, because mail scanners and
-link previews fetch every address in a message. Only the POST from that form acts. The form
-posts back to the same address, so the POST carries the same signed token, which is all the
-authority there is: no cookie or session is involved, so another site cannot make a browser
-act (no CSRF), and the pages refuse to be framed.
+link previews fetch every address in a message. Only the POST from that form acts:
 
-The POST checks everything again (signature, purpose, expiry, the item), then records the
-event with `worker.obligations.add_event` — by the recipient the link was made for, on
-today's date — and the link's nonce in `link_uses`, in one transaction. The nonce is unique:
-a second use, even at the same instant, finds it and is refused with a clear page.
+* the signed token in the address is checked first, before a byte of the form is read, and
+  a body over 32 KB is refused;
+* a cross-site POST is refused (`Sec-Fetch-Site`, `Origin`), and the form must carry the
+  form token that only the confirmation page holds, bound to the link's nonce, so a bare
+  POST of the address does nothing;
+* the link acts only while its recipient is still told about the item under the directory
+  and rules in force (checked on GET and on POST): someone removed from the directory, or
+  no longer on the item's ladder, keeps a link that no longer works.
+
+Then the event is recorded with `worker.obligations.add_event` — by the recipient the link
+was made for, on today's date — and the link's nonce, the client's address and user agent
+in `link_uses`, in one transaction. The nonce is unique: a second use, even at the same
+instant, finds it and is refused with a clear page.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +42,7 @@ from worker.sweep import Assessment, assess_one, calendar_for, obligations
 from worker.web.context import Web, page, problem, web_of
 
 NOTE_LIMIT = 2000
+BODY_LIMIT = 32 * 1024
 VERBS = {ACKNOWLEDGE: "Acknowledge", "complete": "Mark complete"}
 EVENTS = {ACKNOWLEDGE: "acknowledged", "complete": "completed"}
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -56,6 +64,14 @@ class Target:
     found: Assessment
 
 
+@dataclass(frozen=True)
+class Client:
+    """Where a confirming request came from, kept with the action for the record."""
+
+    address: str | None
+    user_agent: str | None
+
+
 def confirm(purpose: str) -> Endpoint:
     async def endpoint(request: Request) -> Response:
         web, token = web_of(request), request.path_params["token"]
@@ -67,11 +83,21 @@ def confirm(purpose: str) -> Endpoint:
 def act(purpose: str) -> Endpoint:
     async def endpoint(request: Request) -> Response:
         web, token = web_of(request), request.path_params["token"]
-        async with request.form(max_files=0, max_fields=5, max_part_size=16_384) as form:
-            note = str(form.get("note") or "").strip()
-        return await run_in_threadpool(perform, web, purpose, token, note)
+        try:
+            verified(web, purpose, token)  # before a byte of the form is read
+            same_site(request, web.app.settings.public_base_url)
+            fields = await small_form(request)
+        except RefusedError as refused:
+            return refused.response
+        return await run_in_threadpool(perform, web, purpose, token, fields, client_of(request))
 
     return endpoint
+
+
+def client_of(request: Request) -> Client:
+    agent = request.headers.get("user-agent")
+    address = request.client.host if request.client else None
+    return Client(address, agent[:500] if agent else None)
 
 
 def confirmation(web: Web, purpose: str, token: str, note: str = "", error: str = "") -> Response:
@@ -90,20 +116,27 @@ def confirmation(web: Web, purpose: str, token: str, note: str = "", error: str 
         note=note,
         error=error,
         note_limit=NOTE_LIMIT,
+        form_token=web.links.form_token(grant),
     )
 
 
-def perform(web: Web, purpose: str, token: str, note: str) -> Response:
+def perform(web: Web, purpose: str, token: str, fields: dict[str, str], client: Client) -> Response:
+    note = fields.get("note", "").strip()
+    try:
+        grant = verified(web, purpose, token)
+        if not web.links.form_token_matches(grant, fields.get("form_token", "")):
+            raise RefusedError(not_from_the_page())
+    except RefusedError as refused:
+        return refused.response
     if purpose == ACKNOWLEDGE and not note:
         return confirmation(web, purpose, token, note, "Please write a short progress note.")
     if len(note) > NOTE_LIMIT:
         too_long = f"Please keep the note under {NOTE_LIMIT} characters."
         return confirmation(web, purpose, token, note, too_long)
     try:
-        grant = verified(web, purpose, token)
         with transaction(web.app.sessions) as session:
             target = locate(web, session, grant)
-            record(web, session, target, note)
+            record(web, session, target, note, client)
             after = locate(web, session, grant, allow_used=True, allow_resolved=True)
     except RefusedError as refused:
         return refused.response
@@ -137,6 +170,8 @@ def locate(
         gone = "The item this link was for is no longer on record."
         raise RefusedError(problem(404, "Item not found", gone))
     found = assessed(web, session, row)
+    if grant.recipient not in {r.email.lower() for r in found.recipients}:
+        raise RefusedError(no_longer_yours())
     if (found.decision.resolved or completed(row)) and not allow_resolved:
         raise RefusedError(
             problem(
@@ -157,7 +192,7 @@ def assessed(web: Web, session: Session, row: Obligation) -> Assessment:
     return assess_one(row, rules, calendar_for(rules), web.app.today(), Partnership.load(session))
 
 
-def record(web: Web, session: Session, target: Target, note: str) -> None:
+def record(web: Web, session: Session, target: Target, note: str, client: Client) -> None:
     grant, row = target.grant, target.found.row
     text = note or "marked complete from the digest link"
     event = add_event(row, web.app.today(), EVENTS[grant.purpose], text, by=grant.recipient)
@@ -170,9 +205,75 @@ def record(web: Web, session: Session, target: Target, note: str) -> None:
             recipient=grant.recipient,
             event_id=event.id,
             used_at=web.app.now(),
+            client=client.address,
+            user_agent=client.user_agent,
         )
     )
     session.flush()
+
+
+def same_site(request: Request, public_base_url: str) -> None:
+    """Refuse a POST another site made a browser send (the browser says so in its headers)."""
+    fetched_from = request.headers.get("sec-fetch-site")
+    origin = request.headers.get("origin")
+    ours = {origin_of(public_base_url), origin_of(str(request.base_url))}
+    if fetched_from not in (None, "same-origin", "none") or (origin and origin not in ours):
+        raise RefusedError(
+            problem(
+                403,
+                "This request came from another site",
+                "Acknowledge and Mark complete work only from the page their link opens.",
+                "Open the link from your digest again and use the button on that page.",
+            )
+        )
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+async def small_form(request: Request) -> dict[str, str]:
+    """The URL-encoded form of a confirmation page, refused unread past `BODY_LIMIT`."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/x-www-form-urlencoded":
+        raise RefusedError(not_from_the_page())
+    declared = request.headers.get("content-length", "0")
+    if not declared.isdigit() or int(declared) > BODY_LIMIT:
+        raise RefusedError(too_large())
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > BODY_LIMIT:
+            raise RefusedError(too_large())
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), max_num_fields=5, strict_parsing=False)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise RefusedError(not_from_the_page()) from exc
+    return dict(pairs)
+
+
+def not_from_the_page() -> Response:
+    return problem(
+        403,
+        "Please use the page this link opens",
+        "This request did not come from the confirmation page of the link.",
+        "Open the link from your digest again and use the button on that page.",
+    )
+
+
+def too_large() -> Response:
+    return problem(413, "Too much text", f"A note can be at most {NOTE_LIMIT} characters.")
+
+
+def no_longer_yours() -> Response:
+    return problem(
+        403,
+        "This link no longer applies to you",
+        "You are no longer told about this item, so its links from your earlier digests "
+        "have stopped working.",
+        "If you think this is wrong, contact the partnership's business manager.",
+    )
 
 
 def used_page() -> Response:
