@@ -81,3 +81,40 @@ def app(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[App]:
     application.initialise()
     yield application
     application.engine.dispose()
+
+
+# LA contacts the seed MI sheets name (000: Daniel Halls, 003: Kelly Waters), as a
+# partnership's directory would list them: at directory addresses, never the sheets' own.
+SEED_LA_CONTACTS = {
+    "Daniel Halls": "daniel.halls@example.org",
+    "Kelly Waters": "kelly.waters@example.org",
+}
+
+
+def use_la_contacts(
+    app: App, monkeypatch: pytest.MonkeyPatch, folder: Path, people: dict[str, str]
+) -> Path:
+    """A copy of config/ whose directory also lists `people` (name → address) as LA contacts
+    of Education, in force for `app` and for commands run in this test."""
+    folder.mkdir()
+    for name in ("settings.yaml", "escalation.yaml"):
+        (folder / name).write_text((ROOT / "config" / name).read_text(encoding="utf-8"))
+    entries = "".join(
+        f"  - {{name: {name}, email: {email}, agency: Education}}\n"
+        for name, email in people.items()
+    )
+    directory = (ROOT / "config" / "directory.yaml").read_text(encoding="utf-8")
+    (folder / "directory.yaml").write_text(
+        directory.replace("la_contacts:\n", "la_contacts:\n" + entries), encoding="utf-8"
+    )
+    monkeypatch.setenv("REMINDERS_CONFIG_DIR", str(folder))
+    app.settings = app.settings.model_copy(update={"config_dir": folder})
+    app.sync_directory()
+    return folder
+
+
+@pytest.fixture
+def seed_contacts(app: App, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> App:
+    """The app with the seed sheets' LA contacts in its directory."""
+    use_la_contacts(app, monkeypatch, tmp_path / "config", SEED_LA_CONTACTS)
+    return app

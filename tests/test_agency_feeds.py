@@ -11,10 +11,11 @@ from pathlib import Path
 
 import httpx
 import icalendar
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from tests.conftest import seed
+from tests.conftest import seed, use_la_contacts
 from tests.helpers import run_import
 from tests.web import BST_SHEET, bst_sheet, serve_process, serving
 from worker.app import App
@@ -132,10 +133,12 @@ def test_an_acknowledgement_shows_and_the_date_moves_on(app: App) -> None:
     assert [e for e in deadlines(before) if "(paused)" in str(e["SUMMARY"])] == []
 
 
-def test_mi_deadlines_of_an_la_contact_are_in_their_agencys_feed(app: App, tmp_path: Path) -> None:
-    sheet = BST_SHEET.replace("Audience:All Staff", "Audience:Governors").replace(
-        "sam.jones@example.org", "education.adviser@example.org"
-    )
+def test_mi_deadlines_of_an_la_contact_are_in_their_agencys_feed(
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The directory lists Sam Jones as an LA contact of Education."""
+    use_la_contacts(app, monkeypatch, tmp_path / "config", {"Sam Jones": "sam.jones@example.org"})
+    sheet = BST_SHEET.replace("Audience:All Staff", "Audience:Governors")
     run_import(app, bst_sheet(tmp_path, sheet))
     synced(app)
     token = token_from(cli("feeds", "url", "Education")[1])

@@ -6,14 +6,18 @@ from datetime import date, timedelta
 
 import holidays
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 
 from tests.conftest import seed
-from tests.helpers import run_import
+from tests.helpers import TODAY, run_import
 from worker.app import App
+from worker.cli import main
 from worker.db import transaction
-from worker.models import Obligation, StageChange
+from worker.digest import Digest
+from worker.models import Delivery, Obligation, StageChange
 from worker.obligations import add_event, sync_obligations
+from worker.planning import plan
 from worker.sweep import Assessment, assess, record
 
 DAY = timedelta(days=1)
@@ -94,7 +98,8 @@ def test_health_nscb_action_escalates_in_both_agencies(app: App) -> None:
     assert health.recipients[1].reason == "line manager of Designated Nurse (Health)"
 
 
-def test_mi_sheet_3_17_for_each_school_and_the_la_contact_from_stage_3(app: App) -> None:
+def test_mi_sheet_3_17_for_each_school_and_the_la_contact_from_stage_3(seed_contacts: App) -> None:
+    app = seed_contacts
     run_import(app, seed("000"))
     on_day(app, date(2017, 1, 10))
     keys = keys_for(app, "3/17")
@@ -108,14 +113,16 @@ def test_mi_sheet_3_17_for_each_school_and_the_la_contact_from_stage_3(app: App)
         assert {stages(app, entry)[k] for k in keys} == {stage}
     by_stage = {a.decision.stage: a for a in on_day(app, date(2017, 3, 29)) if a.row.key == keys[0]}
     third = [r.email for r in by_stage[3].recipients]
-    assert "daniel.halls@norfolk.gov.uk" in third
+    assert "daniel.halls@example.org" in third  # the directory's address
+    assert "daniel.halls@norfolk.gov.uk" not in third  # never the one the sheet prints
     [second] = [a for a in on_day(app, date(2017, 3, 28)) if a.row.key == keys[0]]
-    assert "daniel.halls@norfolk.gov.uk" not in [r.email for r in second.recipients]
+    assert "daniel.halls@example.org" not in [r.email for r in second.recipients]
 
 
 def test_an_mi_sheet_with_no_group_is_owned_by_its_la_contact(
-    app: App, tmp_path: pytest.TempPathFactory
+    seed_contacts: App, tmp_path: pytest.TempPathFactory
 ) -> None:
+    app = seed_contacts
     text = (
         seed("000")
         .read_text(encoding="utf-8")
@@ -126,7 +133,7 @@ def test_an_mi_sheet_with_no_group_is_owned_by_its_la_contact(
     run_import(app, path)
     [found] = on_day(app, date(2017, 3, 15))
     assert found.owner.label == "LA contact Daniel Halls"
-    assert [r.email for r in found.recipients] == ["daniel.halls@norfolk.gov.uk"]
+    assert [r.email for r in found.recipients] == ["daniel.halls@example.org"]
 
 
 def test_an_unknown_lead_agency_goes_straight_to_the_business_manager(
@@ -215,3 +222,44 @@ def test_an_acknowledgement_pauses_then_resumes_at_the_same_stage(app: App) -> N
     assert paused.decision.paused_until == date(2017, 2, 23)
     assert stages(app, date(2017, 2, 24))[key] == 2
     assert stages(app, date(2017, 3, 2))[key] == 3
+
+
+def test_an_la_contact_missing_from_the_directory_is_told_nothing_and_listed(
+    app: App, tmp_path: pytest.TempPathFactory
+) -> None:
+    """Seed 000 prints daniel.halls@norfolk.gov.uk; with nobody of that name in the shipped
+    directory, nobody is mailed as its LA contact, and the business manager hears why."""
+    text = seed("000").read_text(encoding="utf-8").replace("norfolk.gov.uk", "evil.example")
+    path = tmp_path / "mi.txt"  # type: ignore[operator]
+    path.write_text(text, encoding="utf-8")
+    run_import(app, path)
+    everyone = {r.email for a in on_day(app, date(2017, 3, 29)) for r in a.recipients}
+    assert not [e for e in everyone if "halls" in e or "evil" in e]
+    result = CliRunner().invoke(main, ["config", "check"])
+    assert result.exit_code == 0, result.output
+    assert "warning: MI 3/17: LA contact Daniel Halls is not in the directory" in result.output
+    assert "daniel.halls@evil.example, which is never mailed" in result.output
+    with transaction(app.sessions) as session:
+        plan(session, app.rules(), app.timezone, date(2017, 3, 29), "NSCP")
+    with app.sessions() as session:
+        rows = list(session.scalars(select(Delivery)))
+    assert not [r for r in rows if "evil" in r.recipient]
+    [manager] = [r for r in rows if r.recipient == "business.manager@example.org"]
+    [note] = Digest.from_json(manager.payload).attention
+    assert (note.subject, note.since) == ("MI 3/17", TODAY.isoformat())
+    assert note.problem.startswith("LA contact Daniel Halls is not in the directory")
+
+
+def test_the_la_contact_is_matched_by_name_whatever_the_case_and_spacing(
+    seed_contacts: App, tmp_path: pytest.TempPathFactory
+) -> None:
+    app = seed_contacts
+    text = seed("000").read_text(encoding="utf-8")
+    text = text.replace("LA Contact:Daniel Halls", "LA Contact:daniel   HALLS")
+    path = tmp_path / "mi.txt"  # type: ignore[operator]
+    path.write_text(text.replace("Audience:A Senior Member of staff", "Audience:Governors"))
+    run_import(app, path)
+    [found] = on_day(app, date(2017, 3, 15))
+    assert [r.email for r in found.recipients] == ["daniel.halls@example.org"]
+    result = CliRunner().invoke(main, ["config", "check"])
+    assert "warning" not in result.output

@@ -89,18 +89,21 @@ def feed_path(token: str) -> str:
     return f"/feeds/agency/{token}.ics"
 
 
-def owned(row: Obligation, agency: Agency, emails: set[str]) -> bool:
+def owned(row: Obligation, agency: Agency, emails: set[str], partnership: Partnership) -> bool:
+    """The agency's own items, and MI sheets whose LA contact (as the directory has them,
+    never as a document writes them) is one of the agency's people."""
     if row.agency_id == agency.id:
         return True
-    contact = row.mi_sheet.contact_email if row.mi_sheet else None
-    return row.agency_id is None and bool(contact) and str(contact).lower() in emails
+    contact = partnership.la_contact(row.mi_sheet)
+    return row.agency_id is None and contact is not None and contact.email.lower() in emails
 
 
 def deadline_feed(session: Session, site: Site, agency: Agency, rules: Rules, today: date) -> Feed:
     """The agency's deadlines as they stand on `today` (a Europe/London date)."""
     emails = {c.email.lower() for c in agency.contacts}
     cal, partnership = calendar_for(rules), Partnership.load(session)
-    rows = [r for r in obligations(session, include_resolved=True) if owned(r, agency, emails)]
+    everything = obligations(session, include_resolved=True)
+    rows = [r for r in everything if owned(r, agency, emails, partnership)]
     # An item that cannot be assessed is left out of the feed (the sweep reports it).
     attempts = [guarded(r, partial(assess_one, r, rules, cal, today, partnership)) for r in rows]
     found = [a for a in attempts if isinstance(a, Assessment)]

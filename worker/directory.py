@@ -63,6 +63,13 @@ class EstablishmentEntry(Strict):
     groups: list[Name] = []
 
 
+class LAContact(Person):
+    """A local-authority officer named as the LA contact of MI sheets. Sheets name them by
+    name only: the address mail goes to is this one, never one found in a document."""
+
+    agency: Name | None = None  # their sheets' deadlines appear in this agency's calendar
+
+
 class Partnership(Strict):
     name: str = Field(pattern=ONE_LINE)
     # As used in e-mail subjects: "NSCP actions: …"
@@ -77,10 +84,12 @@ class Directory(Strict):
     agencies: list[AgencyEntry]
     groups: list[Name] = []
     establishments: list[EstablishmentEntry] = []
+    la_contacts: list[LAContact] = []
 
     @model_validator(mode="after")
     def check_references(self) -> Directory:
-        problems = [*self.alias_clashes(), *self.unknown_groups(), *self.unknown_managers()]
+        problems = [*self.alias_clashes(), *self.unknown_groups(), *self.unknown_managers(),
+                    *self.la_contact_problems()]  # fmt: skip
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -112,6 +121,25 @@ class Directory(Strict):
             for j, c in enumerate(a.contacts)
             if c.reports_to and c.reports_to.lower() not in emails
         ]
+
+    def la_contact_problems(self) -> list[str]:
+        agencies = {a.name for a in self.agencies}
+        taken = {c.email.lower() for a in self.agencies for c in a.contacts}
+        taken |= {self.partnership.business_manager.email.lower(),
+                  self.partnership.independent_chair.email.lower()}  # fmt: skip
+        names: set[str] = set()
+        problems = []
+        for i, person in enumerate(self.la_contacts):
+            where = f"la_contacts[{i}]"
+            if person.agency and person.agency not in agencies:
+                problems.append(f"{where}.agency: unknown agency {person.agency!r}")
+            if person.email.lower() in taken:
+                problems.append(f"{where}.email: {person.email} is already in the directory")
+            if fold(person.name) in names:
+                problems.append(f"{where}.name: {person.name!r} is listed twice")
+            taken.add(person.email.lower())
+            names.add(fold(person.name))
+        return problems
 
 
 def fold(name: str) -> str:
@@ -171,6 +199,10 @@ def people(directory: Directory, agencies: dict[str, Agency]) -> list[Wanted]:
             Wanted(c, Role(c.role), agencies[a.name], c.reports_to)
             for a in directory.agencies
             for c in a.contacts
+        ),
+        *(
+            Wanted(c, Role.LA_CONTACT, agencies[c.agency] if c.agency else None)
+            for c in directory.la_contacts
         ),
         Wanted(partnership.business_manager, Role.BUSINESS_MANAGER),
         Wanted(partnership.independent_chair, Role.INDEPENDENT_CHAIR),

@@ -32,7 +32,7 @@ from worker.digest import (
 from worker.mail import subject_line
 from worker.models import Delivery, DeliveryState, Obligation, PlanRun, StageChange
 from worker.obligations import sync_obligations
-from worker.recipients import Partnership, Person, Recipient
+from worker.recipients import Partnership, Person, Recipient, unknown_la_contacts
 from worker.rules import Rules
 from worker.sweep import (
     Assessment,
@@ -105,6 +105,9 @@ def deliveries_due(session: Session, rules: Rules, tz: ZoneInfo, period: date,
         assess(session, rules, period), resolved_since(session, rules, previous, period)
     )
     attention = [could_not_assess(u, period) for u in unassessed]
+    attention += [
+        Attention(u.sheet, u.problem, u.since.isoformat()) for u in unknown_la_contacts(session, tz)
+    ]
     return due_deliveries(session, rules, period, partnership, inboxes, links, attention)
 
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from worker.models import Contact, Obligation, Role
+from worker.directory import fold
+from worker.models import Contact, MISheet, Obligation, Role
+from worker.workdays import local_date
 
 
 @dataclass(frozen=True)
@@ -74,13 +78,22 @@ def person(contact: Contact | None) -> Person | None:
 class Partnership:
     business_manager: Person | None
     independent_chair: Person | None
+    la_contacts: Mapping[str, Person] = field(default_factory=dict)  # by folded name
 
     @classmethod
     def load(cls, session: Session) -> Partnership:
         def by_role(role: Role) -> Person | None:
             return person(session.scalar(select(Contact).where(Contact.role == role)))
 
-        return cls(by_role(Role.BUSINESS_MANAGER), by_role(Role.INDEPENDENT_CHAIR))
+        officers = session.scalars(select(Contact).where(Contact.role == Role.LA_CONTACT))
+        named = {fold(c.name): Person(c.name, c.email) for c in officers}
+        return cls(by_role(Role.BUSINESS_MANAGER), by_role(Role.INDEPENDENT_CHAIR), named)
+
+    def la_contact(self, sheet: MISheet | None) -> Person | None:
+        """The directory's person for the LA contact a sheet names, if there is one."""
+        if sheet is None or not sheet.contact_name:
+            return None
+        return self.la_contacts.get(fold(sheet.contact_name))
 
 
 def owner_of(row: Obligation, partnership: Partnership) -> Owner:
@@ -90,7 +103,7 @@ def owner_of(row: Obligation, partnership: Partnership) -> Owner:
         "independent_chair": partnership.independent_chair,
     }
     if row.mi_sheet is not None:
-        people["la_contact"] = la_contact(row)
+        people["la_contact"] = partnership.la_contact(row.mi_sheet)
     if row.agency is not None:
         named = next((c for c in row.agency.contacts if c.role is Role.NAMED_CONTACT), None)
         lead = next(
@@ -108,12 +121,39 @@ def owner_of(row: Obligation, partnership: Partnership) -> Owner:
         return Owner(place.name, people)
     if row.kind == "unassigned":
         return Owner(f"unassigned lead agency {row.lead_name!r}", people)
-    contact = people["named_contact"] = la_contact(row)
-    return Owner(f"LA contact {contact.name}" if contact else "LA contact (no e-mail)", people)
+    contact = people["named_contact"] = partnership.la_contact(row.mi_sheet)
+    if contact is not None:
+        return Owner(f"LA contact {contact.name}", people)
+    written = row.mi_sheet.contact_name if row.mi_sheet else None
+    return Owner(f"LA contact {written or '(none named)'} (not in the directory)", people)
 
 
-def la_contact(row: Obligation) -> Person | None:
-    sheet = row.mi_sheet
-    if sheet is None or not sheet.contact_email:
-        return None
-    return Person(sheet.contact_name or sheet.contact_email, sheet.contact_email)
+@dataclass(frozen=True)
+class UnknownContact:
+    """An MI sheet whose LA contact the directory does not have: nobody can be told."""
+
+    sheet: str  # "MI 3/17"
+    name: str
+    seen: str | None  # the address the sheet gives, shown, never mailed
+    since: date
+
+    @property
+    def problem(self) -> str:
+        seen = f"; the sheet gives {self.seen}, which is never mailed" if self.seen else ""
+        return (
+            f"LA contact {self.name} is not in the directory, so nobody is told as the "
+            f"sheet's LA contact: add them under la_contacts in directory.yaml{seen}"
+        )
+
+
+def unknown_la_contacts(session: Session, tz: ZoneInfo) -> list[UnknownContact]:
+    """MI sheets with a deadline whose LA contact no directory entry matches by name."""
+    known = Partnership.load(session).la_contacts
+    query = select(MISheet).where(MISheet.due_date.is_not(None), MISheet.contact_name.is_not(None))
+    return [
+        UnknownContact(
+            f"MI {s.number}", s.contact_name or "", s.contact_email, local_date(s.updated_at, tz)
+        )
+        for s in session.scalars(query.order_by(MISheet.number))
+        if fold(s.contact_name or "") not in known
+    ]

@@ -11,8 +11,10 @@ import click
 from rich.table import Table
 
 from worker import listing
+from worker.app import App, NotInitialisedError
 from worker.cli.common import app_from, console, ready
 from worker.importers import ImportResult, import_files
+from worker.recipients import UnknownContact, unknown_la_contacts
 from worker.settings import ConfigError
 
 
@@ -100,5 +102,18 @@ def config_check(ctx: click.Context) -> None:
     click.echo(f"settings: ok ({app.settings.database_url.split(':')[0]} database)")
     click.echo(
         f"{app.directory_path}: ok ({len(directory.agencies)} agencies, "
-        f"{len(directory.establishments)} establishments)"
+        f"{len(directory.establishments)} establishments, {len(directory.la_contacts)} LA contacts)"
     )
+    for unknown in documents_not_in_the_directory(app):
+        click.echo(f"warning: {unknown.sheet}: {unknown.problem}")
+
+
+def documents_not_in_the_directory(app: App) -> list[UnknownContact]:
+    """What the imported documents name that the directory lacks (nothing before `init`)."""
+    try:
+        app.check_schema()
+    except NotInitialisedError:
+        return []
+    app.sync_directory()
+    with app.sessions() as session:
+        return unknown_la_contacts(session, app.timezone)
