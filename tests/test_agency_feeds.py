@@ -158,6 +158,8 @@ def test_no_token_reaches_the_access_log(app: App, tmp_path: Path) -> None:
         assert client.get(f"/feeds/agency/{token}.ics").status_code == 200
         assert client.get(f"/feeds/agency/{token}x.ics?{token}").status_code == 404
         assert client.get(f"/links/acknowledge/{token}.abc").status_code == 400
+        assert client.get(f"//feeds/agency/{token}.ics").status_code == 404  # not routed
+        assert client.get(f"/feeds/agency/x/{token}").status_code == 404
         assert client.get("/feeds/sessions.ics", params={"venue": "Norwich"}).status_code == 200
     written = log.read_text(encoding="utf-8")
     assert token not in written

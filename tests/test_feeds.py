@@ -11,6 +11,7 @@ import httpx
 import icalendar
 import pytest
 import vobject
+from sqlalchemy import update
 
 from tests.conftest import seed
 from tests.helpers import options, run_import
@@ -18,8 +19,9 @@ from tests.web import BST_SHEET, bst_sheet, serving
 from worker.agency_feeds import find_agency, issue_token
 from worker.app import App
 from worker.db import transaction
-from worker.feeds import SessionFilter, sessions_feed
+from worker.feeds import SESSIONS_CACHE, SessionFilter, sessions_feed
 from worker.importers import import_files
+from worker.models import BriefingSession
 from worker.obligations import sync_obligations
 from worker.settings import load_settings
 from worker.web.context import Web
@@ -259,9 +261,68 @@ def test_unknown_pages_and_methods_get_plain_pages(app: App) -> None:
         missing = client.get("/nothing/here")
         post = client.post("/feeds/sessions.ics")
     assert (missing.status_code, post.status_code) == (404, 405)
+    assert set(post.headers["allow"].split(", ")) == {"GET", "HEAD"}
     for response in (missing, post):
         assert response.headers["content-type"].startswith("text/html")
         assert "Traceback" not in response.text
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8000", "localhost.evil.example"])
+def test_another_host_gets_no_page_and_no_redirect(app: App, host: str) -> None:
+    with serving(app) as client:
+        other = client.get("/links/acknowledge/x/", headers={"host": host})
+        ours = client.get("/links/acknowledge/x/", headers={"host": "localhost:8000"})
+    assert other.status_code == 400
+    assert "location" not in other.headers
+    assert "evil" not in other.text
+    assert ours.status_code in (307, 400)  # a slash redirect, to our own host only
+    assert "evil" not in ours.headers.get("location", "")
+
+
+def test_variants_of_one_filter_share_one_cached_feed(app: App, tmp_path: Path) -> None:
+    imported(app, bst_sheet(tmp_path), datetime(2026, 3, 1, 9, tzinfo=UTC))
+    variants = [" Kings Lynn Town Hall", "kings lynn  town hall ", "KINGS LYNN TOWN HALL", "%20"]
+    with serving(app) as client:
+        bodies = [
+            client.get("/feeds/sessions.ics", params={"venue": v}).content for v in variants[:3]
+        ]
+        client.get("/feeds/sessions.ics", params={"venue": " "})
+        client.get("/feeds/sessions.ics", params={"venue": ""})
+    assert bodies[0] == bodies[1] == bodies[2]
+    assert len(events_of(bodies[0])) == 2
+    keys = [
+        k
+        for k in SESSIONS_CACHE.entries
+        if k[0] == app.engine.url.render_as_string(hide_password=True)
+    ]
+    assert sorted(k[2].venue for k in keys) == ["", "kings lynn town hall"]
+
+
+def events_of(body: bytes) -> list[icalendar.Event]:
+    return list(icalendar.Calendar.from_ical(body).walk("VEVENT"))
+
+
+def test_a_rate_limit_answers_429_with_retry_after(app: App) -> None:
+    app.settings = app.settings.model_copy(update={"rate_limit": "5/minute"})
+    with serving(app) as client:
+        answers = [client.get("/feeds/agency/nothing.ics") for _ in range(7)]
+        public = client.get("/feeds/sessions.ics")
+    assert [a.status_code for a in answers] == [404] * 5 + [429] * 2
+    assert 1 <= int(answers[-1].headers["retry-after"]) <= 60
+    assert "Too many requests" in answers[-1].text
+    assert public.status_code == 200  # the public feeds are not limited
+
+
+def test_a_stored_javascript_booking_link_never_reaches_a_calendar(
+    app: App, tmp_path: Path
+) -> None:
+    imported(app, bst_sheet(tmp_path), datetime(2026, 3, 1, 9, tzinfo=UTC))
+    with transaction(app.sessions) as session:
+        session.execute(update(BriefingSession).values(booking_url="javascript:alert(1)"))
+    with serving(app) as client:
+        body = client.get("/feeds/sessions.ics").content
+    assert b"javascript" not in body
+    assert all(str(e["URL"]).startswith("http://localhost:8000/") for e in events_of(body))
 
 
 def test_the_seed_documents_feeds_pass_a_second_parser(app: App) -> None:

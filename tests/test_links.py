@@ -95,6 +95,11 @@ def test_a_signed_payload_that_is_not_a_link_is_refused() -> None:
         ("/links/complete/a/b/c", "/links/complete/***"),
         ("/feeds/sessions.ics", "/feeds/sessions.ics"),
         ("/", "/"),
+        # Unrouted addresses: a doubled slash, a wrong prefix, a token in the query.
+        ("//feeds/agency/Tvi6Lth2mHRnQ8SbG9jqblfsVqdPvpYCJRyk0VuA6Y8.ics", "//feeds/agency/***"),
+        ("/feed/agency/Tvi6Lth2mHRnQ8SbG9jqblfsVqdPvpYCJRyk0VuA6Y8", "/feed/agency/***"),
+        ("venue=Norwich&t=Tvi6Lth2mHRnQ8SbG9jqblfsVqdPvpYCJRyk0VuA6Y8", "venue=Norwich&t=***"),
+        ("/feeds/sessions/TLS-0217-T035.ics", "/feeds/sessions/TLS-0217-T035.ics"),
     ],
 )
 def test_secret_parts_of_addresses_are_never_logged(path: str, shown: str) -> None:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, vDuration
@@ -109,6 +109,15 @@ class SessionFilter:
     mi: str = ""  # an MI number, "3/17"
     code: str = ""  # the start of the course code, "TLS-0317"
 
+    def normalised(self) -> SessionFilter:
+        """The same filter written one way (trimmed, case-folded), so that variants of one
+        filter share a cached feed instead of each building the whole feed again."""
+        return SessionFilter(
+            " ".join(self.venue.split()).casefold(),
+            "".join(self.mi.split()),
+            "".join(self.code.split()).upper(),
+        )
+
     def describe(self) -> str:
         parts = [
             f"at {self.venue}" if self.venue else "",
@@ -192,6 +201,7 @@ SESSIONS_CACHE = FeedCache()
 
 def sessions_feed(session: Session, site: Site, chosen: SessionFilter) -> Feed:
     database = session.get_bind().engine.url.render_as_string(hide_password=True)
+    chosen = chosen.normalised()
     key = (database, site, chosen, sessions_version(session))
     return SESSIONS_CACHE.get(key, lambda: build_sessions_feed(session, site, chosen))
 
@@ -240,11 +250,18 @@ def session_event(row: BriefingSession, site: Site) -> Event:
     event.add("summary", summary(row))
     event.add("location", row.venue)
     event.add("description", session_description(row))
-    event.add("url", row.booking_url or site.url(site.session_path(row.reference)))
+    event.add("url", web_address(row.booking_url) or site.url(site.session_path(row.reference)))
     cancelled = row.status is SessionStatus.CANCELLED
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("transp", "TRANSPARENT" if cancelled else "OPAQUE")
     return event
+
+
+def web_address(url: str | None) -> str | None:
+    """`url` if it is an http(s) address: whatever reached the database, a calendar never
+    gets a javascript: or data: link to open."""
+    parts = urlsplit(url or "")
+    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None
 
 
 def session_description(row: BriefingSession) -> str:
@@ -255,7 +272,7 @@ def session_description(row: BriefingSession) -> str:
     if row.delegate_limit is not None:
         places = "place" if row.delegate_limit == 1 else "places"
         lines.append(f"Delegate limit: {row.delegate_limit} {places} per school/establishment")
-    if row.booking_url:
+    if web_address(row.booking_url):
         lines.append(f"Book: {row.booking_url}")
     if sheet.contact_name:
         phone = f" ({sheet.contact_phone})" if sheet.contact_phone else ""

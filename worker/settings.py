@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from limits import parse
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from worker.paths import CONFIG_DIR, VAR_DIR
@@ -83,6 +84,17 @@ class Settings(BaseSettings):
     signing_key_file: Path = VAR_DIR / "signing-key"
     # How long the Acknowledge / Mark complete links in a digest keep working.
     link_valid_days: int = Field(default=30, ge=1, le=365)
+    # Requests each client address may make to the agency feeds and the digest links.
+    rate_limit: str = "60/minute"
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        try:
+            parse(value)
+        except ValueError as exc:
+            raise ValueError(f"expected a rate such as 60/minute, got {value!r}") from exc
+        return value
 
     @classmethod
     def settings_customise_sources(

@@ -18,10 +18,12 @@ Nothing changes state on a GET.
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -29,10 +31,11 @@ from starlette.routing import Route
 from worker.app import App
 from worker.links import ACKNOWLEDGE, COMPLETE
 from worker.rules import RulesError
-from worker.settings import ConfigError
+from worker.settings import ConfigError, Settings
 from worker.web import actions, calendars
 from worker.web.context import Web, problem
 from worker.web.http import AccessLog, SecurityHeaders
+from worker.web.limits import RateLimit
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +51,17 @@ def create_app(app: App) -> Starlette:
         path = f"/links/{purpose}/{{token}}"
         routes.append(Route(path, actions.confirm(purpose), methods=["GET"]))
         routes.append(Route(path, actions.act(purpose), methods=["POST"]))
+    settings = app.settings
     web = Starlette(
         routes=routes,
         # Outermost first: the log sees every response, including the error pages.
-        middleware=[Middleware(AccessLog), Middleware(SecurityHeaders)],
+        middleware=[
+            Middleware(AccessLog),
+            Middleware(SecurityHeaders),
+            # Only our own host names: no page or redirect is ever made for another host.
+            Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings)),
+            Middleware(RateLimit, rate=settings.rate_limit),
+        ],
         exception_handlers={
             HTTPException: http_error,
             ConfigError: unavailable,
@@ -63,6 +73,11 @@ def create_app(app: App) -> Starlette:
     return web
 
 
+def allowed_hosts(settings: Settings) -> list[str]:
+    public = urlsplit(settings.public_base_url).hostname
+    return sorted({"localhost", "127.0.0.1", *([public] if public else [])})
+
+
 def from_settings() -> Starlette:
     """The factory `reminders serve` hands uvicorn: one App per server process."""
     return create_app(App())
@@ -71,7 +86,10 @@ def from_settings() -> Starlette:
 async def http_error(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     if status == 405:
-        return problem(405, "Not allowed", "This address does not accept that kind of request.")
+        response = problem(405, "Not allowed", "This address does not accept that kind of request.")
+        headers = exc.headers if isinstance(exc, HTTPException) else None
+        response.headers.update(headers or {})  # Allow: the methods it does accept
+        return response
     return problem(status, "Not found", calendars.NOT_FOUND if status == 404 else str(exc))
 
 

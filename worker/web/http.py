@@ -44,6 +44,11 @@ SECURITY_HEADERS = {
     ),
 }
 
+# A path segment or query value shaped like a token (agency feed tokens are 43 characters,
+# link tokens far longer): long runs of the URL-safe alphabet. Real words in our addresses
+# ("acknowledge", "sessions.ics", course codes) are shorter, so nothing else is hidden.
+TOKEN_SHAPED = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9_.~%-]{23,}")
+# And whatever follows the secret routes' prefixes, however short or long.
 SECRET_PATHS = (
     (re.compile(r"^/feeds/agency/[^/]*"), "/feeds/agency/***.ics"),
     (re.compile(r"^/links/([^/]*)/.*"), r"/links/\1/***"),
@@ -91,11 +96,12 @@ def calendar_response(
     return Response(feed.body, media_type=CALENDAR, headers=headers)
 
 
-def redact(path: str) -> str:
+def redact(text: str) -> str:
+    """`text` (a path or a query) with everything token-shaped shown as ***, whether or not
+    the address is one this service answers: a mistyped secret is still a secret."""
     for pattern, replacement in SECRET_PATHS:
-        if pattern.match(path):
-            return pattern.sub(replacement, path)
-    return path
+        text = pattern.sub(replacement, text)
+    return TOKEN_SHAPED.sub("***", text)
 
 
 class SecurityHeaders:
@@ -157,8 +163,6 @@ def client_of(scope: Scope) -> str:
 
 
 def logged_target(scope: Scope) -> str:
-    path = str(scope["path"])
-    shown = redact(path)
-    query = bytes(scope.get("query_string", b"")).decode("latin-1")
-    # The query of a secret address is dropped with its token; others are harmless filters.
-    return f"{shown}?{query}" if query and shown == path else shown
+    path = redact(str(scope["path"]))
+    query = redact(bytes(scope.get("query_string", b"")).decode("latin-1"))
+    return f"{path}?{query}" if query else path
