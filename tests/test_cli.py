@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from tests.conftest import ROOT, seed
 from worker.app import App
 from worker.cli import main
+from worker.cli.common import spreadsheet_safe
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -122,3 +123,22 @@ def test_line_breaks_in_directory_names_are_refused(
     code, output = run("config", "check")
     assert code == 1
     assert key in output
+
+
+@pytest.mark.parametrize(
+    ("cell", "written"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+44 1632 960001", "'+44 1632 960001"),
+        ("-cmd", "'-cmd"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("-1", "-1"),  # a number is never a formula: stage -1 stays a number
+        ("2.5", "2.5"),
+        ("Health", "Health"),
+        ("", ""),
+    ],
+)
+def test_spreadsheet_safe_cells(cell: str, written: str) -> None:
+    assert spreadsheet_safe(cell) == written

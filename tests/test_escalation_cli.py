@@ -16,6 +16,7 @@ from freezegun import freeze_time
 from tests.conftest import ROOT, seed
 from worker.app import App
 from worker.cli import main
+from worker.cli.common import console
 
 RULES_DATA = ROOT / "tests" / "data" / "rules"
 
@@ -202,3 +203,46 @@ def test_report_escalations_csv(app: App) -> None:
         ("2017-02-09", "Practitioner", "Line manager"),
     ]
     assert "5 working days after stage 1 on 2017-02-02" in mine[1]["reason"]
+
+
+MARKUP = "[/bold] [red]red[/red] [link=https://evil.example]click[/link]"
+
+
+def test_document_text_with_terminal_markup_is_shown_as_written(
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(console, "size", (400, 100))  # no folding: each cell on one line
+    text = seed("002").read_text(encoding="utf-8")
+    plan = tmp_path / "cap.txt"
+    plan.write_text(text.replace("Engage with clinicians", f"{MARKUP} Engage with clinicians"))
+    code, output = run("import", str(plan), "--plan", f"CAP {MARKUP}")
+    assert code == 0, output
+    assert f"imported {plan} (Composite Action Plan): plan 'CAP {MARKUP}'" in output
+    code, output = run("list", "actions")
+    assert code == 0, output
+    assert f"CAP {MARKUP}"[:60] in output  # the table shows the first 60 characters
+    for day in ("2017-02-02", "2017-02-09"):
+        assert run("escalation", "run", "--on", day)[0] == 0
+    for command in (["report", "escalations"], ["escalation", "status", "--on", "2017-02-09"]):
+        code, output = run(*command)
+        assert code == 0, output
+        assert f"(CAP {MARKUP[:30]}" in output
+
+
+def test_every_csv_cell_a_spreadsheet_would_run_is_neutralised(app: App, config_copy: Path) -> None:
+    """A stage named like a formula (the business manager's file, or someone's mistake)."""
+    rules = (config_copy / "escalation.yaml").read_text(encoding="utf-8")
+    hostile = '=HYPERLINK("https://evil.example","Line manager")'
+    (config_copy / "escalation.yaml").write_text(
+        rules.replace("name: Line manager", f"name: '{hostile}'"), encoding="utf-8"
+    )
+    run("import", str(seed("002")))
+    for day in ("2017-02-02", "2017-02-09"):
+        assert run("escalation", "run", "--on", day)[0] == 0
+    code, output = run("report", "escalations", "--csv")
+    assert code == 0, output
+    rows = list(csv.DictReader(io.StringIO(output)))
+    cells = [cell for row in rows for cell in row.values()]
+    assert f"'{hostile}" in cells
+    assert not [c for c in cells if c.startswith(("=", "+", "@", "\t", "\r"))]
+    assert not [c for c in cells if c.startswith("-") and not c.lstrip("-").isdigit()]

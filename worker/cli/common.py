@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from collections.abc import Iterable, Sequence
 
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from worker.app import App, NotInitialisedError
 from worker.settings import ConfigError
@@ -32,16 +35,41 @@ def ready(app: App) -> App:
     return app
 
 
+# A cell a spreadsheet would run as a formula (OWASP, CSV injection); a plain number cannot.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """`cell`, with a leading apostrophe if a spreadsheet would read it as a formula."""
+    if cell.startswith(FORMULA_START) and not NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """The one way this project writes CSV: every cell made safe to open in a spreadsheet."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in [header, *rows]:
+        writer.writerow([spreadsheet_safe(cell) for cell in row])
+    return buffer.getvalue()
+
+
+def plain_table(title: str, headings: Sequence[str], rows: Iterable[Sequence[str]]) -> Table:
+    """A table whose cells are shown exactly as written: text from documents, notes and
+    the directory is never read as terminal markup ("[/bold]" is shown, not obeyed)."""
+    table = Table(title=Text(title))
+    for heading in headings:
+        table.add_column(Text(heading), overflow="fold")
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))
+    return table
+
+
 def show_report(title: str, header: list[str], rows: list[list[str]], as_csv: bool) -> None:
     """A report as CSV for a spreadsheet, or as a table for people."""
     if as_csv:
-        buffer = io.StringIO()
-        csv.writer(buffer).writerows([header, *rows])
-        click.echo(buffer.getvalue(), nl=False)
+        click.echo(csv_text(header, rows), nl=False)
         return
-    table = Table(title=f"{len(rows)} {title}")
-    for heading in header:
-        table.add_column(heading, overflow="fold")
-    for row in rows:
-        table.add_row(*row)
-    console.print(table)
+    console.print(plain_table(f"{len(rows)} {title}", header, rows))

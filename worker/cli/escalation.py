@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from worker import escalation as engine
 from worker.app import App
-from worker.cli.common import app_from, console, ready, show_report
+from worker.cli.common import app_from, console, plain_table, ready, show_report
 from worker.db import transaction
 from worker.history import record_change
 from worker.models import Obligation, StageChange
@@ -142,23 +141,24 @@ def unassessed_record(u: Unassessed) -> dict[str, Any]:
 
 
 def show_status(records: list[dict[str, Any]], on: date) -> None:
-    table = Table(title=f"{len(records)} open obligations on {on.isoformat()}")
-    for heading in ("Ref", "Owner", "Stage", "Days overdue", "Next change", "Told"):
-        table.add_column(heading, overflow="fold")
-    for r in sorted(records, key=lambda r: (r["problem"] is None, -r["stage"], r["ref"])):
-        if r["problem"]:
-            table.add_row(short(r["ref"]), "—", "could not assess (see below)", "—", "—", "—")
-            continue
-        flag = " [unassigned]" if r["unassigned"] else ""
-        pause = f" (paused to {r['paused_until']})" if r["paused_until"] else ""
-        nxt = f"stage {r['next_stage']} on {r['next_change']}" if r["next_change"] else "—"
-        missing = f" (nobody for {', '.join(r['missing_roles'])})" if r["missing_roles"] else ""
-        told = f"{len(r['told'])}{missing}"
-        table.add_row(short(r["ref"]), r["owner"] + flag, r["stage_name"] + pause,
-                      str(r["working_days_overdue"]), nxt, told)  # fmt: skip
-    console.print(table)
+    ordered = sorted(records, key=lambda r: (r["problem"] is None, -r["stage"], r["ref"]))
+    headings = ("Ref", "Owner", "Stage", "Days overdue", "Next change", "Told")
+    title = f"{len(records)} open obligations on {on.isoformat()}"
+    console.print(plain_table(title, headings, [status_row(r) for r in ordered]))
     for r in (r for r in records if r["problem"]):
         console.print(f"{r['ref']}: {r['problem']}", markup=False, highlight=False)
+
+
+def status_row(r: dict[str, Any]) -> list[str]:
+    if r["problem"]:
+        return [short(r["ref"]), "—", "could not assess (see below)", "—", "—", "—"]
+    flag = " [unassigned]" if r["unassigned"] else ""
+    pause = f" (paused to {r['paused_until']})" if r["paused_until"] else ""
+    nxt = f"stage {r['next_stage']} on {r['next_change']}" if r["next_change"] else "—"
+    missing = f" (nobody for {', '.join(r['missing_roles'])})" if r["missing_roles"] else ""
+    told = f"{len(r['told'])}{missing}"
+    return [short(r["ref"]), r["owner"] + flag, r["stage_name"] + pause,
+            str(r["working_days_overdue"]), nxt, told]  # fmt: skip
 
 
 def short(text: str, width: int = 40) -> str:

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
+from rich.markup import escape
 
 from worker import listing
 from worker.app import App, NotInitialisedError
-from worker.cli.common import app_from, console, ready
+from worker.cli.common import app_from, console, plain_table, ready
 from worker.importers import ImportResult, import_files
 from worker.recipients import UnknownContact, unknown_la_contacts
 from worker.settings import ConfigError
@@ -47,13 +47,13 @@ def import_command(ctx: click.Context, files: tuple[Path, ...], plan: str | None
 
 def report(result: ImportResult) -> None:
     if result.error is not None:
-        console.print(f"[red]refused[/red] {result.error}", markup=True, highlight=False)
+        console.print(f"[red]refused[/red] {escape(str(result.error))}", highlight=False)
         return
     for o in result.outcomes:
         counts = f"{o.created} new, {o.updated} updated, {o.unchanged} unchanged"
         retired = f", {o.retired} {o.retired_as}" if o.retired else ""
         line = f"{result.path} ({result.kind}): {o.subject}: {o.items} {counts}{retired}"
-        console.print(f"[green]imported[/green] {line}", markup=True, highlight=False)
+        console.print(f"[green]imported[/green] {escape(line)}", highlight=False)
 
 
 @click.command("list")
@@ -77,12 +77,10 @@ def list_command(ctx: click.Context, what: str, as_json: bool) -> None:
 
 
 def show_table(what: str, records: list[dict[str, Any]]) -> None:
-    table = Table(title=f"{len(records)} {what.replace('-', ' ')}")
-    for heading, _ in listing.COLUMNS[what]:
-        table.add_column(heading, overflow="fold")
-    for record in records:
-        table.add_row(*(listing.cell(record[key])[:60] for _, key in listing.COLUMNS[what]))
-    console.print(table)
+    columns = listing.COLUMNS[what]
+    rows = [[listing.cell(record[key])[:60] for _, key in columns] for record in records]
+    title = f"{len(records)} {what.replace('-', ' ')}"
+    console.print(plain_table(title, [heading for heading, _ in columns], rows))
 
 
 @click.group()

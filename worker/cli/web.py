@@ -8,13 +8,12 @@ from typing import Any
 
 import click
 import uvicorn
-from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from worker.agency_feeds import feed_of, feed_path, find_agency, issue_token
 from worker.app import App
-from worker.cli.common import app_from, console, ready
+from worker.cli.common import app_from, console, plain_table, ready
 from worker.db import transaction
 from worker.feeds import webcal
 from worker.links import SigningKeyError, signing_key
@@ -128,9 +127,6 @@ def list_feeds(ctx: click.Context) -> None:
     with app.sessions() as session:
         made = {f.agency_id: f.created_at for f in session.scalars(select(AgencyFeed))}
         agencies = list(session.scalars(select(Agency).order_by(Agency.name)))
-    table = Table(title=f"{len(made)} of {len(agencies)} agencies have a deadline calendar")
-    table.add_column("Agency")
-    table.add_column("Address made")
-    for agency in agencies:
-        table.add_row(agency.name, stamp(made[agency.id]) if agency.id in made else "—")
-    console.print(table)
+    title = f"{len(made)} of {len(agencies)} agencies have a deadline calendar"
+    rows = [[a.name, stamp(made[a.id]) if a.id in made else "—"] for a in agencies]
+    console.print(plain_table(title, ["Agency", "Address made"], rows))
