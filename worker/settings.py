@@ -7,18 +7,30 @@ settings file that contains one is refused, so that a secret never lands in vers
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from limits import parse
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from worker.paths import CONFIG_DIR, VAR_DIR
 
-SECRET_KEYS = ("smtp_password", "signing_key")
+# Keys that hold a secret however they are spelt: "SIGNING_KEY", "Smtp: {Password: …}".
+SECRET_NAMES = frozenset({"smtppassword", "signingkey", "password", "passwd", "secret", "token"})
+URL_KEYS = ("database_url", "broker_url")
 
 
 class ConfigError(Exception):
@@ -30,25 +42,46 @@ class ConfigError(Exception):
         super().__init__("\n".join(f"{path}: {p}" for p in problems))
 
 
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
 class Smtp(BaseModel):
-    """A mail relay. STARTTLS with certificate verification unless explicitly turned off."""
+    """A mail relay. STARTTLS with certificate verification for any relay but one on this
+    machine, unless explicitly turned off; never a login without TLS."""
 
     model_config = ConfigDict(extra="forbid")
 
     host: str
     port: int = Field(default=587, ge=1, le=65535)
     username: str | None = None
-    starttls: bool = True
+    starttls: bool | None = None  # None: on, except for a relay on this machine
     # A CA bundle to trust in addition to the system's, e.g. for a relay with its own CA.
     ca_file: Path | None = None
     timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.starttls if self.starttls is not None else self.host not in LOCAL_HOSTS
+
+    @model_validator(mode="after")
+    def _no_login_in_clear(self) -> Smtp:
+        if self.username and not self.uses_tls:
+            raise ValueError(
+                "a username with STARTTLS off would send the password in clear: "
+                "turn starttls on (the relay must offer it)"
+            )
+        return self
 
 
 class Settings(BaseSettings):
     """Everything that differs between installations, with safe embedded defaults."""
 
     model_config = SettingsConfigDict(
-        env_prefix="REMINDERS_", env_nested_delimiter="__", extra="forbid"
+        # An empty variable (docker-compose's `${X:-}`) means "not set": the default holds.
+        env_prefix="REMINDERS_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        env_ignore_empty=True,
     )
 
     database_url: str = f"sqlite:///{VAR_DIR / 'reminders.db'}"
@@ -144,7 +177,7 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         values = {}
     if not isinstance(values, dict):
         raise ConfigError(path, ["(top level): expected a mapping of settings"])
-    leaked = [k for k in SECRET_KEYS if k in values]
+    leaked = secrets_in(values)
     if leaked:
         raise ConfigError(path, [f"{k}: secrets come from the environment only" for k in leaked])
     try:
@@ -152,6 +185,29 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         return Settings(**deep_merge(deep_merge(values, from_env), overrides))
     except ValidationError as exc:
         raise ConfigError(path, describe_errors(exc)) from exc
+
+
+def secrets_in(values: dict[str, Any], prefix: str = "") -> list[str]:
+    """The key paths in a settings file that hold a secret: a secret-named key in any
+    spelling, at any depth, or a password inside a database or broker address."""
+    found = []
+    for key, value in values.items():
+        path = f"{prefix}{key}"
+        folded = re.sub(r"[^a-z]", "", str(key).lower())
+        if folded in SECRET_NAMES or folded.endswith(("password", "secret")):
+            found.append(path)
+        elif isinstance(value, dict):
+            found += secrets_in(value, f"{path}.")
+        elif folded in {re.sub(r"[^a-z]", "", k) for k in URL_KEYS} and has_password(value):
+            found.append(f"{path} (its password)")
+    return found
+
+
+def has_password(url: object) -> bool:
+    try:
+        return isinstance(url, str) and bool(urlsplit(url).password)
+    except ValueError:  # not an address at all: pydantic names that problem
+        return False
 
 
 def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:

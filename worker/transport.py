@@ -67,10 +67,13 @@ class SmtpRelay:
     def connect(self) -> smtplib.SMTP:
         config = self.config
         connection = smtplib.SMTP(config.host, config.port, timeout=config.timeout_seconds)
-        if config.starttls:
+        if config.uses_tls:
             context = ssl.create_default_context(cafile=config.ca_file)
             connection.starttls(context=context)
         if config.username:
+            if not isinstance(connection.sock, ssl.SSLSocket):  # settings refuse this too
+                connection.close()
+                raise PermanentError("refusing to log in to the mail relay without TLS")
             connection.login(config.username, self.password or "")
         return connection
 

@@ -1,0 +1,110 @@
+"""Settings: secrets only from the environment, whatever their spelling, and mail that is
+never sent, or logged in to, in clear by default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+from tests.services import Recorder
+from worker.settings import ConfigError, Smtp, load_settings
+from worker.transport import PermanentError, SmtpRelay
+
+
+def settings_file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "settings.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("signing_key: abcdefghijklmnopqrstuvwxyz0123456789\n", "signing_key"),
+        ("SIGNING_KEY: abcdefghijklmnopqrstuvwxyz0123456789\n", "SIGNING_KEY"),
+        ("Signing-Key: abcdefghijklmnopqrstuvwxyz0123456789\n", "Signing-Key"),
+        ("smtp_password: hunter2\n", "smtp_password"),
+        ("SMTP_PASSWORD: hunter2\n", "SMTP_PASSWORD"),
+        ("Smtp: {Host: relay.example.org, Password: hunter2}\n", "Smtp.Password"),
+        ("smtp:\n  host: relay.example.org\n  pass_word: hunter2\n", "smtp.pass_word"),
+        (
+            "database_url: postgresql+psycopg://reminders:hunter2@db/reminders\n",
+            "database_url (its password)",
+        ),
+        ("broker_url: redis://:hunter2@redis:6379/0\n", "broker_url (its password)"),
+    ],
+)
+def test_a_secret_in_the_settings_file_is_refused_naming_its_key(
+    tmp_path: Path, text: str, key: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(settings_file(tmp_path, text))
+    assert caught.value.problems == [f"{key}: secrets come from the environment only"]
+    assert "hunter2" not in str(caught.value)
+
+
+def test_addresses_without_passwords_and_passwords_from_the_environment_are_accepted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = settings_file(tmp_path, "database_url: postgresql+psycopg://reminders@db/r\n")
+    assert load_settings(path).database_url == "postgresql+psycopg://reminders@db/r"
+    monkeypatch.setenv("REMINDERS_DATABASE_URL", "postgresql+psycopg://reminders:pw@db/r")
+    assert load_settings(path).database_url.endswith(":pw@db/r")
+
+
+@pytest.mark.parametrize(
+    ("host", "starttls", "uses_tls"),
+    [
+        ("relay.example.org", None, True),
+        ("mail", None, True),
+        ("localhost", None, False),
+        ("127.0.0.1", None, False),
+        ("localhost", True, True),
+        ("relay.example.org", False, False),
+    ],
+)
+def test_starttls_is_on_for_any_relay_but_this_machine(
+    host: str, starttls: bool | None, uses_tls: bool
+) -> None:
+    assert Smtp(host=host, starttls=starttls).uses_tls is uses_tls
+
+
+@pytest.mark.parametrize(
+    "smtp",
+    [
+        "smtp: {host: relay.example.org, username: reminders, starttls: false}\n",
+        "smtp: {host: localhost, username: reminders}\n",
+    ],
+)
+def test_a_login_without_tls_is_refused(tmp_path: Path, smtp: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(settings_file(tmp_path, smtp))
+    [problem] = caught.value.problems
+    assert problem.startswith("smtp: ")
+    assert "would send the password in clear" in problem
+
+
+def test_the_relay_is_never_logged_in_to_over_a_plain_connection(
+    smtp: tuple[Recorder, int],
+) -> None:
+    """Past the settings (built without validation), the transport still refuses."""
+    config = Smtp.model_construct(
+        host="127.0.0.1", port=smtp[1], username="reminders", starttls=False,
+        ca_file=None, timeout_seconds=5.0,
+    )  # fmt: skip
+    with pytest.raises(PermanentError, match="without TLS"):
+        SmtpRelay(config, "hunter2").connect()
+
+
+def test_docker_compose_publishes_on_this_machine_only_and_keeps_tls_on() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    ports = [p for service in compose["services"].values() for p in service.get("ports", [])]
+    assert ports
+    assert all(str(p).startswith("127.0.0.1:") for p in ports)
+    environment = compose["x-reminders"]["environment"]
+    assert environment["REMINDERS_SMTP__STARTTLS"] == "${REMINDERS_SMTP__STARTTLS:-}"
+    assert ":?" in environment["REMINDERS_SMTP__HOST"]  # no default relay, least of all plain
+    assert compose["services"]["mail"]["profiles"] == ["catcher"]
