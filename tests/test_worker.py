@@ -7,10 +7,12 @@ The worker's clock is shifted (REMINDERS_CLOCK_OFFSET) so that it lives on Thurs
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import update
 
 from tests.conftest import seed
 from tests.helpers import run_import
@@ -26,10 +28,13 @@ from tests.workers import (
 )
 from worker.app import App
 from worker.cli import main
+from worker.db import transaction
 from worker.digest import Digest
 from worker.mail import subject_line
-from worker.models import DeliveryState
+from worker.models import Action, DeliveryState
 
+MALFORMED = Path(__file__).parent / "data" / "malformed"
+MANAGER = "business.manager@example.org"
 PERIOD = date(2017, 2, 16)
 MOMENT = datetime(2017, 2, 16, 9, 0, tzinfo=UTC)
 
@@ -131,3 +136,46 @@ def test_451_is_retried_and_550_is_failed_once_then_reported(
     assert body is not None
     assert gone in body.get_content()
     assert "undelivered" in latest["Subject"]
+
+
+def test_a_poisoned_item_stops_nobody_elses_digest(
+    app: App, env: dict[str, str], smtp: tuple[Recorder, int], tmp_path: Path
+) -> None:
+    """A good plan and a bad one side by side: the bad one (31/12/9999) is refused, and the
+    same date written straight into the table stops nobody's digest but its own item's."""
+    recorder = smtp[0]
+    good, bad = run_import(app, seed("002"), MALFORMED / "cap_year_9999.txt")
+    assert good.error is None
+    assert bad.error is not None
+    clean = expected(app)
+    with transaction(app.sessions) as session:
+        session.execute(
+            update(Action).where(Action.ref == "1.2").values(target_date=date(9999, 12, 31))
+        )
+    wanted = expected(app)
+    with run_workers(env, tmp_path):
+        settle(recorder, len(wanted), app)
+    assert recorder.count() == len(wanted)
+    for address, digest in clean.items():
+        refs = {i.ref for i in digest.items} - {"1.2"}
+        if not refs:  # the independent chair was told of 1.2 alone
+            assert recorder.to(address) == [] or address == MANAGER
+            continue
+        [raw] = recorder.to(address)
+        text = plain_text(parsed(raw))
+        assert all(f"{ref}  " in text for ref in refs)
+        assert "1.2  " not in text
+    [raw] = recorder.to(MANAGER)
+    message = parsed(raw)
+    assert message["Subject"] == "NSCP actions: 1 needs attention"
+    text = plain_text(message)
+    assert "Needs your attention" in text
+    assert "1.2 (Serious Case Review Composite Action Plan" in text
+    assert "could not assess: year 10000 is out of range" in text
+    assert {r.state for r in ledger(app)} == {DeliveryState.SENT}
+
+
+def plain_text(message: EmailMessage) -> str:
+    body = message.get_body(("plain",))
+    assert body is not None
+    return " ".join(body.get_content().split("\n    "))  # unwrap the indented fields
