@@ -156,6 +156,7 @@ def test_a_poisoned_item_stops_nobody_elses_digest(
     with run_workers(env, tmp_path):
         settle(recorder, len(wanted), app)
     assert recorder.count() == len(wanted)
+    print(f"\npoisoned item: {len(wanted)} of {len(wanted)} expected digests delivered")
     for address, digest in clean.items():
         refs = {i.ref for i in digest.items} - {"1.2"}
         if not refs:  # the independent chair was told of 1.2 alone
