@@ -159,8 +159,22 @@ def actions(
     return pairs
 
 
+LA_CONTACT = {"name": "LA Contact", "email": "la.contact@example.org"}
+
+
+def la_contact(connection: Connection) -> None:
+    """The sheets' LA contact, in the directory as a partnership would list them."""
+    contacts = table(Contact)
+    if connection.scalar(select(contacts.c.id).where(contacts.c.email == LA_CONTACT["email"])):
+        return
+    row = {**LA_CONTACT, "id": next_id(connection, contacts), "phone": None,
+           "role": "la_contact", "agency_id": None, "line_manager_id": None}  # fmt: skip
+    insert(connection, contacts, [row])
+
+
 def sheets(connection: Connection, count: int, due: Callable[[int], date] = target
            ) -> list[int]:  # fmt: skip
+    la_contact(connection)
     first = next_id(connection, table(MISheet))
     ids = list(range(first, first + count))
     rows: Iterator[Row] = (
@@ -171,9 +185,9 @@ def sheets(connection: Connection, count: int, due: Callable[[int], date] = targ
             "sheet_type": "Action",
             "due_date": due(s),
             "published_at": STAMP,
-            "contact_name": "LA Contact",
+            "contact_name": LA_CONTACT["name"],
             "contact_phone": None,
-            "contact_email": "la.contact@example.org",
+            "contact_email": LA_CONTACT["email"],
             "audience": "All Staff",
             "links": [],
             "delegate_limit": 40,

@@ -521,3 +521,14 @@ def test_every_date_the_importers_accept_can_be_assessed(target: date, offset: i
     decision = on(ob, today)
     assert decision.target == target
     assert timeline(ob, LADDER, CAL, today - 5 * DAY, today) is not None
+
+
+def test_a_ladder_copied_before_the_limit_existed_keeps_every_pause() -> None:
+    """Items already climbing keep the rules they started with: no limit for old copies."""
+    stored = LADDER.to_json().replace(', "acknowledgement_limit_per_stage":1', "")
+    assert "acknowledgement_limit_per_stage" not in stored
+    old = Ladder.from_json(stored)
+    assert old.acknowledgement_limit_per_stage is None
+    events = (Event(date(2017, 2, 6), "acknowledged"), Event(date(2017, 2, 13), "acknowledged"))
+    ob = Obligation("cap-1", date(2017, 2, 1), events=events, ladder=old)
+    assert on(ob, date(2017, 2, 13)).paused_until == date(2017, 2, 24)

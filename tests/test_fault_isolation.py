@@ -26,6 +26,7 @@ from worker.delivery import deliver
 from worker.digest import Digest
 from worker.models import Action, Delivery, DeliveryState, Obligation
 from worker.planning import plan
+from worker.sweep import problem_text
 from worker.transport import Outbox
 
 PERIOD = date(2017, 2, 16)
@@ -151,3 +152,9 @@ def test_a_digest_that_cannot_be_rendered_fails_alone_and_is_reported(
     reported = Digest.from_json(row.payload).undelivered
     assert {u.recipient for u in reported} == {"police.ds@example.org", "practice.lead@example.org"}
     assert all(u.reason.startswith("cannot build the message") for u in reported)
+
+
+def test_a_reason_is_never_blank() -> None:
+    row = Obligation(key="action:1:agency:1", kind="action", target_date=None, stage=-1)
+    assert problem_text(row, AssertionError()) == "AssertionError"
+    assert problem_text(row, ValueError("bad")) == "bad"

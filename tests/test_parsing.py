@@ -327,3 +327,20 @@ def test_a_windows_1252_file_is_still_read_as_such(tmp_path: Path) -> None:
     _, [plan] = parse_file(path, OPTIONS)
     assert isinstance(plan, ParsedPlan)
     assert plan.actions[0].text == "Write the guidance \u2013 caf\u00e9 staff."
+
+
+@pytest.mark.parametrize("written", ["01.13.17", "01-13-2017"])
+def test_dots_and_dashes_are_day_first_too(tmp_path: Path, written: str) -> None:
+    row = f"1.1\tA\tWrite the guidance.\tHealth\t{written}\t\n"
+    path = write(tmp_path, CAP_HEAD + "Professional curiosity\t\t\t\t\t\n" + HEADER + row)
+    message = refusal(path)
+    assert "there is no month 13" in message
+    assert f"(value '{written}')" in message
+    ok = write(
+        tmp_path,
+        CAP_HEAD + "Professional curiosity\t\t\t\t\t\n" + HEADER + row.replace(written, "13.01.27"),
+        "ok.txt",
+    )
+    _, [plan] = parse_file(ok, OPTIONS)
+    assert isinstance(plan, ParsedPlan)
+    assert plan.actions[0].target_date == date(2027, 1, 13)

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.conftest import ROOT, seed
+from tests.conftest import ROOT, SEED_LA_CONTACTS, seed
 from tests.helpers import run_import
 from tests.services import (
     PostgresCluster,
@@ -62,6 +62,9 @@ def schools_config(folder: Path, count: int = SCHOOLS) -> Path:
     directory["establishments"] = [
         {"name": f"School {n:03}", "email": f"dsl{n:03}@school.example.org", "groups": ["schools"]}
         for n in range(count)
+    ]
+    directory["la_contacts"] += [
+        {"name": name, "email": email} for name, email in SEED_LA_CONTACTS.items()
     ]
     path.write_text(yaml.safe_dump(directory), encoding="utf-8")
     return folder

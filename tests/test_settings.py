@@ -108,3 +108,12 @@ def test_docker_compose_publishes_on_this_machine_only_and_keeps_tls_on() -> Non
     assert environment["REMINDERS_SMTP__STARTTLS"] == "${REMINDERS_SMTP__STARTTLS:-}"
     assert ":?" in environment["REMINDERS_SMTP__HOST"]  # no default relay, least of all plain
     assert compose["services"]["mail"]["profiles"] == ["catcher"]
+
+
+def test_a_password_in_the_query_of_an_address_is_refused_too(tmp_path: Path) -> None:
+    path = settings_file(tmp_path, "database_url: postgresql+psycopg://r@db/r?Password=hunter2\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert caught.value.problems == [
+        "database_url (its password): secrets come from the environment only"
+    ]

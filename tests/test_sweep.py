@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import holidays
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from tests.conftest import seed
-from tests.helpers import TODAY, run_import
+from tests.conftest import seed, use_la_contacts
+from tests.helpers import TODAY, records, run_import
 from worker.app import App
 from worker.cli import main
 from worker.db import transaction
@@ -263,3 +264,28 @@ def test_the_la_contact_is_matched_by_name_whatever_the_case_and_spacing(
     assert [r.email for r in found.recipients] == ["daniel.halls@example.org"]
     result = CliRunner().invoke(main, ["config", "check"])
     assert "warning" not in result.output
+
+
+HOSTILE = Path(__file__).parent / "data" / "hostile"
+
+
+@pytest.mark.parametrize("listed", [False, True])
+def test_an_address_written_in_a_sheet_is_never_mailed(
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, listed: bool
+) -> None:
+    """Sam Jones, the sheet's LA contact, is told at the directory's address or not at all."""
+    if listed:
+        use_la_contacts(
+            app, monkeypatch, tmp_path / "config", {"Sam Jones": "sam.jones@example.org"}
+        )
+    [result] = run_import(app, HOSTILE / "mi_contact_address.txt")
+    assert result.error is None
+    [sheet] = records(app, "mi-sheets")
+    assert sheet["contact"]["email"] == "evil@evil.example"  # kept, for display only
+    [found] = on_day(app, date(2026, 12, 16))
+    told = [r.email for r in found.recipients]
+    assert told == (["sam.jones@example.org"] if listed else [])
+    with transaction(app.sessions) as session:
+        plan(session, app.rules(), app.timezone, date(2026, 12, 16), "NSCP")
+    with app.sessions() as session:
+        assert "evil@evil.example" not in set(session.scalars(select(Delivery.recipient)))

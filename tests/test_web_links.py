@@ -252,7 +252,8 @@ def test_a_bare_post_without_the_pages_form_token_records_nothing(app: App) -> N
         other = form_token(client, planned_digest_items(app)[1].complete_url)
         borrowed = client.post(path(item.complete_url), data={"note": "", "form_token": other})
         empty = client.post(path(item.complete_url))
-    for response in (bare, wrong, borrowed, empty):
+        accented = client.post(path(item.complete_url), data={"note": "", "form_token": "é"})
+    for response in (bare, wrong, borrowed, empty, accented):
         assert response.status_code == 403
         assert "<h1>Please use the page this link opens</h1>" in response.text
     assert state(app) == before

@@ -199,7 +199,8 @@ def _pausing(
         pauses = _pauses(cal, ladder.acknowledgement_pause, pausing)
         entries = () if target is None else _entries(cal, ladder, target, pauses)
         stage = bisect_right(entries, ack) - 1
-        if used.get(stage, 0) < ladder.acknowledgement_limit_per_stage:
+        limit = ladder.acknowledgement_limit_per_stage
+        if limit is None or used.get(stage, 0) < limit:
             used[stage] = used.get(stage, 0) + 1
             pausing.append(ack)
     return tuple(pausing), _pauses(cal, ladder.acknowledgement_pause, pausing)
@@ -360,8 +361,8 @@ def _due_soon_reason(p: _Progress, cal: WorkingCalendar) -> str:
 
 
 def _ack_reason(p: _Progress) -> str:
-    if p.today not in p.pausing and p.ladder.acknowledgement_pause:
-        limit = p.ladder.acknowledgement_limit_per_stage
+    limit = p.ladder.acknowledgement_limit_per_stage
+    if p.today not in p.pausing and p.ladder.acknowledgement_pause and limit is not None:
         plural = "" if limit == 1 else "s"
         return (
             f"acknowledged, kept as a progress note: the limit of {limit} pausing "

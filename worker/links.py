@@ -38,8 +38,8 @@ log = logging.getLogger(__name__)
 
 ACKNOWLEDGE, COMPLETE = "acknowledge", "complete"
 PURPOSES = (ACKNOWLEDGE, COMPLETE)
-# Links in `reminders preview` output carry a purpose of their own: they open the page, so
-# the preview can be tried, but can never act, whoever the preview reaches.
+# Links in `reminders preview` output carry a purpose of their own: they lead to a page that
+# says they come from a preview, and never act, whoever the preview reaches.
 PREVIEW = "preview-"
 MIN_KEY_LENGTH = 32
 SALT = "reminders.digest-link"
@@ -204,7 +204,8 @@ class Links:
         return hmac.new(self.key, f"{FORM_SALT}:{grant.nonce}".encode(), "sha256").hexdigest()
 
     def form_token_matches(self, grant: Grant, presented: str) -> bool:
-        return hmac.compare_digest(self.form_token(grant), presented)
+        # As bytes: compare_digest refuses a str with non-ASCII characters in it.
+        return hmac.compare_digest(self.form_token(grant).encode(), presented.encode())
 
     def decorate(self, digest: Digest, now: datetime, preview: bool = False) -> Digest:
         """The digest with Acknowledge and Mark complete links on each open item (preview

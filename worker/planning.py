@@ -143,7 +143,7 @@ def due_deliveries(session: Session, rules: Rules, period: date, partnership: st
     cadence = Cadence(rules.digests.daily_from_stage, week_start(period, calendar_for(rules)))
     last, moved = last_sent(session, period), changed_keys(session, period)
     manager = Partnership.load(session).business_manager
-    failures = report_failures(session, period)
+    failures = report_failures(session, period) if manager is not None else []
     if manager is not None and (failures or attention):
         open_inbox(inboxes, manager)
     rows = []

@@ -147,9 +147,10 @@ class UnknownContact:
 
 
 def unknown_la_contacts(session: Session, tz: ZoneInfo) -> list[UnknownContact]:
-    """MI sheets with a deadline whose LA contact no directory entry matches by name."""
+    """MI sheets still owed by someone whose LA contact no directory entry matches by name."""
     known = Partnership.load(session).la_contacts
-    query = select(MISheet).where(MISheet.due_date.is_not(None), MISheet.contact_name.is_not(None))
+    owed = select(Obligation.mi_sheet_id).where(Obligation.resolved_on.is_(None))
+    query = select(MISheet).where(MISheet.contact_name.is_not(None), MISheet.id.in_(owed))
     return [
         UnknownContact(
             f"MI {s.number}", s.contact_name or "", s.contact_email, local_date(s.updated_at, tz)

@@ -96,8 +96,9 @@ class Ladder:
     due_soon_tell: tuple[str, ...]
     stages: tuple[LadderStage, ...]
     acknowledgement_pause: int
-    # Snapshots stored before the limit existed read back with the default.
-    acknowledgement_limit_per_stage: int = 1
+    # None: no limit. Snapshots copied onto items before the limit existed read back so,
+    # as any rule change leaves items already climbing alone (until `escalation reapply`).
+    acknowledgement_limit_per_stage: int | None = None
 
     @property
     def top(self) -> int:

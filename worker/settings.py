@@ -11,7 +11,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 from limits import parse
@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     link_valid_days: int = Field(default=30, ge=1, le=365)
     # Requests each client address may make to the agency feeds and the digest links.
     rate_limit: str = "60/minute"
+    # The proxies whose X-Forwarded-For names the real client (comma-separated addresses,
+    # or * where nothing but the proxy can reach the server, as in docker-compose).
+    forwarded_allow_ips: str = "127.0.0.1"
 
     @field_validator("rate_limit")
     @classmethod
@@ -204,8 +207,13 @@ def secrets_in(values: dict[str, Any], prefix: str = "") -> list[str]:
 
 
 def has_password(url: object) -> bool:
+    """A password in the address itself or in its query (`?password=`), as drivers take both."""
+    if not isinstance(url, str):
+        return False
     try:
-        return isinstance(url, str) and bool(urlsplit(url).password)
+        parts = urlsplit(url)
+        query = {k.casefold() for k, _ in parse_qsl(parts.query)}
+        return bool(parts.password) or bool(query & {"password", "passwd"})
     except ValueError:  # not an address at all: pydantic names that problem
         return False
 

@@ -77,7 +77,7 @@ def guarded(row: Obligation, work: Callable[[], T]) -> T | Unassessed:
 
 def problem_text(row: Obligation, exc: Exception) -> str:
     target = f" (target date {row.target_date.isoformat()})" if row.target_date else ""
-    return f"{exc or type(exc).__name__}{target}"
+    return f"{str(exc) or type(exc).__name__}{target}"
 
 
 def reference(row: Obligation) -> str:

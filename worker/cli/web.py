@@ -59,6 +59,10 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
         access_log=False,
         log_config=log_config(),
         server_header=False,
+        # The client address (rate limits, the record of who acted) is the proxy's unless
+        # X-Forwarded-For is believed from it: only from the proxies named in the settings.
+        proxy_headers=True,
+        forwarded_allow_ips=app.settings.forwarded_allow_ips,
     )
 
 

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from dateutil import parser as dateparser
 
-from worker.importers.errors import refuse
+from worker.importers.errors import DocumentError, refuse
 
 MAX_BYTES = 5 * 1024 * 1024
 # Every character that some program treats as a line break, plus the other C0/C1 controls.
@@ -24,6 +24,8 @@ _BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _INVISIBLE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]+")
 _SPACES = re.compile(r"\s+")
 _NUMERIC_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})")
+# The same with dots or dashes, which dateutil would read month-first when day-first fails.
+_OTHER_NUMERIC = re.compile(r"\d{1,2}([.-])\d{1,2}\1(\d{2}|\d{4})")
 _MONTH_NAMES = (
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",
@@ -114,6 +116,13 @@ def parse_day_first(value: str, line: int, field: str) -> date:
 def parse_written_date(value: str, line: int, field: str) -> date:
     """A written date such as 'Friday 13th May 2016'; a named weekday must agree."""
     text = one_line(value)
+    numeric = _OTHER_NUMERIC.fullmatch(text)
+    if numeric:
+        try:
+            return parse_day_first(text.replace(numeric.group(1), "/"), line, field)
+        except DocumentError as exc:
+            exc.value = value  # as the document wrote it
+            raise
     parsed = _parse_date(text, line, field)
     named = text.split()[0].strip(",").lower() if text else ""
     if named in _WEEKDAYS and _WEEKDAYS.index(named) != parsed.weekday():
