@@ -525,7 +525,7 @@ def test_every_date_the_importers_accept_can_be_assessed(target: date, offset: i
 
 def test_a_ladder_copied_before_the_limit_existed_keeps_every_pause() -> None:
     """Items already climbing keep the rules they started with: no limit for old copies."""
-    stored = LADDER.to_json().replace(', "acknowledgement_limit_per_stage":1', "")
+    stored = LADDER.to_json().replace(',"acknowledgement_limit_per_stage":1', "")
     assert "acknowledgement_limit_per_stage" not in stored
     old = Ladder.from_json(stored)
     assert old.acknowledgement_limit_per_stage is None

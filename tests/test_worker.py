@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import update
 
-from tests.conftest import seed
+from tests.conftest import SEED_LA_CONTACTS, seed, use_la_contacts
 from tests.helpers import run_import
 from tests.services import Recorder
 from tests.workers import (
@@ -41,11 +41,17 @@ MOMENT = datetime(2017, 2, 16, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 def env(
-    app: App, redis_url: str, smtp: tuple[Recorder, int], monkeypatch: pytest.MonkeyPatch
+    app: App,
+    redis_url: str,
+    smtp: tuple[Recorder, int],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> dict[str, str]:
-    """The environment of the worker processes, also set for commands run in this process."""
+    """The environment of the worker processes, also set for commands run in this process;
+    the directory lists the seed sheets' LA contacts."""
     flush(redis_url)
-    values = worker_env(app, redis_url, smtp[1], MOMENT)
+    config = use_la_contacts(app, monkeypatch, tmp_path / "config", SEED_LA_CONTACTS)
+    values = worker_env(app, redis_url, smtp[1], MOMENT) | {"REMINDERS_CONFIG_DIR": str(config)}
     for key, value in values.items():
         monkeypatch.setenv(key, value)
     return values
