@@ -16,7 +16,7 @@ DATABASE_RETRY_SECONDS = 5
 @celery.task(name="reminders.tick")
 def tick() -> int:
     """Plan the period when it is due, and push any row a lost worker left behind."""
-    return len(run_tick(runtime.app, runtime.config, runtime.app.now(), send_digest.delay))
+    return len(run_tick(runtime.app, runtime.app.now(), send_digest.delay))
 
 
 @celery.task(bind=True, name="reminders.send_digest", max_retries=None)

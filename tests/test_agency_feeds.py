@@ -173,23 +173,30 @@ def test_no_token_reaches_the_access_log(app: App, tmp_path: Path) -> None:
 
 
 def test_broken_configuration_gets_a_plain_503(app: App, tmp_path: Path) -> None:
+    """A server that never read good rules (or a good directory) says so plainly; one that
+    did keeps the last good version in force when the file breaks later."""
     run_import(app, seed("002"))
     synced(app)
     token = token_from(cli("feeds", "url", "Health")[1])
     config = tmp_path / "config"
     shutil.copytree(app.settings.config_dir, config)
     (config / "escalation.yaml").write_text("stages: [oops\n", encoding="utf-8")
-    broken = App(load_settings(config_dir=config))
+    broken, never_good = (App(load_settings(config_dir=config)) for _ in range(2))
     try:
         with serving(broken) as client:
             feed = client.get(f"/feeds/agency/{token}.ics")
             home = client.get("/")
             (config / "directory.yaml").write_text("partnership: [\n", encoding="utf-8")
-            home_without_directory = client.get("/")
+            home_after_a_bad_edit = client.get("/")
+        with serving(never_good) as client:
+            home_never_good = client.get("/")
     finally:
         broken.close()
+        never_good.close()
     assert home.status_code == 200
-    for response in (feed, home_without_directory):
+    assert home_after_a_bad_edit.status_code == 200
+    assert home_after_a_bad_edit.text == home.text
+    for response in (feed, home_never_good):
         assert response.status_code == 503
         assert "Temporarily unavailable" in response.text
         assert "Traceback" not in response.text

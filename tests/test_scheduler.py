@@ -16,7 +16,7 @@ from tests.helpers import run_import
 from worker.app import App
 from worker.cli import main
 from worker.models import Delivery, DeliveryState, PlanRun
-from worker.scheduler import LastGood, run_tick
+from worker.scheduler import run_tick
 from worker.settings import load_settings
 
 STEP = timedelta(minutes=15)
@@ -24,13 +24,13 @@ STEP = timedelta(minutes=15)
 
 def tick_through(app: App, start: datetime, end: datetime) -> dict[date, datetime]:
     """Tick every 15 minutes from start to end; when each period was first planned."""
-    config, queued = LastGood(), list[int]()
+    queued = list[int]()
     planned: dict[date, datetime] = {}
     now = start
     while now <= end:
         # Every 15 minutes around the send time, hourly otherwise: fast, and still exact.
         if 5 <= now.hour <= 9 or now.minute == 0:
-            run_tick(app, config, now, queued.append)
+            run_tick(app, now, queued.append)
             with app.sessions() as session:
                 for period in session.scalars(select(PlanRun.period)):
                     planned.setdefault(period, now)
@@ -98,24 +98,23 @@ def test_a_broken_rules_or_directory_file_keeps_the_last_good_one(
     shutil.copytree(ROOT / "config", folder)
     monkeypatch.setenv("REMINDERS_CONFIG_DIR", str(folder))
     live = App(load_settings())
-    config = LastGood()
     try:
-        check_last_good(live, config, folder)
+        check_last_good(live, folder)
     finally:
         live.close()
 
 
-def check_last_good(live: App, config: LastGood, folder: Path) -> None:
-    assert config.refresh(live) == []
-    good_rules, good_directory = config.rules, config.directory
+def check_last_good(live: App, folder: Path) -> None:
+    good_rules, good_directory = live.rules(), live.directory()
     (folder / "escalation.yaml").write_text("stages: [\n", encoding="utf-8")
     (folder / "directory.yaml").write_text("agencies: 7\n", encoding="utf-8")
-    problems = config.refresh(live)
-    assert len(problems) == 2
-    assert "directory.yaml" in problems[0]
-    assert "escalation.yaml" in problems[1]
-    assert (config.rules, config.directory) == (good_rules, good_directory)
-    run_tick(live, config, utc("2017-02-16T09:00"), lambda _: None)  # still plans, no error
+    problems = live.config.refresh()
+    assert [p.path.name for p in problems] == ["directory.yaml", "escalation.yaml"]
+    assert (live.rules(), live.directory()) == (good_rules, good_directory)
+    assert live.config.refresh() == []  # reported once, not at every tick
+    run_tick(live, utc("2017-02-16T09:00"), lambda _: None)  # still plans, no error
+    with live.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(PlanRun)) == 1
 
 
 def test_embedded_outbox_unwritable_is_a_clear_error_and_nothing_is_sent(

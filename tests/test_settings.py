@@ -10,8 +10,9 @@ import yaml
 
 from tests.conftest import ROOT
 from tests.services import Recorder
-from worker.settings import ConfigError, Smtp, load_settings
+from worker.settings import Smtp, load_settings
 from worker.transport import PermanentError, SmtpRelay
+from worker.yaml_files import ConfigError
 
 
 def settings_file(tmp_path: Path, text: str) -> Path:

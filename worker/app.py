@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from alembic.runtime.migration import MigrationContext
@@ -13,10 +12,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from worker.config import Config, Files
 from worker.db import alembic_config, make_engine, session_factory, transaction, upgrade
-from worker.directory import Directory, load_directory, sync_directory
+from worker.directory import Directory, sync_directory
 from worker.importers import ImportOptions
-from worker.rules import Rules, load_rules
+from worker.rules import Rules
 from worker.settings import Settings, load_settings
 from worker.workdays import local_date
 
@@ -28,6 +28,8 @@ class NotInitialisedError(Exception):
 @dataclass
 class App:
     settings: Settings = field(default_factory=load_settings)
+    _config: Config | None = field(default=None, init=False, repr=False)
+    _synced: Directory | None = field(default=None, init=False, repr=False)
 
     @cached_property
     def engine(self) -> Engine:
@@ -42,20 +44,23 @@ class App:
         return ZoneInfo(self.settings.timezone)
 
     @property
-    def directory_path(self) -> Path:
-        return self.settings.config_dir / "directory.yaml"
+    def files(self) -> Files:
+        return Files(self.settings.config_dir)
 
     @property
-    def rules_path(self) -> Path:
-        return self.settings.config_dir / "escalation.yaml"
+    def config(self) -> Config:
+        """The directory and rules in force (last good), made anew if `config_dir` moves."""
+        if self._config is None or self._config.source != self.files:
+            self._config = Config(self.files)
+        return self._config
 
     def directory(self) -> Directory:
-        return load_directory(self.directory_path)
+        """The directory in force; ConfigError only when no good version was ever read."""
+        return self.config.directory()
 
-    def rules(self, path: Path | None = None) -> Rules:
-        """The escalation rules; a broken file raises RulesError and replaces nothing."""
-        groups = self.directory().groups
-        return load_rules(path or self.rules_path, known_groups=groups)
+    def rules(self) -> Rules:
+        """The escalation rules in force; ConfigError only when no good version was read."""
+        return self.config.rules()
 
     def now(self) -> datetime:
         """The one clock of the application: UTC, shifted by `clock_offset` (zero in use)."""
@@ -85,9 +90,14 @@ class App:
         self.sync_directory()
 
     def sync_directory(self) -> None:
+        """Bring the database's agencies, people and establishments in line with the
+        directory in force, unless this process already did for this version."""
         directory = self.directory()
+        if directory is self._synced:
+            return
         with transaction(self.sessions) as session:
             sync_directory(session, directory)
+        self._synced = directory
 
     def close(self) -> None:
         """Release database connections, if any were opened."""

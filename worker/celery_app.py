@@ -16,7 +16,6 @@ from celery.signals import worker_process_init
 
 from worker.app import App
 from worker.paths import private_files
-from worker.scheduler import LastGood
 from worker.settings import Settings
 from worker.transport import Transport, transport_for
 
@@ -27,10 +26,6 @@ class Runtime:
     @cached_property
     def app(self) -> App:
         return App()
-
-    @cached_property
-    def config(self) -> LastGood:
-        return LastGood()
 
     @cached_property
     def transport(self) -> Transport:

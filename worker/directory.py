@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,7 +24,7 @@ from worker.models import (
     EstablishmentGroup,
     Role,
 )
-from worker.settings import ConfigError, describe_errors, read_yaml
+from worker.yaml_files import mapping, read_yaml, validated
 
 AgencyRole = Literal["named_contact", "line_manager", "senior_safeguarding_lead"]
 
@@ -148,13 +148,13 @@ def fold(name: str) -> str:
 
 
 def load_directory(path: Path) -> Directory:
-    data = read_yaml(path)
-    if not isinstance(data, dict):
-        raise ConfigError(path, ["(top level): expected a mapping with partnership, agencies, …"])
-    try:
-        return Directory.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(path, describe_errors(exc)) from exc
+    return directory_from(path, read_yaml(path, empty="the partnership's directory"))
+
+
+def directory_from(path: Path, data: Any) -> Directory:
+    """The directory from already-parsed content; `path` names where it came from."""
+    top = mapping(path, data, "keys such as partnership and agencies")
+    return validated(path, Directory, top)
 
 
 def sync_directory(session: Session, directory: Directory) -> None:

@@ -8,24 +8,17 @@ it on the ladder it started on after the rules are edited.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, time
 from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    TypeAdapter,
-    ValidationError,
-    ValidationInfo,
-)
-from pydantic_core import ErrorDetails, PydanticCustomError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationInfo
+from pydantic_core import PydanticCustomError
+
+from worker.yaml_files import mapping, read_yaml, validated
 
 __all__ = [
     "ROLES",
@@ -33,7 +26,6 @@ __all__ = [
     "Ladder",
     "LadderStage",
     "Rules",
-    "RulesError",
     "Stage",
     "load_rules",
 ]
@@ -208,108 +200,16 @@ class Rules(_Strict):
 # Loading and reporting
 
 
-class RulesError(Exception):
-    """The rules file cannot be used; `problems` are "key.path: what is wrong" lines."""
-
-    def __init__(self, path: str, problems: Sequence[str]) -> None:
-        self.path = path
-        self.problems = list(problems)
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        lines = [f"{self.path}: the escalation rules cannot be used:"]
-        lines += [f"  - {problem}" for problem in self.problems]
-        return "\n".join(lines)
-
-
 def load_rules(path: Path, known_groups: Collection[str] | None = None) -> Rules:
-    """Read and check the rules in `path`; raise RulesError listing every problem found.
+    """Read and check the rules in `path`; raise ConfigError listing every problem found.
 
     Audience groups are checked against `known_groups` only when it is given.
     """
-    data = _read_yaml(path)
+    return rules_from(path, read_yaml(path, empty="the escalation rules"), known_groups)
+
+
+def rules_from(path: Path, data: Any, known_groups: Collection[str] | None = None) -> Rules:
+    """Rules from already-parsed content; `path` names where it came from in any error."""
+    top = mapping(path, data, "keys such as due_soon and stages")
     context = {"known_groups": None if known_groups is None else set(known_groups)}
-    try:
-        return Rules.model_validate(data, context=context)
-    except ValidationError as exc:
-        raise RulesError(str(path), [_describe(e) for e in exc.errors()]) from None
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise RulesError(str(path), [f"cannot read the file: {exc.strerror}"]) from None
-    except yaml.YAMLError as exc:
-        raise RulesError(str(path), [_yaml_problem(exc)]) from None
-    if data is None:
-        raise RulesError(str(path), ["the file is empty; it should hold the escalation rules"])
-    if not isinstance(data, dict):
-        kind = type(data).__name__
-        problem = f"expected keys such as due_soon and stages at the top level, got a {kind}"
-        raise RulesError(str(path), [problem])
-    return data
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
-    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
-    hint = "check the spaces at the start of the line and the punctuation around it"
-    return f"{where}: not valid YAML ({problem}); {hint}"
-
-
-_KEYS_BY_PARENT: Mapping[str, type[BaseModel]] = {"": Rules, "due_soon": DueSoon, "stages": Stage}
-_MAPPINGS = {"audiences"}
-
-
-def _key_path(loc: tuple[int | str, ...]) -> str:
-    """("stages", 2, "tell", 0) -> "stages[2].tell[0]"; mapping keys as audiences['All Staff']."""
-    text = ""
-    for i, part in enumerate(loc):
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif i and loc[i - 1] in _MAPPINGS:
-            text += f"[{part!r}]"
-        else:
-            text += f".{part}" if text else part
-    return text or "(top level)"
-
-
-def _describe(error: ErrorDetails) -> str:
-    loc = tuple(error["loc"])
-    return f"{_key_path(loc)}: {_message(error, loc)}"
-
-
-_SIMPLE = {
-    "missing": "missing",
-    "string_too_short": "must not be empty",
-    "int_type": "must be a whole number, got {input!r}",
-    "list_type": "must be a list, such as [a, b]",
-    "string_type": "must be text, got {input!r}",
-    "dict_type": "must be a set of 'key: value' lines",
-    "model_type": "must be a set of 'key: value' lines",
-    "model_attributes_type": "must be a set of 'key: value' lines",
-    "date_from_datetime_parsing": "must be a date written like 2017-12-27, got {input!r}",
-    "date_parsing": "must be a date written like 2017-12-27, got {input!r}",
-    "date_type": "must be a date written like 2017-12-27, got {input!r}",
-}
-
-
-def _message(error: ErrorDetails, loc: tuple[int | str, ...]) -> str:
-    kind, ctx = error["type"], error.get("ctx", {})
-    if kind == "greater_than_equal":
-        return f"must be at least {ctx['ge']}, got {error['input']!r}"
-    if kind == "too_short":
-        return "must list at least one"
-    if kind == "extra_forbidden":
-        return _unknown_key(loc)
-    if kind in _SIMPLE:
-        return _SIMPLE[kind].format(input=error["input"])
-    return error["msg"]
-
-
-def _unknown_key(loc: tuple[int | str, ...]) -> str:
-    parents = [part for part in loc[:-1] if isinstance(part, str)]
-    model = _KEYS_BY_PARENT.get(parents[-1] if parents else "", Rules)
-    return f"unknown key (known: {', '.join(model.model_fields)})"
+    return validated(path, Rules, top, context)

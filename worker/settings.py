@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import yaml
 from limits import parse
 from pydantic import (
     BaseModel,
@@ -27,19 +26,11 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from worker.paths import CONFIG_DIR, VAR_DIR
+from worker.yaml_files import ConfigError, describe_errors, mapping, read_yaml
 
 # Keys that hold a secret however they are spelt: "SIGNING_KEY", "Smtp: {Password: …}".
 SECRET_NAMES = frozenset({"smtppassword", "signingkey", "password", "passwd", "secret", "token"})
 URL_KEYS = ("database_url", "broker_url")
-
-
-class ConfigError(Exception):
-    """A configuration file is unreadable or invalid; `problems` name file and key path."""
-
-    def __init__(self, path: Path, problems: list[str]) -> None:
-        self.path = path
-        self.problems = problems
-        super().__init__("\n".join(f"{path}: {p}" for p in problems))
 
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -149,37 +140,11 @@ def settings_file() -> Path:
     return Path(os.environ.get("REMINDERS_CONFIG_DIR", CONFIG_DIR)) / "settings.yaml"
 
 
-def read_yaml(path: Path) -> Any:
-    """Parse a YAML file, turning syntax errors into a `ConfigError` with the line."""
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(path, [f"cannot read: {exc.strerror}"]) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        raise ConfigError(path, [f"{where}invalid YAML: {getattr(exc, 'problem', exc)}"]) from exc
-
-
-def describe_errors(exc: ValidationError) -> list[str]:
-    """One line per problem, each starting with its dotted key path."""
-    return [f"{key_path(e['loc'])}: {e['msg']}" for e in exc.errors()]
-
-
-def key_path(loc: tuple[int | str, ...]) -> str:
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or "(top level)"
-
-
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     path = path or settings_file()
-    values = read_yaml(path) if path.exists() else {}
-    if values is None:
-        values = {}
-    if not isinstance(values, dict):
-        raise ConfigError(path, ["(top level): expected a mapping of settings"])
+    values = mapping(
+        path, (read_yaml(path) if path.exists() else None) or {}, "a mapping of settings"
+    )
     leaked = secrets_in(values)
     if leaked:
         raise ConfigError(path, [f"{k}: secrets come from the environment only" for k in leaked])
@@ -187,7 +152,7 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         from_env = Settings().model_dump(exclude_unset=True)
         return Settings(**deep_merge(deep_merge(values, from_env), overrides))
     except ValidationError as exc:
-        raise ConfigError(path, describe_errors(exc)) from exc
+        raise ConfigError(path, describe_errors(exc, Settings)) from exc
 
 
 def secrets_in(values: dict[str, Any], prefix: str = "") -> list[str]:

@@ -7,7 +7,7 @@ import click
 from worker.app import App
 from worker.cli import digests, escalation, records, web
 from worker.paths import private_files
-from worker.settings import ConfigError
+from worker.yaml_files import ConfigError
 
 
 @click.group()

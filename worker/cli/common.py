@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from worker.app import App, NotInitialisedError
-from worker.settings import ConfigError
+from worker.yaml_files import ConfigError
 
 console = Console(soft_wrap=True)
 

@@ -19,8 +19,7 @@ from worker.history import record_change
 from worker.models import Obligation, StageChange
 from worker.obligations import add_event, completed, sync_obligations
 from worker.refs import RefError, find
-from worker.rules import Ladder, Rules, RulesError
-from worker.settings import ConfigError
+from worker.rules import Ladder, Rules, load_rules
 from worker.sweep import (
     Assessment,
     Unassessed,
@@ -30,6 +29,7 @@ from worker.sweep import (
     record,
     reference,
 )
+from worker.yaml_files import ConfigError
 
 ON = click.option("--on", "on", type=click.DateTime(["%Y-%m-%d"]), help="Assess as of this date.")
 PLAN = click.option("--plan", help="The plan, when the ref is in more than one.")
@@ -38,7 +38,7 @@ PLAN = click.option("--plan", help="The plan, when the ref is in more than one."
 def rules_of(app: App) -> Rules:
     try:
         return app.rules()
-    except (RulesError, ConfigError) as exc:
+    except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -57,12 +57,13 @@ def rules() -> None:
 def rules_check(ctx: click.Context, file: Path | None) -> None:
     """Validate a rules file (default: the one in force); name every problem."""
     app = app_from(ctx)
+    path = file or app.files.rules_path
     try:
-        loaded = app.rules(file)
-    except (RulesError, ConfigError) as exc:
+        loaded = load_rules(path, known_groups=app.directory().groups)
+    except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     names = ", ".join(f"{s.stage} {s.name}" for s in loaded.stages)
-    click.echo(f"{file or app.rules_path}: ok ({len(loaded.stages)} stages: {names})")
+    click.echo(f"{path}: ok ({len(loaded.stages)} stages: {names})")
 
 
 @click.group()

@@ -15,7 +15,7 @@ from worker.app import App, NotInitialisedError
 from worker.cli.common import app_from, console, plain_table, ready
 from worker.importers import ImportResult, import_files
 from worker.recipients import UnknownContact, unknown_la_contacts
-from worker.settings import ConfigError
+from worker.yaml_files import ConfigError
 
 
 @click.command()
@@ -99,7 +99,7 @@ def config_check(ctx: click.Context) -> None:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"settings: ok ({app.settings.database_url.split(':')[0]} database)")
     click.echo(
-        f"{app.directory_path}: ok ({len(directory.agencies)} agencies, "
+        f"{app.files.directory_path}: ok ({len(directory.agencies)} agencies, "
         f"{len(directory.establishments)} establishments, {len(directory.la_contacts)} LA contacts)"
     )
     for unknown in documents_not_in_the_directory(app):

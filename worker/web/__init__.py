@@ -30,12 +30,12 @@ from starlette.routing import Route
 
 from worker.app import App
 from worker.links import ACKNOWLEDGE, COMPLETE
-from worker.rules import RulesError
-from worker.settings import ConfigError, Settings
+from worker.settings import Settings
 from worker.web import actions, calendars
 from worker.web.context import Web, problem
 from worker.web.http import AccessLog, SecurityHeaders
 from worker.web.limits import RateLimit
+from worker.yaml_files import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,6 @@ def create_app(app: App) -> Starlette:
         exception_handlers={
             HTTPException: http_error,
             ConfigError: unavailable,
-            RulesError: unavailable,
             Exception: server_error,
         },
     )

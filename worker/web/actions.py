@@ -36,10 +36,9 @@ from worker.links import ACKNOWLEDGE, Grant, LinkError, SigningKeyError
 from worker.models import LinkUse, Obligation
 from worker.obligations import add_event, completed
 from worker.recipients import Partnership
-from worker.rules import RulesError
-from worker.settings import ConfigError
 from worker.sweep import Assessment, assess_one, calendar_for, obligations
 from worker.web.context import Web, page, problem, web_of
+from worker.yaml_files import ConfigError
 
 NOTE_LIMIT = 2000
 BODY_LIMIT = 32 * 1024
@@ -187,7 +186,7 @@ def locate(
 def assessed(web: Web, session: Session, row: Obligation) -> Assessment:
     try:
         rules = web.app.rules()
-    except (RulesError, ConfigError) as exc:
+    except ConfigError as exc:
         raise RefusedError(unavailable()) from exc
     return assess_one(row, rules, calendar_for(rules), web.app.today(), Partnership.load(session))
 

@@ -1,0 +1,132 @@
+"""The configuration in force: the partnership's directory and escalation rules, last good.
+
+One `Config` per process (on `App`) is what worker, web and CLI alike read. It goes back to
+its source only when the source says something changed (a new fingerprint), so a request or
+a tick costs a hash of two small files, not a parse. A broken edit is reported once, logged,
+and the last good version of that part stays in force: nobody's digest stops over a typing
+mistake. Only a process that has never read a good version raises `ConfigError`.
+
+Settings are not here: they say where the database and the relay are, are read once when a
+process starts (`App.settings`), and a change to them takes a restart.
+
+The source is anything with `fingerprints` and `read_*`: today the YAML files in `config/`;
+a versioned record in the database can take its place without touching the callers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Collection, Hashable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from worker.directory import Directory, load_directory
+from worker.rules import Rules, load_rules
+from worker.yaml_files import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+class Source(Protocol):
+    """Where the directory and rules come from."""
+
+    def fingerprints(self) -> tuple[Hashable, Hashable]:
+        """Cheap stamps of the directory and of the rules: equal means unchanged."""
+
+    def read_directory(self) -> Directory: ...
+
+    def read_rules(self, known_groups: Collection[str] | None) -> Rules: ...
+
+
+@dataclass(frozen=True)
+class Files:
+    """`directory.yaml` and `escalation.yaml` in one folder."""
+
+    folder: Path
+
+    @property
+    def directory_path(self) -> Path:
+        return self.folder / "directory.yaml"
+
+    @property
+    def rules_path(self) -> Path:
+        return self.folder / "escalation.yaml"
+
+    def fingerprints(self) -> tuple[Hashable, Hashable]:
+        return digest(self.directory_path), digest(self.rules_path)
+
+    def read_directory(self) -> Directory:
+        return load_directory(self.directory_path)
+
+    def read_rules(self, known_groups: Collection[str] | None) -> Rules:
+        return load_rules(self.rules_path, known_groups=known_groups)
+
+
+def digest(path: Path) -> Hashable:
+    """The file's content hash; a file that cannot be read has none (and is read to say why)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+@dataclass
+class Config:
+    """The last good directory and rules of one `Source`, refreshed when it changes."""
+
+    source: Source
+    _directory: Directory | None = None
+    _rules: Rules | None = None
+    _seen: tuple[Hashable, Hashable] | None = None
+    _groups: frozenset[str] | None = None  # the directory's, as the rules were checked
+    problems: dict[str, ConfigError] = field(default_factory=dict)
+
+    def directory(self) -> Directory:
+        """The directory in force; ConfigError only if no good version was ever read."""
+        self.refresh()
+        if self._directory is None:
+            raise self.problems["directory"]
+        return self._directory
+
+    def rules(self) -> Rules:
+        """The rules in force; ConfigError only if no good version was ever read."""
+        self.refresh()
+        if self._rules is None:
+            raise self.problems["rules"]
+        return self._rules
+
+    def refresh(self) -> list[ConfigError]:
+        """Read again what changed; keep the last good version of any part that is broken.
+        The problems found are returned (and logged) when they are new."""
+        seen = self.source.fingerprints()
+        if seen == self._seen:
+            return []
+        before = self._seen or (object(), object())
+        self._seen = seen
+        found: list[ConfigError] = []
+        if seen[0] != before[0]:
+            found += self._read("directory", self._read_directory)
+        groups = frozenset(self._directory.groups) if self._directory else None
+        if seen[1] != before[1] or groups != self._groups:
+            self._groups = groups
+            found += self._read("rules", lambda: self._read_rules(groups))
+        for problem in found:
+            log.error("configuration refused, the last good version stays in force: %s", problem)
+        return found
+
+    def _read_directory(self) -> None:
+        self._directory = self.source.read_directory()
+
+    def _read_rules(self, groups: frozenset[str] | None) -> None:
+        self._rules = self.source.read_rules(groups)
+
+    def _read(self, part: str, read: Callable[[], None]) -> list[ConfigError]:
+        try:
+            read()
+        except ConfigError as exc:
+            self.problems[part] = exc
+            return [exc]
+        self.problems.pop(part, None)
+        return []
