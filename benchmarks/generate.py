@@ -34,7 +34,6 @@ from worker.models import (
     group_members,
 )
 from worker.rules import Rules
-from worker.sweep import calendar_for
 
 CHUNK = 5_000
 STAMP = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
@@ -231,7 +230,7 @@ class Yesterday:
     """
 
     def __init__(self, rules: Rules) -> None:
-        self.rules, self.cal = rules, calendar_for(rules)
+        self.rules, self.cal = rules, rules.calendar()
         self.day = self.cal.add(TODAY, -1)
         self.known: dict[tuple[date, bool], Row] = {}
 

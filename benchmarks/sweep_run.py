@@ -15,8 +15,8 @@ from sqlalchemy import text
 
 from benchmarks.measure import counting_queries, peak_rss_mb, timed
 from worker.app import App
+from worker.obligations import record_each
 from worker.settings import load_settings
-from worker.sweep import record_each
 
 PLAIN = "SELECT * FROM obligations WHERE resolved_on IS NULL ORDER BY id"
 

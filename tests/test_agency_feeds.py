@@ -22,9 +22,8 @@ from worker.app import App
 from worker.cli import main
 from worker.db import transaction
 from worker.models import AgencyFeed
-from worker.obligations import add_event, sync_obligations
+from worker.obligations import assess, record_event, stream, sync_obligations
 from worker.settings import load_settings
-from worker.sweep import assess, obligations
 
 TOKEN = re.compile(r"/feeds/agency/([A-Za-z0-9_-]+)\.ics")
 
@@ -118,10 +117,9 @@ def test_an_acknowledgement_shows_and_the_date_moves_on(app: App) -> None:
     with serving(app) as client:
         before = client.get(path)
         with transaction(app.sessions) as session:
-            row = next(r for r in obligations(session) if r.agency and r.agency.name == "Health")
-            add_event(
-                row, app.today(), "acknowledged", "in hand", by="designated.nurse@example.org"
-            )
+            row = next(r for r in stream(session) if r.agency and r.agency.name == "Health")
+            by = "designated.nurse@example.org"
+            record_event(row, "acknowledged", app.today(), by, "in hand")
         after = client.get(path)
     changed = [e for e in deadlines(after) if "(paused)" in str(e["SUMMARY"])]
     assert len(changed) == 1

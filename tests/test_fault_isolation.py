@@ -25,8 +25,9 @@ from worker.db import transaction
 from worker.delivery import deliver
 from worker.digest import Digest
 from worker.models import Action, Delivery, DeliveryState, Obligation
+from worker.obligations import sync_obligations
+from worker.obligations.assess import problem_text
 from worker.planning import plan
-from worker.sweep import problem_text
 from worker.transport import Outbox
 
 PERIOD = date(2017, 2, 16)
@@ -55,6 +56,8 @@ def item_keys(digests: list[Digest]) -> dict[str, set[str]]:
 def imported(app: App) -> App:
     [result] = run_import(app, seed("002"))
     assert result.error is None
+    with transaction(app.sessions) as session:
+        sync_obligations(session, app.rules(), app.timezone, app.today())
     return app
 
 

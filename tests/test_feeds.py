@@ -16,9 +16,10 @@ from sqlalchemy import update
 from tests.conftest import seed
 from tests.helpers import options, run_import
 from tests.web import BST_SHEET, bst_sheet, serving
-from worker.agency_feeds import find_agency, issue_token
+from worker.agency_feeds import issue_token
 from worker.app import App
 from worker.db import transaction
+from worker.directory import find_agency
 from worker.feeds import SESSIONS_CACHE, SessionFilter, sessions_feed
 from worker.importers import import_files
 from worker.models import BriefingSession

@@ -21,10 +21,9 @@ from worker.db import transaction
 from worker.models import Delivery, PlanRun
 from worker.planning import plan, send_period, week_start
 from worker.rules import load_rules
-from worker.sweep import calendar_for
 
 RULES = load_rules(Path(__file__).resolve().parents[1] / "config" / "escalation.yaml")
-CAL = calendar_for(RULES)
+CAL = RULES.calendar()
 LONDON = ZoneInfo("Europe/London")
 
 

@@ -17,9 +17,8 @@ from worker.cli import main
 from worker.db import transaction
 from worker.digest import Digest
 from worker.models import Delivery, Obligation, StageChange
-from worker.obligations import add_event, sync_obligations
+from worker.obligations import Assessment, assess, record, record_event, sync_obligations
 from worker.planning import plan
-from worker.sweep import Assessment, assess, record
 
 DAY = timedelta(days=1)
 ENGLAND = holidays.country_holidays("GB", subdiv="ENG", years=range(2016, 2020))
@@ -211,13 +210,10 @@ def test_an_acknowledgement_pauses_then_resumes_at_the_same_stage(app: App) -> N
     with transaction(app.sessions) as session:
         row = session.scalar(select(Obligation).where(Obligation.key == key))
         assert row is not None
-        add_event(
-            row,
-            date(2017, 2, 10),
-            "acknowledged",
+        record_event(
+            row, "acknowledged", date(2017, 2, 10), "education.adviser@example.org",
             "audit under way",
-            by="education.adviser@example.org",
-        )
+        )  # fmt: skip
     assert stages(app, date(2017, 2, 16))[key] == 2  # stage 3 would have come on 02-16
     paused = next(a for a in on_day(app, date(2017, 2, 16)) if a.row.key == key)
     assert paused.decision.paused_until == date(2017, 2, 23)

@@ -22,8 +22,8 @@ from worker.escalation import Decision
 from worker.links import ACKNOWLEDGE, COMPLETE, Links, PreviewLinkError
 from worker.mail import build_digest_message
 from worker.models import Delivery, LinkUse, ObligationEvent
+from worker.obligations import assess, record
 from worker.scheduler import plan_once
-from worker.sweep import assess, record
 
 NURSE = "designated.nurse@example.org"
 

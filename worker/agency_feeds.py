@@ -17,43 +17,32 @@ import hashlib
 import hmac
 import secrets
 from datetime import UTC, date, datetime, time, timedelta
-from functools import partial
 
 from icalendar import Event
 from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
-from worker.directory import fold
 from worker.feeds import NEVER, Feed, Site, new_calendar
 from worker.models import (
     Action,
-    ActionStatus,
     Agency,
-    AgencyAlias,
     AgencyFeed,
     MISheet,
     Obligation,
     ObligationEvent,
     StageChange,
 )
+from worker.obligations import Assessment, Assessor, stream, uid
 from worker.recipients import Partnership
 from worker.rules import Rules
-from worker.sweep import Assessment, assess_one, calendar_for, guarded, obligations
 from worker.templating import long_date
 
 # Long enough for any token we make (43 characters); anything longer is not worth hashing.
 MAX_TOKEN_LENGTH = 100
-SUMMARY_TEXT = 60
 
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def find_agency(session: Session, name: str) -> Agency | None:
-    """The agency called `name` or one of its aliases (case and spacing do not matter)."""
-    alias = session.scalar(select(AgencyAlias).where(AgencyAlias.alias == fold(name)))
-    return alias.agency if alias else None
 
 
 def issue_token(session: Session, agency: Agency, now: datetime) -> str:
@@ -101,12 +90,11 @@ def owned(row: Obligation, agency: Agency, emails: set[str], partnership: Partne
 def deadline_feed(session: Session, site: Site, agency: Agency, rules: Rules, today: date) -> Feed:
     """The agency's deadlines as they stand on `today` (a Europe/London date)."""
     emails = {c.email.lower() for c in agency.contacts}
-    cal, partnership = calendar_for(rules), Partnership.load(session)
-    everything = obligations(session, include_resolved=True)
-    rows = [r for r in everything if owned(r, agency, emails, partnership)]
-    # An item that cannot be assessed is left out of the feed (the sweep reports it).
-    attempts = [guarded(r, partial(assess_one, r, rules, cal, today, partnership)) for r in rows]
-    found = [a for a in attempts if isinstance(a, Assessment)]
+    assessor = Assessor.build(session, rules, today)
+    everything = stream(session, include_resolved=True)
+    rows = [r for r in everything if owned(r, agency, emails, assessor.partnership)]
+    # An item that cannot be assessed is left out of the feed (the daily run reports it).
+    found = list(assessor.each(rows))
     dated = [a for a in found if a.decision.target is not None]
     moved = stage_changes(session)
     name = f"{site.label} deadlines: {agency.name}"
@@ -154,31 +142,9 @@ def deadlines_changed(session: Session, site: Site, today: date) -> datetime:
     return max([NEVER, midnight, *(t for t in latest if t is not None)])
 
 
-def deadline_uid(row: Obligation, domain: str) -> str:
-    """Stable across re-imports and rebuilds: made from what the documents call the item."""
-    if row.action is not None:
-        owner = row.agency.name if row.agency else row.lead_name or ""
-        identity = f"action|{row.action.plan.title}|{row.action.ref}|{owner}"
-    else:
-        place = row.establishment.name if row.establishment else "la"
-        identity = f"mi|{row.mi_sheet.number if row.mi_sheet else row.key}|{place}"
-    return f"deadline-{hashlib.sha256(identity.encode()).hexdigest()[:24]}@{domain}"
-
-
-def what(found: Assessment) -> str:
-    row = found.row
-    if row.action is not None:
-        text = row.action.text
-        short = text if len(text) <= SUMMARY_TEXT else text[: SUMMARY_TEXT - 1].rstrip() + "…"
-        return f"CAP {row.action.ref} {short}"
-    sheet = row.mi_sheet
-    place = f", {row.establishment.name}" if row.establishment else ""
-    return f"MI {sheet.number if sheet else '?'}{place}: {sheet.title if sheet else row.key}"
-
-
 def stage_label(found: Assessment) -> str:
-    row, d = found.row, found.decision
-    if row.action is not None and row.action.status is ActionStatus.WITHDRAWN:
+    d = found.decision
+    if found.view.withdrawn:
         return "Withdrawn"
     if d.resolved:
         return "Complete"
@@ -189,14 +155,14 @@ def deadline_event(found: Assessment, site: Site, last_change: datetime) -> Even
     row, target = found.row, found.decision.target
     assert target is not None  # undated obligations are left out of the feed
     event = Event()
-    event.add("uid", deadline_uid(row, site.domain))
+    event.add("uid", uid(found.view, site.domain))
     event.add("dtstamp", last_change)
     event.add("created", row.created_at)
     event.add("last-modified", last_change)
     event.add("sequence", sum(e.kind in ("retargeted", "reopened") for e in row.events))
     event.add("dtstart", target)
     event.add("dtend", target + timedelta(days=1))
-    event.add("summary", f"[{stage_label(found)}] {what(found)}")
+    event.add("summary", f"[{stage_label(found)}] {found.view.summary}")
     event.add("description", deadline_description(found))
     withdrawn = stage_label(found) == "Withdrawn"
     event.add("status", "CANCELLED" if withdrawn else "CONFIRMED")
@@ -205,10 +171,10 @@ def deadline_event(found: Assessment, site: Site, last_change: datetime) -> Even
 
 
 def deadline_description(found: Assessment) -> str:
-    row, d = found.row, found.decision
-    lines = [row.action.text if row.action else (row.mi_sheet.title if row.mi_sheet else "")]
-    if row.action is not None:
-        lines.append(f"Plan: {row.action.plan.title}")
+    view, d = found.view, found.decision
+    lines = [view.text]
+    if view.plan is not None:
+        lines.append(f"Plan: {view.plan}")
     lines.append(f"Owner: {found.owner.label}")
     lines.append(f"Target date: {long_date(d.target.isoformat())}" if d.target else "")
     stage = stage_label(found)
@@ -219,7 +185,7 @@ def deadline_description(found: Assessment) -> str:
         lines.append(f"Escalation paused until {long_date(d.paused_until.isoformat())}")
     if d.next_change and not d.resolved:
         lines.append(f"Next: stage {d.next_stage} on {long_date(d.next_change.isoformat())}")
-    if row.action is not None and row.action.progress:
-        lines.append(f"Latest progress: {row.action.progress}")
+    if view.progress:
+        lines.append(f"Latest progress: {view.progress}")
     lines.append("Acknowledge or mark complete from the links in your digest e-mail.")
     return "\n".join(line for line in lines if line)

@@ -37,7 +37,7 @@ class App:
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
-        return session_factory(self.engine)
+        return session_factory(self.engine, self.now)
 
     @property
     def timezone(self) -> ZoneInfo:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,30 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def session_factory(engine: Engine, clock: Callable[[], datetime]) -> sessionmaker[Session]:
+    """Sessions that stamp new rows' times from `clock` (the application's, `App.now`)."""
+    return sessionmaker(engine, expire_on_commit=False, info={"clock": clock})
+
+
+# The columns that say when a row was made; filled from the session's clock when left empty.
+STAMPS = ("created_at", "updated_at", "imported_at", "changed_at", "recorded_at",
+          "planned_at", "used_at")  # fmt: skip
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp(session: Session, _context: Any, _instances: Any) -> None:
+    """Give new rows their times from the application's clock, never the machine's."""
+    unstamped = [row for row in session.new if any(
+        hasattr(row, name) and getattr(row, name) is None for name in STAMPS)]  # fmt: skip
+    if not unstamped:
+        return
+    clock = session.info.get("clock")
+    if clock is None:
+        raise RuntimeError("this session has no clock: make it with worker.db.session_factory")
+    now = clock()
+    for row in unstamped:
+        for name in (n for n in STAMPS if hasattr(row, n) and getattr(row, n) is None):
+            setattr(row, name, now)
 
 
 @contextmanager

@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
+from worker.obligations import Assessment
 from worker.recipients import Recipient
-from worker.sweep import Assessment
 
 KIND = "digest"
 
@@ -99,21 +99,20 @@ class Inbox:
 
 
 def item_for(found: Assessment, recipient: Recipient) -> Item:
-    row, d = found.row, found.decision
-    action, sheet = row.action, row.mi_sheet
+    view, d = found.view, found.decision
     why = recipient.reason if recipient.role == "named_contact" else f"copied as {recipient.reason}"
     return Item(
-        key=row.key,
-        ref=action.ref if action else found.ref,
-        source=action.plan.title if action else (sheet.title if sheet else ""),
-        text=action.text if action else (sheet.title if sheet else row.key),
-        theme=action.theme if action else "MI sheets",
+        key=view.key,
+        ref=view.ref,
+        source=view.source,
+        text=view.text,
+        theme=view.theme,
         owner=found.owner.label,
         target_date=d.target.isoformat() if d.target else None,
         stage=d.stage,
         stage_name=d.stage_name,
         working_days_overdue=d.working_days_overdue,
-        progress=action.progress if action else "",
+        progress=view.progress,
         why=why,
         unassigned=d.flagged_unassigned,
         paused_until=d.paused_until.isoformat() if d.paused_until else None,

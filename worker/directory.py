@@ -157,6 +157,12 @@ def directory_from(path: Path, data: Any) -> Directory:
     return validated(path, Directory, top)
 
 
+def find_agency(session: Session, name: str) -> Agency | None:
+    """The agency called `name` or one of its aliases (case and spacing do not matter)."""
+    alias = session.scalar(select(AgencyAlias).where(AgencyAlias.alias == fold(name)))
+    return alias.agency if alias else None
+
+
 def sync_directory(session: Session, directory: Directory) -> None:
     """Make the database's agencies, contacts and establishments match the directory."""
     agencies = {entry.name: sync_agency(session, entry) for entry in directory.agencies}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -29,7 +29,7 @@ def record_change(
     old: Any,
     new: Any,
     source: str,
-    at: datetime | None = None,
+    at: datetime,
 ) -> None:
     session.add(
         Change(
@@ -38,7 +38,7 @@ def record_change(
             field=field,
             old_value=shown(old),
             new_value=shown(new),
-            changed_at=at or datetime.now(UTC),
+            changed_at=at,
             source=source,
         )
     )

@@ -1,7 +1,8 @@
 """The partnership's records: directory, plans and actions, MI sheets, briefing sessions.
 
 Typed SQLAlchemy 2.0 models. The schema itself is owned by the Alembic migrations in
-`worker/migrations/`; a test checks that the two never drift apart.
+`worker/migrations/`; a test checks that the two never drift apart. The times a row was made
+are stamped from the application's clock by the session (`worker.db`), never the machine's.
 """
 
 from __future__ import annotations
@@ -51,10 +52,6 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def str_enum(cls: type[enum.Enum]) -> Enum:
@@ -176,7 +173,7 @@ class Plan(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(300), unique=True)
     source_file: Mapped[str] = mapped_column(String(500))
-    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+    imported_at: Mapped[datetime] = mapped_column()
     actions: Mapped[list[Action]] = relationship(back_populates="plan", order_by="Action.id")
 
 
@@ -194,7 +191,7 @@ class Action(Base):
     target_date: Mapped[date | None]
     progress: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[ActionStatus] = mapped_column(str_enum(ActionStatus))
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column()
     plan: Mapped[Plan] = relationship(back_populates="actions")
     leads: Mapped[list[ActionLead]] = relationship(
         back_populates="action", cascade="all, delete-orphan", order_by="ActionLead.position"
@@ -237,7 +234,7 @@ class MISheet(Base):
     delegate_limit: Mapped[int | None]
     booking_url: Mapped[str | None] = mapped_column(String(500))
     source_file: Mapped[str] = mapped_column(String(500))
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column()
     sessions: Mapped[list[BriefingSession]] = relationship(
         back_populates="mi_sheet", order_by="BriefingSession.date"
     )
@@ -262,8 +259,8 @@ class BriefingSession(Base):
     # cancels only the missing sessions that the same document had announced.
     origin: Mapped[str] = mapped_column(String(300), default="sheet")
     sequence: Mapped[int] = mapped_column(default=0)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
     mi_sheet: Mapped[MISheet] = relationship(back_populates="sessions")
 
 
@@ -278,7 +275,7 @@ class Change(Base):
     field: Mapped[str] = mapped_column(String(50))
     old_value: Mapped[str | None] = mapped_column(Text)
     new_value: Mapped[str | None] = mapped_column(Text)
-    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changed_at: Mapped[datetime] = mapped_column()
     source: Mapped[str] = mapped_column(String(500))
 
 
@@ -310,7 +307,7 @@ class Obligation(Base):
     # others, and reported to the business manager until it assesses again.
     problem: Mapped[str | None] = mapped_column(Text)
     problem_since: Mapped[date | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column()
     action: Mapped[Action | None] = relationship()
     mi_sheet: Mapped[MISheet | None] = relationship()
     agency: Mapped[Agency | None] = relationship()
@@ -332,7 +329,7 @@ class ObligationEvent(Base):
     new_target: Mapped[date | None]
     note: Mapped[str] = mapped_column(Text, default="")
     by: Mapped[str] = mapped_column(String(320))
-    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column()
     obligation: Mapped[Obligation] = relationship(back_populates="events")
 
 
@@ -347,7 +344,7 @@ class StageChange(Base):
     from_stage: Mapped[int]
     to_stage: Mapped[int]
     reason: Mapped[str] = mapped_column(Text)
-    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column()
     obligation: Mapped[Obligation] = relationship()
 
 
@@ -385,7 +382,7 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     # The period whose business-manager digest reported this row's failure (once).
     reported_on: Mapped[date | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column()
 
 
 class PlanRun(Base):
@@ -397,7 +394,7 @@ class PlanRun(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
     period: Mapped[date]
-    planned_at: Mapped[datetime] = mapped_column(default=utcnow)
+    planned_at: Mapped[datetime] = mapped_column()
 
 
 class AgencyFeed(Base):
@@ -411,7 +408,7 @@ class AgencyFeed(Base):
         ForeignKey("agencies.id", ondelete="CASCADE"), unique=True
     )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256, hex
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column()
     agency: Mapped[Agency] = relationship()
 
 
@@ -428,7 +425,7 @@ class LinkUse(Base):
     event_id: Mapped[int | None] = mapped_column(
         ForeignKey("obligation_events.id", ondelete="SET NULL")
     )
-    used_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime] = mapped_column()
     # Where the confirming request came from, for the written record.
     client: Mapped[str | None] = mapped_column(String(100))
     user_agent: Mapped[str | None] = mapped_column(String(500))

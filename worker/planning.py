@@ -13,7 +13,6 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
-from functools import partial
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, select
@@ -31,19 +30,16 @@ from worker.digest import (
 )
 from worker.mail import subject_line
 from worker.models import Delivery, DeliveryState, Obligation, PlanRun, StageChange
-from worker.obligations import sync_obligations
-from worker.recipients import Partnership, Person, Recipient, unknown_la_contacts
-from worker.rules import Rules
-from worker.sweep import (
+from worker.obligations import (
     Assessment,
+    Assessor,
     Unassessed,
-    assess,
-    assess_one,
-    calendar_for,
-    guarded,
-    obligations,
     record,
+    stream,
+    sync_obligations,
 )
+from worker.recipients import Person, Recipient, unknown_la_contacts
+from worker.rules import Rules
 from worker.workdays import WorkingCalendar, local_date
 
 log = logging.getLogger(__name__)
@@ -53,7 +49,7 @@ def send_period(now: datetime, rules: Rules, tz: ZoneInfo) -> date | None:
     """Today's period if today is a working day and its send time has come, else None."""
     local = now.astimezone(tz)
     today = local_date(now, tz)
-    if not calendar_for(rules).is_working_day(today) or local.time() < rules.digests.send_at:
+    if not rules.calendar().is_working_day(today) or local.time() < rules.digests.send_at:
         return None
     return today
 
@@ -63,7 +59,7 @@ def latest_period(now: datetime, rules: Rules, tz: ZoneInfo) -> date:
     day = send_period(now, rules, tz)
     if day is not None:
         return day
-    return calendar_for(rules).add(local_date(now, tz), -1)
+    return rules.calendar().add(local_date(now, tz), -1)
 
 
 def week_start(day: date, cal: WorkingCalendar) -> date:
@@ -101,14 +97,14 @@ def deliveries_due(session: Session, rules: Rules, tz: ZoneInfo, period: date,
     unassessed: list[Unassessed] = []
     record(session, rules, period, unassessed)
     session.flush()
-    inboxes = gather(
-        assess(session, rules, period), resolved_since(session, rules, previous, period)
-    )
+    assessor = Assessor.build(session, rules, period)
+    inboxes = gather(assessor.each(stream(session)), resolved_since(session, assessor, previous))
     attention = [could_not_assess(u, period) for u in unassessed]
-    attention += [
-        Attention(u.sheet, u.problem, u.since.isoformat()) for u in unknown_la_contacts(session, tz)
-    ]
-    return due_deliveries(session, rules, period, partnership, inboxes, links, attention)
+    unknown = unknown_la_contacts(session, assessor.partnership, tz)
+    attention += [Attention(u.sheet, u.problem, u.since.isoformat()) for u in unknown]
+    manager = assessor.partnership.business_manager
+    return due_deliveries(session, rules, period, partnership, inboxes, manager,
+                          links=links, attention=attention)  # fmt: skip
 
 
 def could_not_assess(found: Unassessed, period: date) -> Attention:
@@ -116,33 +112,27 @@ def could_not_assess(found: Unassessed, period: date) -> Attention:
     return Attention(found.ref, f"could not assess: {found.reason}", since.isoformat())
 
 
-def resolved_since(
-    session: Session, rules: Rules, previous: date | None, period: date
-) -> list[Assessment]:
+def resolved_since(session: Session, assessor: Assessor, previous: date | None) -> list[Assessment]:
     """Obligations resolved since the last planned period: everyone told hears once."""
-    partnership, cal = Partnership.load(session), calendar_for(rules)
+    since = [Obligation.resolved_on <= assessor.today]
+    if previous is not None:
+        since.append(Obligation.resolved_on > previous)
     found = []
-    for row in obligations(session, include_resolved=True):
-        if (
-            row.resolved_on
-            and (previous is None or row.resolved_on > previous)
-            and row.resolved_on <= period
-        ):
-            on = row.resolved_on
-            assessed = guarded(row, partial(assess_one, row, rules, cal, on, partnership))
-            if isinstance(assessed, Assessment):
-                found.append(assessed)
+    for row in stream(session, include_resolved=True, where=since):
+        assessed = assessor.on(row.resolved_on or assessor.today).attempt(row)
+        if isinstance(assessed, Assessment):
+            found.append(assessed)
     return found
 
 
 def due_deliveries(session: Session, rules: Rules, period: date, partnership: str,
-                   inboxes: dict[str, Inbox], links: Decorate | None = None,
+                   inboxes: dict[str, Inbox], manager: Person | None, *,
+                   links: Decorate | None = None,
                    attention: Sequence[Attention] = ()) -> list[Delivery]:  # fmt: skip
     """The digests due this period. The business manager's also carries the failed digests
     not yet reported (always due then) and what needs their attention (due when new)."""
-    cadence = Cadence(rules.digests.daily_from_stage, week_start(period, calendar_for(rules)))
+    cadence = Cadence(rules.digests.daily_from_stage, week_start(period, rules.calendar()))
     last, moved = last_sent(session, period), changed_keys(session, period)
-    manager = Partnership.load(session).business_manager
     failures = report_failures(session, period) if manager is not None else []
     if manager is not None and (failures or attention):
         open_inbox(inboxes, manager)

@@ -146,9 +146,11 @@ class UnknownContact:
         )
 
 
-def unknown_la_contacts(session: Session, tz: ZoneInfo) -> list[UnknownContact]:
+def unknown_la_contacts(
+    session: Session, partnership: Partnership, tz: ZoneInfo
+) -> list[UnknownContact]:
     """MI sheets still owed by someone whose LA contact no directory entry matches by name."""
-    known = Partnership.load(session).la_contacts
+    known = partnership.la_contacts
     owed = select(Obligation.mi_sheet_id).where(Obligation.resolved_on.is_(None))
     query = select(MISheet).where(MISheet.contact_name.is_not(None), MISheet.id.in_(owed))
     return [

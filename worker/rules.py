@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, time
+from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +19,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationInfo
 from pydantic_core import PydanticCustomError
 
+from worker.workdays import WorkingCalendar
 from worker.yaml_files import mapping, read_yaml, validated
 
 __all__ = [
@@ -191,9 +193,18 @@ class Rules(_Strict):
             self.acknowledgement_limit_per_stage,
         )
 
+    def calendar(self) -> WorkingCalendar:
+        """Working days under these rules' closure days (one calendar per set of them)."""
+        return working_calendar(frozenset(self.closure_days))
+
     def roles_for(self, stage: int) -> tuple[str, ...]:
         """Everyone told at `stage` (0 = due soon): its roles and every earlier stage's."""
         return self.ladder().roles_for(stage)
+
+
+@lru_cache(maxsize=8)
+def working_calendar(closures: frozenset[date]) -> WorkingCalendar:
+    return WorkingCalendar(closures)
 
 
 # ---------------------------------------------------------------------------------------------

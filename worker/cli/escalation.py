@@ -15,20 +15,23 @@ from worker import escalation as engine
 from worker.app import App
 from worker.cli.common import app_from, console, plain_table, ready, show_report
 from worker.db import transaction
+from worker.directory import find_agency
 from worker.history import record_change
-from worker.models import Obligation, StageChange
-from worker.obligations import add_event, completed, sync_obligations
-from worker.refs import RefError, find
-from worker.rules import Ladder, Rules, load_rules
-from worker.sweep import (
+from worker.models import Agency, Obligation, StageChange
+from worker.obligations import (
     Assessment,
+    EventRefusedError,
+    RefError,
     Unassessed,
     assess,
-    calendar_for,
     engine_view,
+    find,
     record,
-    reference,
+    record_event,
+    sync_obligations,
+    view_of,
 )
+from worker.rules import Ladder, Rules, load_rules
 from worker.yaml_files import ConfigError
 
 ON = click.option("--on", "on", type=click.DateTime(["%Y-%m-%d"]), help="Assess as of this date.")
@@ -83,7 +86,7 @@ def status(ctx: click.Context, on: datetime | None, as_json: bool) -> None:
     """Every open obligation: owner, stage, days overdue, next stage, who would be told."""
     app = ready(app_from(ctx))
     rules = rules_of(app)
-    with transaction(app.sessions) as session:
+    with app.sessions() as session:  # a read: what syncing would change is rolled back
         synced(app, session, rules)
         session.flush()
         unassessed: list[Unassessed] = []
@@ -177,7 +180,7 @@ def run(ctx: click.Context, on: datetime | None) -> None:
         synced(app, session, rules)
         session.flush()
         changes = record(session, rules, day(app, on))
-        lines = [f"{reference(c.obligation)}: {c.from_stage} → {c.to_stage}: {c.reason}"
+        lines = [f"{view_of(c.obligation).label}: {c.from_stage} → {c.to_stage}: {c.reason}"
                  for c in changes]  # fmt: skip
     click.echo("\n".join(lines) or "no stage changes")
 
@@ -191,7 +194,7 @@ def explain(ctx: click.Context, ref: str, plan: str | None, on: datetime | None)
     """The timeline of one item under the rules in force, with the reason for each step."""
     app = ready(app_from(ctx))
     rules, today = rules_of(app), day(app, on)
-    with transaction(app.sessions) as session:
+    with app.sessions() as session:  # a read: what syncing would change is rolled back
         synced(app, session, rules)
         session.flush()
         for row in located(session, ref, plan):
@@ -210,11 +213,11 @@ def located(
 def explanation(row: Obligation, rules: Rules, today: date) -> list[str]:
     ladder = Ladder.from_json(row.ladder) if row.ladder else rules.ladder()
     source = "its own copy of the rules (taken at stage 1)" if row.ladder else "the rules in force"
-    view = engine_view(row)
-    decision = engine.decide(view, rules.ladder(), calendar_for(rules), today)
+    view, in_force, cal = engine_view(row), rules.ladder(), rules.calendar()
+    decision = engine.decide(view, in_force, cal, today)
     start = (decision.target or today) - (ladder.due_soon_days[0] * 2 + 5) * ONE_DAY
-    steps = engine.timeline(view, rules.ladder(), calendar_for(rules), start, today)
-    head = f"{reference(row)} — {row.key} — target {decision.target or 'none'} — under {source}"
+    steps = engine.timeline(view, in_force, cal, start, today)
+    head = f"{view_of(row).label} — {row.key} — target {decision.target or 'none'} — under {source}"
     body = [f"  {s.on.isoformat()}  {s.reason}" for s in steps]
     now = f"  today ({today.isoformat()}): {decision.stage_name}"
     nxt = ""
@@ -266,22 +269,71 @@ def retarget(ctx: click.Context, ref: str, new_date: datetime, reason: str, by: 
     act(ctx, ref, plan, None, "retargeted", reason, by, new_date.date())
 
 
+@click.command()
+@click.argument("ref")
+@BY
+@click.option("--note", required=True, help="The progress made.")
+@PLAN
+@click.pass_context
+def note(ctx: click.Context, ref: str, by: str, note: str, plan: str | None) -> None:
+    """Add a progress note to an item, for the record; the ladder carries on."""
+    act(ctx, ref, plan, None, "noted", note, by)
+
+
+@click.command()
+@click.argument("ref")
+@click.option("--establishment", help="For an MI sheet: the establishment's item only.")
+@click.option("--reason", required=True, help="Why it is open again (kept in the record).")
+@BY
+@PLAN
+@click.pass_context
+def reopen(ctx: click.Context, ref: str, establishment: str | None, reason: str, by: str,
+           plan: str | None) -> None:  # fmt: skip
+    """Reopen a completed item: the ladder restarts as if it were due today."""
+    act(ctx, ref, plan, establishment, "reopened", reason, by)
+
+
+@click.command()
+@click.argument("ref")
+@click.argument("agency")
+@click.option("--reason", default="", help="Why it moves (kept in the record).")
+@BY
+@PLAN
+@click.pass_context
+def reassign(ctx: click.Context, ref: str, agency: str, reason: str, by: str,
+             plan: str | None) -> None:  # fmt: skip
+    """Give an action's unassigned item (or one lead agency's) to AGENCY, named as in the
+    directory or by an alias; its people are told from now on."""
+    act(ctx, ref, plan, None, "reassigned", reason, by, agency=agency)
+
+
 def act(ctx: click.Context, ref: str, plan: str | None, place: str | None, kind: str,
-        note: str, by: str, new_target: date | None = None) -> None:  # fmt: skip
+        note: str, by: str, new_target: date | None = None,
+        agency: str | None = None) -> None:  # fmt: skip
+    """Record `kind` on every obligation of REF it may happen to; say why if on none."""
     app = ready(app_from(ctx))
     rules = rules_of(app)
     with transaction(app.sessions) as session:
         synced(app, session, rules)
         session.flush()
-        found = located(session, ref, plan, place)
-        rows = [r for r in found if kind == "retargeted" or not completed(r)]
-        if not rows:
-            raise click.ClickException(f"{ref}: already complete")
-        for row in rows:
-            add_event(row, app.today(), kind, note, new_target, by=by)
-            if kind == "retargeted":
-                row.resolved_on = None
-    click.echo(f"{ref}: {kind} for {len(rows)} obligation(s)")
+        to = agency_named(session, agency) if agency else None
+        refusals, done = [], 0
+        for row in located(session, ref, plan, place):
+            try:
+                record_event(row, kind, app.today(), by, note, new_target, to)
+                done += 1
+            except EventRefusedError as exc:
+                refusals.append(str(exc))
+        if not done:
+            raise click.ClickException("; ".join(refusals))
+    click.echo(f"{ref}: {kind} for {done} obligation(s)")
+
+
+def agency_named(session: Session, name: str) -> Agency:
+    found = find_agency(session, name)
+    if found is None:
+        raise click.ClickException(f"no agency called {name!r} in the directory")
+    return found
 
 
 @escalation.command("reapply")
@@ -298,7 +350,8 @@ def reapply(ctx: click.Context, ref: str | None, plan: str | None, by: str) -> N
         changed = [r for r in rows if r.ladder is not None and r.resolved_on is None]
         for row in changed:
             source = f"escalation reapply by {by}"
-            record_change(session, "obligation", row.key, "ladder", row.ladder, None, source)
+            record_change(session, "obligation", row.key, "ladder", row.ladder, None, source,
+                          app.now())  # fmt: skip
             row.ladder = None
     click.echo(f"{len(changed)} live obligation(s) now follow the rules in force")
 
@@ -335,7 +388,7 @@ def change_row(change: StageChange, rules: Rules) -> list[str]:
     ladder = Ladder.from_json(row.ladder) if row.ladder else rules.ladder()
     return [
         change.on.isoformat(),
-        reference(row),
+        view_of(row).label,
         row.key,
         ladder.stage_name(change.from_stage),
         ladder.stage_name(change.to_stage),

@@ -14,7 +14,7 @@ from worker import listing
 from worker.app import App, NotInitialisedError
 from worker.cli.common import app_from, console, plain_table, ready
 from worker.importers import ImportResult, import_files
-from worker.recipients import UnknownContact, unknown_la_contacts
+from worker.recipients import Partnership, UnknownContact, unknown_la_contacts
 from worker.yaml_files import ConfigError
 
 
@@ -114,4 +114,4 @@ def documents_not_in_the_directory(app: App) -> list[UnknownContact]:
         return []
     app.sync_directory()
     with app.sessions() as session:
-        return unknown_la_contacts(session, app.timezone)
+        return unknown_la_contacts(session, Partnership.load(session), app.timezone)

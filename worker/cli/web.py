@@ -11,10 +11,11 @@ import uvicorn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from worker.agency_feeds import feed_of, feed_path, find_agency, issue_token
+from worker.agency_feeds import feed_of, feed_path, issue_token
 from worker.app import App
 from worker.cli.common import app_from, console, plain_table, ready
 from worker.db import transaction
+from worker.directory import find_agency
 from worker.feeds import webcal
 from worker.links import SigningKeyError, signing_key
 from worker.models import Agency, AgencyFeed

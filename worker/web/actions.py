@@ -12,7 +12,7 @@ link previews fetch every address in a message. Only the POST from that form act
   and rules in force (checked on GET and on POST): someone removed from the directory, or
   no longer on the item's ladder, keeps a link that no longer works.
 
-Then the event is recorded with `worker.obligations.add_event` — by the recipient the link
+Then the event is recorded with `worker.obligations.record_event` — by the recipient the link
 was made for, on today's date — and the link's nonce, the client's address and user agent
 in `link_uses`, in one transaction. The nonce is unique: a second use, even at the same
 instant, finds it and is refused with a clear page.
@@ -34,9 +34,14 @@ from starlette.responses import Response
 from worker.db import transaction
 from worker.links import ACKNOWLEDGE, Grant, LinkError, SigningKeyError
 from worker.models import LinkUse, Obligation
-from worker.obligations import add_event, completed
-from worker.recipients import Partnership
-from worker.sweep import Assessment, assess_one, calendar_for, obligations
+from worker.obligations import (
+    Assessment,
+    Assessor,
+    EventRefusedError,
+    completed,
+    record_event,
+    stream,
+)
 from worker.web.context import Web, page, problem, web_of
 from worker.yaml_files import ConfigError
 
@@ -164,7 +169,8 @@ def locate(
     """The link's item as it stands today; RefusedError when the link may not act on it."""
     if not allow_used and session.scalar(select(LinkUse).where(LinkUse.nonce == grant.nonce)):
         raise RefusedError(used_page())
-    row = next(obligations(session, include_resolved=True, key=grant.key), None)
+    mine = [Obligation.key == grant.key]
+    row = next(stream(session, include_resolved=True, where=mine), None)
     if row is None:
         gone = "The item this link was for is no longer on record."
         raise RefusedError(problem(404, "Item not found", gone))
@@ -172,14 +178,7 @@ def locate(
     if grant.recipient not in {r.email.lower() for r in found.recipients}:
         raise RefusedError(no_longer_yours())
     if (found.decision.resolved or completed(row)) and not allow_resolved:
-        raise RefusedError(
-            problem(
-                409,
-                "Already complete",
-                "This item has already been marked complete.",
-                "Nothing more is needed: it will not be escalated again.",
-            )
-        )
+        raise RefusedError(already_complete())
     return Target(grant, found)
 
 
@@ -188,13 +187,16 @@ def assessed(web: Web, session: Session, row: Obligation) -> Assessment:
         rules = web.app.rules()
     except ConfigError as exc:
         raise RefusedError(unavailable()) from exc
-    return assess_one(row, rules, calendar_for(rules), web.app.today(), Partnership.load(session))
+    return Assessor.build(session, rules, web.app.today()).assess(row)
 
 
 def record(web: Web, session: Session, target: Target, note: str, client: Client) -> None:
     grant, row = target.grant, target.found.row
     text = note or "marked complete from the digest link"
-    event = add_event(row, web.app.today(), EVENTS[grant.purpose], text, by=grant.recipient)
+    try:
+        event = record_event(row, EVENTS[grant.purpose], web.app.today(), grant.recipient, text)
+    except EventRefusedError as exc:
+        raise RefusedError(already_complete()) from exc
     session.flush()
     session.add(
         LinkUse(
@@ -250,6 +252,15 @@ async def small_form(request: Request) -> dict[str, str]:
     except (UnicodeDecodeError, ValueError) as exc:
         raise RefusedError(not_from_the_page()) from exc
     return dict(pairs)
+
+
+def already_complete() -> Response:
+    return problem(
+        409,
+        "Already complete",
+        "This item has already been marked complete.",
+        "Nothing more is needed: it will not be escalated again.",
+    )
 
 
 def not_from_the_page() -> Response:

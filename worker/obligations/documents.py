@@ -32,9 +32,8 @@ from worker.models import (
     Obligation,
     ObligationEvent,
 )
+from worker.obligations.events import DOCUMENT, completed, last_event, record_event
 from worker.rules import Rules
-
-DOCUMENT = "document"
 
 
 @dataclass(frozen=True)
@@ -109,7 +108,7 @@ def sync_obligations(session: Session, rules: Rules, tz: ZoneInfo, today: date) 
             follow(row, spec, today)
     for key, row in existing.items():
         if key not in specs and row.resolved_on is None and not completed(row):
-            add_event(row, today, "completed", "no longer required by the documents")
+            record_event(row, "completed", today, DOCUMENT, "no longer required by the documents")
 
 
 def new_obligation(spec: Spec) -> Obligation:
@@ -130,33 +129,15 @@ def follow(row: Obligation, spec: Spec, today: date) -> None:
     """Turn what changed in the documents into events on an existing obligation."""
     if spec.target != row.target_date and spec.target is not None:
         why = "progress updated" if spec.kind == "ongoing_review" else "target date changed"
-        add_event(row, today, "retargeted", f"{why} in the documents", spec.target)
-        row.target_date, row.resolved_on = spec.target, None
+        note = f"{why} in the documents"
+        record_event(row, "retargeted", today, DOCUMENT, note, new_target=spec.target)
+        row.target_date = spec.target  # the documents' own date, to notice the next change
     if spec.complete and not completed(row):
-        add_event(row, today, "completed", "progress recorded as complete in the documents")
-    elif not spec.complete and completed(row) and last_event(row).by == DOCUMENT:
-        add_event(row, today, "reopened", "no longer complete in the documents")
-        row.resolved_on = None
+        note = "progress recorded as complete in the documents"
+        record_event(row, "completed", today, DOCUMENT, note)
+    elif not spec.complete and completed(row) and by_the_documents(last_event(row)):
+        record_event(row, "reopened", today, DOCUMENT, "no longer complete in the documents")
 
 
-def last_event(row: Obligation) -> ObligationEvent:
-    return row.events[-1]
-
-
-def completed(row: Obligation) -> bool:
-    """Completed by the latest event that restarts or ends the ladder."""
-    ending = [e for e in row.events if e.kind in ("completed", "retargeted", "reopened")]
-    return bool(ending) and ending[-1].kind == "completed"
-
-
-def add_event(
-    row: Obligation,
-    on: date,
-    kind: str,
-    note: str,
-    new_target: date | None = None,
-    by: str = DOCUMENT,
-) -> ObligationEvent:
-    event = ObligationEvent(on=on, kind=kind, note=note, new_target=new_target, by=by)
-    row.events.append(event)
-    return event
+def by_the_documents(event: ObligationEvent | None) -> bool:
+    return event is not None and event.by == DOCUMENT

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from worker.directory import fold
 from worker.models import Action, MISheet, Obligation, Plan
-from worker.sweep import obligations
+from worker.obligations.store import stream
 
 
 class RefError(Exception):
@@ -18,12 +18,13 @@ def find(
     session: Session, ref: str, plan: str | None = None, establishment: str | None = None
 ) -> list[Obligation]:
     """The obligations of an action or MI sheet, open and resolved, in a stable order."""
-    rows = list(obligations(session, include_resolved=True))
     if "/" in ref:
-        found = sheet_obligations(session, rows, ref, establishment)
+        found = sheet_obligations(session, ref, establishment)
     else:
         action = find_action(session, ref, plan)
-        found = [r for r in rows if r.action_id == action.id]
+        found = list(
+            stream(session, include_resolved=True, where=[Obligation.action_id == action.id])
+        )
     if not found:
         raise RefError(f"{ref}: nothing to escalate (no target date, or already complete)")
     return found
@@ -42,13 +43,12 @@ def find_action(session: Session, ref: str, plan: str | None) -> Action:
     return actions[0]
 
 
-def sheet_obligations(
-    session: Session, rows: list[Obligation], number: str, establishment: str | None
-) -> list[Obligation]:
+def sheet_obligations(session: Session, number: str, establishment: str | None) -> list[Obligation]:
     sheet = session.scalar(select(MISheet).where(MISheet.number == number))
     if sheet is None:
         raise RefError(f"no MI sheet {number}")
-    found = [r for r in rows if r.mi_sheet_id == sheet.id]
+    mine = [Obligation.mi_sheet_id == sheet.id]
+    found = list(stream(session, include_resolved=True, where=mine))
     if establishment is None:
         return found
     chosen = [

@@ -1,0 +1,48 @@
+"""Obligations: what someone owes the partnership by a date, and everything done with them.
+
+The rest of the service talks to this package only:
+
+* `documents` keeps obligations in step with the imported CAPs and MI sheets;
+* `store` streams them with what is needed to assess them; `find` finds them by the name
+  people use ("4.6", "3/17");
+* `view` is how one reads to people, the one place that knows an action from an MI sheet;
+* `assess` says where each stands on a day (an `Assessor` per unit of work);
+* `events` is the one way anything happens to one, whoever makes it happen;
+* `stages` writes the daily record: stage changes, their reasons, resolutions, problems.
+"""
+
+from worker.obligations.assess import Assessment, Assessor, Unassessed, assess
+from worker.obligations.documents import sync_obligations
+from worker.obligations.events import (
+    DOCUMENT,
+    KINDS,
+    EventRefusedError,
+    completed,
+    record_event,
+)
+from worker.obligations.find import RefError, find
+from worker.obligations.stages import record, record_each
+from worker.obligations.store import engine_view, stream
+from worker.obligations.view import View, uid, view_of
+
+__all__ = [
+    "DOCUMENT",
+    "KINDS",
+    "Assessment",
+    "Assessor",
+    "EventRefusedError",
+    "RefError",
+    "Unassessed",
+    "View",
+    "assess",
+    "completed",
+    "engine_view",
+    "find",
+    "record",
+    "record_each",
+    "record_event",
+    "stream",
+    "sync_obligations",
+    "uid",
+    "view_of",
+]

@@ -1,0 +1,118 @@
+"""Where obligations stand on a day: the engine's decision, the people it names, the view.
+
+An `Assessor` is built once per unit of work (a sweep, a plan, a feed, a page) from the rules,
+the directory in the database and the day, and assesses any number of rows with them.
+
+One item that cannot be assessed (a date the calendar cannot reach, a broken record) never
+stops the others: `attempt` hands it back as `Unassessed`, with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from worker import escalation as engine
+from worker.escalation import Decision
+from worker.models import Obligation
+from worker.obligations.store import engine_view, stream
+from worker.obligations.view import View, view_of
+from worker.recipients import Owner, Partnership, Recipient, owner_of, who
+from worker.rules import Ladder, Rules
+from worker.workdays import WorkingCalendar
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """One obligation on one day: the engine's decision and the people it names."""
+
+    row: Obligation
+    view: View
+    decision: Decision
+    owner: Owner
+    recipients: list[Recipient]
+    missing_roles: list[str]
+
+    @property
+    def ref(self) -> str:
+        return self.view.label
+
+
+@dataclass(frozen=True)
+class Unassessed:
+    """An obligation the engine could not assess, and why."""
+
+    row: Obligation
+    reason: str
+
+    @property
+    def ref(self) -> str:
+        return view_of(self.row).label
+
+
+@dataclass(frozen=True)
+class Assessor:
+    """The rules, their ladder and calendar, the partnership's officers and the day."""
+
+    rules: Rules
+    partnership: Partnership
+    today: date
+    ladder: Ladder = field(init=False)
+    calendar: WorkingCalendar = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ladder", self.rules.ladder())
+        object.__setattr__(self, "calendar", self.rules.calendar())
+
+    @classmethod
+    def build(cls, session: Session, rules: Rules, today: date) -> Assessor:
+        return cls(rules, Partnership.load(session), today)
+
+    def on(self, day: date) -> Assessor:
+        """The same assessor for another day."""
+        return self if day == self.today else replace(self, today=day)
+
+    def assess(self, row: Obligation) -> Assessment:
+        decision = engine.decide(engine_view(row), self.ladder, self.calendar, self.today)
+        owner = owner_of(row, self.partnership)
+        recipients, missing = who(owner, decision.tell)
+        return Assessment(row, view_of(row), decision, owner, recipients, missing)
+
+    def attempt(self, row: Obligation) -> Assessment | Unassessed:
+        """`assess`, or the reason it failed: one bad item stops nobody else."""
+        try:
+            return self.assess(row)
+        except Exception as exc:  # whatever broke, it broke for this item only
+            log.exception("could not assess obligation %s", row.key)
+            return Unassessed(row, problem_text(row, exc))
+
+    def each(
+        self, rows: Iterable[Obligation], unassessed: list[Unassessed] | None = None
+    ) -> Iterator[Assessment]:
+        """The rows that can be assessed; the others go to `unassessed` when it is given."""
+        for row in rows:
+            found = self.attempt(row)
+            if isinstance(found, Unassessed):
+                if unassessed is not None:
+                    unassessed.append(found)
+                continue
+            yield found
+
+
+def problem_text(row: Obligation, exc: Exception) -> str:
+    target = f" (target date {row.target_date.isoformat()})" if row.target_date else ""
+    return f"{str(exc) or type(exc).__name__}{target}"
+
+
+def assess(
+    session: Session, rules: Rules, today: date, unassessed: list[Unassessed] | None = None
+) -> list[Assessment]:
+    """Where every open obligation stands on `today`, without writing anything."""
+    assessor = Assessor.build(session, rules, today)
+    return list(assessor.each(stream(session), unassessed))

@@ -1,0 +1,77 @@
+"""How an obligation reads to people: the one place that knows a CAP action from an MI sheet.
+
+Digests, feeds, pages and commands show `View` fields and never branch on the kind of item
+themselves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from worker.models import ActionStatus, Obligation
+
+SUMMARY_TEXT = 60  # characters of an action's text in a calendar summary
+
+
+@dataclass(frozen=True)
+class View:
+    """One obligation as it is shown, built once per row."""
+
+    key: str
+    ref: str  # "4.6" or "MI 3/17"
+    label: str  # "4.6 (Composite Action Plan 2016)" or "MI 3/17": unique across plans
+    source: str  # the plan's title, or the MI sheet's title
+    text: str  # the action, whole; an MI sheet's title
+    theme: str  # the action's theme; "MI sheets" for MI sheets
+    progress: str  # the latest progress the documents give ("" for MI sheets)
+    summary: str  # one line for a calendar: "CAP 4.6 Audit of …", "MI 3/17, Riverside: …"
+    identity: str  # what the documents call it, stable across re-imports (for UIDs)
+    plan: str | None  # the plan's title, for actions
+    withdrawn: bool  # the action was withdrawn from its plan
+    unassigned: bool  # no agency in the directory answers to its lead-agency name
+
+
+def view_of(row: Obligation) -> View:
+    action, sheet = row.action, row.mi_sheet
+    if action is not None:
+        owner = row.agency.name if row.agency else row.lead_name or ""
+        text = action.text
+        short = text if len(text) <= SUMMARY_TEXT else text[: SUMMARY_TEXT - 1].rstrip() + "…"
+        return View(
+            key=row.key,
+            ref=action.ref,
+            label=f"{action.ref} ({action.plan.title})",
+            source=action.plan.title,
+            text=text,
+            theme=action.theme,
+            progress=action.progress,
+            summary=f"CAP {action.ref} {short}",
+            identity=f"action|{action.plan.title}|{action.ref}|{owner}",
+            plan=action.plan.title,
+            withdrawn=action.status is ActionStatus.WITHDRAWN,
+            unassigned=row.kind == "unassigned",
+        )
+    number = sheet.number if sheet else None
+    title = sheet.title if sheet else row.key
+    place = row.establishment.name if row.establishment else None
+    ref = f"MI {number}" if number else row.key
+    return View(
+        key=row.key,
+        ref=ref,
+        label=ref,
+        source=sheet.title if sheet else "",
+        text=title,
+        theme="MI sheets",
+        progress="",
+        summary=f"MI {number or '?'}{f', {place}' if place else ''}: {title}",
+        identity=f"mi|{number or row.key}|{place or 'la'}",
+        plan=None,
+        withdrawn=False,
+        unassigned=row.kind == "unassigned",
+    )
+
+
+def uid(view: View, domain: str) -> str:
+    """A calendar UID for the item, stable across re-imports and rebuilds."""
+    return f"deadline-{hashlib.sha256(view.identity.encode()).hexdigest()[:24]}@{domain}"
