@@ -296,37 +296,51 @@ def reopen(ctx: click.Context, ref: str, establishment: str | None, reason: str,
 @click.command()
 @click.argument("ref")
 @click.argument("agency")
+@click.option("--from", "moving_from", help="The lead agency it moves from (default: the "
+              "action's unassigned items).")  # fmt: skip
 @click.option("--reason", default="", help="Why it moves (kept in the record).")
 @BY
 @PLAN
 @click.pass_context
-def reassign(ctx: click.Context, ref: str, agency: str, reason: str, by: str,
-             plan: str | None) -> None:  # fmt: skip
-    """Give an action's unassigned item (or one lead agency's) to AGENCY, named as in the
+def reassign(ctx: click.Context, ref: str, agency: str, moving_from: str | None, reason: str,
+             by: str, plan: str | None) -> None:  # fmt: skip
+    """Give an action's unassigned items (or one lead agency's) to AGENCY, named as in the
     directory or by an alias; its people are told from now on."""
-    act(ctx, ref, plan, None, "reassigned", reason, by, agency=agency)
+    act(ctx, ref, plan, None, "reassigned", reason, by, agency=(agency, moving_from))
 
 
 def act(ctx: click.Context, ref: str, plan: str | None, place: str | None, kind: str,
         note: str, by: str, new_target: date | None = None,
-        agency: str | None = None) -> None:  # fmt: skip
-    """Record `kind` on every obligation of REF it may happen to; say why if on none."""
+        agency: tuple[str, str | None] | None = None) -> None:  # fmt: skip
+    """Record `kind` on every obligation of REF it may happen to; say why if on none.
+    `agency`: where a reassignment goes, and the lead agency it moves from (None: the
+    unassigned items)."""
     app = ready(app_from(ctx))
     rules = rules_of(app)
     with transaction(app.sessions) as session:
         synced(app, session, rules)
         session.flush()
-        to = agency_named(session, agency) if agency else None
-        refusals, done = [], 0
-        for row in located(session, ref, plan, place):
+        rows, to = located(session, ref, plan, place), None
+        if agency is not None:
+            to, rows = agency_named(session, agency[0]), moving(session, rows, agency[1])
+        refusals, done = [f"{ref}: no item to move"], 0
+        for row in rows:
             try:
                 record_event(row, kind, app.today(), by, note, new_target, to)
                 done += 1
             except EventRefusedError as exc:
                 refusals.append(str(exc))
         if not done:
-            raise click.ClickException("; ".join(refusals))
+            raise click.ClickException("; ".join(refusals[1:] or refusals))
     click.echo(f"{ref}: {kind} for {done} obligation(s)")
+
+
+def moving(session: Session, rows: list[Obligation], source: str | None) -> list[Obligation]:
+    """The items a reassignment moves: those of the lead agency named, or the unassigned."""
+    if source is None:
+        return [r for r in rows if r.kind == "unassigned"]
+    agency = agency_named(session, source)
+    return [r for r in rows if r.agency_id == agency.id]
 
 
 def agency_named(session: Session, name: str) -> Agency:

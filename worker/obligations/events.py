@@ -78,7 +78,8 @@ def reassign_refusal(row: Obligation, agency: Agency | None) -> str | None:
         return "only a CAP action's obligation can be reassigned to an agency"
     if agency is None:
         return "the agency to reassign it to is needed"
-    if row.agency_id == agency.id:
+    current = row.agency.id if row.agency is not None else row.agency_id
+    if current == agency.id:
         return f"already with {agency.name}"
     return None
 
