@@ -158,7 +158,7 @@ def test_post_complete_ends_the_escalation(app: App) -> None:
     assert ended.resolved is True
     with transaction(app.sessions) as session:  # the next sweep writes the resolution down
         changes = record(session, app.rules(), app.today())
-        reasons = [c.reason for c in changes if c.obligation.key == item.key]
+        reasons = [c.reason for c in changes if c.key == item.key]
     assert reasons == [f"resolved: marked complete from the digest link (by {NURSE})"]
     assert decision_for(app, item.key) is None  # no longer among the open obligations
     with app.sessions() as session:

@@ -43,7 +43,16 @@ def session_factory(engine: Engine, clock: Callable[[], datetime]) -> sessionmak
 
 # The columns that say when a row was made; filled from the session's clock when left empty.
 STAMPS = ("created_at", "updated_at", "imported_at", "changed_at", "recorded_at",
-          "planned_at", "used_at")  # fmt: skip
+          "planned_at", "used_at", "ran_at")  # fmt: skip
+
+
+def clock_of(session: Session) -> datetime:
+    """The time now by the application's clock this session was made with."""
+    clock = session.info.get("clock")
+    if clock is None:
+        raise RuntimeError("this session has no clock: make it with worker.db.session_factory")
+    now: datetime = clock()
+    return now
 
 
 @event.listens_for(Session, "before_flush")
@@ -53,10 +62,7 @@ def _stamp(session: Session, _context: Any, _instances: Any) -> None:
         hasattr(row, name) and getattr(row, name) is None for name in STAMPS)]  # fmt: skip
     if not unstamped:
         return
-    clock = session.info.get("clock")
-    if clock is None:
-        raise RuntimeError("this session has no clock: make it with worker.db.session_factory")
-    now = clock()
+    now = clock_of(session)
     for row in unstamped:
         for name in (n for n in STAMPS if hasattr(row, n) and getattr(row, n) is None):
             setattr(row, name, now)

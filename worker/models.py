@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -307,6 +308,11 @@ class Obligation(Base):
     # others, and reported to the business manager until it assesses again.
     problem: Mapped[str | None] = mapped_column(Text)
     problem_since: Mapped[date | None]
+    # The day its stage next changes under the engine (None: no change ahead), and whether
+    # something happened to it (an event, a new document) since the daily run last assessed
+    # it: the run assesses only rows that are pending or whose next change has come.
+    next_change: Mapped[date | None] = mapped_column(index=True)
+    pending: Mapped[bool] = mapped_column(default=True, server_default=true(), index=True)
     created_at: Mapped[datetime] = mapped_column()
     action: Mapped[Action | None] = relationship()
     mi_sheet: Mapped[MISheet | None] = relationship()
@@ -346,6 +352,21 @@ class StageChange(Base):
     reason: Mapped[str] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column()
     obligation: Mapped[Obligation] = relationship()
+
+
+class DailyRun(Base):
+    """One day's escalation run: the rules it ran under (a fingerprint of the ladder and the
+    closure days), whether it assessed every live item or only those with something due."""
+
+    __tablename__ = "daily_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(unique=True)
+    rules: Mapped[str] = mapped_column(String(64))
+    full: Mapped[bool]
+    assessed: Mapped[int]
+    changed: Mapped[int]
+    ran_at: Mapped[datetime]
 
 
 class DeliveryState(enum.StrEnum):

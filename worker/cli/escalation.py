@@ -180,7 +180,7 @@ def run(ctx: click.Context, on: datetime | None) -> None:
         synced(app, session, rules)
         session.flush()
         changes = record(session, rules, day(app, on))
-        lines = [f"{view_of(c.obligation).label}: {c.from_stage} → {c.to_stage}: {c.reason}"
+        lines = [f"{c.label}: {c.from_stage} → {c.to_stage}: {c.reason}"
                  for c in changes]  # fmt: skip
     click.echo("\n".join(lines) or "no stage changes")
 
@@ -366,7 +366,7 @@ def reapply(ctx: click.Context, ref: str | None, plan: str | None, by: str) -> N
             source = f"escalation reapply by {by}"
             record_change(session, "obligation", row.key, "ladder", row.ladder, None, source,
                           app.now())  # fmt: skip
-            row.ladder = None
+            row.ladder, row.pending = None, True
     click.echo(f"{len(changed)} live obligation(s) now follow the rules in force")
 
 

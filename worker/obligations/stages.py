@@ -3,19 +3,28 @@
 Each stage change (when, from, to, why), the ladder copied onto an obligation when it enters
 stage 1, and the day it was resolved. An item that cannot be assessed keeps its stage and gets
 the reason written on it (`problem`, `problem_since`) until it assesses again.
+
+The run's cost grows with what changes, not with what exists: each obligation keeps the day
+of its next change and whether something happened to it since it was last assessed, and only
+those rows are read and written (see `record_each`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from worker import escalation as engine
+from worker.db import clock_of
 from worker.escalation import Decision
-from worker.models import Obligation, StageChange
+from worker.models import DailyRun, Obligation, StageChange
 from worker.obligations.assess import Assessment, Assessor, Unassessed, problem_text
 from worker.obligations.events import completed
 from worker.obligations.store import BATCH, engine_view, stream
@@ -27,67 +36,161 @@ REASON_WINDOW_DAYS = 120
 MOVES = ("stage", "retargeted", "reopened", "resumed")
 
 
+@dataclass(frozen=True)
+class Moved:
+    """A stage change (or resolution) as it was written down."""
+
+    key: str
+    label: str  # "4.6 (Composite Action Plan 2016)", "MI 3/17"
+    on: date
+    from_stage: int
+    to_stage: int
+    reason: str
+
+
 def record_each(
     session: Session, rules: Rules, today: date, unassessed: list[Unassessed] | None = None
-) -> Iterator[StageChange]:
-    """Assess every open obligation and write down what changed, flushing each batch; an
-    item that cannot be assessed keeps its stage and gets the reason written on it."""
+) -> Iterator[Moved]:
+    """The daily run: assess the obligations with something due today and write down what
+    changed, a batch at a time with set-based statements.
+
+    Something is due when an obligation is pending (new, or an event happened to it) or its
+    next change has come. Every live item is assessed instead when the ladder or the closure
+    days differ from the previous run's, or the run is for a day before one already run.
+    An item that cannot be assessed keeps its stage, gets the reason written on it, and
+    stays pending.
+    """
     assessor = Assessor.build(session, rules, today)
-    for count, row in enumerate(stream(session), start=1):
-        outcome = change_of(assessor, row)
+    runs = Runs.read(session, today, fingerprint(assessor))
+    due = [] if runs.full else [or_(Obligation.pending, Obligation.next_change <= today)]
+    writes = Writes(session, today)
+    for row in stream(session, where=due):
+        outcome = change_of(assessor, row, runs.previous)
         if isinstance(outcome, Unassessed):
-            note_problem(row, outcome.reason, today)
+            writes.problem(row, outcome.reason)
             if unassessed is not None:
                 unassessed.append(outcome)
-        elif outcome is not None:
-            session.add(outcome)
-            yield outcome
-        if count % BATCH == 0:
-            session.flush()
-    session.flush()
+            continue
+        moved = writes.decision(*outcome)
+        if moved is not None:
+            yield moved
+        if len(writes) >= BATCH:
+            writes.flush()
+    writes.flush()
+    runs.note(session, writes.assessed, writes.moved)
 
 
 def record(
     session: Session, rules: Rules, today: date, unassessed: list[Unassessed] | None = None
-) -> list[StageChange]:
-    """Assess every open obligation and write down what changed since the last sweep."""
+) -> list[Moved]:
+    """The daily run for `today`: what changed, written down."""
     return list(record_each(session, rules, today, unassessed))
 
 
-def change_of(assessor: Assessor, row: Obligation) -> StageChange | Unassessed | None:
-    """The stage change to write for `row`, if any; the reason when it cannot be assessed."""
+def fingerprint(assessor: Assessor) -> str:
+    """What the stage timing of items without their own copy of the ladder depends on."""
+    closures = sorted(d.isoformat() for d in assessor.rules.closure_days)
+    text = assessor.ladder.to_json() + "|" + ",".join(closures)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Runs:
+    """The previous daily runs, as far as today's needs to know them."""
+
+    today: date
+    rules: str
+    full: bool  # every live item must be assessed
+    previous: date | None  # the last run before today: reasons are given since then
+
+    @classmethod
+    def read(cls, session: Session, today: date, rules: str) -> Runs:
+        last = session.scalar(select(DailyRun).order_by(DailyRun.day.desc()).limit(1))
+        earlier = select(func.max(DailyRun.day)).where(DailyRun.day < today)
+        full = last is None or last.rules != rules or last.day > today
+        return cls(today, rules, full, session.scalar(earlier))
+
+    def note(self, session: Session, assessed: int, changed: int) -> None:
+        run = session.scalar(select(DailyRun).where(DailyRun.day == self.today))
+        if run is None:
+            run = DailyRun(day=self.today, rules=self.rules, full=self.full, assessed=0, changed=0)
+            session.add(run)
+        run.rules, run.full = self.rules, run.full or self.full
+        run.assessed, run.changed = run.assessed + assessed, run.changed + changed
+        session.flush()
+
+
+Decided = tuple[Assessment, str | None]  # the assessment, and the reason if the stage moved
+
+
+def change_of(assessor: Assessor, row: Obligation, previous: date | None) -> Decided | Unassessed:
+    """The decision for `row` and the reason to write down, if any; everything that can fail
+    is worked out before anything is written."""
+    found = assessor.attempt(row)
+    if isinstance(found, Unassessed):
+        return found
     try:
-        found = assessor.attempt(row)
-        return found if isinstance(found, Unassessed) else record_one(assessor, found)
-    except Exception as exc:  # the reason for the record failed: the row is left as it was
+        return found, reason_for(assessor, found, previous)
+    except Exception as exc:  # the reason could not be worked out: the row stays as it was
         log.exception("could not record obligation %s", row.key)
         return Unassessed(row, problem_text(row, exc))
 
 
-def note_problem(row: Obligation, reason: str, today: date) -> None:
-    if row.problem != reason or row.problem_since is None:
-        row.problem, row.problem_since = reason, today
-
-
-def record_one(assessor: Assessor, found: Assessment) -> StageChange | None:
-    """Write the decision on the row; everything that can fail is worked out first, so a
-    failure leaves the row as it was."""
-    row, decision, today = found.row, found.decision, assessor.today
-    previous, since = row.stage, row.assessed_on
-    reason = None
-    if not decision.resolved and decision.stage != previous:
-        reason = why(assessor, row, since) or first_assessment(decision)
-    if decision.ladder_to_copy is not None and row.ladder is None:
-        row.ladder = decision.ladder_to_copy.to_json()
-    row.assessed_on, row.stage = today, decision.stage
-    row.problem, row.problem_since = None, None
+def reason_for(assessor: Assessor, found: Assessment, previous: date | None) -> str | None:
+    row, decision = found.row, found.decision
     if decision.resolved:
-        row.resolved_on = today
-        reason = resolution(row)
-    if reason is None:
+        return resolution(row)
+    if decision.stage == row.stage:
         return None
-    return StageChange(obligation=row, on=today, from_stage=previous, to_stage=decision.stage,
-                       reason=reason)  # fmt: skip
+    since = row.assessed_on and max(row.assessed_on, previous or row.assessed_on)
+    return why(assessor, row, since) or first_assessment(decision)
+
+
+class Writes:
+    """The rows and stage changes of one batch, each kind written with one statement."""
+
+    def __init__(self, session: Session, today: date) -> None:
+        self.session, self.today, self.now = session, today, clock_of(session)
+        self.rows: list[dict[str, Any]] = []
+        self.problems: list[dict[str, Any]] = []
+        self.changes: list[dict[str, Any]] = []
+        self.assessed = self.moved = 0
+
+    def __len__(self) -> int:
+        return len(self.rows) + len(self.problems)
+
+    def decision(self, found: Assessment, reason: str | None) -> Moved | None:
+        row, d, on = found.row, found.decision, self.today
+        ladder = row.ladder
+        if d.ladder_to_copy is not None and ladder is None:
+            ladder = d.ladder_to_copy.to_json()
+        self.rows.append({"id": row.id, "stage": d.stage, "assessed_on": on,
+                          "next_change": d.next_change, "pending": False, "ladder": ladder,
+                          "resolved_on": on if d.resolved else row.resolved_on,
+                          "problem": None, "problem_since": None})  # fmt: skip
+        self.assessed += 1
+        if reason is None:
+            return None
+        self.changes.append({"obligation_id": row.id, "on": on, "from_stage": row.stage,
+                             "to_stage": d.stage, "reason": reason,
+                             "recorded_at": self.now})  # fmt: skip
+        self.moved += 1
+        return Moved(row.key, found.view.label, on, row.stage, d.stage, reason)
+
+    def problem(self, row: Obligation, reason: str) -> None:
+        """The reason an item could not be assessed, kept with the day it was first seen."""
+        since = row.problem_since if row.problem == reason and row.problem_since else self.today
+        self.problems.append({"id": row.id, "problem": reason, "problem_since": since,
+                              "pending": True})  # fmt: skip
+
+    def flush(self) -> None:
+        for rows in (self.rows, self.problems):
+            if rows:
+                self.session.execute(update(Obligation), rows)
+                rows.clear()
+        if self.changes:
+            self.session.execute(insert(StageChange), self.changes)
+            self.changes.clear()
 
 
 def resolution(row: Obligation) -> str:

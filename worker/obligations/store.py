@@ -41,7 +41,9 @@ def stream(
     for condition in where:
         query, events = query.where(condition), events.where(condition)
     streamed = {"yield_per": BATCH}
-    rows = session.scalars(query.order_by(Obligation.id).execution_options(**streamed))
+    # Rows the daily run wrote with set-based statements are read afresh, not from the map.
+    fresh = query.order_by(Obligation.id).execution_options(populate_existing=True, **streamed)
+    rows = session.scalars(fresh)
     found = session.scalars(events.order_by(ObligationEvent.obligation_id, ObligationEvent.id)
                             .execution_options(**streamed))  # fmt: skip
     try:
