@@ -25,6 +25,7 @@ from worker.models import (
     Base,
     BriefingSession,
     Contact,
+    DailyRun,
     Establishment,
     EstablishmentGroup,
     MISheet,
@@ -33,6 +34,7 @@ from worker.models import (
     Plan,
     group_members,
 )
+from worker.obligations.stages import fingerprint
 from worker.rules import Rules
 
 CHUNK = 5_000
@@ -244,7 +246,13 @@ class Yesterday:
         ob = engine.Obligation("x", target, False, (ack,) if acknowledged else (), None)
         found = engine.decide(ob, self.rules.ladder(), self.cal, self.day)
         ladder = found.ladder_to_copy.to_json() if found.ladder_to_copy else None
-        return {"stage": found.stage, "ladder": ladder, "assessed_on": self.day}
+        return {"stage": found.stage, "ladder": ladder, "assessed_on": self.day,
+                "next_change": found.next_change, "pending": False}  # fmt: skip
+
+    def run(self) -> Row:
+        """Yesterday's daily run, as `daily_runs` records it."""
+        return {"day": self.day, "rules": fingerprint(self.rules), "full": False,
+                "assessed": 0, "changed": 0, "ran_at": STAMP}  # fmt: skip
 
 
 ACKNOWLEDGED = TODAY - timedelta(days=3)
@@ -308,6 +316,7 @@ def partnership(app: App, obligations: int, sheet_count: int = 0, session_count:
         mi = sheet_obligations(sheet_ids, places, first + written, then)
         written += insert(connection, table(Obligation), mi)
         insert(connection, table(ObligationEvent), acknowledgements(first, written))
+        insert(connection, table(DailyRun), [then.run()])
         if session_count:
             sessions(connection, sheet_ids, session_count)
     return written

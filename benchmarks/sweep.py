@@ -12,7 +12,7 @@ from benchmarks.measure import Figure, in_child
 from benchmarks.scales import TODAY, Scale
 
 BACKENDS = ("sqlite", "postgresql")
-TARGET = "≤ 2x; RSS ≤ 300 MB; queries independent of N"
+TARGET = "≤ 1x on an ordinary day; RSS ≤ 300 MB; queries independent of N"
 
 
 def measure(url: str) -> tuple[dict[str, float], dict[str, float]]:

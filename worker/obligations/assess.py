@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
+from functools import cached_property
 
 from sqlalchemy.orm import Session
 
@@ -63,12 +64,14 @@ class Assessor:
     rules: Rules
     partnership: Partnership
     today: date
-    ladder: Ladder = field(init=False)
-    calendar: WorkingCalendar = field(init=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "ladder", self.rules.ladder())
-        object.__setattr__(self, "calendar", self.rules.calendar())
+    @cached_property
+    def ladder(self) -> Ladder:
+        return self.rules.ladder()
+
+    @cached_property
+    def calendar(self) -> WorkingCalendar:
+        return self.rules.calendar()
 
     @classmethod
     def build(cls, session: Session, rules: Rules, today: date) -> Assessor:

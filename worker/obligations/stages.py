@@ -61,7 +61,7 @@ def record_each(
     stays pending.
     """
     assessor = Assessor.build(session, rules, today)
-    runs = Runs.read(session, today, fingerprint(assessor))
+    runs = Runs.read(session, today, fingerprint(rules))
     due = [] if runs.full else [or_(Obligation.pending, Obligation.next_change <= today)]
     writes = Writes(session, today)
     for row in stream(session, where=due):
@@ -87,10 +87,10 @@ def record(
     return list(record_each(session, rules, today, unassessed))
 
 
-def fingerprint(assessor: Assessor) -> str:
+def fingerprint(rules: Rules) -> str:
     """What the stage timing of items without their own copy of the ladder depends on."""
-    closures = sorted(d.isoformat() for d in assessor.rules.closure_days)
-    text = assessor.ladder.to_json() + "|" + ",".join(closures)
+    closures = sorted(d.isoformat() for d in rules.closure_days)
+    text = rules.ladder().to_json() + "|" + ",".join(closures)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
