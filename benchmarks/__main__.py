@@ -1,4 +1,4 @@
-"""`python -m benchmarks --scale {small,100k,1m}`: run B1-B4, print the table, write JSON."""
+"""`python -m benchmarks --scale {small,100k,1m}`: run B1-B5, print the table, write JSON."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import digests, feeds, imports, sweep
+from benchmarks import digests, feeds, imports, planning, sweep
 from benchmarks.databases import Databases
 from benchmarks.measure import Figure
 from benchmarks.scales import SCALES
 from tests.services import postgres_cluster
 
 ROOT = Path(__file__).resolve().parents[1]
-PARTS = ("B1", "B2", "B3", "B4")
+PARTS = ("B1", "B2", "B3", "B4", "B5")
 
 
 def machine() -> dict[str, Any]:
@@ -40,6 +40,8 @@ def run(scale_name: str, only: list[str], folder: Path) -> list[Figure]:
             figures += feeds.run(scale, databases)
         if "B4" in only:
             figures += imports.run(scale, databases, folder / "b4")
+        if "B5" in only:
+            figures += planning.run(scale, databases)
     return figures
 
 

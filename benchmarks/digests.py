@@ -17,7 +17,15 @@ from celery import Celery
 from sqlalchemy import func, select, update
 
 from benchmarks.databases import Databases, app_for, settle
-from benchmarks.generate import Yesterday, establishments, insert, next_id, sheet_obligations, table
+from benchmarks.generate import (
+    Yesterday,
+    establishments,
+    insert,
+    next_id,
+    sheet_obligations,
+    synced,
+    table,
+)
 from benchmarks.generate import sheets as make_sheets
 from benchmarks.measure import Figure
 from benchmarks.scales import TODAY, Scale
@@ -35,15 +43,16 @@ def overdue(_: int) -> date:
     return TODAY - timedelta(days=3)
 
 
-def schools(app: App, count: int) -> None:
-    """`count` schools, each owing ITEMS overdue MI sheets, as after yesterday's sweep."""
+def schools(app: App, count: int, items: int = ITEMS) -> None:
+    """`count` schools, each owing `items` overdue MI sheets, as after yesterday's sweep."""
     then = Yesterday(app.rules())
     with app.engine.begin() as connection:
         places = establishments(connection, count)
-        sheet_ids = make_sheets(connection, ITEMS, overdue)
+        sheet_ids = make_sheets(connection, items, overdue)
         first = next_id(connection, table(Obligation))
         rows = sheet_obligations(sheet_ids, places, first, then, overdue)
         insert(connection, table(Obligation), rows)
+    synced(app, then)
 
 
 def sent(app: App) -> int:

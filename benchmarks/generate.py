@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Table, func, select
 from benchmarks.scales import TODAY
 from worker import escalation as engine
 from worker.app import App
+from worker.db import transaction
 from worker.models import (
     Action,
     ActionLead,
@@ -26,6 +27,7 @@ from worker.models import (
     BriefingSession,
     Contact,
     DailyRun,
+    DocumentSync,
     Establishment,
     EstablishmentGroup,
     MISheet,
@@ -34,6 +36,7 @@ from worker.models import (
     Plan,
     group_members,
 )
+from worker.obligations.documents import signature
 from worker.obligations.stages import fingerprint
 from worker.rules import Rules
 
@@ -247,7 +250,7 @@ class Yesterday:
         found = engine.decide(ob, self.rules.ladder(), self.cal, self.day)
         ladder = found.ladder_to_copy.to_json() if found.ladder_to_copy else None
         return {"stage": found.stage, "ladder": ladder, "assessed_on": self.day,
-                "next_change": found.next_change, "pending": False}  # fmt: skip
+                "next_change": found.next_look, "pending": False}  # fmt: skip
 
     def run(self) -> Row:
         """Yesterday's daily run, as `daily_runs` records it."""
@@ -295,6 +298,13 @@ def acknowledgements(first: int, count: int) -> Iterator[Row]:
         }
 
 
+def synced(app: App, then: Yesterday) -> None:
+    """Yesterday's sync of the obligations with the documents, as `document_syncs` records it:
+    today's plan finds nothing moved since."""
+    with transaction(app.sessions) as session:
+        session.add(DocumentSync(day=then.day, signature=signature(session, app.rules())))
+
+
 def partnership(app: App, obligations: int, sheet_count: int = 0, session_count: int = 0) -> int:
     """Write a partnership with about `obligations` open obligations; returns the count.
 
@@ -319,4 +329,5 @@ def partnership(app: App, obligations: int, sheet_count: int = 0, session_count:
         insert(connection, table(DailyRun), [then.run()])
         if session_count:
             sessions(connection, sheet_ids, session_count)
+    synced(app, then)
     return written

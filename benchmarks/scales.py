@@ -19,6 +19,7 @@ class Scale:
     load_seconds: int  # B3: wrk duration per run
     csv_rows: int  # B4: rows of the actions CSV
     mi_sheets: int  # B4: MI sheets imported
+    planned: int  # B5: digests planned in one period (ten items each)
 
     @property
     def smaller(self) -> int:
@@ -27,7 +28,7 @@ class Scale:
 
 
 SCALES = {
-    "small": Scale("small", 2_000, 20, (1, 2), 200, 2, 200, 20),
-    "100k": Scale("100k", 100_000, 1_000, (2, 4), 10_000, 20, 10_000, 1_000),
-    "1m": Scale("1m", 1_000_000, 1_000, (2, 4), 10_000, 20, 10_000, 1_000),
+    "small": Scale("small", 2_000, 20, (1, 2), 200, 2, 200, 20, 200),
+    "100k": Scale("100k", 100_000, 1_000, (2, 4), 10_000, 20, 10_000, 1_000, 10_000),
+    "1m": Scale("1m", 1_000_000, 1_000, (2, 4), 10_000, 20, 10_000, 1_000, 10_000),
 }

@@ -1,33 +1,51 @@
-"""One B1 measurement in a fresh process: `python -m benchmarks.sweep_run sweep|floor DAY`.
+"""One B1 or B5 measurement in a fresh process: `python -m benchmarks.sweep_run MODE DAY`.
 
-The database is REMINDERS_DATABASE_URL. `sweep` runs the daily sweep (`record`, streamed) and
-rolls it back, so that every run does the same work; `floor` reads the same obligation rows
-with a plain SELECT through the same driver. Prints one JSON line.
+The database is REMINDERS_DATABASE_URL. Every mode rolls back, so that every run does the
+same work. Prints one JSON line.
+
+* `sweep`: the daily run (`record`, streamed) on DAY, an ordinary working day;
+* `quiet`: the daily run on the day after DAY (a Saturday), once DAY's has been recorded:
+  nothing can change, only the run itself is timed;
+* `full`: the daily run on DAY after the rules changed, so every live item is assessed;
+* `plan`: planning DAY's send period (B5): the daily run, who is due, every digest built;
+* `floor`: the same obligation rows read with a plain SELECT through the same driver.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from datetime import date
+from datetime import date, timedelta
 
-from sqlalchemy import text
+from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session
 
 from benchmarks.measure import counting_queries, peak_rss_mb, timed
 from worker.app import App
-from worker.obligations import record_each
+from worker.models import DailyRun
+from worker.obligations import record, record_each
+from worker.planning import plan
 from worker.settings import load_settings
 
 PLAIN = "SELECT * FROM obligations WHERE resolved_on IS NULL ORDER BY id"
 
 
-def sweep(app: App, today: date) -> int:
-    rules, count = app.rules(), 0
-    with app.sessions() as session:
-        for _ in record_each(session, rules, today):
-            count += 1
-        session.rollback()
-    return count
+def changes(app: App, session: Session, day: date) -> int:
+    return sum(1 for _ in record_each(session, app.rules(), day))
+
+
+def prepare(app: App, session: Session, mode: str, today: date) -> date:
+    """Bring the session to the state the mode measures from; the day to run."""
+    if mode == "quiet":
+        record(session, app.rules(), today)
+        return today + timedelta(days=1)
+    if mode == "full":
+        session.execute(update(DailyRun).values(rules="rules re-applied"))
+    return today
+
+
+def planned(app: App, session: Session, day: date) -> int:
+    return len(plan(session, app.rules(), app.timezone, day, app.partnership_label()))
 
 
 def floor(app: App) -> int:
@@ -38,17 +56,34 @@ def floor(app: App) -> int:
     return count
 
 
+def measure(app: App, mode: str, today: date) -> dict[str, float]:
+    """Time the mode (the floor, or one daily run after its preparation), rolled back."""
+    result: dict[str, float] = {}
+    if mode == "floor":
+        with counting_queries(app.engine) as queries:
+            seconds = timed(lambda: result.update(rows=floor(app)))
+        return result | {"seconds": seconds, **queries}
+    if mode == "plan":
+        with app.sessions() as session, counting_queries(app.engine) as queries:
+            seconds = timed(lambda: result.update(digests=planned(app, session, today)))
+            session.rollback()
+        return result | {"seconds": seconds, **queries}
+    with app.sessions() as session:
+        day = prepare(app, session, mode, today)
+        with counting_queries(app.engine) as queries:
+            seconds = timed(lambda: result.update(changes=changes(app, session, day)))
+        result["assessed"] = (
+            session.scalar(select(DailyRun.assessed).where(DailyRun.day == day)) or 0
+        )
+        session.rollback()
+    return result | {"seconds": seconds, **queries}
+
+
 def main(mode: str, today: date) -> None:
     app = App(load_settings())
     app.engine.connect().close()  # connect before counting and timing
-    result: dict[str, float] = {}
-    with counting_queries(app.engine) as queries:
-        if mode == "sweep":
-            seconds = timed(lambda: result.update(changes=sweep(app, today)))
-        else:
-            seconds = timed(lambda: result.update(rows=floor(app)))
-    result |= {"seconds": seconds, "peak_rss_mb": peak_rss_mb(), **queries}
-    print(json.dumps(result))
+    result = measure(app, mode, today)
+    print(json.dumps(result | {"peak_rss_mb": peak_rss_mb()}))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ def test_small_scale_run_reports_every_figure_with_its_floor(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads((tmp_path / "results.json").read_text())
     figures = report["figures"]
-    assert {f["bench"] for f in figures} == {"B1", "B2", "B3", "B4"}
+    assert {f["bench"] for f in figures} == {"B1", "B2", "B3", "B4", "B5"}
     for figure in figures:
         assert figure["floor"] > 0, figure
         assert figure["value"] >= 0, figure
@@ -29,14 +29,24 @@ def test_small_scale_run_reports_every_figure_with_its_floor(tmp_path: Path) -> 
     assert report["machine"]["nproc"] >= 1
     sweeps = [f for f in figures if f["bench"] == "B1"]
     assert {f["what"].rsplit(", ", 1)[1] for f in sweeps} == {"sqlite", "postgresql"}
+    assert len(sweeps) == 6  # three days on each backend
     for found in sweeps:
         extra = found["extra"]
-        reads_small = next(v for k, v in extra.items() if k.startswith("reads_at_"))
-        assert extra["reads"] == reads_small  # read queries do not grow with N
+        if "an ordinary day" in found["what"]:
+            reads_small = next(v for k, v in extra.items() if k.startswith("reads_at_"))
+            assert extra["reads"] == reads_small  # read queries do not grow with N
+            assert 0 < extra["assessed"] < extra["obligations"]
+        elif "nothing can change" in found["what"]:
+            assert extra["assessed"] == 0
+            assert extra["stage_changes"] == 0
+        else:
+            assert extra["assessed"] >= extra["obligations"] * 0.9  # every live item
     digests = [f for f in figures if f["bench"] == "B2"]
     assert len(digests) == 2
     assert all(f["extra"]["digests"] > 0 for f in digests)
     feeds = [f for f in figures if f["bench"] == "B3"]
     assert all(f["extra"]["app_304"] == 304 for f in feeds)
+    plans = [f for f in figures if f["bench"] == "B5"]
+    assert [f["extra"]["digests"] for f in plans] == [200, 200]  # every school is due one
     imports = [f for f in figures if f["bench"] == "B4"]
     assert all(f["extra"]["refused"] == 0 for f in imports)

@@ -12,6 +12,7 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -70,14 +71,6 @@ def schools_config(folder: Path, count: int = SCHOOLS) -> Path:
     return folder
 
 
-@pytest.fixture
-def scene(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[App]:
-    """A fresh database with 200 schools owing MI sheet 3/17."""
-    app = make_scene(database_url, tmp_path, monkeypatch)
-    yield app
-    app.engine.dispose()
-
-
 def make_scene(database_url: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -> App:
     config = schools_config(folder / "config")
     monkeypatch.setenv("REMINDERS_DATABASE_URL", database_url)
@@ -88,104 +81,116 @@ def make_scene(database_url: str, folder: Path, monkeypatch: pytest.MonkeyPatch)
     return app
 
 
-def environment(
-    app: App, broker: str, smtp_port: int, monkeypatch: pytest.MonkeyPatch, **extra: str
-) -> dict[str, str]:
-    """The worker processes' environment, set for this process too."""
-    env = {
-        **worker_env(app, broker, smtp_port, MOMENT),
-        "REMINDERS_CONFIG_DIR": str(app.settings.config_dir),
-        **{f"REMINDERS_{key.upper()}": value for key, value in extra.items()},
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    return env
+@dataclass
+class Scene:
+    """One fault scene: 200 schools owing MI sheet 3/17, a relay, a clean broker, and the
+    environment the worker processes are started with. A test injects its fault, then
+    `delivered_once` measures the outcome."""
+
+    app: App
+    recorder: Recorder
+    smtp_port: int
+    broker: str
+    folder: Path
+    monkeypatch: pytest.MonkeyPatch
+
+    def env(self, broker: str | None = None, smtp_port: int | None = None,
+            **extra: str) -> dict[str, str]:  # fmt: skip
+        """The worker processes' environment (settings in `extra`), set for this process too."""
+        env = {
+            **worker_env(self.app, broker or self.broker, smtp_port or self.smtp_port, MOMENT),
+            "REMINDERS_CONFIG_DIR": str(self.app.settings.config_dir),
+            **{f"REMINDERS_{key.upper()}": value for key, value in extra.items()},
+        }
+        for key, value in env.items():
+            self.monkeypatch.setenv(key, value)
+        return env
+
+    def delivered_once(self, fault: str, story: str, recorder: Recorder | None = None) -> None:
+        """Every school's digest sent exactly once and the ledger says so; the outcome is
+        printed for the README's Reliability table (run pytest with -s)."""
+        recorder = recorder or self.recorder
+        wanted = {row.recipient for row in ledger(self.app)}
+        assert len(wanted) == SCHOOLS
+        counts = {address: len(recorder.to(address)) for address in wanted}
+        assert {a: c for a, c in counts.items() if c != 1} == {}
+        assert recorder.count() == SCHOOLS
+        assert {row.state for row in ledger(self.app)} == {DeliveryState.SENT}
+        report(fault, f"{story}: {SCHOOLS} delivered, 0 duplicates")
 
 
-def assert_exactly_once(app: App, recorder: Recorder) -> None:
-    wanted = {row.recipient for row in ledger(app)}
-    assert len(wanted) == SCHOOLS
-    counts = {address: len(recorder.to(address)) for address in wanted}
-    assert {a: c for a, c in counts.items() if c != 1} == {}
-    assert recorder.count() == SCHOOLS
-    assert {row.state for row in ledger(app)} == {DeliveryState.SENT}
-
-
-def report(name: str, outcome: str) -> None:
-    """A measured outcome, for the README's Reliability table (run pytest with -s)."""
-    print(f"\nRELIABILITY {name}: {outcome}")
-
-
-def test_kill_9_during_delivery_then_restart(
-    scene: App,
+@pytest.fixture
+def scene(
+    database_url: str,
     redis_url: str,
     smtp: tuple[Recorder, int],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:
+) -> Iterator[Scene]:
     recorder, port = smtp
     flush(redis_url)
-    env = environment(scene, redis_url, port, monkeypatch, lease_seconds="3",
-                      requeue_after_seconds="2")  # fmt: skip
-    assert len(expected_digests(scene, PERIOD)) == SCHOOLS
+    app = make_scene(database_url, tmp_path, monkeypatch)
+    yield Scene(app, recorder, port, redis_url, tmp_path, monkeypatch)
+    app.engine.dispose()
+
+
+def report(name: str, outcome: str) -> None:
+    print(f"\nRELIABILITY {name}: {outcome}")
+
+
+def test_kill_9_during_delivery_then_restart(scene: Scene) -> None:
+    env = scene.env(lease_seconds="3", requeue_after_seconds="2")
+    recorder, folder = scene.recorder, scene.folder
+    assert len(expected_digests(scene.app, PERIOD)) == SCHOOLS
     # One process, and a relay slow to answer DATA: the kill lands while a digest is in
     # flight, before its 250 (a kill after the 250 is the window of the next test but one).
     recorder.delay = 0.3
-    with celery_process("beat", env, tmp_path, "beat"):
-        with celery_process("worker", env, tmp_path, "worker-a", concurrency=1) as worker:
+    with celery_process("beat", env, folder, "beat"):
+        with celery_process("worker", env, folder, "worker-a", concurrency=1) as worker:
             wait_for(
                 lambda: recorder.count() >= 37 and recorder.busy > 0, 90, "37 sent, 1 in flight"
             )
             kill_hard(worker)
         killed_after = recorder.count()
         recorder.delay = 0.0
-        with celery_process("worker", env, tmp_path, "worker-b"):
-            settle(recorder, SCHOOLS, scene)
+        with celery_process("worker", env, folder, "worker-b"):
+            settle(recorder, SCHOOLS, scene.app)
     assert 37 <= killed_after < SCHOOLS
-    assert_exactly_once(scene, recorder)
-    report(
-        "kill -9",
-        f"worker killed after {killed_after} of {SCHOOLS}: {SCHOOLS} delivered, 0 duplicates",
-    )
+    scene.delivered_once("kill -9", f"worker killed after {killed_after} of {SCHOOLS}")
 
 
-def test_smtp_refusing_connections_for_a_while(
-    scene: App, redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    flush(redis_url)
+def test_smtp_refusing_connections_for_a_while(scene: Scene) -> None:
     server = SmtpServer(Recorder(), free_port())  # not started: connections are refused
-    env = environment(scene, redis_url, server.port, monkeypatch)
+    env = scene.env(smtp_port=server.port)
 
     def retried() -> bool:
-        rows = ledger(scene)
+        rows = ledger(scene.app)
         return len(rows) == SCHOOLS and all(r.attempts >= 3 for r in rows)
 
-    with run_workers(env, tmp_path):
+    with run_workers(env, scene.folder):
         wait_for(retried, 120, "every digest tried three times")
-        rows = ledger(scene)
+        rows = ledger(scene.app)
         assert {r.state for r in rows} <= {DeliveryState.PENDING, DeliveryState.SENDING}
         assert any("onnection refused" in (r.last_error or "") for r in rows)
         server.start()
         try:
-            settle(server.recorder, SCHOOLS, scene, timeout=120)
+            settle(server.recorder, SCHOOLS, scene.app, timeout=120)
         finally:
             server.stop()
-    assert_exactly_once(scene, server.recorder)
-    attempts = max(r.attempts for r in ledger(scene))
-    limit = scene.settings.visibility_timeout_seconds
-    report(
+    attempts = max(r.attempts for r in ledger(scene.app))
+    limit = scene.app.settings.visibility_timeout_seconds
+    scene.delivered_once(
         "SMTP refusing connections",
-        f"{SCHOOLS} delivered once each after up to {attempts} attempts; retry delays capped at 900 s, under the {limit:.0f} s visibility timeout",
+        f"up to {attempts} attempts each; retry delays capped at 900 s, under the {limit:.0f} s visibility timeout",
+        server.recorder,
     )
 
 
-def test_redis_killed_with_tasks_queued(
-    scene: App, smtp: tuple[Recorder, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    recorder, port = smtp
+def test_redis_killed_with_tasks_queued(scene: Scene) -> None:
     broker_port = free_port()
-    env = environment(scene, f"redis://127.0.0.1:{broker_port}/0", port, monkeypatch,
-                      requeue_after_seconds="3", lease_seconds="3")  # fmt: skip
+    env = scene.env(broker=f"redis://127.0.0.1:{broker_port}/0", requeue_after_seconds="3",
+                    lease_seconds="3")  # fmt: skip
+    recorder = scene.recorder
     recorder.delay = 0.5  # a slow relay: most tasks wait in Redis
 
     def queued() -> bool:
@@ -193,67 +198,53 @@ def test_redis_killed_with_tasks_queued(
         # relay's 250 and its ledger commit (that window is fault 2's, not this test's).
         if recorder.busy < 2 or recorder.count() < 2:
             return False
-        return len([r for r in ledger(scene) if r.enqueued_at]) == SCHOOLS and recorder.busy >= 2
+        enqueued = [r for r in ledger(scene.app) if r.enqueued_at]
+        return len(enqueued) == SCHOOLS and recorder.busy >= 2
 
-    with redis_server(broker_port), run_workers(env, tmp_path) as processes:
+    with redis_server(broker_port), run_workers(env, scene.folder) as processes:
         wait_for(queued, 60, "200 queued, 2 sent")
         for process in processes:
             kill_hard(process)
     # redis-server is gone, without persistence, and the 190-odd tasks queued in it.
     before = recorder.count()
     recorder.delay = 0.0
-    with redis_server(broker_port), run_workers(env, tmp_path):
-        settle(recorder, SCHOOLS, scene)
-    assert_exactly_once(scene, recorder)
-    report(
+    with redis_server(broker_port), run_workers(env, scene.folder):
+        settle(recorder, SCHOOLS, scene.app)
+    scene.delivered_once(
         "redis-server killed with tasks queued",
-        f"{SCHOOLS - before} queued tasks lost with Redis; the recovery pass re-queued them from the database: {SCHOOLS} delivered, 0 duplicates",
+        f"{SCHOOLS - before} queued tasks lost with Redis; the recovery pass re-queued them from the database",
     )
 
 
-def test_redis_down_when_the_worker_starts(
-    scene: App, smtp: tuple[Recorder, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    recorder, port = smtp
+def test_redis_down_when_the_worker_starts(scene: Scene) -> None:
     broker_port = free_port()
-    env = environment(scene, f"redis://127.0.0.1:{broker_port}/0", port, monkeypatch)
-    log = tmp_path / "worker0.log"
-    with run_workers(env, tmp_path) as processes:
+    env = scene.env(broker=f"redis://127.0.0.1:{broker_port}/0")
+    log = scene.folder / "worker0.log"
+    with run_workers(env, scene.folder) as processes:
         wait_for(lambda: log.exists() and b"Cannot connect" in log.read_bytes(), 30, "a refusal")
         assert all(p.poll() is None for p in processes)  # still running, no crash
         with redis_server(broker_port):
-            settle(recorder, SCHOOLS, scene)
-    assert_exactly_once(scene, recorder)
-    report(
+            settle(scene.recorder, SCHOOLS, scene.app)
+    scene.delivered_once(
         "Redis down when the worker starts",
-        f"worker kept retrying without exiting, then {SCHOOLS} delivered, 0 duplicates",
+        "the worker kept retrying, never exiting, until Redis came up",
     )
 
 
-def test_the_same_task_twice_and_redelivery(
-    scene: App,
-    redis_url: str,
-    smtp: tuple[Recorder, int],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    recorder, port = smtp
-    flush(redis_url)
-    env = environment(scene, redis_url, port, monkeypatch, visibility_timeout_seconds="1",
-                      lease_seconds="60")  # fmt: skip
-    recorder.delay = 0.05
-    plan_once(scene, scene.rules(), PERIOD, scene.partnership_label())
-    broker = Celery(broker=redis_url)
-    for row in ledger(scene):
+def test_the_same_task_twice_and_redelivery(scene: Scene) -> None:
+    env = scene.env(visibility_timeout_seconds="1", lease_seconds="60")
+    scene.recorder.delay = 0.05
+    app = scene.app
+    plan_once(app, app.rules(), PERIOD, app.partnership_label())
+    broker = Celery(broker=scene.broker)
+    for row in ledger(app):
         broker.send_task("reminders.send_digest", args=[row.id])
         broker.send_task("reminders.send_digest", args=[row.id])
-    with run_workers(env, tmp_path, workers=2, beats=0):
-        settle(recorder, SCHOOLS, scene)
+    with run_workers(env, scene.folder, workers=2, beats=0):
+        settle(scene.recorder, SCHOOLS, app)
     broker.close()
-    assert_exactly_once(scene, recorder)
-    report(
-        "forced redelivery",
-        f"every task queued three times, visibility timeout 1 s, slow relay: {SCHOOLS} delivered, 0 duplicates",
+    scene.delivered_once(
+        "forced redelivery", "every task queued three times, visibility timeout 1 s, slow relay"
     )
 
 
@@ -290,135 +281,99 @@ class RowLock:
         self.held = True
 
 
-def test_killed_between_the_relays_250_and_the_ledger_commit(
-    scene: App,
-    redis_url: str,
-    smtp: tuple[Recorder, int],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_killed_between_the_relays_250_and_the_ledger_commit(scene: Scene) -> None:
     """The one unavoidable window. Policy: at-least-once, the second copy with the same
     Message-ID (mail systems that honour it show one message)."""
-    recorder, port = smtp
-    flush(redis_url)
-    env = environment(scene, redis_url, port, monkeypatch, lease_seconds="3",
-                      requeue_after_seconds="2")  # fmt: skip
+    env = scene.env(lease_seconds="3", requeue_after_seconds="2")
+    recorder, folder, app = scene.recorder, scene.folder, scene.app
     target = "dsl050@school.example.org"
-    lock = RowLock(scene, target)
+    lock = RowLock(app, target)
     recorder.after_accept = lock.take
-    with celery_process("beat", env, tmp_path, "beat"):
-        with celery_process("worker", env, tmp_path, "worker-a", concurrency=1) as worker:
+    with celery_process("beat", env, folder, "beat"):
+        with celery_process("worker", env, folder, "worker-a", concurrency=1) as worker:
             wait_for(lambda: lock.held, 60, "the relay to accept the chosen digest")
             time.sleep(1)  # the worker now waits to write "sent"
             kill_hard(worker)
         lock.release()
-        with celery_process("worker", env, tmp_path, "worker-b"):
-            settle(recorder, SCHOOLS + 1, scene)
+        with celery_process("worker", env, folder, "worker-b"):
+            settle(recorder, SCHOOLS + 1, app)
     copies = recorder.to(target)
     assert len(copies) == 2
     assert len({parsed(raw)["Message-ID"] for raw in copies}) == 1
-    others = {row.recipient for row in ledger(scene)} - {target}
+    others = {row.recipient for row in ledger(app)} - {target}
     assert {address: len(recorder.to(address)) for address in others} == dict.fromkeys(others, 1)
-    assert {row.state for row in ledger(scene)} == {DeliveryState.SENT}
+    assert {row.state for row in ledger(app)} == {DeliveryState.SENT}
     report(
         "killed between 250 and the ledger commit",
         "the documented policy held: that digest was sent again after its lease, with the same Message-ID; every other digest once",
     )
 
 
-def test_database_down_for_a_while(
+@pytest.fixture
+def cluster_scene(
     redis_url: str, smtp: tuple[Recorder, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """PostgreSQL stopped mid-run and started again: tasks retry, nothing lost or doubled."""
+) -> Iterator[tuple[Scene, PostgresCluster]]:
+    """The scene on a PostgreSQL server of its own, which the test may stop and start."""
     cluster = PostgresCluster()
     cluster.start()
+    recorder, port = smtp
+    flush(redis_url)
     app = make_scene(cluster.url, tmp_path, monkeypatch)
     try:
-        recorder, port = smtp
-        flush(redis_url)
-        env = environment(app, redis_url, port, monkeypatch, lease_seconds="3",
-                          requeue_after_seconds="2")  # fmt: skip
-        recorder.delay = 0.02
-        with run_workers(env, tmp_path):
-            wait_for(lambda: recorder.count() >= 40, 60, "40 digests")
-            cluster.stop("fast")  # every connection is cut
-            down_at = recorder.count()
-            time.sleep(5)
-            cluster.start()
-            settle(recorder, SCHOOLS, app, timeout=120)
-        assert_exactly_once(app, recorder)
+        yield Scene(app, recorder, port, redis_url, tmp_path, monkeypatch), cluster
     finally:
         app.engine.dispose()
         cluster.remove()
-    report(
-        "database down for 5 s mid-run",
-        f"stopped after {down_at} of {SCHOOLS}: {SCHOOLS} delivered, 0 duplicates",
-    )
 
 
-def test_two_beats_and_two_workers(
-    scene: App,
-    redis_url: str,
-    smtp: tuple[Recorder, int],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    recorder, port = smtp
-    flush(redis_url)
-    env = environment(scene, redis_url, port, monkeypatch)
-    with run_workers(env, tmp_path, workers=2, beats=2):
-        settle(recorder, SCHOOLS, scene)
-    assert_exactly_once(scene, recorder)
-    report(
-        "two beats and two workers",
-        f"{SCHOOLS} delivered, 0 duplicates: one plan per period, one send per row",
-    )
-
-
-def test_a_broken_rules_file_mid_run_neither_stops_nor_changes_anything(
-    scene: App,
-    redis_url: str,
-    smtp: tuple[Recorder, int],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    recorder, port = smtp
-    flush(redis_url)
-    env = environment(scene, redis_url, port, monkeypatch)
+def test_database_down_for_a_while(cluster_scene: tuple[Scene, PostgresCluster]) -> None:
+    """PostgreSQL stopped mid-run and started again: tasks retry, nothing lost or doubled."""
+    scene, cluster = cluster_scene
+    env = scene.env(lease_seconds="3", requeue_after_seconds="2")
+    recorder = scene.recorder
     recorder.delay = 0.02
-    rules = scene.settings.config_dir / "escalation.yaml"
-    with run_workers(env, tmp_path) as processes:
-        wait_for(lambda: recorder.count() >= 20, 60, "20 digests")
+    with run_workers(env, scene.folder):
+        wait_for(lambda: recorder.count() >= 40, 60, "40 digests")
+        cluster.stop("fast")  # every connection is cut
+        down_at = recorder.count()
+        time.sleep(5)
+        cluster.start()
+        settle(recorder, SCHOOLS, scene.app, timeout=120)
+    scene.delivered_once("database down for 5 s mid-run", f"stopped after {down_at} of {SCHOOLS}")
+
+
+def test_two_beats_and_two_workers(scene: Scene) -> None:
+    with run_workers(scene.env(), scene.folder, workers=2, beats=2):
+        settle(scene.recorder, SCHOOLS, scene.app)
+    scene.delivered_once("two beats and two workers", "one plan per period, one send per row")
+
+
+def test_a_broken_rules_file_mid_run_neither_stops_nor_changes_anything(scene: Scene) -> None:
+    env = scene.env()
+    scene.recorder.delay = 0.02
+    rules = scene.app.settings.config_dir / "escalation.yaml"
+    log = scene.folder / "worker0.log"
+    with run_workers(env, scene.folder) as processes:
+        wait_for(lambda: scene.recorder.count() >= 20, 60, "20 digests")
         rules.write_text("stages:\n  - stage: 1\n    tell: [boss]\n", encoding="utf-8")
-        log = tmp_path / "worker0.log"
         wait_for(lambda: b"configuration refused" in log.read_bytes(), 30, "the refusal logged")
-        settle(recorder, SCHOOLS, scene)
+        settle(scene.recorder, SCHOOLS, scene.app)
         assert all(p.poll() is None for p in processes)
-    assert_exactly_once(scene, recorder)
-    assert b"stages[0].tell[0]: unknown role 'boss'" in (tmp_path / "worker0.log").read_bytes()
-    report(
-        "escalation.yaml broken mid-run",
-        f"refusal logged, last good rules kept, worker still running: {SCHOOLS} delivered, 0 duplicates",
+    assert b"stages[0].tell[0]: unknown role 'boss'" in log.read_bytes()
+    scene.delivered_once(
+        "escalation.yaml broken mid-run", "refusal logged, last good rules kept, worker running"
     )
 
 
-def test_mixed_replies_451_retried_550_failed_once_and_reported(
-    scene: App,
-    redis_url: str,
-    smtp: tuple[Recorder, int],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    recorder, port = smtp
-    flush(redis_url)
-    env = environment(scene, redis_url, port, monkeypatch)
+def test_mixed_replies_451_retried_550_failed_once_and_reported(scene: Scene) -> None:
+    env, recorder = scene.env(), scene.recorder
     later = [f"dsl{n:03}@school.example.org" for n in range(0, 40, 2)]  # 20 schools: 451, 451
     gone = [f"dsl{n:03}@school.example.org" for n in range(1, 20, 2)]  # 10 schools: 550
     recorder.replies = {a: ["451 4.3.0 Try again later"] * 2 for a in later}
     recorder.replies |= {a: ["550 5.1.1 No such user"] for a in gone}
-    with run_workers(env, tmp_path):
-        settle(recorder, SCHOOLS - len(gone), scene)
-    rows = {row.recipient: row for row in ledger(scene)}
+    with run_workers(env, scene.folder):
+        settle(recorder, SCHOOLS - len(gone), scene.app)
+    rows = {row.recipient: row for row in ledger(scene.app)}
     assert {(rows[a].state, rows[a].attempts) for a in later} == {(DeliveryState.SENT, 3)}
     assert {(rows[a].state, rows[a].attempts) for a in gone} == {(DeliveryState.FAILED, 1)}
     refused = [address for address, reply in recorder.refusals if reply.startswith("550")]

@@ -88,6 +88,12 @@ class Decision:
     ladder_to_copy: Ladder | None  # store this on the obligation: reached stage 1, no snapshot
     reminder_today: bool  # a due-soon date or the day a stage is entered (not while paused)
     target: date | None  # the effective target, after retargets and reopenings
+    next_reminder: date | None = None  # the next due-soon date after today, if any
+
+    @property
+    def next_look(self) -> date | None:
+        """The next day its stage changes or a reminder falls due: when to assess it again."""
+        return min((d for d in (self.next_change, self.next_reminder) if d), default=None)
 
 
 @dataclass(frozen=True)
@@ -147,6 +153,7 @@ def decide(ob: Obligation, current: Ladder, cal: WorkingCalendar, today: date) -
         ladder_to_copy=current if ob.ladder is None and stage >= 1 else None,
         reminder_today=_reminder_today(p, cal),
         target=p.target,
+        next_reminder=None if resolved else _next_reminder(p, cal),
     )
 
 
@@ -287,6 +294,10 @@ def _due_soon_dates(p: _Progress, cal: WorkingCalendar) -> set[date]:
     if p.target is None:
         return set()
     return {cal.add(p.target, -n) for n in p.ladder.due_soon_days}
+
+
+def _next_reminder(p: _Progress, cal: WorkingCalendar) -> date | None:
+    return min((d for d in _due_soon_dates(p, cal) if d > p.today), default=None)
 
 
 def _reminder_today(p: _Progress, cal: WorkingCalendar) -> bool:

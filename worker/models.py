@@ -308,9 +308,10 @@ class Obligation(Base):
     # others, and reported to the business manager until it assesses again.
     problem: Mapped[str | None] = mapped_column(Text)
     problem_since: Mapped[date | None]
-    # The day its stage next changes under the engine (None: no change ahead), and whether
-    # something happened to it (an event, a new document) since the daily run last assessed
-    # it: the run assesses only rows that are pending or whose next change has come.
+    # The next day its stage changes or a due-soon reminder falls due under the engine (None:
+    # nothing ahead), and whether something happened to it (an event, a new document) since
+    # the daily run last assessed it: the run assesses only rows that are pending or whose
+    # next change has come, so every row with a reminder today was assessed today.
     next_change: Mapped[date | None] = mapped_column(index=True)
     pending: Mapped[bool] = mapped_column(default=True, server_default=true(), index=True)
     created_at: Mapped[datetime] = mapped_column()
@@ -369,6 +370,18 @@ class DailyRun(Base):
     ran_at: Mapped[datetime]
 
 
+class DocumentSync(Base):
+    """A time the obligations were brought in step with the documents, the directory and the
+    rules: the signature of what that read, so that the next sync runs only if it moved."""
+
+    __tablename__ = "document_syncs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date]
+    signature: Mapped[str] = mapped_column(String(64))
+    ran_at: Mapped[datetime]
+
+
 class DeliveryState(enum.StrEnum):
     PENDING = "pending"
     SENDING = "sending"
@@ -416,6 +429,9 @@ class PlanRun(Base):
     kind: Mapped[str] = mapped_column(String(20))
     period: Mapped[date]
     planned_at: Mapped[datetime] = mapped_column()
+    # Who could be told about what when it was planned (a signature of the directory's reach):
+    # while it stays the same, the next period need not look at people with nothing new.
+    reach: Mapped[str | None] = mapped_column(String(64))
 
 
 class AgencyFeed(Base):

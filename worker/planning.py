@@ -5,6 +5,10 @@ send time. Planning a period is claimed by a unique row, so a second beat plans 
 Days the service was down need no separate catch-up: each recipient's next digest covers
 everything since their last one (a missed weekly digest goes out in the first window of
 the week it belongs to; nothing is sent twice for the days missed).
+
+Only the people who may have something to hear are read: in the week's first window that is
+everyone with an item; on other days those with news (an item that changed stage this week,
+a reminder, a resolution), a serious item (their daily cadence), or no digest yet this week.
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from worker.digest import (
@@ -33,10 +38,13 @@ from worker.models import Delivery, DeliveryState, Obligation, PlanRun, StageCha
 from worker.obligations import (
     Assessment,
     Assessor,
+    Reach,
     Unassessed,
+    keep_in_step,
+    officer_stage,
+    owners_where,
     record,
     stream,
-    sync_obligations,
 )
 from worker.recipients import Person, Recipient, unknown_la_contacts
 from worker.rules import Rules
@@ -78,33 +86,88 @@ def plan(session: Session, rules: Rules, tz: ZoneInfo, period: date, partnership
     `links` adds the signed Acknowledge / Mark complete links to each digest (worker/links):
     they are stored in the ledger with the rest, so every attempt sends the same message.
     """
-    session.add(PlanRun(kind=KIND, period=period))
+    claim = PlanRun(kind=KIND, period=period)
+    session.add(claim)
     session.flush()
-    rows = deliveries_due(session, rules, tz, period, partnership, links)
+    rows = deliveries_due(session, rules, tz, period, partnership, links, claim)
     session.add_all(rows)
     session.flush()
     return [row.id for row in rows]
 
 
 def deliveries_due(session: Session, rules: Rules, tz: ZoneInfo, period: date,
-                   partnership: str, links: Decorate | None = None) -> list[Delivery]:  # fmt: skip
+                   partnership: str, links: Decorate | None = None,
+                   claim: PlanRun | None = None) -> list[Delivery]:  # fmt: skip
     """Sweep, then the ledger rows of this period's digests, not yet added to the session:
-    `plan` writes them, a preview looks at them and rolls everything back."""
+    `plan` writes them (and notes on its `claim` who could be told), a preview looks at them
+    and rolls everything back."""
     before = and_(PlanRun.kind == KIND, PlanRun.period < period)
     previous = session.scalar(select(func.max(PlanRun.period)).where(before))
-    sync_obligations(session, rules, tz, period)
-    session.flush()
+    keep_in_step(session, rules, tz, period)
     unassessed: list[Unassessed] = []
     record(session, rules, period, unassessed)
     session.flush()
     assessor = Assessor.build(session, rules, period)
-    inboxes = gather(assessor.each(stream(session)), resolved_since(session, assessor, previous))
+    hearing = Listeners.find(session, assessor, previous)
+    if claim is not None:
+        claim.reach = hearing.reach
+    open_items = assessor.each(stream(session, where=hearing.rows))
+    inboxes = hearing.only(gather(open_items, resolved_since(session, assessor, previous)))
     attention = [could_not_assess(u, period) for u in unassessed]
     unknown = unknown_la_contacts(session, assessor.partnership, tz)
     attention += [Attention(u.sheet, u.problem, u.since.isoformat()) for u in unknown]
     manager = assessor.partnership.business_manager
     return due_deliveries(session, rules, period, partnership, inboxes, manager,
                           links=links, attention=attention)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Listeners:
+    """The people whose digest may be due in a period, and the obligations to read for them.
+
+    A superset: `Cadence` then decides, from each one's whole inbox, who is due.
+    """
+
+    people: frozenset[str] | None  # None: everyone (the week's first window)
+    rows: list[ColumnElement[bool]]
+    reach: str  # the signature of who could be told about what
+
+    @classmethod
+    def find(cls, session: Session, assessor: Assessor, previous: date | None) -> Listeners:
+        """Everyone in the week's first window. Later, those whom an item with something to
+        say can reach; and, if who reaches what changed since the last plan, everyone not yet
+        sent a digest this week (someone who took over a role). The rest had an empty inbox
+        or this week's digest at the last plan, and nothing has happened to them since."""
+        period, start = assessor.today, week_start(assessor.today, assessor.calendar)
+        reach = Reach.load(session, assessor.partnership)
+        if previous is None or previous < start:
+            return cls(None, [], reach.signature)
+        people = reach.people_of(owners_where(session, something_to_say(assessor, previous, start)))
+        before = select(PlanRun.reach).where(PlanRun.kind == KIND, PlanRun.period == previous)
+        if session.scalar(before) != reach.signature:
+            heard = {e for e, d in last_sent(session, period).items() if d >= start}
+            people |= reach.people - heard
+        rows = reach.rows_of(people, officer_stage(session, assessor.ladder))
+        return cls(frozenset(people), [rows], reach.signature)
+
+    def only(self, inboxes: dict[str, Inbox]) -> dict[str, Inbox]:
+        if self.people is None:
+            return inboxes
+        return {email: inbox for email, inbox in inboxes.items() if email in self.people}
+
+
+def something_to_say(assessor: Assessor, previous: date, start: date) -> ColumnElement[bool]:
+    """Obligations that may be news this period: assessed today (a stage entered, a reminder,
+    an event), changed stage this week, serious enough for a daily digest, or just resolved."""
+    period = assessor.today
+    moved = select(StageChange.obligation_id).where(StageChange.on.between(start, period))
+    live = or_(
+        Obligation.assessed_on == period,
+        Obligation.stage >= assessor.rules.digests.daily_from_stage,
+        Obligation.id.in_(moved),
+    )
+    resolved = Obligation.resolved_on.between(previous + timedelta(days=1), period)
+    return or_(and_(Obligation.resolved_on.is_(None), live), resolved)
 
 
 def could_not_assess(found: Unassessed, period: date) -> Attention:
@@ -132,7 +195,7 @@ def due_deliveries(session: Session, rules: Rules, period: date, partnership: st
     """The digests due this period. The business manager's also carries the failed digests
     not yet reported (always due then) and what needs their attention (due when new)."""
     cadence = Cadence(rules.digests.daily_from_stage, week_start(period, rules.calendar()))
-    last, moved = last_sent(session, period), changed_keys(session, period)
+    last, moved = last_sent(session, period), changed_keys(session, cadence.week_start, period)
     failures = report_failures(session, period) if manager is not None else []
     if manager is not None and (failures or attention):
         open_inbox(inboxes, manager)
@@ -193,12 +256,13 @@ def last_sent(session: Session, before: date) -> dict[str, date]:
     return {recipient: period for recipient, period in session.execute(query)}
 
 
-def changed_keys(session: Session, period: date) -> dict[str, list[date]]:
-    """Obligation key → days it changed stage, over the last few months."""
+def changed_keys(session: Session, start: date, period: date) -> dict[str, list[date]]:
+    """Obligation key → days it changed stage this week. Earlier changes are news to nobody:
+    whoever has not had a digest since the week began is due one anyway."""
     query = (
         select(Obligation.key, StageChange.on)
         .join(StageChange.obligation)
-        .where(StageChange.on > period - timedelta(days=120), StageChange.on <= period)
+        .where(StageChange.on.between(start, period))
     )
     moved: dict[str, list[date]] = defaultdict(list)
     for key, on in session.execute(query):

@@ -19,6 +19,8 @@ import holidays
 
 __all__ = ["WorkingCalendar", "local_date"]
 
+MEMO = 1 << 16  # `add` results kept per calendar: items share a few thousand target dates
+
 
 def local_date(now: datetime, tz: ZoneInfo) -> date:
     """The calendar date of the aware datetime `now` in the time zone `tz`."""
@@ -46,6 +48,7 @@ class WorkingCalendar:
         self._closures = frozenset(closures)
         self._sorted: dict[int, list[int]] = {}
         self._sets: dict[int, frozenset[int]] = {}
+        self._added: dict[tuple[date, int], date] = {}  # `add`, remembered: few distinct calls
 
     def _excluded(self, year: int) -> list[int]:
         """Sorted ordinals of the weekdays of `year` that are not working days."""
@@ -87,6 +90,14 @@ class WorkingCalendar:
 
     def add(self, d: date, n: int) -> date:
         """The n-th working day after `d` (n > 0) or before it (n < 0); `d` itself when n == 0."""
+        found = self._added.get((d, n))
+        if found is None:
+            if len(self._added) >= MEMO:
+                self._added.clear()
+            found = self._added[d, n] = self._add(d, n)
+        return found
+
+    def _add(self, d: date, n: int) -> date:
         if n > 0:
             return date.fromordinal(self._forward(d.toordinal(), n))
         if n < 0:

@@ -8,11 +8,12 @@ The rest of the service talks to this package only:
 * `view` is how one reads to people, the one place that knows an action from an MI sheet;
 * `assess` says where each stands on a day (an `Assessor` per unit of work);
 * `events` is the one way anything happens to one, whoever makes it happen;
-* `stages` writes the daily record: stage changes, their reasons, resolutions, problems.
+* `stages` writes the daily record: stage changes, their reasons, resolutions, problems;
+* `reach` says whom an obligation can reach, and which obligations can reach a person.
 """
 
 from worker.obligations.assess import Assessment, Assessor, Unassessed, assess
-from worker.obligations.documents import sync_obligations
+from worker.obligations.documents import keep_in_step, sync_obligations
 from worker.obligations.events import (
     DOCUMENT,
     KINDS,
@@ -21,6 +22,7 @@ from worker.obligations.events import (
     record_event,
 )
 from worker.obligations.find import RefError, find
+from worker.obligations.reach import Reach, officer_stage, owners_where
 from worker.obligations.stages import record, record_each
 from worker.obligations.store import engine_view, stream
 from worker.obligations.view import View, uid, view_of
@@ -31,6 +33,7 @@ __all__ = [
     "Assessment",
     "Assessor",
     "EventRefusedError",
+    "Reach",
     "RefError",
     "Unassessed",
     "View",
@@ -38,6 +41,9 @@ __all__ = [
     "completed",
     "engine_view",
     "find",
+    "keep_in_step",
+    "officer_stage",
+    "owners_where",
     "record",
     "record_each",
     "record_event",

@@ -81,8 +81,12 @@ class Assessor:
         """The same assessor for another day."""
         return self if day == self.today else replace(self, today=day)
 
+    def decide(self, row: Obligation) -> Decision:
+        """The engine's decision alone: all the daily run needs."""
+        return engine.decide(engine_view(row), self.ladder, self.calendar, self.today)
+
     def assess(self, row: Obligation) -> Assessment:
-        decision = engine.decide(engine_view(row), self.ladder, self.calendar, self.today)
+        decision = self.decide(row)
         owner = owner_of(row, self.partnership)
         recipients, missing = who(owner, decision.tell)
         return Assessment(row, view_of(row), decision, owner, recipients, missing)

@@ -15,22 +15,27 @@ longer in the audience ends the obligation.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Executable, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from worker.models import (
     Action,
+    ActionLead,
     ActionStatus,
     Change,
+    DocumentSync,
     EstablishmentGroup,
     MISheet,
     Obligation,
     ObligationEvent,
+    group_members,
 )
 from worker.obligations.events import DOCUMENT, completed, last_event, record_event
 from worker.rules import Rules
@@ -93,6 +98,50 @@ def sheet_specs(session: Session, rules: Rules) -> Iterator[Spec]:
             yield Spec(
                 key, "mi_sheet", sheet.due_date, mi_sheet_id=sheet.id, establishment_id=place.id
             )
+
+
+def keep_in_step(session: Session, rules: Rules, tz: ZoneInfo, today: date) -> bool:
+    """`sync_obligations`, when anything it reads moved since the last sync; True if it ran.
+
+    On most days nothing did, and the sync's pass over every document is skipped.
+    """
+    if signature(session, rules) == last_signature(session):
+        return False
+    sync_obligations(session, rules, tz, today)
+    session.flush()
+    session.add(DocumentSync(day=today, signature=signature(session, rules)))
+    session.flush()
+    return True
+
+
+def last_signature(session: Session) -> str | None:
+    query = select(DocumentSync.signature).order_by(DocumentSync.id.desc()).limit(1)
+    return session.scalar(query)
+
+
+def signature(session: Session, rules: Rules) -> str:
+    """A digest of everything the sync reads, from aggregates the database answers alone.
+
+    Importers write a `changes` row for every field they change and stamp what they create;
+    the directory re-resolves lead agencies and rewrites group members; people and documents
+    add events. Each of these moves one of the figures below.
+    """
+    lead_agencies = func.sum(ActionLead.id * func.coalesce(ActionLead.agency_id, 0))
+    member = group_members.c.group_id * 1_000_003 + group_members.c.establishment_id
+    figures: list[Executable] = [
+        select(func.count(Action.id), func.max(Action.updated_at)),
+        select(func.count(ActionLead.id), func.max(ActionLead.id), lead_agencies),
+        select(func.count(MISheet.id), func.max(MISheet.updated_at)),
+        select(func.count(), func.sum(member)).select_from(group_members),
+        select(func.max(Change.id)),
+        select(func.max(ObligationEvent.id)),
+        select(func.count(Obligation.id), func.max(Obligation.id)),
+    ]
+    seen = [[str(v) for v in session.execute(query).one()] for query in figures]
+    groups = session.execute(select(EstablishmentGroup.id, EstablishmentGroup.name)).all()
+    reads = {"audiences": dict(rules.audiences), "review_weeks": rules.ongoing_review_weeks}
+    text = json.dumps([seen, sorted(map(list, groups)), reads], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def sync_obligations(session: Session, rules: Rules, tz: ZoneInfo, today: date) -> None:

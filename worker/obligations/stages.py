@@ -25,9 +25,10 @@ from worker import escalation as engine
 from worker.db import clock_of
 from worker.escalation import Decision
 from worker.models import DailyRun, Obligation, StageChange
-from worker.obligations.assess import Assessment, Assessor, Unassessed, problem_text
+from worker.obligations.assess import Assessor, Unassessed, problem_text
 from worker.obligations.events import completed
 from worker.obligations.store import BATCH, engine_view, stream
+from worker.obligations.view import view_of
 from worker.rules import Rules
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ def record_each(
             if unassessed is not None:
                 unassessed.append(outcome)
             continue
-        moved = writes.decision(*outcome)
+        moved = writes.decision(row, *outcome)
         if moved is not None:
             yield moved
         if len(writes) >= BATCH:
@@ -120,24 +121,23 @@ class Runs:
         session.flush()
 
 
-Decided = tuple[Assessment, str | None]  # the assessment, and the reason if the stage moved
+Decided = tuple[Decision, str | None]  # the decision, and the reason if the stage moved
 
 
 def change_of(assessor: Assessor, row: Obligation, previous: date | None) -> Decided | Unassessed:
     """The decision for `row` and the reason to write down, if any; everything that can fail
-    is worked out before anything is written."""
-    found = assessor.attempt(row)
-    if isinstance(found, Unassessed):
-        return found
+    is worked out before anything is written, and a failure is this row's alone."""
     try:
-        return found, reason_for(assessor, found, previous)
-    except Exception as exc:  # the reason could not be worked out: the row stays as it was
-        log.exception("could not record obligation %s", row.key)
+        decision = assessor.decide(row)
+        return decision, reason_for(assessor, row, decision, previous)
+    except Exception as exc:  # whatever broke, it broke for this item only
+        log.exception("could not assess obligation %s", row.key)
         return Unassessed(row, problem_text(row, exc))
 
 
-def reason_for(assessor: Assessor, found: Assessment, previous: date | None) -> str | None:
-    row, decision = found.row, found.decision
+def reason_for(
+    assessor: Assessor, row: Obligation, decision: Decision, previous: date | None
+) -> str | None:
     if decision.resolved:
         return resolution(row)
     if decision.stage == row.stage:
@@ -159,13 +159,13 @@ class Writes:
     def __len__(self) -> int:
         return len(self.rows) + len(self.problems)
 
-    def decision(self, found: Assessment, reason: str | None) -> Moved | None:
-        row, d, on = found.row, found.decision, self.today
+    def decision(self, row: Obligation, d: Decision, reason: str | None) -> Moved | None:
+        on = self.today
         ladder = row.ladder
         if d.ladder_to_copy is not None and ladder is None:
             ladder = d.ladder_to_copy.to_json()
         self.rows.append({"id": row.id, "stage": d.stage, "assessed_on": on,
-                          "next_change": d.next_change, "pending": False, "ladder": ladder,
+                          "next_change": d.next_look, "pending": False, "ladder": ladder,
                           "resolved_on": on if d.resolved else row.resolved_on,
                           "problem": None, "problem_since": None})  # fmt: skip
         self.assessed += 1
@@ -175,7 +175,7 @@ class Writes:
                              "to_stage": d.stage, "reason": reason,
                              "recorded_at": self.now})  # fmt: skip
         self.moved += 1
-        return Moved(row.key, found.view.label, on, row.stage, d.stage, reason)
+        return Moved(row.key, view_of(row).label, on, row.stage, d.stage, reason)
 
     def problem(self, row: Obligation, reason: str) -> None:
         """The reason an item could not be assessed, kept with the day it was first seen."""
