@@ -31,7 +31,7 @@ from benchmarks.measure import Figure
 from benchmarks.scales import TODAY, Scale
 from tests.services import Recorder, celery_process, redis_server, smtp_server, wait_for
 from worker.app import App
-from worker.models import Delivery, DeliveryState, Obligation
+from worker.models import DailyRun, Delivery, DeliveryState, Obligation
 from worker.scheduler import plan_once
 
 DELAY = 0.05  # seconds the SMTP server waits per message
@@ -52,6 +52,7 @@ def schools(app: App, count: int, items: int = ITEMS) -> None:
         first = next_id(connection, table(Obligation))
         rows = sheet_obligations(sheet_ids, places, first, then, overdue)
         insert(connection, table(Obligation), rows)
+        insert(connection, table(DailyRun), [then.run()])
     synced(app, then)
 
 

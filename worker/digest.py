@@ -8,7 +8,7 @@ planned and send the same message on every attempt.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -16,6 +16,7 @@ from worker.obligations import Assessment
 from worker.recipients import Recipient
 
 KIND = "digest"
+LISTS = ("items", "resolved", "undelivered", "attention")  # a digest's parts
 
 
 @dataclass(frozen=True)
@@ -73,13 +74,16 @@ class Digest:
     attention: tuple[Attention, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain data for the ledger (each part is a flat record of strings and numbers)."""
+        data = dict(vars(self))
+        for name in LISTS:
+            data[name] = [dict(vars(part)) for part in data[name]]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Digest:
-        lists = ("items", "resolved", "undelivered", "attention")
         return cls(
-            **{k: v for k, v in data.items() if k not in lists},
+            **{k: v for k, v in data.items() if k not in LISTS},
             items=tuple(Item(**i) for i in data["items"]),
             resolved=tuple(Item(**i) for i in data["resolved"]),
             undelivered=tuple(Undelivered(**u) for u in data["undelivered"]),
