@@ -37,6 +37,9 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         reset = self.limiter.get_window_stats(self.rate, who).reset_time
+        # The library keeps its windows on the real clock, so Retry-After is measured on that
+        # clock too: App.now() may be set to another day (a demonstration, a test) and would
+        # make the wait meaningless. Elapsed time between requests is not the business date.
         wait = max(1, math.ceil(reset - time.time()))
         response = problem(
             429,
