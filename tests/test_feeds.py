@@ -334,7 +334,7 @@ def test_the_seed_documents_feeds_pass_a_second_parser(app: App) -> None:
         sync_obligations(session, app.rules(), app.timezone, app.today())
         health = find_agency(session, "Health")
         assert health is not None
-        token = issue_token(session, health, datetime.now(UTC))
+        token = issue_token(session, health, datetime.now(UTC), b"k" * 32)
     with serving(app) as client:
         everything = client.get("/feeds/sessions.ics")
         references = [e.split("@")[0] for e in events(everything)]

@@ -5,17 +5,19 @@ each CAP action) and the MI-sheet deadlines whose LA contact is one of its peopl
 directory. Each is an all-day event on its (effective) target date, its summary showing
 where it stands on the escalation ladder today, as `reminders escalation status` would.
 
-The feed's address holds a random token (`secrets.token_urlsafe(32)`). Only its SHA-256 is
-stored: the address is shown once, when the token is made, and `reminders feeds rotate`
-replaces it, so the old address stops at once. A presented token is hashed and the stored
-hash compared in constant time; an unknown token is answered like an unknown page (404).
+The feed's address holds a token: the HMAC, under the signing key, of a random nonce kept with
+the feed. Only the token's SHA-256 and the nonce are stored, so the database alone cannot make
+the address, while the console can show it to the agency's own people; `reminders feeds
+rotate` (or Rotate in the console) replaces it, so the old address stops at once. A presented
+token is hashed and the stored hash compared in constant time; an unknown token is answered
+like an unknown page (404).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
-import secrets
 from datetime import UTC, date, datetime, time, timedelta
 
 from icalendar import Event
@@ -36,24 +38,37 @@ from worker.obligations import Assessment, Assessor, stream, uid
 from worker.recipients import Partnership
 from worker.rules import Rules
 from worker.templating import long_date
-
-# Long enough for any token we make (43 characters); anything longer is not worth hashing.
-MAX_TOKEN_LENGTH = 100
+from worker.tokens import hash_token, new_token, plausible
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def issue_token(session: Session, agency: Agency, now: datetime) -> str:
-    """A new token for `agency`, replacing any it had. Returned once: only the hash is kept."""
-    token = secrets.token_urlsafe(32)
+def issue_token(session: Session, agency: Agency, now: datetime, key: bytes) -> str:
+    """A new token for `agency`, replacing any it had (whose address stops at once)."""
+    nonce = new_token()
+    token = token_of(nonce, key)
     row = session.scalar(select(AgencyFeed).where(AgencyFeed.agency_id == agency.id))
     if row is None:
         row = AgencyFeed(agency=agency, token_hash="")
         session.add(row)
-    row.token_hash, row.created_at = hash_token(token), now
+    row.token_hash, row.nonce, row.created_at = hash_token(token), nonce, now
     return token
+
+
+def token_of(nonce: str, key: bytes) -> str:
+    digest = hmac.new(key, f"agency-feed|{nonce}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def shown_token(feed: AgencyFeed, key: bytes) -> str | None:
+    """The feed's current token, if it can be made again (feeds with a nonce)."""
+    return token_of(feed.nonce, key) if feed.nonce else None
+
+
+def revoke(session: Session, agency: Agency) -> bool:
+    """Stop the agency's feed address; False when it had none."""
+    row = feed_of(session, agency)
+    if row is not None:
+        session.delete(row)
+    return row is not None
 
 
 def feed_of(session: Session, agency: Agency) -> AgencyFeed | None:
@@ -61,7 +76,7 @@ def feed_of(session: Session, agency: Agency) -> AgencyFeed | None:
 
 
 def agency_for_token(session: Session, token: str) -> Agency | None:
-    if not token or len(token) > MAX_TOKEN_LENGTH:
+    if not plausible(token):
         return None
     presented = hash_token(token)
     row = session.scalar(

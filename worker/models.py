@@ -446,6 +446,10 @@ class AgencyFeed(Base):
     )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256, hex
     created_at: Mapped[datetime] = mapped_column()
+    # The token is the HMAC of this nonce under the signing key, so the console can show the
+    # address to the agency's own people; the database alone cannot make it. Feeds issued
+    # before the console have none: their address was shown once and cannot be shown again.
+    nonce: Mapped[str | None] = mapped_column(String(64))
     agency: Mapped[Agency] = relationship()
 
 
@@ -466,3 +470,54 @@ class LinkUse(Base):
     # Where the confirming request came from, for the written record.
     client: Mapped[str | None] = mapped_column(String(100))
     user_agent: Mapped[str | None] = mapped_column(String(500))
+
+
+class SignInLink(Base):
+    """A one-time console sign-in link: bound to one address, short-lived, used once. Only
+    the SHA-256 of its token is kept."""
+
+    __tablename__ = "sign_in_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    created_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None]
+    # Links not used are ended (a sign-out everywhere, the person removed) without use.
+    ended_at: Mapped[datetime | None]
+
+
+class ConsoleSession(Base):
+    """A signed-in browser. Only the SHA-256 of the cookie's token is kept; ending a session
+    (sign out, sign out everywhere, the business manager, removal from the directory) is
+    setting `ended_at`, so the record stays."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    created_at: Mapped[datetime] = mapped_column()
+    last_seen_at: Mapped[datetime] = mapped_column()
+    ended_at: Mapped[datetime | None]
+    ended_why: Mapped[str | None] = mapped_column(String(200))
+    client: Mapped[str | None] = mapped_column(String(100))
+    user_agent: Mapped[str | None] = mapped_column(String(500))
+
+
+class ConsoleAction(Base):
+    """Every change made in the console: who, when, from where, and what it was."""
+
+    __tablename__ = "console_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column()
+    email: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(50))
+    subject: Mapped[str] = mapped_column(String(400))
+    client: Mapped[str | None] = mapped_column(String(100))
+    user_agent: Mapped[str | None] = mapped_column(String(500))
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("obligation_events.id", ondelete="SET NULL")
+    )

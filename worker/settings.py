@@ -110,11 +110,19 @@ class Settings(BaseSettings):
     link_valid_days: int = Field(default=30, ge=1, le=365)
     # Requests each client address may make to the agency feeds and the digest links.
     rate_limit: str = "60/minute"
+    # The console: how long a sign-in link works, how long a signed-in browser may sit idle,
+    # and how long any session lasts however busy it is.
+    sign_in_valid_minutes: int = Field(default=15, ge=1, le=60)
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_lifetime_hours: int = Field(default=12, ge=1, le=24 * 7)
+    # Sign-in links one address may be sent, and sign-in requests one client may make.
+    sign_in_rate_per_address: str = "5/15 minutes"
+    sign_in_rate_per_client: str = "30/hour"
     # The proxies whose X-Forwarded-For names the real client (comma-separated addresses,
     # or * where nothing but the proxy can reach the server, as in docker-compose).
     forwarded_allow_ips: str = "127.0.0.1"
 
-    @field_validator("rate_limit")
+    @field_validator("rate_limit", "sign_in_rate_per_address", "sign_in_rate_per_client")
     @classmethod
     def _rate(cls, value: str) -> str:
         try:

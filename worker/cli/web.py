@@ -11,7 +11,7 @@ import uvicorn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from worker.agency_feeds import feed_of, feed_path, issue_token
+from worker.agency_feeds import feed_of, feed_path, issue_token, shown_token
 from worker.app import App
 from worker.cli.common import app_from, console, plain_table, ready
 from worker.db import transaction
@@ -34,10 +34,7 @@ def log_config() -> dict[str, Any]:
 
 def check_signing_key(app: App) -> None:
     """Make (or read) the link-signing key now: a problem stops the start, not a reader."""
-    try:
-        signing_key(app.settings)
-    except SigningKeyError as exc:
-        raise click.ClickException(str(exc)) from exc
+    key_of(app)
 
 
 @click.command()
@@ -95,7 +92,7 @@ def rotate(ctx: click.Context, agency: str) -> None:
     app = ready(app_from(ctx))
     with transaction(app.sessions) as session:
         found = agency_named(session, agency)
-        token, name = issue_token(session, found, app.now()), found.name
+        token, name = issue_token(session, found, app.now(), key_of(app)), found.name
     show_urls(app, name, token, "Made a new address for")
 
 
@@ -105,19 +102,30 @@ def rotate(ctx: click.Context, agency: str) -> None:
 def url(ctx: click.Context, agency: str) -> None:
     """Print AGENCY's feed address (https:// and webcal://), making it on first use."""
     app = ready(app_from(ctx))
+    key = key_of(app)
     with transaction(app.sessions) as session:
         found = agency_named(session, agency)
         existing, name = feed_of(session, found), found.name
-        token = None if existing else issue_token(session, found, app.now())
+        if existing is None:
+            token: str | None = issue_token(session, found, app.now(), key)
+        else:
+            token = shown_token(existing, key)
         made = existing.created_at if existing else None
     if token is not None:
-        show_urls(app, name, token, "Made")
+        show_urls(app, name, token, "Address of" if existing else "Made")
         return
     raise click.ClickException(
-        f"{name} already has a feed address (made {stamp(made)}). Only a fingerprint of it "
-        f"is kept, so it cannot be shown again. To give out a new one (the old one stops "
+        f"{name}'s feed address was made (at {stamp(made)}) before addresses could be shown "
+        f"again: only a fingerprint of it is kept. To give out a new one (the old one stops "
         f"working): reminders feeds rotate {name!r}"
     )
+
+
+def key_of(app: App) -> bytes:
+    try:
+        return signing_key(app.settings)
+    except SigningKeyError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def stamp(moment: datetime | None) -> str:

@@ -31,6 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from worker.console.sessions import Client
 from worker.db import transaction
 from worker.links import ACKNOWLEDGE, Grant, LinkError, SigningKeyError
 from worker.models import LinkUse, Obligation
@@ -66,14 +67,6 @@ class Target:
 
     grant: Grant
     found: Assessment
-
-
-@dataclass(frozen=True)
-class Client:
-    """Where a confirming request came from, kept with the action for the record."""
-
-    address: str | None
-    user_agent: str | None
 
 
 def confirm(purpose: str) -> Endpoint:

@@ -1,0 +1,112 @@
+"""Who a signed-in person is, from the directory in force, and what that lets them do.
+
+| role                     | sees                               | may do                         |
+|--------------------------|------------------------------------|--------------------------------|
+| business manager         | everything                         | everything, on any item        |
+| independent chair        | everything                         | nothing that changes state     |
+| agency contact (any role)| their agency's items               | acknowledge, note, complete    |
+| school DSL               | their establishment's MI sheets    | note, complete for their school|
+
+Someone can hold several of these (a named contact of two agencies' services, say): they see
+and may do what each allows. The directory is read on every request, so a change to it (a
+leaver removed, a role moved) takes effect at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, false, or_, select
+
+from worker.directory import Directory
+from worker.models import Agency, Establishment, Obligation
+
+ACKNOWLEDGE, NOTE, COMPLETE, RETARGET, REASSIGN = (
+    "acknowledge", "note", "complete", "retarget", "reassign",
+)  # fmt: skip
+AGENCY_ACTS = (ACKNOWLEDGE, NOTE, COMPLETE)
+SCHOOL_ACTS = (NOTE, COMPLETE)
+MANAGER_ACTS = (ACKNOWLEDGE, NOTE, COMPLETE, RETARGET, REASSIGN)
+ROLE_NAMES = {
+    "named_contact": "named contact",
+    "line_manager": "line manager",
+    "senior_safeguarding_lead": "senior safeguarding lead",
+}
+
+
+@dataclass(frozen=True)
+class Person:
+    email: str
+    name: str
+    roles: tuple[str, ...]  # as shown: "business manager", "line manager, Health"
+    manager: bool = False  # the business manager
+    chair: bool = False
+    agencies: frozenset[str] = frozenset()  # names
+    establishments: frozenset[str] = frozenset()  # names
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.manager or self.chair
+
+    def acts_on(self, row: Obligation) -> tuple[str, ...]:
+        """What this person may do to `row` (whatever state it is in)."""
+        if self.manager:
+            return MANAGER_ACTS if row.action_id is not None else MANAGER_ACTS[:-1]
+        return self.own_acts(row)
+
+    def own_acts(self, row: Obligation) -> tuple[str, ...]:
+        """What an agency or school role of this person allows on `row`."""
+        if row.agency is not None and row.agency.name in self.agencies:
+            return AGENCY_ACTS
+        if row.establishment is not None and row.establishment.name in self.establishments:
+            return SCHOOL_ACTS
+        return ()
+
+    def may_see(self, row: Obligation) -> bool:
+        return self.sees_everything or bool(self.own_acts(row))
+
+    def mine(self) -> ColumnElement[bool]:
+        """The obligations of this person's agencies and establishments, as SQL."""
+        agencies = select(Agency.id).where(Agency.name.in_(sorted(self.agencies)))
+        places = select(Establishment.id).where(Establishment.name.in_(sorted(self.establishments)))
+        if not self.agencies and not self.establishments:
+            return false()
+        return or_(Obligation.agency_id.in_(agencies), Obligation.establishment_id.in_(places))
+
+    def visible(self) -> ColumnElement[bool] | None:
+        """What this person may see, as SQL; None when they see everything."""
+        return None if self.sees_everything else self.mine()
+
+
+def person_of(directory: Directory, email: str) -> Person | None:
+    """The person the directory in force knows by `email`, or None: only they sign in."""
+    wanted = email.strip().lower()
+    roles: list[str] = []
+    name = ""
+    officers = directory.partnership
+    manager = str(officers.business_manager.email).lower() == wanted
+    chair = str(officers.independent_chair.email).lower() == wanted
+    if manager:
+        roles.append("business manager")
+        name = officers.business_manager.name
+    if chair:
+        roles.append("independent chair")
+        name = officers.independent_chair.name
+    agencies = set()
+    for agency in directory.agencies:
+        for contact in agency.contacts:
+            if str(contact.email).lower() == wanted:
+                agencies.add(agency.name)
+                roles.append(f"{ROLE_NAMES[contact.role]}, {agency.name}")
+                name = name or contact.name
+    places = set()
+    for place in directory.establishments:
+        if str(place.email).lower() == wanted:
+            places.add(place.name)
+            roles.append(f"designated safeguarding lead, {place.name}")
+            name = name or place.contact or place.name
+    if not roles:
+        return None
+    return Person(
+        wanted, name, tuple(roles), manager, chair, frozenset(agencies), frozenset(places)
+    )
