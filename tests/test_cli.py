@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from tests.conftest import ROOT, seed
 from worker.app import App
 from worker.cli import main
-from worker.cli.common import spreadsheet_safe
+from worker.csv_export import spreadsheet_safe
 
 
 def run(*args: str) -> tuple[int, str]:

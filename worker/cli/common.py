@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from collections.abc import Iterable, Sequence
 
 import click
@@ -13,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from worker.app import App, NotInitialisedError
+from worker.csv_export import csv_text
 from worker.yaml_files import ConfigError
 
 console = Console(soft_wrap=True)
@@ -33,27 +31,6 @@ def ready(app: App) -> App:
     except (NotInitialisedError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from exc
     return app
-
-
-# A cell a spreadsheet would run as a formula (OWASP, CSV injection); a plain number cannot.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
-
-
-def spreadsheet_safe(cell: str) -> str:
-    """`cell`, with a leading apostrophe if a spreadsheet would read it as a formula."""
-    if cell.startswith(FORMULA_START) and not NUMBER.fullmatch(cell):
-        return "'" + cell
-    return cell
-
-
-def csv_text(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    """The one way this project writes CSV: every cell made safe to open in a spreadsheet."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in [header, *rows]:
-        writer.writerow([spreadsheet_safe(cell) for cell in row])
-    return buffer.getvalue()
 
 
 def plain_table(title: str, headings: Sequence[str], rows: Iterable[Sequence[str]]) -> Table:

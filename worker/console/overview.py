@@ -1,0 +1,146 @@
+"""The overview's figures, each from one aggregate query (or a short list), never every row."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from worker.console.items import (
+    DUE_SOON,
+    OVERDUE,
+    STATUSES,
+    Filters,
+    Line,
+    joined,
+    lines,
+    status_column,
+    theme_column,
+)
+from worker.directory import Directory, fold
+from worker.models import Delivery, DeliveryState, MISheet, Obligation, StageChange
+
+SHORT_LIST = 10
+RECENT_DAYS = 30
+WEEKS = 52
+
+
+@dataclass(frozen=True)
+class Listed:
+    """The first few of a list, and how many there are in all."""
+
+    lines: list[Line]
+    total: int
+
+
+@dataclass(frozen=True)
+class Overview:
+    stages: list[tuple[int, int]]  # (stage, open items at it), every stage of the ladder
+    themes: dict[str, dict[str, int]]  # theme -> status -> items
+    overdue: Listed
+    due_soon: Listed
+    resolved: Listed  # in the last RECENT_DAYS days
+    unassigned: Listed
+    unassessed: Listed
+    problems: dict[int, str]  # obligation id -> why it could not be assessed
+    failures: list[Delivery]
+    failures_total: int
+    unknown_contacts: list[tuple[str, int]]  # LA contact names not in the directory, sheets
+    weekly_overdue: list[tuple[date, int]]  # week ending, overdue items then
+
+
+def overview(session: Session, directory: Directory, today: date, top: int) -> Overview:
+    recent = today - timedelta(days=RECENT_DAYS)
+    failed = Delivery.state == DeliveryState.FAILED
+    unassessed = listed(session, Filters(), Obligation.problem.is_not(None))
+    return Overview(
+        stages=stage_counts(session, top),
+        themes=theme_counts(session),
+        overdue=listed(session, Filters(status=OVERDUE)),
+        due_soon=listed(session, Filters(status=DUE_SOON, sort="target")),
+        resolved=listed(session, Filters(), Obligation.resolved_on >= recent),
+        unassigned=listed(
+            session, Filters(), Obligation.kind == "unassigned", Obligation.resolved_on.is_(None)
+        ),
+        unassessed=unassessed,
+        problems=problems(session, [line.id for line in unassessed.lines]),
+        failures=list(
+            session.scalars(select(Delivery).where(failed).order_by(Delivery.id.desc()).limit(10))
+        ),
+        failures_total=session.scalar(select(func.count(Delivery.id)).where(failed)) or 0,
+        unknown_contacts=unknown_contacts(session, directory),
+        weekly_overdue=weekly_overdue(session, today),
+    )
+
+
+def listed(session: Session, filters: Filters, *also: ColumnElement[bool]) -> Listed:
+    found, total = lines(session, None, filters, SHORT_LIST, also)
+    return Listed(found, total)
+
+
+def problems(session: Session, ids: list[int]) -> dict[int, str]:
+    query = select(Obligation.id, Obligation.problem).where(Obligation.id.in_(ids))
+    return {id_: problem or "" for id_, problem in session.execute(query).tuples()}
+
+
+def stage_counts(session: Session, top: int) -> list[tuple[int, int]]:
+    query = (
+        select(Obligation.stage, func.count())
+        .where(Obligation.resolved_on.is_(None))
+        .group_by(Obligation.stage)
+    )
+    found = dict(session.execute(query).tuples().all())
+    return [(stage, found.get(stage, 0)) for stage in range(-1, top + 1)]
+
+
+def theme_counts(session: Session) -> dict[str, dict[str, int]]:
+    query = joined(select(theme_column, status_column, func.count())).group_by(
+        theme_column, status_column
+    )
+    themes: dict[str, dict[str, int]] = {}
+    for theme, status, n in session.execute(query):
+        themes.setdefault(theme, dict.fromkeys(STATUSES, 0))[status] = n
+    return dict(sorted(themes.items()))
+
+
+def unknown_contacts(session: Session, directory: Directory) -> list[tuple[str, int]]:
+    """LA contacts named by MI sheets whom the directory does not know, with their sheets."""
+    known = {fold(p.name) for p in directory.la_contacts}
+    query = (
+        select(MISheet.contact_name, func.count())
+        .where(MISheet.contact_name.is_not(None))
+        .group_by(MISheet.contact_name)
+    )
+    named = session.execute(query).tuples()
+    return sorted((name, n) for name, n in named if name and fold(name) not in known)
+
+
+def weekly_overdue(session: Session, today: date, weeks: int = WEEKS) -> list[tuple[date, int]]:
+    """How many items were overdue at the end of each of the last `weeks` weeks, from the
+    stage history: an item counts from the day it entered stage 1 (or above) until it went
+    back below it or was resolved."""
+    deltas: Counter[date] = Counter()
+    up = StageChange.from_stage < 1, StageChange.to_stage >= 1
+    down = StageChange.from_stage >= 1, StageChange.to_stage < 1
+    for condition, sign in ((up, 1), (down, -1)):
+        query = select(StageChange.on, func.count()).where(*condition).group_by(StageChange.on)
+        for on, n in session.execute(query).tuples():
+            deltas[on] += sign * n
+    resolved = (
+        select(Obligation.resolved_on, func.count())
+        .where(Obligation.resolved_on.is_not(None), Obligation.stage >= 1)
+        .group_by(Obligation.resolved_on)
+    )
+    for day, n in session.execute(resolved).tuples():
+        if day is not None:
+            deltas[day] -= n
+    ends = [today - timedelta(weeks=k) for k in range(weeks - 1, -1, -1)]
+    days, running, result, i = sorted(deltas), 0, [], 0
+    for end in ends:
+        while i < len(days) and days[i] <= end:
+            running, i = running + deltas[days[i]], i + 1
+        result.append((end, max(running, 0)))
+    return result
