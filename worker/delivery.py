@@ -184,3 +184,16 @@ def mark_enqueued(session: Session, ids: list[int], now: datetime) -> None:
             update(Delivery).where(Delivery.id.in_(ids)).values(enqueued_at=now)
             .execution_options(synchronize_session=False)
         )  # fmt: skip
+
+
+def resend(session: Session, delivery_id: int) -> bool:
+    """Put a digest that failed for good back in the queue, with a fresh count of attempts;
+    the next push sends it. False when it has not failed (nothing changed)."""
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.state == DeliveryState.FAILED)
+        .values(state=DeliveryState.PENDING, attempts=0, next_attempt_at=None,
+                enqueued_at=None, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]

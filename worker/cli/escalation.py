@@ -11,7 +11,6 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from worker import escalation as engine
 from worker.app import App
 from worker.cli.common import app_from, console, plain_table, ready, show_report
 from worker.db import transaction
@@ -24,12 +23,14 @@ from worker.obligations import (
     RefError,
     Unassessed,
     assess,
-    engine_view,
     find,
     record,
     record_event,
     sync_obligations,
     view_of,
+)
+from worker.obligations import (
+    explain as explanation,
 )
 from worker.rules import Ladder, Rules, load_rules
 from worker.yaml_files import ConfigError
@@ -198,7 +199,7 @@ def explain(ctx: click.Context, ref: str, plan: str | None, on: datetime | None)
         synced(app, session, rules)
         session.flush()
         for row in located(session, ref, plan):
-            click.echo("\n".join(explanation(row, rules, today)))
+            click.echo("\n".join(explanation(row, rules, today).lines()))
 
 
 def located(
@@ -208,22 +209,6 @@ def located(
         return find(session, ref, plan, place)
     except RefError as exc:
         raise click.ClickException(str(exc)) from exc
-
-
-def explanation(row: Obligation, rules: Rules, today: date) -> list[str]:
-    ladder = Ladder.from_json(row.ladder) if row.ladder else rules.ladder()
-    source = "its own copy of the rules (taken at stage 1)" if row.ladder else "the rules in force"
-    view, in_force, cal = engine_view(row), rules.ladder(), rules.calendar()
-    decision = engine.decide(view, in_force, cal, today)
-    start = (decision.target or today) - (ladder.due_soon_days[0] * 2 + 5) * ONE_DAY
-    steps = engine.timeline(view, in_force, cal, start, today)
-    head = f"{view_of(row).label} — {row.key} — target {decision.target or 'none'} — under {source}"
-    body = [f"  {s.on.isoformat()}  {s.reason}" for s in steps]
-    now = f"  today ({today.isoformat()}): {decision.stage_name}"
-    nxt = ""
-    if decision.next_change:
-        nxt = f"; next: stage {decision.next_stage} on {decision.next_change}"
-    return [head, *body, now + nxt, ""]
 
 
 ONE_DAY = timedelta(days=1)

@@ -6,7 +6,8 @@ The rest of the service talks to this package only:
 * `store` streams them with what is needed to assess them; `find` finds them by the name
   people use ("4.6", "3/17");
 * `view` is how one reads to people, the one place that knows an action from an MI sheet;
-* `assess` says where each stands on a day (an `Assessor` per unit of work);
+* `assess` says where each stands on a day (an `Assessor` per unit of work); `explain`
+  says why, step by step;
 * `events` is the one way anything happens to one, whoever makes it happen;
 * `stages` writes the daily record: stage changes, their reasons, resolutions, problems;
 * `reach` says whom an obligation can reach, and which obligations can reach a person.
@@ -21,6 +22,7 @@ from worker.obligations.events import (
     completed,
     record_event,
 )
+from worker.obligations.explain import Explanation, explain
 from worker.obligations.find import RefError, find
 from worker.obligations.reach import Reach, officer_stage, owners_where
 from worker.obligations.stages import record, record_each
@@ -33,6 +35,7 @@ __all__ = [
     "Assessment",
     "Assessor",
     "EventRefusedError",
+    "Explanation",
     "Reach",
     "RefError",
     "Unassessed",
@@ -40,6 +43,7 @@ __all__ = [
     "assess",
     "completed",
     "engine_view",
+    "explain",
     "find",
     "keep_in_step",
     "officer_stage",

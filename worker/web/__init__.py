@@ -1,9 +1,9 @@
-"""The web side: calendar feeds and the pages behind the digest links (Starlette).
+"""The web side: calendar feeds, the pages behind the digest links, the console (Starlette).
 
 Starlette because it is small, typed and well kept, and asks for nothing we do not use: no
-ORM, no sessions or cookies, no template engine of its own (the pages use the project's one
-Jinja environment, worker/templating). It runs under uvicorn, a production ASGI server; see
-`reminders serve`.
+ORM, no session framework (the console keeps its sessions in our database), no template
+engine of its own (the pages use the project's one Jinja environment, worker/templating).
+It runs under uvicorn, a production ASGI server; see `reminders serve`.
 
 Routes:
     /                                   the public feeds, with https:// and webcal:// links
@@ -12,6 +12,7 @@ Routes:
     /feeds/agency/{token}.ics           one agency's deadlines (private)
     /links/acknowledge/{token}          GET: confirm; POST: acknowledge with a progress note
     /links/complete/{token}             GET: confirm; POST: mark complete
+    /console/…                          the console (worker/web/console.py, signin.py)
 Nothing changes state on a GET.
 """
 
@@ -31,8 +32,9 @@ from starlette.routing import Route
 from worker.app import App
 from worker.links import ACKNOWLEDGE, COMPLETE
 from worker.settings import Settings
-from worker.web import actions, calendars
+from worker.web import actions, calendars, console, signin
 from worker.web.context import Web, problem
+from worker.web.guard import Csrf, FormLimit, RefusedError
 from worker.web.http import AccessLog, SecurityHeaders
 from worker.web.limits import RateLimit
 from worker.yaml_files import ConfigError
@@ -51,6 +53,7 @@ def create_app(app: App) -> Starlette:
         path = f"/links/{purpose}/{{token}}"
         routes.append(Route(path, actions.confirm(purpose), methods=["GET"]))
         routes.append(Route(path, actions.act(purpose), methods=["POST"]))
+    routes += console_routes()
     settings = app.settings
     web = Starlette(
         routes=routes,
@@ -61,8 +64,11 @@ def create_app(app: App) -> Starlette:
             # Only our own host names: no page or redirect is ever made for another host.
             Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings)),
             Middleware(RateLimit, rate=settings.rate_limit),
+            Middleware(FormLimit),
+            Middleware(Csrf, settings=settings),
         ],
         exception_handlers={
+            RefusedError: refused,
             HTTPException: http_error,
             ConfigError: unavailable,
             Exception: server_error,
@@ -70,6 +76,37 @@ def create_app(app: App) -> Starlette:
     )
     web.state.web = Web(app)
     return web
+
+
+def console_routes() -> list[Route]:
+    get, post = ["GET"], ["POST"]
+    return [
+        Route("/console/sign-in", signin.form, methods=get),
+        Route("/console/sign-in", signin.ask, methods=post),
+        Route("/console/sign-in/{token}", signin.offer, methods=get),
+        Route("/console/sign-in/{token}", signin.use, methods=post),
+        Route("/console/sign-out", signin.sign_out, methods=post),
+        Route("/console/sign-out-everywhere", signin.sign_out_everywhere, methods=post),
+        Route("/console/", console.home, methods=get),
+        Route("/console/mine", console.mine, methods=get),
+        Route("/console/items", console.items, methods=get),
+        Route("/console/items.csv", console.items_csv, methods=get),
+        Route("/console/items/{id}", console.item, methods=get),
+        Route("/console/items/{id}/{act}", console.item_act, methods=post),
+        Route("/console/deliveries", console.deliveries, methods=get),
+        Route("/console/deliveries/{id}/resend", console.resend, methods=post),
+        Route("/console/calendars", console.calendars, methods=get),
+        Route("/console/calendars/{id}/{act}", console.feed_change, methods=post),
+        Route("/console/people", console.people, methods=get),
+        Route("/console/people/end", console.end_sessions, methods=post),
+    ]
+
+
+async def refused(request: Request, exc: Exception) -> Response:
+    """A page or action refused on the way (not signed in, not allowed): its own answer."""
+    if isinstance(exc, RefusedError):
+        return exc.response
+    raise exc
 
 
 def allowed_hosts(settings: Settings) -> list[str]:

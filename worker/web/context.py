@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import cast
 
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -28,6 +30,11 @@ class Web:
             base_url=settings.public_base_url.rstrip("/"),
             tz=self.app.timezone,
         )
+
+    @cached_property
+    def limiter(self) -> MovingWindowRateLimiter:
+        """Counts sign-in requests per address and per client, in this process."""
+        return MovingWindowRateLimiter(MemoryStorage())
 
     @cached_property
     def links(self) -> Links:

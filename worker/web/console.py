@@ -1,0 +1,320 @@
+"""The console's pages. Each asks `visitor` who is there, and checks on the server what their
+role lets them see and do (worker/console/people.py); GETs read, POSTs act.
+
+    /console/                   overview (business manager, chair) or my items (everyone else)
+    /console/mine               the items I am told about, worst first
+    /console/items[.csv]        every item I may see: filters, sort, pages; CSV of the view
+    /console/items/{id}         one item: details, why, deliveries, events, actions
+    /console/items/{id}/{act}   POST: acknowledge, note, complete, retarget, reassign
+    /console/deliveries         the delivery log; POST …/{id}/resend (business manager)
+    /console/calendars          feed addresses; POST …/{agency}/rotate|revoke (business manager)
+    /console/people             live sessions; POST …/end (business manager)
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from worker import delivery
+from worker.agency_feeds import issue_token, revoke
+from worker.console import records, sessions
+from worker.console.acts import NOTE_LIMIT, Doer, ForbiddenError, act, keep
+from worker.console.acts import Request as Asked
+from worker.console.chart import status_chart
+from worker.console.items import (
+    CSV_HEADER,
+    PAGE_SIZE,
+    SORTS,
+    STATUSES,
+    Filters,
+    choices,
+    csv_rows,
+    lines,
+)
+from worker.console.overview import overview
+from worker.console.people import Person
+from worker.csv_export import csv_text
+from worker.models import Agency, DeliveryState, Obligation
+from worker.obligations import EventRefusedError, officer_stage, stream
+from worker.rules import Ladder
+from worker.web.context import Web, page, problem, web_of
+from worker.web.guard import RefusedError, Visitor, forbidden, form_of, visiting
+
+
+def ladder_of(web: Web) -> Ladder:
+    return web.app.rules().ladder()
+
+
+async def home(request: Request) -> Response:
+    who = await visiting(request)
+    if who.person.sees_everything:
+        return await run_in_threadpool(overview_page, web_of(request), who)
+    return await run_in_threadpool(mine_page, web_of(request), who)
+
+
+def overview_page(web: Web, who: Visitor) -> Response:
+    ladder = ladder_of(web)
+    with web.app.sessions() as session:
+        found = overview(session, web.app.directory(), web.app.today(), ladder.top)
+    chart = status_chart(found.themes, "Items by theme and status")
+    return page("console/overview.html", who=who, found=found, chart=chart, ladder=ladder,
+                statuses=STATUSES, today=web.app.today())  # fmt: skip
+
+
+async def mine(request: Request) -> Response:
+    who = await visiting(request)
+    return await run_in_threadpool(mine_page, web_of(request), who)
+
+
+def mine_page(web: Web, who: Visitor) -> Response:
+    ladder = ladder_of(web)
+    open_ = Obligation.resolved_on.is_(None)
+    with web.app.sessions() as session:
+        scope = my_scope(session, who.person, ladder)
+        found, total = lines(session, scope, Filters(), limit=200, also=[open_])
+    return page("console/mine.html", who=who, lines=found, total=total, ladder=ladder)
+
+
+def my_scope(session: Session, person: Person, ladder: Ladder) -> Any:
+    """What `person` is told about: their agencies' and schools' items; for the business
+    manager and the chair, the items at the stages that tell them."""
+    if person.sees_everything:
+        return Obligation.stage >= officer_stage(session, ladder)
+    return person.mine()
+
+
+async def items(request: Request) -> Response:
+    who = await visiting(request)
+    filters = Filters.of(dict(request.query_params))
+    return await run_in_threadpool(items_page, web_of(request), who, filters)
+
+
+def items_page(web: Web, who: Visitor, filters: Filters) -> Response:
+    ladder = ladder_of(web)
+    with web.app.sessions() as session:
+        scope = who.person.visible()
+        found, total = lines(session, scope, filters)
+        offered = choices(session, scope)
+    pages = max(1, -(-total // PAGE_SIZE))
+    return page("console/items.html", who=who, lines=found, total=total, filters=filters,
+                choices=offered, ladder=ladder, statuses=STATUSES, sorts=SORTS, pages=pages,
+                page_size=PAGE_SIZE)  # fmt: skip
+
+
+async def items_csv(request: Request) -> Response:
+    who = await visiting(request)
+    filters = Filters.of(dict(request.query_params))
+    web = web_of(request)
+
+    def build() -> str:
+        ladder = ladder_of(web)
+        with web.app.sessions() as session:
+            found, _ = lines(session, who.person.visible(), filters, limit=None)
+        return csv_text(CSV_HEADER, csv_rows(found, ladder.stage_name))
+
+    body = await run_in_threadpool(build)
+    name = f"items-{web.app.today().isoformat()}.csv"
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "content-disposition": f'attachment; filename="{name}"',
+            "cache-control": "no-store",
+        },
+    )
+
+
+async def item(request: Request) -> Response:
+    who = await visiting(request)
+    web, number = web_of(request), item_id(request)
+    done = request.query_params.get("done", "")
+    return await run_in_threadpool(item_page, web, who, number, done, "", 200)
+
+
+def item_id(request: Request) -> int:
+    raw = str(request.path_params["id"])
+    if not raw.isdigit() or len(raw) > 12:
+        raise RefusedError(problem(404, "Not found", "There is no item at this address."))
+    return int(raw)
+
+
+def item_page(web: Web, who: Visitor, number: int, done: str, error: str, status: int) -> Response:
+    app = web.app
+    with app.sessions() as session:
+        row = visible_row(session, who.person, number)
+        context = records.item_context(session, app, row)
+        agencies = list(session.scalars(select(Agency.name).order_by(Agency.name)))
+        acts = who.person.acts_on(row)
+    return page("console/item.html", status, who=who, acts=acts, done=done, error=error,
+                agencies=agencies, note_limit=NOTE_LIMIT, **context)  # fmt: skip
+
+
+def visible_row(session: Session, person: Person, number: int) -> Obligation:
+    row = next(stream(session, include_resolved=True, where=[Obligation.id == number]), None)
+    if row is None:
+        raise RefusedError(problem(404, "Not found", "There is no item at this address."))
+    if not person.may_see(row):
+        raise RefusedError(forbidden("This item is not one of your agency's or school's."))
+    return row
+
+
+async def item_act(request: Request) -> Response:
+    who = await visiting(request)
+    web, number = web_of(request), item_id(request)
+    what = str(request.path_params["act"])
+    fields = await form_of(request)
+    return await run_in_threadpool(perform, web, who, number, what, fields)
+
+
+def perform(web: Web, who: Visitor, number: int, what: str, fields: dict[str, str]) -> Response:
+    app = web.app
+    try:
+        with app.sessions() as session, session.begin():
+            row = visible_row(session, who.person, number)
+            asked = asked_of(session, what, fields)
+            act(session, Doer(who.person, who.client, app.now(), app.today()), row, asked)
+    except ForbiddenError:
+        return forbidden()
+    except (EventRefusedError, ValueError) as exc:
+        message = str(exc).split(": ", 1)[-1]
+        return item_page(web, who, number, "", message, 409 if isinstance(exc, EventRefusedError)
+                         else 422)  # fmt: skip
+    return RedirectResponse(f"/console/items/{number}?done={what}", status_code=303)
+
+
+def asked_of(session: Session, what: str, fields: dict[str, str]) -> Asked:
+    note = fields.get("note", "").strip()
+    if len(note) > NOTE_LIMIT:
+        raise ValueError(f"Please keep the note under {NOTE_LIMIT} characters.")
+    new_target = None
+    if what == "retarget":
+        try:
+            new_target = date.fromisoformat(fields.get("target", ""))
+        except ValueError as exc:
+            raise ValueError("Enter the new target date, like 2027-03-31.") from exc
+    agency = None
+    if what == "reassign":
+        agency = session.scalar(select(Agency).where(Agency.name == fields.get("agency", "")))
+        if agency is None:
+            raise ValueError("Choose the agency to give the item to.")
+    return Asked(what, note, new_target, agency)
+
+
+async def deliveries(request: Request) -> Response:
+    who = await visiting(request)
+    wanted = records.DeliveryFilter.of(dict(request.query_params))
+    web = web_of(request)
+
+    def build() -> Response:
+        only = None if who.person.sees_everything else who.person.email
+        with web.app.sessions() as session:
+            found, total = records.delivery_log(session, wanted, only)
+        pages = max(1, -(-total // records.DELIVERY_PAGE))
+        return page("console/deliveries.html", who=who, found=found, total=total,
+                    wanted=wanted, pages=pages, states=[s.value for s in DeliveryState],
+                    done=request.query_params.get("done", ""))  # fmt: skip
+
+    return await run_in_threadpool(build)
+
+
+async def resend(request: Request) -> Response:
+    who = await visiting(request)
+    web, number = web_of(request), item_id(request)
+    if not who.person.manager:
+        return forbidden()
+
+    def put_back() -> bool:
+        app = web.app
+        with app.sessions() as session, session.begin():
+            if not delivery.resend(session, number):
+                return False
+            doer = Doer(who.person, who.client, app.now(), app.today())
+            keep(session, doer, "resent a digest", f"delivery {number}")
+        return True
+
+    if not await run_in_threadpool(put_back):
+        return problem(409, "Not resent", "Only a digest that failed can be sent again.")
+    return RedirectResponse("/console/deliveries?done=resent", status_code=303)
+
+
+async def calendars(request: Request) -> Response:
+    who = await visiting(request)
+    web = web_of(request)
+
+    def build() -> Response:
+        person = who.person
+        shown = None if person.manager else set(person.agencies)
+        with web.app.sessions() as session:
+            feeds = records.feed_lines(session, web.links.key, shown) if shown != set() else []
+        return page("console/calendars.html", who=who, feeds=feeds, site=web.site(),
+                    done=request.query_params.get("done", ""))  # fmt: skip
+
+    return await run_in_threadpool(build)
+
+
+async def feed_change(request: Request) -> Response:
+    who = await visiting(request)
+    web, number, what = web_of(request), item_id(request), str(request.path_params["act"])
+    if not who.person.manager or what not in ("rotate", "revoke"):
+        return forbidden()
+
+    def change() -> bool:
+        app = web.app
+        with app.sessions() as session, session.begin():
+            agency = session.get(Agency, number)
+            if agency is None:
+                return False
+            if what == "rotate":
+                issue_token(session, agency, app.now(), web.links.key)
+            elif not revoke(session, agency):
+                return False
+            doer = Doer(who.person, who.client, app.now(), app.today())
+            keep(session, doer, f"{what}d a calendar address", agency.name)
+        return True
+
+    if not await run_in_threadpool(change):
+        return problem(404, "Not found", "There is no such agency, or it has no address.")
+    return RedirectResponse(f"/console/calendars?done={what}d", status_code=303)
+
+
+async def people(request: Request) -> Response:
+    who = await visiting(request)
+    web = web_of(request)
+    if not who.person.manager:
+        return forbidden()
+
+    def build() -> Response:
+        app = web.app
+        with app.sessions() as session:
+            live = sessions.live(session, app.now(), sessions.Lifetimes.of(app.settings))
+            latest = records.latest_actions(session)
+        return page("console/people.html", who=who, live=live, latest=latest,
+                    done=request.query_params.get("done", ""))  # fmt: skip
+
+    return await run_in_threadpool(build)
+
+
+async def end_sessions(request: Request) -> Response:
+    who = await visiting(request)
+    web = web_of(request)
+    if not who.person.manager:
+        return forbidden()
+    email = (await form_of(request)).get("email", "").strip().lower()
+
+    def end_them() -> int:
+        app = web.app
+        with app.sessions() as session, session.begin():
+            ended = sessions.end_all(session, email, app.now(), f"ended by {who.person.email}")
+            doer = Doer(who.person, who.client, app.now(), app.today())
+            keep(session, doer, "ended sessions", email)
+        return ended
+
+    ended = await run_in_threadpool(end_them)
+    return RedirectResponse(f"/console/people?done={ended}", status_code=303)

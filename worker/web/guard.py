@@ -1,0 +1,198 @@
+"""Who is asking, and may they: the console's session cookie, CSRF, forms and refusals.
+
+* The session cookie (`console`) holds a random token, `HttpOnly`, `SameSite=Lax`, scoped to
+  /console, `Secure` when the service is on https. The session behind it lives in the
+  database (worker/console/sessions.py), so it can be ended from anywhere.
+* CSRF: every console form carries the token of asgi-csrf (a signed double-submit cookie,
+  the library Datasette uses); a POST without it, or with another, is refused before any
+  handler runs. Every change is a POST; no GET changes anything.
+* Each page and action asks `visitor` who is there and checks what they may do on the server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, cast
+
+from asgi_csrf import Errors, asgi_csrf
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from worker.console.people import Person, person_of
+from worker.console.sessions import Client, Lifetimes, current, end_all
+from worker.db import transaction
+from worker.links import SigningKeyError, signing_key
+from worker.settings import Settings
+from worker.tokens import new_token
+from worker.web.context import Web, problem, web_of
+
+log = logging.getLogger(__name__)
+
+COOKIE = "console"
+PREFIX = "/console"
+SIGN_IN = "/console/sign-in"
+FORM_LIMIT = 32 * 1024
+
+
+class RefusedError(Exception):
+    """The request may not go on; `response` says why."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+        super().__init__(response.status_code)
+
+
+@dataclass(frozen=True)
+class Visitor:
+    person: Person
+    session_id: int
+    csrf: str
+    client: Client
+
+
+def secure(settings: Settings) -> bool:
+    return settings.public_base_url.lower().startswith("https://")
+
+
+def client_of(request: Request) -> Client:
+    agent = request.headers.get("user-agent")
+    address = request.client.host if request.client else None
+    return Client(address, agent[:500] if agent else None)
+
+
+def csrf_of(request: Request) -> str:
+    return str(cast(Callable[[], str], request.scope["csrftoken"])())
+
+
+def visitor(web: Web, request: Request) -> Visitor:
+    """The signed-in person of this request; RefusedError (to the sign-in page) if none."""
+    token = request.cookies.get(COOKIE, "")
+    app, now = web.app, web.app.now()
+    with transaction(app.sessions) as session:
+        row = current(session, token, now, Lifetimes.of(app.settings))
+        if row is None:
+            raise RefusedError(to_sign_in("expired" if token else ""))
+        person = person_of(app.directory(), row.email)
+        if person is None:
+            end_all(session, row.email, now, "removed from the directory")
+            raise RefusedError(to_sign_in("removed"))
+        found = Visitor(person, row.id, csrf_of(request), client_of(request))
+    return found
+
+
+def to_sign_in(why: str) -> Response:
+    target = f"{SIGN_IN}?why={why}" if why else SIGN_IN
+    response = RedirectResponse(target, status_code=303)
+    response.headers["cache-control"] = "no-store"
+    return response
+
+
+async def visiting(request: Request) -> Visitor:
+    return await run_in_threadpool(visitor, web_of(request), request)
+
+
+def forbidden(what: str = "This is not something your role in the partnership can do.") -> Response:
+    return problem(
+        403,
+        "Not allowed",
+        what,
+        "If you think this is wrong, contact the partnership's business manager.",
+    )
+
+
+async def form_of(request: Request) -> dict[str, str]:
+    """The URL-encoded fields of a console form (the size was checked by `FormLimit`)."""
+    form = await request.form(max_files=0, max_fields=20)
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def set_session_cookie(response: Response, token: str, settings: Settings) -> None:
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=settings.session_lifetime_hours * 3600,
+        path=PREFIX,
+        secure=secure(settings),
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def clear_session_cookie(response: Response, settings: Settings) -> None:
+    response.delete_cookie(COOKIE, path=PREFIX, secure=secure(settings), httponly=True,
+                           samesite="lax")  # fmt: skip
+
+
+class Everything:
+    """`always_protect` for asgi-csrf: every console path, with or without cookies."""
+
+    def __contains__(self, path: object) -> bool:
+        return isinstance(path, str) and path.startswith(PREFIX)
+
+
+def csrf_protected(app: ASGIApp, settings: Settings) -> ASGIApp:
+    """`app` with asgi-csrf on every console POST (the digest links have their own tokens)."""
+    try:
+        key = signing_key(settings)
+    except SigningKeyError:
+        log.warning("no signing key: console forms are protected with a key of this process")
+        key = new_token().encode()
+    secret = hmac.new(key, b"console-csrf", hashlib.sha256).hexdigest()
+    wrap = asgi_csrf(
+        app,
+        signing_secret=secret,
+        always_protect=Everything(),
+        skip_if_scope=lambda scope: not str(scope["path"]).startswith(PREFIX),
+        cookie_path=PREFIX,
+        cookie_secure=secure(settings),
+        send_csrf_failed=csrf_failed,
+    )
+    return cast(ASGIApp, wrap)
+
+
+async def csrf_failed(scope: Scope, send: Send, message_id: Errors) -> None:
+    response = problem(
+        403,
+        "This form could not be accepted",
+        "It came from an older page, another site, or a browser that refused the console's "
+        "cookies, so nothing was done.",
+        "Go back, reload the page, and try again.",
+    )
+
+    async def nothing() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    await response(scope, nothing, send)
+
+
+class FormLimit:
+    """Console POSTs must say how long they are, and be short: forms, never uploads."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and \
+                str(scope["path"]).startswith(PREFIX):  # fmt: skip
+            length = dict(scope["headers"]).get(b"content-length", b"")
+            if not length.isdigit() or int(length) > FORM_LIMIT:
+                too_big = problem(413, "Too much text", "A console form is at most 32 KB.")
+                await too_big(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+class Csrf:
+    """asgi-csrf as a Starlette middleware."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = csrf_protected(app, settings)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
