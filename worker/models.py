@@ -483,7 +483,8 @@ class SignInLink(Base):
     email: Mapped[str] = mapped_column(String(320), index=True)
     created_at: Mapped[datetime] = mapped_column()
     expires_at: Mapped[datetime] = mapped_column()
-    used_at: Mapped[datetime | None]
+    # Not "used_at": new rows' *_at times are stamped by the session (worker/db.py).
+    redeemed_at: Mapped[datetime | None]
     # Links not used are ended (a sign-out everywhere, the person removed) without use.
     ended_at: Mapped[datetime | None]
 

@@ -41,6 +41,7 @@ for command in (
     digests.start,
     web.serve,
     web.feeds,
+    web.console_group,
 ):
     main.add_command(command)
 

@@ -1,9 +1,10 @@
-"""Commands for the web side: serve the feeds and link pages, manage agency feed tokens."""
+"""Commands for the web side: serve the feeds, pages and console; agency feed tokens; sign-in
+links for the console."""
 
 from __future__ import annotations
 
 import copy
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import click
@@ -14,6 +15,8 @@ from sqlalchemy.orm import Session
 from worker.agency_feeds import feed_of, feed_path, issue_token, shown_token
 from worker.app import App
 from worker.cli.common import app_from, console, plain_table, ready
+from worker.console.people import person_of
+from worker.console.signin import link_url, new_link
 from worker.db import transaction
 from worker.directory import find_agency
 from worker.feeds import webcal
@@ -143,3 +146,25 @@ def list_feeds(ctx: click.Context) -> None:
     title = f"{len(made)} of {len(agencies)} agencies have a deadline calendar"
     rows = [[a.name, stamp(made[a.id]) if a.id in made else "—"] for a in agencies]
     console.print(plain_table(title, ["Agency", "Address made"], rows))
+
+
+@click.group("console")
+def console_group() -> None:
+    """The partnership console (served by `reminders serve` at /console/)."""
+
+
+@console_group.command("sign-in-link")
+@click.argument("email")
+@click.pass_context
+def sign_in_link(ctx: click.Context, email: str) -> None:
+    """Print a one-time sign-in link for EMAIL, someone in the directory (no mail needed)."""
+    app = ready(app_from(ctx))
+    person = person_of(app.directory(), email)
+    if person is None:
+        raise click.ClickException(f"{email} is not in the directory, so cannot sign in")
+    minutes = app.settings.sign_in_valid_minutes
+    with transaction(app.sessions) as session:
+        token = new_link(session, person.email, app.now(), timedelta(minutes=minutes))
+    click.echo(f"A sign-in link for {person.name} ({', '.join(person.roles)}),")
+    click.echo(f"working once, for {minutes} minutes:")
+    click.echo(f"  {link_url(app.settings, token)}")

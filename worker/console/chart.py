@@ -7,12 +7,17 @@ same figures stand in a table beside it, so nothing depends on seeing the chart 
 from __future__ import annotations
 
 import re
+import sys
 
 import pygal
 from markupsafe import Markup
 from pygal.style import Style
 
 from worker.console.items import STATUSES
+
+# pygal adds an import hook for its map plugins (unused here) that uses the deprecated
+# find_module protocol, so every later import in the process warns: take it out again.
+sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, pygal.PluginImportFixer)]
 
 # Colours with a 3:1 contrast against white and each other's neighbours; the legend and the
 # table name each status in words.

@@ -83,7 +83,7 @@ def listed(session: Session, filters: Filters, *also: ColumnElement[bool]) -> Li
 
 def problems(session: Session, ids: list[int]) -> dict[int, str]:
     query = select(Obligation.id, Obligation.problem).where(Obligation.id.in_(ids))
-    return {id_: problem or "" for id_, problem in session.execute(query).tuples()}
+    return {id_: problem or "" for id_, problem in session.execute(query)}
 
 
 def stage_counts(session: Session, top: int) -> list[tuple[int, int]]:
@@ -92,7 +92,7 @@ def stage_counts(session: Session, top: int) -> list[tuple[int, int]]:
         .where(Obligation.resolved_on.is_(None))
         .group_by(Obligation.stage)
     )
-    found = dict(session.execute(query).tuples().all())
+    found = dict(session.execute(query).all())
     return [(stage, found.get(stage, 0)) for stage in range(-1, top + 1)]
 
 
@@ -114,7 +114,7 @@ def unknown_contacts(session: Session, directory: Directory) -> list[tuple[str, 
         .where(MISheet.contact_name.is_not(None))
         .group_by(MISheet.contact_name)
     )
-    named = session.execute(query).tuples()
+    named = session.execute(query)
     return sorted((name, n) for name, n in named if name and fold(name) not in known)
 
 
@@ -127,14 +127,14 @@ def weekly_overdue(session: Session, today: date, weeks: int = WEEKS) -> list[tu
     down = StageChange.from_stage >= 1, StageChange.to_stage < 1
     for condition, sign in ((up, 1), (down, -1)):
         query = select(StageChange.on, func.count()).where(*condition).group_by(StageChange.on)
-        for on, n in session.execute(query).tuples():
+        for on, n in session.execute(query):
             deltas[on] += sign * n
     resolved = (
         select(Obligation.resolved_on, func.count())
         .where(Obligation.resolved_on.is_not(None), Obligation.stage >= 1)
         .group_by(Obligation.resolved_on)
     )
-    for day, n in session.execute(resolved).tuples():
+    for day, n in session.execute(resolved):
         if day is not None:
             deltas[day] -= n
     ends = [today - timedelta(weeks=k) for k in range(weeks - 1, -1, -1)]

@@ -51,7 +51,7 @@ def item_context(session: Session, app: App, row: Obligation) -> dict[str, Any]:
     return {
         "row": row,
         "view": view_of(row),
-        "status": status_of(row),
+        "standing": status_of(row),
         "stage_name": rules.ladder().stage_name(row.stage),
         "lead": lead_of(row),
         "why": explain(row, rules, app.today()),
@@ -85,10 +85,10 @@ def happened(session: Session, row: Obligation) -> list[Happened]:
     ids = [e.id for e in row.events]
     consoled = dict(session.execute(
         select(ConsoleAction.event_id, ConsoleAction.client).where(ConsoleAction.event_id.in_(ids))
-    ).tuples().all())  # fmt: skip
+    ).all())  # fmt: skip
     linked = dict(session.execute(
         select(LinkUse.event_id, LinkUse.client).where(LinkUse.event_id.in_(ids))
-    ).tuples().all())  # fmt: skip
+    ).all())  # fmt: skip
     found = []
     for e in row.events:
         via = "console" if e.id in consoled else "digest link" if e.id in linked else ""

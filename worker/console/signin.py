@@ -59,14 +59,16 @@ def redeem(session: Session, token: str, now: datetime) -> str | None:
     if not plausible(token):
         return None
     wanted = SignInLink.token_hash == hash_token(token)
-    used = session.execute(update(SignInLink).where(wanted, *still_good(now)).values(used_at=now))
+    used = session.execute(
+        update(SignInLink).where(wanted, *still_good(now)).values(redeemed_at=now)
+    )
     if getattr(used, "rowcount", 0) != 1:
         return None
     return session.scalar(select(SignInLink.email).where(wanted))
 
 
 def still_good(now: datetime) -> tuple[ColumnElement[bool], ...]:
-    ended = SignInLink.used_at.is_not(None) | SignInLink.ended_at.is_not(None)
+    ended = SignInLink.redeemed_at.is_not(None) | SignInLink.ended_at.is_not(None)
     return (~ended, SignInLink.expires_at > now)
 
 

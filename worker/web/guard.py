@@ -74,16 +74,18 @@ def visitor(web: Web, request: Request) -> Visitor:
     """The signed-in person of this request; RefusedError (to the sign-in page) if none."""
     token = request.cookies.get(COOKIE, "")
     app, now = web.app, web.app.now()
-    with transaction(app.sessions) as session:
+    person = None
+    with transaction(app.sessions) as session:  # an ending is kept, so no raising inside
         row = current(session, token, now, Lifetimes.of(app.settings))
-        if row is None:
-            raise RefusedError(to_sign_in("expired" if token else ""))
-        person = person_of(app.directory(), row.email)
-        if person is None:
-            end_all(session, row.email, now, "removed from the directory")
-            raise RefusedError(to_sign_in("removed"))
-        found = Visitor(person, row.id, csrf_of(request), client_of(request))
-    return found
+        if row is not None:
+            session_id, person = row.id, person_of(app.directory(), row.email)
+            if person is None:
+                end_all(session, row.email, now, "removed from the directory")
+    if row is None:
+        raise RefusedError(to_sign_in("expired" if token else ""))
+    if person is None:
+        raise RefusedError(to_sign_in("removed"))
+    return Visitor(person, session_id, csrf_of(request), client_of(request))
 
 
 def to_sign_in(why: str) -> Response:

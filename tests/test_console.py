@@ -1,0 +1,420 @@
+"""The console over HTTP (real uvicorn): sign-in, sessions, and what each role may do."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from datetime import timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from starlette.responses import Response
+
+from tests.conftest import use_la_contacts
+from tests.console import (
+    CHAIR,
+    HEALTH_HEAD,
+    MANAGER,
+    NURSE,
+    POLICE,
+    RIVERSIDE,
+    csrf,
+    link_token,
+    partnership,
+    post,
+    sign_in,
+)
+from tests.services import wait_for
+from tests.web import serving
+from worker.app import App
+from worker.models import (
+    ConsoleAction,
+    ConsoleSession,
+    Delivery,
+    DeliveryState,
+    Obligation,
+    ObligationEvent,
+)
+from worker.web.guard import set_session_cookie
+
+
+def outbox_app(app: App, folder: Path) -> App:
+    app.settings = app.settings.model_copy(update={"outbox_dir": folder})
+    return app
+
+
+def mails(folder: Path) -> list[EmailMessage]:
+    return [
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+        for p in sorted(folder.glob("*.eml"))
+    ]
+
+
+def item_of(app: App, *where: object) -> int:
+    with app.sessions() as session:
+        found = session.scalar(select(Obligation.id).where(*where).order_by(Obligation.id))  # type: ignore[arg-type]
+        assert found is not None
+        return int(found)
+
+
+def counts(app: App) -> tuple[int, int]:
+    with app.sessions() as session:
+        events = session.scalar(select(func.count(ObligationEvent.id))) or 0
+        actions = session.scalar(select(func.count(ConsoleAction.id))) or 0
+    return events, actions
+
+
+def test_sign_in_by_mail_answers_the_same_for_unknown_addresses(app: App, tmp_path: Path) -> None:
+    outbox = tmp_path / "outbox"
+    outbox_app(app, outbox)
+    with serving(app) as client:
+        form = client.get("/console/sign-in")
+        known = client.post("/console/sign-in", data={"csrftoken": csrf(form), "email": NURSE})
+        unknown = client.post(
+            "/console/sign-in", data={"csrftoken": csrf(form), "email": "nobody@example.org"}
+        )
+        assert known.status_code == unknown.status_code == 200
+        assert known.text.replace(NURSE, "X") == unknown.text.replace("nobody@example.org", "X")
+        wait_for(lambda: len(list(outbox.glob("*.eml"))) >= 1, 10, "the sign-in mail")
+        [message] = mails(outbox)
+        assert message["To"].addresses[0].addr_spec == NURSE
+        body = message.get_body(("plain",))
+        assert body is not None
+        url = next(w for w in body.get_content().split() if "/console/sign-in/" in w)
+        path = httpx.URL(url).path
+        offer = client.get(path)  # opening the link changes nothing
+        again = client.get(path)
+        assert offer.status_code == again.status_code == 200
+        used = client.post(path, data={"csrftoken": csrf(offer)})
+        assert used.status_code == 303
+        assert client.get("/console/mine").status_code == 200
+        twice = client.post(path, data={"csrftoken": csrf(offer)})
+        assert twice.status_code == 410  # single use
+    assert len(mails(outbox)) == 1  # nothing sent for the unknown address
+
+
+def test_session_cookie_is_httponly_lax_and_scoped(app: App) -> None:
+    partnership(app)
+    with serving(app) as client:
+        done = sign_in(client, app, NURSE)
+    cookie = done.headers["set-cookie"].lower()
+    assert "httponly" in cookie
+    assert "samesite=lax" in cookie
+    assert "path=/console" in cookie
+    assert "secure" not in cookie  # http://localhost; https turns it on (below)
+    with app.sessions() as session:
+        [row] = session.scalars(select(ConsoleSession))
+        assert row.token_hash not in done.headers["set-cookie"]  # only the hash is kept
+
+
+def test_secure_cookies_under_https(app: App) -> None:
+    app.settings = app.settings.model_copy(update={"public_base_url": "https://localhost"})
+    session_cookie = Response()
+    set_session_cookie(session_cookie, "token", app.settings)
+    assert "secure" in session_cookie.headers["set-cookie"].lower()
+    with serving(app) as client:
+        form = client.get("/console/sign-in")
+    assert "secure" in form.headers["set-cookie"].lower()  # the CSRF cookie too
+
+
+def test_a_link_expires_after_its_minutes(app: App) -> None:
+    token = link_token(app, NURSE)
+    app.settings = app.settings.model_copy(update={"clock_offset": timedelta(minutes=16)})
+    with serving(app) as client:
+        assert client.get(f"/console/sign-in/{token}").status_code == 410
+
+
+def test_sessions_end_when_idle_and_after_their_lifetime(app: App) -> None:
+    with serving(app) as client:
+        sign_in(client, app, NURSE)
+        app.settings = app.settings.model_copy(update={"clock_offset": timedelta(minutes=29)})
+        assert client.get("/console/mine").status_code == 200  # busy: still signed in
+        app.settings = app.settings.model_copy(update={"clock_offset": timedelta(minutes=60)})
+        idle = client.get("/console/mine")
+        assert idle.status_code == 303
+        assert idle.headers["location"] == "/console/sign-in?why=expired"
+        sign_in(client, app, NURSE)
+        for step in range(1, 29):  # a request every 25 minutes, never idle, for 11h40 …
+            app.settings = app.settings.model_copy(
+                update={"clock_offset": timedelta(minutes=60 + 25 * step)}
+            )
+            assert client.get("/console/mine").status_code == 200
+        app.settings = app.settings.model_copy(
+            update={"clock_offset": timedelta(minutes=60 + 25 * 29)}
+        )
+        assert client.get("/console/mine").status_code == 303  # … but 12 hours is the most
+    with app.sessions() as session:
+        why = sorted(r.ended_why or "" for r in session.scalars(select(ConsoleSession)))
+    assert why == ["idle too long", "signed in too long ago"]
+
+
+def test_sign_out_everywhere_ends_every_browser(app: App) -> None:
+    with serving(app) as first, serving(app) as second:
+        sign_in(first, app, NURSE)
+        sign_in(second, app, NURSE)
+        unused = link_token(app, NURSE)
+        out = post(first, "/console/sign-out-everywhere", "/console/mine")
+        assert out.status_code == 303
+        assert second.get("/console/mine").status_code == 303
+        assert first.get("/console/mine").status_code == 303
+        assert second.get(f"/console/sign-in/{unused}").status_code == 410  # links end too
+
+
+def test_sign_out_ends_this_browser_only(app: App) -> None:
+    with serving(app) as first, serving(app) as second:
+        sign_in(first, app, NURSE)
+        sign_in(second, app, NURSE)
+        assert post(first, "/console/sign-out", "/console/mine").status_code == 303
+        assert first.get("/console/mine").status_code == 303
+        assert second.get("/console/mine").status_code == 200
+
+
+def test_removal_from_the_directory_ends_sessions_at_once(
+    app: App, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    folder = use_la_contacts(app, monkeypatch, tmp_path / "config", {})
+    with serving(app) as client:
+        sign_in(client, app, NURSE)
+        assert client.get("/console/mine").status_code == 200
+        directory = folder / "directory.yaml"
+        text = directory.read_text(encoding="utf-8")
+        kept = [line for line in text.splitlines() if NURSE not in line]
+        directory.write_text("\n".join(kept) + "\n", encoding="utf-8")
+        gone = client.get("/console/mine")
+        assert gone.headers["location"] == "/console/sign-in?why=removed"
+        token = link_token(app, NURSE)
+        assert client.get(f"/console/sign-in/{token}").status_code == 200
+        assert (
+            client.post(
+                f"/console/sign-in/{token}",
+                data={"csrftoken": csrf(client.get(f"/console/sign-in/{token}"))},
+            ).status_code
+            == 410
+        )
+    with app.sessions() as session:
+        [row] = session.scalars(select(ConsoleSession))
+        assert row.ended_why == "removed from the directory"
+
+
+def test_the_business_manager_ends_someone_elses_sessions(app: App) -> None:
+    with serving(app) as boss, serving(app) as nurse:
+        sign_in(boss, app, MANAGER)
+        sign_in(nurse, app, NURSE)
+        people = boss.get("/console/people")
+        assert NURSE in people.text
+        ended = post(boss, "/console/people/end", "/console/people", email=NURSE)
+        assert ended.status_code == 303
+        assert nurse.get("/console/mine").status_code == 303
+        assert boss.get("/console/").status_code == 200
+    with app.sessions() as session:
+        [action] = session.scalars(select(ConsoleAction))
+        assert (action.email, action.action, action.subject) == (MANAGER, "ended sessions", NURSE)
+        assert action.client == "127.0.0.1"
+
+
+def test_a_forged_or_missing_csrf_token_is_refused(app: App) -> None:
+    partnership(app)
+    health = item_of(app, Obligation.agency.has(name="Health"))
+    with serving(app) as client:
+        sign_in(client, app, NURSE)
+        page = f"/console/items/{health}"
+        assert client.get(page).status_code == 200
+        before = counts(app)
+        forged = client.post(f"{page}/note", data={"csrftoken": "forged", "note": "x"})
+        missing = client.post(f"{page}/note", data={"note": "x"})
+        assert forged.status_code == missing.status_code == 403
+        assert counts(app) == before
+        assert post(client, f"{page}/note", page, note="on it").status_code == 303
+        assert counts(app) == (before[0] + 1, before[1] + 1)
+
+
+def test_gets_change_nothing(app: App) -> None:
+    partnership(app)
+    health = item_of(app, Obligation.agency.has(name="Health"))
+    with serving(app) as client:
+        sign_in(client, app, MANAGER)
+        before = counts(app)
+        for path in ["/console/", "/console/mine", "/console/items", "/console/items.csv",
+                     f"/console/items/{health}", "/console/deliveries", "/console/calendars",
+                     "/console/people", f"/console/items/{health}/complete"]:  # fmt: skip
+            assert client.get(path).status_code in (200, 405), path
+        assert counts(app) == before
+
+
+FORBIDDEN = [
+    # (who, which item, what) — each must be refused with 403 and nothing recorded
+    (CHAIR, "Health", "acknowledge"),
+    (CHAIR, "Health", "note"),
+    (CHAIR, "Health", "complete"),
+    (CHAIR, "Health", "retarget"),
+    (CHAIR, "Health", "reassign"),
+    (NURSE, "MASH", "acknowledge"),
+    (NURSE, "MASH", "note"),
+    (NURSE, "MASH", "complete"),
+    (NURSE, "Health", "retarget"),
+    (NURSE, "Health", "reassign"),
+    (HEALTH_HEAD, "Health", "retarget"),
+    (RIVERSIDE, "Riverside", "acknowledge"),
+    (RIVERSIDE, "Riverside", "retarget"),
+    (RIVERSIDE, "Health", "complete"),
+    (RIVERSIDE, "Eastbrook", "complete"),
+    (POLICE, "Health", "complete"),
+]
+
+
+def owner_item(app: App, owner: str) -> int:
+    if owner in ("Riverside", "Eastbrook"):
+        return item_of(app, Obligation.establishment.has(name=f"{owner} Primary School")
+                       if owner == "Riverside" else
+                       Obligation.establishment.has(name="Eastbrook Academy"))  # fmt: skip
+    return item_of(app, Obligation.agency.has(name=owner), Obligation.action_id.is_not(None))
+
+
+def fields_for(what: str) -> dict[str, str]:
+    return {"note": "a note", "target": "2027-01-29", "agency": "Police"}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_every_forbidden_action_is_refused_and_nothing_is_recorded(app: App) -> None:
+    partnership(app)
+    with serving(app) as client:
+        for who, owner, what in FORBIDDEN:
+            client.cookies.clear()
+            sign_in(client, app, who)
+            number = owner_item(app, owner)
+            before = counts(app)
+            token = csrf(client.get("/console/mine"))
+            answer = client.post(f"/console/items/{number}/{what}",
+                                 data={"csrftoken": token, **fields_for(what)})  # fmt: skip
+            assert answer.status_code == 403, (who, owner, what, answer.status_code)
+            assert counts(app) == before, (who, owner, what)
+        for who, path in [(CHAIR, "/console/people"), (NURSE, "/console/people")]:
+            client.cookies.clear()
+            sign_in(client, app, who)
+            assert client.get(path).status_code == 403
+            token = csrf(client.get("/console/mine"))
+            for target, data in [("/console/people/end", {"email": MANAGER}),
+                                 ("/console/deliveries/1/resend", {}),
+                                 ("/console/calendars/1/rotate", {}),
+                                 ("/console/calendars/1/revoke", {})]:  # fmt: skip
+                before = counts(app)
+                refused = client.post(target, data={"csrftoken": token, **data})
+                assert refused.status_code == 403, (who, target)
+                assert counts(app) == before
+
+
+ALLOWED = [
+    (NURSE, "Health", "acknowledge", "acknowledged"),
+    (NURSE, "Health", "note", "noted"),
+    (HEALTH_HEAD, "Health", "complete", "completed"),
+    (RIVERSIDE, "Riverside", "note", "noted"),
+    (RIVERSIDE, "Riverside", "complete", "completed"),
+    (MANAGER, "MASH", "retarget", "retargeted"),
+    (MANAGER, "MASH", "reassign", "reassigned"),
+    (MANAGER, "Eastbrook", "complete", "completed"),
+]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_each_role_does_what_it_may_through_the_one_event_path(app: App) -> None:
+    partnership(app)
+    with serving(app) as client:
+        for who, owner, what, kind in ALLOWED:
+            client.cookies.clear()
+            sign_in(client, app, who)
+            number = owner_item(app, owner)
+            page = f"/console/items/{number}"
+            done = post(client, f"{page}/{what}", page, **fields_for(what))
+            assert done.status_code == 303, (who, what, done.text[-500:])
+            with app.sessions() as session:
+                event = session.scalar(select(ObligationEvent).order_by(ObligationEvent.id.desc()))
+                action = session.scalar(select(ConsoleAction).order_by(ConsoleAction.id.desc()))
+                assert event is not None
+                assert action is not None
+                assert (event.kind, event.by, event.obligation_id) == (kind, who, number)
+                assert (action.event_id, action.email, action.client) == (
+                    event.id,
+                    who,
+                    "127.0.0.1",
+                )
+            shown = client.get(page).text
+            assert f"{kind}" in shown
+            assert "console (127.0.0.1)" in shown
+
+
+def test_what_each_role_sees(app: App) -> None:
+    partnership(app)
+    police = owner_item(app, "MASH")
+    with serving(app) as client:
+        sign_in(client, app, NURSE)
+        assert client.get(f"/console/items/{police}").status_code == 403
+        listed = client.get("/console/items.csv").text.splitlines()
+        assert len(listed) > 1
+        assert all(",MASH," not in line for line in listed[1:])
+        assert client.get("/console/").headers.get("location") is None
+        client.cookies.clear()
+        sign_in(client, app, CHAIR)
+        assert client.get(f"/console/items/{police}").status_code == 200
+        overview = client.get("/console/")
+        assert "Open items by stage" in overview.text
+        assert "<svg" in overview.text
+        assert "<script" not in overview.text
+        assert "Acknowledge</button>" not in client.get(f"/console/items/{police}").text
+
+
+def test_the_business_manager_resends_a_failed_digest(app: App) -> None:
+    partnership(app)
+    from worker.scheduler import plan_once
+
+    plan_once(app, app.rules(), app.today(), app.partnership_label())
+    with app.sessions() as session, session.begin():
+        row = session.scalar(select(Delivery).order_by(Delivery.id))
+        assert row is not None
+        row.state, row.attempts, row.last_error = DeliveryState.FAILED, 5, "550 no such user"
+        number = row.id
+    with serving(app) as client:
+        sign_in(client, app, MANAGER)
+        log = client.get("/console/deliveries?outcome=failed")
+        assert "550 no such user" in log.text
+        again = post(client, f"/console/deliveries/{number}/resend", "/console/deliveries")
+        assert again.status_code == 303
+        twice = post(client, f"/console/deliveries/{number}/resend", "/console/deliveries")
+        assert twice.status_code == 409
+    with app.sessions() as session:
+        row = session.get(Delivery, number)
+        assert row is not None
+        assert (row.state, row.attempts) == (DeliveryState.PENDING, 0)
+
+
+def test_calendar_addresses_made_shown_to_the_agency_and_stopped(app: App) -> None:
+    partnership(app)
+    with app.sessions() as session:
+        from worker.models import Agency
+
+        health = session.scalar(select(Agency.id).where(Agency.name == "Health"))
+    with serving(app) as boss, serving(app) as nurse:
+        sign_in(boss, app, MANAGER)
+        sign_in(nurse, app, NURSE)
+        made = post(boss, f"/console/calendars/{health}/rotate", "/console/calendars")
+        assert made.status_code == 303
+        page = nurse.get("/console/calendars").text
+        [address] = re.findall(r"http://[^<\"]+/feeds/agency/[^<\"]+\.ics", page)
+        feed = nurse.get(httpx.URL(address).path)
+        assert feed.status_code == 200
+        assert "BEGIN:VCALENDAR" in feed.text
+        assert "Police" not in page  # only their own agency's address
+        stopped = post(boss, f"/console/calendars/{health}/revoke", "/console/calendars")
+        assert stopped.status_code == 303
+        assert nurse.get(httpx.URL(address).path).status_code == 404
+
+
+def test_no_console_page_without_signing_in(app: App) -> None:
+    with serving(app) as client:
+        for path in ["/console/", "/console/items", "/console/items/1", "/console/people"]:
+            answer = client.get(path)
+            assert answer.status_code == 303
+            assert answer.headers["location"] == "/console/sign-in"
