@@ -11,6 +11,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from playwright.sync_api import Browser
+
+from tests.browser import chromium
 from tests.services import Recorder, postgres_cluster, redis_server, smtp_server
 from worker.app import App
 from worker.settings import load_settings
@@ -47,6 +50,13 @@ def redis_url() -> Iterator[str]:
     """One real redis-server for the run; tests flush it before use."""
     with redis_server() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium (Debian's) for the run, driven by Playwright."""
+    with chromium() as found:
+        yield found
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from worker.models import (
     LinkUse,
     Obligation,
 )
-from worker.obligations import explain, view_of
+from worker.obligations import completed, explain, view_of
 
 DELIVERY_PAGE = 50
 
@@ -41,7 +41,8 @@ class Happened:
 
 
 def status_of(row: Obligation) -> str:
-    if row.resolved_on is not None:
+    """As the lists show it, but a completion recorded since the daily run counts at once."""
+    if row.resolved_on is not None or completed(row):
         return COMPLETE
     return OVERDUE if row.stage >= 1 else DUE_SOON if row.stage == 0 else ON_TRACK
 

@@ -1,0 +1,108 @@
+"""The console in a real browser (Debian's Chromium, Playwright), each page checked by axe-core
+and photographed under var/screenshots/: sign in from the mail in the outbox, the overview, a
+filter, acknowledge, complete, the chair refused, a forged CSRF token refused, sign out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import func, select
+
+from tests.browser import looked_at
+from tests.console import CHAIR, MANAGER, link_token, partnership
+from tests.services import wait_for
+from tests.test_console import mails, outbox_app
+from tests.web import serving
+from worker.app import App
+from worker.models import ConsoleAction, ObligationEvent
+
+
+def recorded(app: App) -> tuple[int, int]:
+    with app.sessions() as session:
+        return (session.scalar(select(func.count(ObligationEvent.id))) or 0,
+                session.scalar(select(func.count(ConsoleAction.id))) or 0)  # fmt: skip
+
+
+def link_from_outbox(outbox: Path) -> str:
+    wait_for(lambda: len(list(outbox.glob("*.eml"))) == 1, 10, "the sign-in mail")
+    [message] = mails(outbox)
+    body = message.get_body(("plain",))
+    assert body is not None
+    return next(w for w in body.get_content().split() if "/console/sign-in/" in w)
+
+
+def sign_in_by_mail(page: Page, base: str, outbox: Path, name: str) -> None:
+    page.goto(f"{base}/console/sign-in")
+    looked_at(page, f"{name}-01-sign-in")
+    page.get_by_label("E-mail address").fill(MANAGER)
+    page.keyboard.press("Enter")  # the keyboard alone
+    expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
+    looked_at(page, f"{name}-02-link-sent")
+    link = link_from_outbox(outbox).replace("http://localhost:8000", base)
+    page.goto(link)
+    looked_at(page, f"{name}-03-sign-in-button")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+
+
+def test_the_console_in_a_browser(app: App, browser: Browser, tmp_path: Path) -> None:
+    name = app.engine.dialect.name
+    outbox = tmp_path / "outbox"
+    outbox_app(app, outbox)
+    partnership(app)
+    with serving(app) as client:
+        base = str(client.base_url).rstrip("/")
+        context = browser.new_context(base_url=base)
+        page = context.new_page()
+        sign_in_by_mail(page, base, outbox, name)
+        looked_at(page, f"{name}-04-overview")
+        expect(page.get_by_role("table").first).to_be_visible()
+
+        page.get_by_role("link", name="Items", exact=True).click()
+        page.get_by_label("Agency").select_option("Health")
+        page.get_by_label("Status").select_option("overdue")
+        page.get_by_role("button", name="Show").click()
+        expect(page.get_by_role("status")).to_contain_text("2 items")
+        looked_at(page, f"{name}-05-items-filtered")
+
+        page.get_by_role("table").get_by_role("link").first.click()
+        looked_at(page, f"{name}-06-item")
+        page.get_by_label("Progress note").first.fill("Audit booked for next month.")
+        page.get_by_role("button", name="Acknowledge").click()
+        expect(page.get_by_role("status")).to_contain_text("acknowledge")
+        expect(page.get_by_role("cell", name="Audit booked for next month.")).to_be_visible()
+        looked_at(page, f"{name}-07-acknowledged")
+        page.get_by_role("button", name="Mark complete").click()
+        expect(page.get_by_role("status")).to_contain_text("complete")
+        expect(page.get_by_role("button", name="Mark complete")).to_have_count(0)
+        looked_at(page, f"{name}-08-completed")
+        item_address = page.url.split("?")[0]
+
+        for link, shot in [("My items", "09-mine"), ("Deliveries", "10-deliveries"),
+                           ("Calendars", "11-calendars"), ("People signed in", "12-people")]:  # fmt: skip
+            page.get_by_role("link", name=link, exact=True).click()
+            looked_at(page, f"{name}-{shot}")
+
+        chair = browser.new_context(base_url=base).new_page()
+        chair.goto(f"/console/sign-in/{link_token(app, CHAIR)}")
+        chair.get_by_role("button", name="Sign in").click()
+        chair.goto(item_address)
+        expect(chair.get_by_role("button", name="Acknowledge")).to_have_count(0)
+        looked_at(chair, f"{name}-13-item-as-chair")
+        before = recorded(app)
+        token = chair.locator('input[name="csrftoken"]').first.get_attribute("value") or ""
+        refused = chair.request.post(f"{item_address}/note",
+                                     form={"csrftoken": token, "note": "the chair"})  # fmt: skip
+        assert refused.status == 403
+        forged = page.request.post(f"{item_address}/note",
+                                   form={"csrftoken": "forged", "note": "forged"})  # fmt: skip
+        assert forged.status == 403
+        assert recorded(app) == before
+
+        page.get_by_role("button", name="Sign out", exact=True).click()
+        expect(page.get_by_role("status")).to_contain_text("You have signed out")
+        looked_at(page, f"{name}-14-signed-out")
+        page.goto("/console/")
+        expect(page.get_by_role("heading", name="Sign in to the partnership console")).to_be_visible()
+        context.close()
