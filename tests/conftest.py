@@ -8,10 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-
-from playwright.sync_api import Browser
 
 from tests.browser import chromium
 from tests.services import Recorder, postgres_cluster, redis_server, smtp_server

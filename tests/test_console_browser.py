@@ -104,5 +104,7 @@ def test_the_console_in_a_browser(app: App, browser: Browser, tmp_path: Path) ->
         expect(page.get_by_role("status")).to_contain_text("You have signed out")
         looked_at(page, f"{name}-14-signed-out")
         page.goto("/console/")
-        expect(page.get_by_role("heading", name="Sign in to the partnership console")).to_be_visible()
+        expect(
+            page.get_by_role("heading", name="Sign in to the partnership console")
+        ).to_be_visible()
         context.close()
