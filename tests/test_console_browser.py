@@ -29,7 +29,8 @@ def link_from_outbox(outbox: Path) -> str:
     [message] = mails(outbox)
     body = message.get_body(("plain",))
     assert body is not None
-    return next(w for w in body.get_content().split() if "/console/sign-in/" in w)
+    words: list[str] = body.get_content().split()
+    return next(w for w in words if "/console/sign-in/" in w)
 
 
 def sign_in_by_mail(page: Page, base: str, outbox: Path, name: str) -> None:
