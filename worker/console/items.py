@@ -47,7 +47,6 @@ class Filters:
     def of(cls, query: Mapping[str, str]) -> Filters:
         """From an address's query; anything not understood is left out, never an error."""
         stage = query.get("stage", "")
-        page = query.get("page", "1")
         return cls(
             source=query.get("source", "")[:300],
             theme=query.get("theme", "")[:200],
@@ -55,7 +54,7 @@ class Filters:
             stage=int(stage) if stage.lstrip("-").isdigit() and len(stage) < 4 else None,
             status=query.get("status", "") if query.get("status") in STATUSES else "",
             sort=query.get("sort", "worst") if query.get("sort") in SORTS else "worst",
-            page=max(1, min(int(page), 100_000)) if page.isdigit() and len(page) < 7 else 1,
+            page=page_number(query),
         )
 
     def query(self, **changes: Any) -> str:
@@ -80,6 +79,12 @@ class Filters:
         if self.status:
             found.append(status_column == self.status)
         return found
+
+
+def page_number(query: Mapping[str, str]) -> int:
+    """The page asked for: a small positive number, else the first."""
+    page = query.get("page", "1")
+    return max(1, int(page)) if page.isdigit() and len(page) < 7 else 1
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from worker.agency_feeds import shown_token
 from worker.app import App
-from worker.console.items import COMPLETE, DUE_SOON, ON_TRACK, OVERDUE
+from worker.console.items import COMPLETE, DUE_SOON, ON_TRACK, OVERDUE, page_number
 from worker.models import (
     Agency,
     AgencyFeed,
@@ -107,11 +107,10 @@ class DeliveryFilter:
     @classmethod
     def of(cls, query: dict[str, str]) -> DeliveryFilter:
         outcome = query.get("outcome", "")
-        page = query.get("page", "1")
         return cls(
             query.get("person", "").strip().lower()[:320],
             outcome if outcome in {s.value for s in DeliveryState} else "",
-            max(1, int(page)) if page.isdigit() and len(page) < 7 else 1,
+            page_number(query),
         )
 
 
