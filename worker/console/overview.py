@@ -68,7 +68,9 @@ def overview(session: Session, directory: Directory, today: date, top: int) -> O
         unassessed=unassessed,
         problems=problems(session, [line.id for line in unassessed.lines]),
         failures=list(
-            session.scalars(select(Delivery).where(failed).order_by(Delivery.id.desc()).limit(10))
+            session.scalars(
+                select(Delivery).where(failed).order_by(Delivery.id.desc()).limit(SHORT_LIST)
+            )
         ),
         failures_total=session.scalar(select(func.count(Delivery.id)).where(failed)) or 0,
         unknown_contacts=unknown_contacts(session, directory),

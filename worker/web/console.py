@@ -39,7 +39,7 @@ from worker.console.items import (
     lines,
 )
 from worker.console.overview import overview
-from worker.console.people import Person
+from worker.console.people import REASSIGN, Person
 from worker.csv_export import csv_text
 from worker.models import Agency, DeliveryState, Obligation
 from worker.obligations import EventRefusedError, officer_stage, stream
@@ -150,8 +150,12 @@ def item_page(web: Web, who: Visitor, number: int, done: str, error: str, status
     with app.sessions() as session:
         row = visible_row(session, who.person, number)
         context = records.item_context(session, app, row)
-        agencies = list(session.scalars(select(Agency.name).order_by(Agency.name)))
         acts = who.person.acts_on(row)
+        agencies = (  # the choices of Reassign, read only when it is offered
+            list(session.scalars(select(Agency.name).order_by(Agency.name)))
+            if REASSIGN in acts
+            else []
+        )
     return page("console/item.html", status, who=who, acts=acts, done=done, error=error,
                 agencies=agencies, note_limit=NOTE_LIMIT, **context)  # fmt: skip
 
