@@ -1,4 +1,4 @@
-"""`python -m benchmarks --scale {small,100k,1m}`: run B1-B5, print the table, write JSON."""
+"""`python -m benchmarks --scale {small,100k,1m}`: run B1-B6, print the table, write JSON."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import digests, feeds, imports, planning, sweep
+from benchmarks import console, digests, feeds, imports, planning, sweep
 from benchmarks.databases import Databases
 from benchmarks.measure import Figure
 from benchmarks.scales import SCALES
 from tests.services import postgres_cluster
 
 ROOT = Path(__file__).resolve().parents[1]
-PARTS = ("B1", "B2", "B3", "B4", "B5")
+PARTS = ("B1", "B2", "B3", "B4", "B5", "B6")
 
 
 def machine() -> dict[str, Any]:
@@ -42,6 +42,8 @@ def run(scale_name: str, only: list[str], folder: Path) -> list[Figure]:
             figures += imports.run(scale, databases, folder / "b4")
         if "B5" in only:
             figures += planning.run(scale, databases)
+        if "B6" in only:
+            figures += console.run(scale, databases)
     return figures
 
 

@@ -20,6 +20,7 @@ class Scale:
     csv_rows: int  # B4: rows of the actions CSV
     mi_sheets: int  # B4: MI sheets imported
     planned: int  # B5: digests planned in one period (ten items each)
+    console: int  # B6: obligations behind the console's pages
 
     @property
     def smaller(self) -> int:
@@ -28,7 +29,7 @@ class Scale:
 
 
 SCALES = {
-    "small": Scale("small", 2_000, 20, (1, 2), 200, 2, 200, 20, 200),
-    "100k": Scale("100k", 100_000, 1_000, (2, 4), 10_000, 20, 10_000, 1_000, 10_000),
-    "1m": Scale("1m", 1_000_000, 1_000, (2, 4), 10_000, 20, 10_000, 1_000, 10_000),
+    "small": Scale("small", 2_000, 20, (1, 2), 200, 2, 200, 20, 200, 2_000),
+    "100k": Scale("100k", 100_000, 1_000, (2, 4), 10_000, 20, 10_000, 1_000, 10_000, 100_000),
+    "1m": Scale("1m", 1_000_000, 1_000, (2, 4), 10_000, 20, 10_000, 1_000, 10_000, 100_000),
 }

@@ -4,6 +4,7 @@ links for the console."""
 from __future__ import annotations
 
 import copy
+import socket
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,8 @@ import click
 import uvicorn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors import Multiprocess
 
 from worker.agency_feeds import feed_of, feed_path, issue_token, shown_token
 from worker.app import App
@@ -22,6 +25,7 @@ from worker.directory import find_agency
 from worker.feeds import webcal
 from worker.links import SigningKeyError, signing_key
 from worker.models import Agency, AgencyFeed
+from worker.settings import Settings
 
 HOST = click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 PORT = click.option("--port", default=8000, show_default=True, help="Port to listen on.")
@@ -50,8 +54,13 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     app = ready(app_from(ctx))
     check_signing_key(app)
     app.close()
-    uvicorn.run(
-        "worker.web:from_settings",
+    run_server("worker.web:from_settings", host, port, workers, app.settings)
+
+
+def run_server(factory: str, host: str, port: int, workers: int, settings: Settings) -> None:
+    """uvicorn on the app that `factory` ("module:function") makes, in `workers` processes."""
+    config = uvicorn.Config(
+        factory,
         factory=True,
         host=host,
         port=port,
@@ -63,8 +72,29 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
         # The client address (rate limits, the record of who acted) is the proxy's unless
         # X-Forwarded-For is believed from it: only from the proxies named in the settings.
         proxy_headers=True,
-        forwarded_allow_ips=app.settings.forwarded_allow_ips,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
+    if workers > 1:
+        Multiprocess(config, sockets=[listening_socket(config)]).run()
+        return
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:
+        raise SystemExit(STARTUP_FAILURE)
+
+
+def listening_socket(config: uvicorn.Config) -> socket.socket:
+    """uvicorn's listening socket for several processes, marked as TCP.
+
+    uvicorn binds it with the protocol left at 0 and the accepted connections inherit that;
+    asyncio then never sets TCP_NODELAY on them, and every keep-alive request after the
+    first waits about 40 ms for the client's delayed ACK (uvicorn issue 3149). The same
+    descriptor wrapped again with IPPROTO_TCP gets TCP_NODELAY on every connection.
+    """
+    bound = config.bind_socket()
+    if bound.family not in (socket.AF_INET, socket.AF_INET6):
+        return bound
+    return socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
 
 
 @click.group()
