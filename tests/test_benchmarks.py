@@ -19,7 +19,7 @@ def test_small_scale_run_reports_every_figure_with_its_floor(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads((tmp_path / "results.json").read_text())
     figures = report["figures"]
-    assert {f["bench"] for f in figures} == {"B1", "B2", "B3", "B4", "B5"}
+    assert {f["bench"] for f in figures} == {"B1", "B2", "B3", "B4", "B5", "B6"}
     for figure in figures:
         assert figure["floor"] > 0, figure
         assert figure["value"] >= 0, figure
@@ -50,3 +50,6 @@ def test_small_scale_run_reports_every_figure_with_its_floor(tmp_path: Path) -> 
     assert [f["extra"]["digests"] for f in plans] == [200, 200]  # every school is due one
     imports = [f for f in figures if f["bench"] == "B4"]
     assert all(f["extra"]["refused"] == 0 for f in imports)
+    pages = [f for f in figures if f["bench"] == "B6"]
+    assert len(pages) == 4  # the overview and the items page, on each backend
+    assert all(f["extra"]["stage_changes"] > 0 and f["extra"]["bytes"] > 1000 for f in pages)
