@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
@@ -31,6 +32,8 @@ from tests.console import (
 from tests.services import wait_for
 from tests.web import serving
 from worker.app import App
+from worker.console.overview import KEEP_SECONDS, Kept, Overview
+from worker.db import transaction
 from worker.models import (
     ConsoleAction,
     ConsoleSession,
@@ -39,6 +42,7 @@ from worker.models import (
     Obligation,
     ObligationEvent,
 )
+from worker.obligations import record, record_event
 from worker.web.guard import set_session_cookie
 
 
@@ -418,3 +422,35 @@ def test_no_console_page_without_signing_in(app: App) -> None:
             answer = client.get(path)
             assert answer.status_code == 303
             assert answer.headers["location"] == "/console/sign-in"
+
+
+RESOLVED = re.compile(r"Resolved in the last 30 days \((\d+)\)")
+
+
+def resolved_shown(client: httpx.Client) -> int:
+    found = RESOLVED.search(client.get("/console/").text)
+    assert found, "no resolved count on the overview"
+    return int(found.group(1))
+
+
+def test_the_overview_follows_a_change_made_by_another_process(app: App) -> None:
+    """The server keeps the overview's figures, but never past a change it can see."""
+    partnership(app)
+    with serving(app) as client:
+        sign_in(client, app, MANAGER)
+        before = resolved_shown(client)
+        assert resolved_shown(client) == before  # kept: nothing moved
+        with transaction(app.sessions) as session:  # as the worker or the CLI would
+            row = session.get(Obligation, item_of(app, Obligation.resolved_on.is_(None)))
+            assert row is not None
+            record_event(row, "completed", app.today(), "someone@example.org", "done")
+        with transaction(app.sessions) as session:
+            record(session, app.rules(), app.today())
+        assert resolved_shown(client) == before + 1
+
+
+def test_kept_figures_run_out_after_their_time() -> None:
+    kept = Kept(("key",), 100.0, cast(Overview, None), "")
+    assert kept.fresh(("key",), 100.0 + KEEP_SECONDS - 1)
+    assert not kept.fresh(("key",), 100.0 + KEEP_SECONDS)
+    assert not kept.fresh(("other key",), 100.0)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     DateTime,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -126,7 +127,7 @@ class Contact(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     phone: Mapped[str | None] = mapped_column(String(40))
     role: Mapped[Role] = mapped_column(str_enum(Role))
-    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
     line_manager_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
     agency: Mapped[Agency | None] = relationship(back_populates="contacts")
     line_manager: Mapped[Contact | None] = relationship(remote_side=[id])
@@ -213,7 +214,7 @@ class ActionLead(Base):
     action_id: Mapped[int] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(200))
-    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
     action: Mapped[Action] = relationship(back_populates="leads")
     agency: Mapped[Agency | None] = relationship()
 
@@ -288,14 +289,18 @@ class Obligation(Base):
     """
 
     __tablename__ = "obligations"
+    # The console's lists and counts: open items by stage, and each lead's items.
+    __table_args__ = (Index("ix_obligations_resolved_on_stage", "resolved_on", "stage"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(100), unique=True)
-    kind: Mapped[str] = mapped_column(String(20))
-    action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id"))
-    mi_sheet_id: Mapped[int | None] = mapped_column(ForeignKey("mi_sheets.id"))
-    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
-    establishment_id: Mapped[int | None] = mapped_column(ForeignKey("establishments.id"))
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id"), index=True)
+    mi_sheet_id: Mapped[int | None] = mapped_column(ForeignKey("mi_sheets.id"), index=True)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
+    establishment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("establishments.id"), index=True
+    )
     lead_name: Mapped[str | None] = mapped_column(String(200))
     target_date: Mapped[date | None]
     stage: Mapped[int] = mapped_column(default=-1)
@@ -307,7 +312,7 @@ class Obligation(Base):
     # Why the last sweep could not assess it (and since when): skipped, not stopping the
     # others, and reported to the business manager until it assesses again.
     problem: Mapped[str | None] = mapped_column(Text)
-    problem_since: Mapped[date | None]
+    problem_since: Mapped[date | None] = mapped_column(index=True)
     # The next day its stage changes or a due-soon reminder falls due under the engine (None:
     # nothing ahead), and whether something happened to it (an event, a new document) since
     # the daily run last assessed it: the run assesses only rows that are pending or whose
@@ -330,7 +335,9 @@ class ObligationEvent(Base):
     __tablename__ = "obligation_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    obligation_id: Mapped[int] = mapped_column(ForeignKey("obligations.id", ondelete="CASCADE"))
+    obligation_id: Mapped[int] = mapped_column(
+        ForeignKey("obligations.id", ondelete="CASCADE"), index=True
+    )
     on: Mapped[date]
     kind: Mapped[str] = mapped_column(String(20))
     new_target: Mapped[date | None]
@@ -346,7 +353,9 @@ class StageChange(Base):
     __tablename__ = "stage_changes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    obligation_id: Mapped[int] = mapped_column(ForeignKey("obligations.id", ondelete="CASCADE"))
+    obligation_id: Mapped[int] = mapped_column(
+        ForeignKey("obligations.id", ondelete="CASCADE"), index=True
+    )
     on: Mapped[date]
     from_stage: Mapped[int]
     to_stage: Mapped[int]

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import ColumnElement, Select, case, func, literal, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, select
 from sqlalchemy.orm import Session
 
 from worker.models import Action, Agency, Establishment, MISheet, Obligation, Plan
@@ -77,8 +77,19 @@ class Filters:
         if self.stage is not None:
             found.append(Obligation.stage == self.stage)
         if self.status:
-            found.append(status_column == self.status)
+            found.append(status_is(self.status))
         return found
+
+
+def status_is(status: str) -> ColumnElement[bool]:
+    """The items of `status`, in a form the (resolved_on, stage) index can serve."""
+    open_ = Obligation.resolved_on.is_(None)
+    return {
+        COMPLETE: Obligation.resolved_on.is_not(None),
+        OVERDUE: and_(open_, Obligation.stage >= 1),
+        DUE_SOON: and_(open_, Obligation.stage == 0),
+        ON_TRACK: and_(open_, Obligation.stage < 0),
+    }[status]
 
 
 def page_number(query: Mapping[str, str]) -> int:
@@ -165,13 +176,28 @@ class Choices:
 
 
 def choices(session: Session, scope: ColumnElement[bool] | None) -> Choices:
-    where = [scope] if scope is not None else []
+    """What the filters offer: from the items in `scope`, or, for everyone's items, from the
+    plans, sheets and agencies themselves (small tables, not every item)."""
+    if scope is None:
+        return every_choice(session)
 
     def distinct(column: Any) -> list[str]:
-        query = joined(select(column).distinct()).where(*where, column.is_not(None))
+        query = joined(select(column).distinct()).where(scope, column.is_not(None))
         return sorted(str(v) for v in session.scalars(query))
 
     return Choices(distinct(source_column), distinct(theme_column), distinct(Agency.name))
+
+
+def every_choice(session: Session) -> Choices:
+    def of(query: Select[Any]) -> list[str]:
+        return sorted({str(v) for v in session.scalars(query) if v is not None})
+
+    sheets = of(select(literal("MI ") + MISheet.number))
+    themes = of(select(Action.theme).distinct()) + ([MI_SHEETS] if sheets else [])
+    led = exists().where(Obligation.agency_id == Agency.id)
+    return Choices(
+        of(select(Plan.title)) + sheets, sorted(themes), of(select(Agency.name).where(led))
+    )
 
 
 CSV_HEADER = ["Ref", "Plan or sheet", "Theme", "Item", "Lead", "Target date", "Stage", "Status"]

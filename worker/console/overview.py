@@ -1,10 +1,16 @@
-"""The overview's figures, each from one aggregate query (or a short list), never every row."""
+"""The overview's figures, each from one aggregate query (or a short list), never every row.
+
+They are the same for everyone who may see them (the business manager and the chair), so a
+server process keeps the last set (`Kept`) and reuses it while nothing it reads has moved
+(`revision`, one cheap query) and it is at most `KEEP_SECONDS` old.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
@@ -21,11 +27,22 @@ from worker.console.items import (
     theme_column,
 )
 from worker.directory import Directory, fold
-from worker.models import Delivery, DeliveryState, MISheet, Obligation, StageChange
+from worker.models import (
+    DailyRun,
+    Delivery,
+    DeliveryState,
+    DocumentSync,
+    MISheet,
+    Obligation,
+    ObligationEvent,
+    StageChange,
+)
 
 SHORT_LIST = 10
 RECENT_DAYS = 30
 WEEKS = 52
+# Changes `revision` cannot see (an import editing an item in place) show within this long.
+KEEP_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -55,7 +72,7 @@ class Overview:
 def overview(session: Session, directory: Directory, today: date, top: int) -> Overview:
     recent = today - timedelta(days=RECENT_DAYS)
     failed = Delivery.state == DeliveryState.FAILED
-    unassessed = listed(session, Filters(), Obligation.problem.is_not(None))
+    unassessed = listed(session, Filters(), Obligation.problem_since.is_not(None))
     return Overview(
         stages=stage_counts(session, top),
         themes=theme_counts(session),
@@ -146,3 +163,27 @@ def weekly_overdue(session: Session, today: date, weeks: int = WEEKS) -> list[tu
             running, i = running + deltas[days[i]], i + 1
         result.append((end, max(running, 0)))
     return result
+
+
+def revision(session: Session) -> tuple[Any, ...]:
+    """A mark that moves when an item is added, an event or stage change is recorded, a run
+    or sync is made, or a delivery is made or fails: the newest id of each (index reads)."""
+    newest = [select(func.max(m.id)).scalar_subquery()
+              for m in (Obligation, ObligationEvent, StageChange, DailyRun, DocumentSync,
+                        Delivery)]  # fmt: skip
+    failed = select(func.count(Delivery.id)).where(Delivery.state == DeliveryState.FAILED)
+    return tuple(session.execute(select(*newest, failed.scalar_subquery())).one())
+
+
+@dataclass(frozen=True)
+class Kept:
+    """The last overview a server process worked out, with its chart (SVG): for which day,
+    at which revision, when (a monotonic clock reading)."""
+
+    key: tuple[Any, ...]
+    at: float
+    figures: Overview
+    chart: str
+
+    def fresh(self, key: tuple[Any, ...], now: float) -> bool:
+        return key == self.key and now - self.at < KEEP_SECONDS

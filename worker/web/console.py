@@ -13,7 +13,8 @@ role lets them see and do (worker/console/people.py); GETs read, POSTs act.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
+from time import monotonic
 from typing import Any
 
 from sqlalchemy import select
@@ -38,7 +39,7 @@ from worker.console.items import (
     csv_rows,
     lines,
 )
-from worker.console.overview import overview
+from worker.console.overview import Kept, overview, revision
 from worker.console.people import REASSIGN, Person
 from worker.csv_export import csv_text
 from worker.models import Agency, DeliveryState, Obligation
@@ -60,12 +61,29 @@ async def home(request: Request) -> Response:
 
 
 def overview_page(web: Web, who: Visitor) -> Response:
-    ladder = ladder_of(web)
+    ladder, today = ladder_of(web), web.app.today()
+    found = figures(web, today, ladder.top)
+    as_of = web.app.now() - timedelta(seconds=monotonic() - found.at)
+    return page("console/overview.html", who=who, found=found.figures, chart=found.chart,
+                ladder=ladder, statuses=STATUSES, today=today, as_of=clock(web, as_of))  # fmt: skip
+
+
+def clock(web: Web, moment: datetime) -> str:
+    """A time of day as the partnership reads it: 09:05."""
+    return moment.astimezone(web.app.timezone).strftime("%H:%M")
+
+
+def figures(web: Web, today: date, top: int) -> Kept:
+    """The overview's figures: this process's last ones while still fresh, else anew."""
     with web.app.sessions() as session:
-        found = overview(session, web.app.directory(), web.app.today(), ladder.top)
-    chart = status_chart(found.themes, "Items by theme and status")
-    return page("console/overview.html", who=who, found=found, chart=chart, ladder=ladder,
-                statuses=STATUSES, today=web.app.today())  # fmt: skip
+        key = (today, top, *revision(session))
+        kept = web.overview
+        if kept is None or not kept.fresh(key, monotonic()):
+            found = overview(session, web.app.directory(), today, top)
+            chart = status_chart(found.themes, "Items by theme and status")
+            kept = Kept(key, monotonic(), found, chart)
+            web.overview = kept
+    return kept
 
 
 async def mine(request: Request) -> Response:

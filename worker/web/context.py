@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from worker.app import App
+from worker.console.overview import Kept
 from worker.feeds import Site
 from worker.links import Links
 from worker.templating import render_html
@@ -21,6 +22,7 @@ from worker.web.http import SECURITY_HEADERS
 @dataclass
 class Web:
     app: App
+    overview: Kept | None = None  # the last overview this process worked out
 
     def site(self) -> Site:
         settings = self.app.settings
