@@ -9,6 +9,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import cast
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -34,6 +35,8 @@ from tests.web import serving
 from worker.app import App
 from worker.console.overview import KEEP_SECONDS, Kept, Overview
 from worker.db import transaction
+from worker.digest import Digest
+from worker.mail import build_digest_message
 from worker.models import (
     ConsoleAction,
     ConsoleSession,
@@ -43,6 +46,7 @@ from worker.models import (
     ObligationEvent,
 )
 from worker.obligations import record, record_event
+from worker.scheduler import plan_once
 from worker.web.guard import set_session_cookie
 
 
@@ -454,3 +458,33 @@ def test_kept_figures_run_out_after_their_time() -> None:
     assert kept.fresh(("key",), 100.0 + KEEP_SECONDS - 1)
     assert not kept.fresh(("key",), 100.0 + KEEP_SECONDS)
     assert not kept.fresh(("other key",), 100.0)
+
+
+def test_a_digest_links_each_item_to_its_console_page(app: App) -> None:
+    partnership(app)
+    plan_once(app, app.rules(), app.today(), app.partnership_label())
+    with app.sessions() as session:
+        row = session.scalar(select(Delivery).where(Delivery.recipient == NURSE))
+        assert row is not None
+        digest = Digest.from_json(row.payload)
+    item = digest.items[0]
+    message = build_digest_message(digest, sender="Partnership <r@example.org>",
+                                   message_id="<x@example.org>", list_id="<l.example.org>",
+                                   sent_at=app.now())  # fmt: skip
+    for part in ("plain", "html"):
+        body = message.get_body((part,))
+        assert body is not None
+        assert item.console_url in body.get_content()
+    address = urlsplit(item.console_url)
+    assert address.path.startswith("/console/items/key/")
+    with serving(app) as client:
+        assert "/console/sign-in" in client.get(address.path).headers["location"]
+        sign_in(client, app, NURSE)
+        page = client.get(address.path, follow_redirects=True)
+        assert page.status_code == 200
+        assert f"/console/items/{item_of(app, Obligation.key == item.key)}" == page.url.path
+        assert item.ref in page.text
+        assert client.get("/console/items/key/no%3Asuch%3Aitem").status_code == 404
+        client.cookies.clear()
+        sign_in(client, app, RIVERSIDE)  # a school's DSL may not see Health's item
+        assert client.get(address.path, follow_redirects=True).status_code == 403

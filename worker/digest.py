@@ -41,6 +41,8 @@ class Item:
     # the resolved section and in digests planned before links existed.
     acknowledge_url: str = ""
     complete_url: str = ""
+    # The item's page in the console (sign-in needed); added with the links above.
+    console_url: str = ""
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -209,7 +210,7 @@ class Links:
 
     def decorate(self, digest: Digest, now: datetime, preview: bool = False) -> Digest:
         """The digest with Acknowledge and Mark complete links on each open item (preview
-        links, which never act, when `preview`)."""
+        links, which never act, when `preview`), and the address of its console page."""
         items = tuple(self.item_links(i, digest.email, now, preview) for i in digest.items)
         return replace(digest, items=items)
 
@@ -218,7 +219,14 @@ class Links:
             item,
             acknowledge_url=self.url(ACKNOWLEDGE, item.key, recipient, now, preview),
             complete_url=self.url(COMPLETE, item.key, recipient, now, preview),
+            console_url=console_url(self.base_url, item.key),
         )
+
+
+def console_url(base_url: str, key: str) -> str:
+    """The console page of the obligation `key`: no secret in it, the console asks who you
+    are and shows the item only to those who may see it."""
+    return f"{base_url}/console/items/key/{quote(key, safe='')}"
 
 
 def parse_grant(payload: Any) -> Grant:

@@ -91,6 +91,7 @@ def console_routes() -> list[Route]:
         Route("/console/mine", console.mine, methods=get),
         Route("/console/items", console.items, methods=get),
         Route("/console/items.csv", console.items_csv, methods=get),
+        Route("/console/items/key/{key:path}", console.item_by_key, methods=get),
         Route("/console/items/{id}", console.item, methods=get),
         Route("/console/items/{id}/{act}", console.item_act, methods=post),
         Route("/console/deliveries", console.deliveries, methods=get),

@@ -5,6 +5,7 @@ role lets them see and do (worker/console/people.py); GETs read, POSTs act.
     /console/mine               the items I am told about, worst first
     /console/items[.csv]        every item I may see: filters, sort, pages; CSV of the view
     /console/items/{id}         one item: details, why, deliveries, events, actions
+    /console/items/key/{key}    the same, named by its key (the digests link here)
     /console/items/{id}/{act}   POST: acknowledge, note, complete, retarget, reassign
     /console/deliveries         the delivery log; POST …/{id}/resend (business manager)
     /console/calendars          feed addresses; POST …/{agency}/rotate|revoke (business manager)
@@ -154,6 +155,21 @@ async def item(request: Request) -> Response:
     web, number = web_of(request), item_id(request)
     done = request.query_params.get("done", "")
     return await run_in_threadpool(item_page, web, who, number, done, "", 200)
+
+
+async def item_by_key(request: Request) -> Response:
+    """The digest's "open in the console" link names the item by its key: to its page."""
+    await visiting(request)
+    web, key = web_of(request), str(request.path_params["key"])[:200]
+
+    def find() -> int | None:
+        with web.app.sessions() as session:
+            return session.scalar(select(Obligation.id).where(Obligation.key == key))
+
+    number = await run_in_threadpool(find)
+    if number is None:
+        return problem(404, "Not found", "There is no item at this address.")
+    return RedirectResponse(f"/console/items/{number}", status_code=303)
 
 
 def item_id(request: Request) -> int:
