@@ -38,6 +38,8 @@ from worker.db import transaction
 from worker.digest import Digest
 from worker.mail import build_digest_message
 from worker.models import (
+    Agency,
+    AgencyFeed,
     ConsoleAction,
     ConsoleSession,
     Delivery,
@@ -65,6 +67,13 @@ def mails(folder: Path) -> list[EmailMessage]:
 def item_of(app: App, *where: object) -> int:
     with app.sessions() as session:
         found = session.scalar(select(Obligation.id).where(*where).order_by(Obligation.id))  # type: ignore[arg-type]
+        assert found is not None
+        return int(found)
+
+
+def agency_id(app: App, name: str) -> int:
+    with app.sessions() as session:
+        found = session.scalar(select(Agency.id).where(Agency.name == name))
         assert found is not None
         return int(found)
 
@@ -400,10 +409,7 @@ def test_the_business_manager_resends_a_failed_digest(app: App) -> None:
 
 def test_calendar_addresses_made_shown_to_the_agency_and_stopped(app: App) -> None:
     partnership(app)
-    with app.sessions() as session:
-        from worker.models import Agency
-
-        health = session.scalar(select(Agency.id).where(Agency.name == "Health"))
+    health = agency_id(app, "Health")
     with serving(app) as boss, serving(app) as nurse:
         sign_in(boss, app, MANAGER)
         sign_in(nurse, app, NURSE)
@@ -488,3 +494,46 @@ def test_a_digest_links_each_item_to_its_console_page(app: App) -> None:
         client.cookies.clear()
         sign_in(client, app, RIVERSIDE)  # a school's DSL may not see Health's item
         assert client.get(address.path, follow_redirects=True).status_code == 403
+
+
+def test_sign_in_requests_are_limited_per_address_and_per_client(app: App, tmp_path: Path) -> None:
+    outbox = tmp_path / "outbox"
+    outbox_app(app, outbox)
+    app.settings = app.settings.model_copy(
+        update={"sign_in_rate_per_address": "2/hour", "sign_in_rate_per_client": "4/hour"}
+    )
+    with serving(app) as client:
+        token = csrf(client.get("/console/sign-in"))
+
+        def ask(email: str) -> httpx.Response:
+            return client.post("/console/sign-in", data={"csrftoken": token, "email": email})
+
+        answers = [ask(NURSE) for _ in range(3)]
+        # The third for the same address looks the same, but sends nothing.
+        assert [a.status_code for a in answers] == [200, 200, 200]
+        assert answers[2].text == answers[0].text
+        wait_for(lambda: len(mails(outbox)) >= 2, 10, "two sign-in mails")
+        assert ask(CHAIR).status_code == 200  # another address: the fourth from this client
+        wait_for(lambda: len(mails(outbox)) >= 3, 10, "the chair's sign-in mail")
+        refused = ask(POLICE)
+        assert refused.status_code == 429
+        assert "Please wait" in refused.text
+    recipients = [m["To"].addresses[0].addr_spec for m in mails(outbox)]
+    assert sorted(recipients) == sorted([NURSE, NURSE, CHAIR])
+
+
+def test_an_address_made_before_nonces_is_not_shown_but_can_be_replaced(app: App) -> None:
+    partnership(app)
+    with serving(app) as client:
+        sign_in(client, app, MANAGER)
+        page = "/console/calendars"
+        health = agency_id(app, "Health")
+        assert post(client, f"{page}/{health}/rotate", page).status_code == 303
+        with transaction(app.sessions) as session:  # as a feed made before migration 0008
+            for feed in session.scalars(select(AgencyFeed)):
+                feed.nonce = None
+        shown = client.get(page).text
+        assert "Made before addresses could be shown again" in shown
+        assert "/feeds/agency/" not in shown
+        assert post(client, f"{page}/{health}/rotate", page).status_code == 303
+        assert "/feeds/agency/" in client.get(page).text

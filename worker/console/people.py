@@ -77,6 +77,12 @@ class Person:
         """What this person may see, as SQL; None when they see everything."""
         return None if self.sees_everything else self.mine()
 
+    def told(self, officer_stage: int) -> ColumnElement[bool]:
+        """What this person is told about, as SQL: their agencies' and schools' items; for
+        the business manager and the chair, the items at the stages that tell them (from
+        `officer_stage` up)."""
+        return Obligation.stage >= officer_stage if self.sees_everything else self.mine()
+
 
 def person_of(directory: Directory, email: str) -> Person | None:
     """The person the directory in force knows by `email`, or None: only they sign in."""

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from time import monotonic
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -96,17 +95,9 @@ def mine_page(web: Web, who: Visitor) -> Response:
     ladder = ladder_of(web)
     open_ = Obligation.resolved_on.is_(None)
     with web.app.sessions() as session:
-        scope = my_scope(session, who.person, ladder)
+        scope = who.person.told(officer_stage(session, ladder))
         found, total = lines(session, scope, Filters(), limit=200, also=[open_])
     return page("console/mine.html", who=who, lines=found, total=total, ladder=ladder)
-
-
-def my_scope(session: Session, person: Person, ladder: Ladder) -> Any:
-    """What `person` is told about: their agencies' and schools' items; for the business
-    manager and the chair, the items at the stages that tell them."""
-    if person.sees_everything:
-        return Obligation.stage >= officer_stage(session, ladder)
-    return person.mine()
 
 
 async def items(request: Request) -> Response:
