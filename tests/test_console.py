@@ -49,7 +49,7 @@ from worker.models import (
 )
 from worker.obligations import record, record_event
 from worker.scheduler import plan_once
-from worker.web.guard import set_session_cookie
+from worker.web.guard import set_session_cookie, way_back
 
 
 def outbox_app(app: App, folder: Path) -> App:
@@ -485,7 +485,8 @@ def test_a_digest_links_each_item_to_its_console_page(app: App) -> None:
     assert address.path.startswith("/console/items/key/")
     with serving(app) as client:
         assert "/console/sign-in" in client.get(address.path).headers["location"]
-        sign_in(client, app, NURSE)
+        done = sign_in(client, app, NURSE)
+        assert done.headers["location"] == address.path  # back where the digest pointed
         page = client.get(address.path, follow_redirects=True)
         assert page.status_code == 200
         assert f"/console/items/{item_of(app, Obligation.key == item.key)}" == page.url.path
@@ -537,3 +538,16 @@ def test_an_address_made_before_nonces_is_not_shown_but_can_be_replaced(app: App
         assert "/feeds/agency/" not in shown
         assert post(client, f"{page}/{health}/rotate", page).status_code == 303
         assert "/feeds/agency/" in client.get(page).text
+
+
+@pytest.mark.parametrize(
+    "asked",
+    ["//evil.example/console/", "https://evil.example/", "/console/sign-in/abc", "/consoles",
+     "/console/\\evil.example", "/console/x\r\nSet-Cookie: a=b", ""],
+)  # fmt: skip
+def test_only_console_pages_are_returned_to_after_signing_in(asked: str) -> None:
+    assert way_back(asked) is None
+
+
+def test_console_pages_are_returned_to_after_signing_in() -> None:
+    assert way_back("/console/items?status=overdue") == "/console/items?status=overdue"

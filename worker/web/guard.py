@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 COOKIE = "console"
 PREFIX = "/console"
 SIGN_IN = "/console/sign-in"
+BACK = "console_back"  # the page asked for before signing in
+BACK_SECONDS = 3600
 FORM_LIMIT = 32 * 1024
 
 
@@ -82,17 +84,35 @@ def visitor(web: Web, request: Request) -> Visitor:
             if person is None:
                 end_all(session, row.email, now, "removed from the directory")
     if row is None:
-        raise RefusedError(to_sign_in("expired" if token else ""))
+        raise RefusedError(to_sign_in("expired" if token else "", request, app.settings))
     if person is None:
         raise RefusedError(to_sign_in("removed"))
     return Visitor(person, session_id, csrf_of(request), client_of(request))
 
 
-def to_sign_in(why: str) -> Response:
+def to_sign_in(why: str, request: Request | None = None, settings: Settings | None = None
+               ) -> Response:  # fmt: skip
+    """To the sign-in page; a page asked for (a GET) is remembered to return to after it."""
     target = f"{SIGN_IN}?why={why}" if why else SIGN_IN
     response = RedirectResponse(target, status_code=303)
     response.headers["cache-control"] = "no-store"
+    if request is not None and settings is not None and request.method == "GET":
+        raw = request.scope.get("raw_path") or request.url.path.encode()
+        asked = raw.decode("latin-1") + (f"?{request.url.query}" if request.url.query else "")
+        if way_back(asked):
+            response.set_cookie(BACK, asked, max_age=BACK_SECONDS, path=PREFIX,
+                                secure=secure(settings), httponly=True, samesite="lax")  # fmt: skip
     return response
+
+
+def way_back(path: str) -> str | None:
+    """`path` if it is a console page to return to after signing in (never another site, never
+    the sign-in pages themselves), else None."""
+    if not path.startswith(PREFIX + "/") or path.startswith(SIGN_IN) or len(path) > 500:
+        return None
+    if "//" in path or "\\" in path or any(c < " " for c in path):
+        return None
+    return path
 
 
 async def visiting(request: Request) -> Visitor:

@@ -35,6 +35,8 @@ from worker.models import ConsoleSession
 from worker.transport import transport_for
 from worker.web.context import page, problem, web_of
 from worker.web.guard import (
+    BACK,
+    PREFIX,
     RefusedError,
     clear_session_cookie,
     client_of,
@@ -42,6 +44,7 @@ from worker.web.guard import (
     form_of,
     set_session_cookie,
     visiting,
+    way_back,
 )
 
 log = logging.getLogger(__name__)
@@ -126,8 +129,10 @@ async def use(request: Request) -> Response:
     cookie = await run_in_threadpool(sign_in)
     if cookie is None:
         return spent()
-    response = RedirectResponse("/console/", status_code=303)
+    back = way_back(request.cookies.get(BACK, ""))
+    response = RedirectResponse(back or "/console/", status_code=303)
     set_session_cookie(response, cookie, web.app.settings)
+    response.delete_cookie(BACK, path=PREFIX)
     return response
 
 
