@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from concurrent.futures import ThreadPoolExecutor
 
 import uvicorn
 
@@ -30,7 +31,9 @@ def nodelay_of_accepted(listener: socket.socket) -> int:
         server.close()
         return result
 
-    return asyncio.run(accept_one())
+    # In a thread of its own: the browser tests leave an event loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, accept_one()).result()
 
 
 def config() -> uvicorn.Config:
