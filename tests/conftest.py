@@ -15,7 +15,9 @@ from sqlalchemy.engine import make_url
 from tests.browser import chromium
 from tests.services import Recorder, postgres_cluster, redis_server, smtp_server
 from worker.app import App
+from worker.db import transaction
 from worker.settings import load_settings
+from worker.versions import DIRECTORY, Author, save
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = Path(os.environ.get("REMINDERS_SEEDS", ROOT.parent / "shared" / "seeds"))
@@ -118,8 +120,16 @@ def use_la_contacts(
     )
     monkeypatch.setenv("REMINDERS_CONFIG_DIR", str(folder))
     app.settings = app.settings.model_copy(update={"config_dir": folder})
-    app.sync_directory()
+    new_version(app, DIRECTORY, (folder / "directory.yaml").read_text(encoding="utf-8"))
     return folder
+
+
+def new_version(app: App, kind: str, text: str) -> None:
+    """`text` saved as the next version of `kind`, as `reminders … load` would, in force."""
+    with transaction(app.sessions) as session:
+        save(session, kind, text, Author("tests@example.org", "for this test"),
+             app.settings.config_dir)  # fmt: skip
+    app.sync_directory()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 from starlette.responses import Response
 
-from tests.conftest import use_la_contacts
+from tests.conftest import new_version
 from tests.console import (
     CHAIR,
     HEALTH_HEAD,
@@ -49,6 +49,7 @@ from worker.models import (
 )
 from worker.obligations import record, record_event
 from worker.scheduler import plan_once
+from worker.versions import DIRECTORY
 from worker.web.guard import set_session_cookie, way_back
 
 
@@ -190,17 +191,13 @@ def test_sign_out_ends_this_browser_only(app: App) -> None:
         assert second.get("/console/mine").status_code == 200
 
 
-def test_removal_from_the_directory_ends_sessions_at_once(
-    app: App, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    folder = use_la_contacts(app, monkeypatch, tmp_path / "config", {})
+def test_removal_from_the_directory_ends_sessions_at_once(app: App) -> None:
     with serving(app) as client:
         sign_in(client, app, NURSE)
         assert client.get("/console/mine").status_code == 200
-        directory = folder / "directory.yaml"
-        text = directory.read_text(encoding="utf-8")
+        text = (app.settings.config_dir / "directory.yaml").read_text(encoding="utf-8")
         kept = [line for line in text.splitlines() if NURSE not in line]
-        directory.write_text("\n".join(kept) + "\n", encoding="utf-8")
+        new_version(app, DIRECTORY, "\n".join(kept) + "\n")
         gone = client.get("/console/mine")
         assert gone.headers["location"] == "/console/sign-in?why=removed"
         token = link_token(app, NURSE)
@@ -385,8 +382,6 @@ def test_what_each_role_sees(app: App) -> None:
 
 def test_the_business_manager_resends_a_failed_digest(app: App) -> None:
     partnership(app)
-    from worker.scheduler import plan_once
-
     plan_once(app, app.rules(), app.today(), app.partnership_label())
     with app.sessions() as session, session.begin():
         row = session.scalar(select(Delivery).order_by(Delivery.id))

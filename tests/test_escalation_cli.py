@@ -46,6 +46,12 @@ def config_copy(app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
     return folder
 
 
+def load_rules(path: Path, text: str) -> tuple[int, str]:
+    """`text` written to `path` and loaded as the next rules version, as the manager would."""
+    path.write_text(text, encoding="utf-8")
+    return run("rules", "load", str(path), "--by", "bm@example.org", "--reason", "a test")
+
+
 def test_rules_check_accepts_the_shipped_rules(app: App) -> None:
     code, output = run("rules", "check")
     assert code == 0
@@ -167,13 +173,9 @@ def test_copied_rules_hold_until_reapplied(app: App, config_copy: Path) -> None:
     assert run("escalation", "run", "--on", "2017-02-02")[0] == 0  # 3.1 enters stage 1
     rules = config_copy / "escalation.yaml"
     text = rules.read_text(encoding="utf-8")
-    rules.write_text(
-        text.replace(
-            "    enters_after: 5\n    tell: [line_manager]",
-            "    enters_after: 10\n    tell: [line_manager]",
-        ),
-        encoding="utf-8",
-    )
+    old, new = ("    enters_after: 5\n    tell: [line_manager]",
+                "    enters_after: 10\n    tell: [line_manager]")  # fmt: skip
+    assert load_rules(rules, text.replace(old, new))[0] == 0
     assert only(status("2017-02-09"), "3.1")["stage"] == 2  # its own copy: 5 days
     assert only(status("2017-06-05"), "4.11")["next_change"] == "2017-06-16"  # new rules: 10
     code, output = run("escalation", "reapply", "3.1", "--by", "business.manager@example.org")
@@ -184,10 +186,13 @@ def test_copied_rules_hold_until_reapplied(app: App, config_copy: Path) -> None:
 
 def test_a_broken_rules_file_is_refused_and_replaces_nothing(app: App, config_copy: Path) -> None:
     run("import", str(seed("002")))
-    shutil.copy(RULES_DATA / "unknown_role.yaml", config_copy / "escalation.yaml")
-    code, output = run("escalation", "status")
+    broken = (RULES_DATA / "unknown_role.yaml").read_text(encoding="utf-8")
+    code, output = load_rules(config_copy / "escalation.yaml", broken)
     assert code == 1
     assert "unknown role 'boss'" in output
+    assert "nothing saved" in output
+    code, output = run("escalation", "status")
+    assert code == 0, output  # the rules in force are the ones before
 
 
 def test_report_escalations_csv(app: App) -> None:
@@ -233,9 +238,8 @@ def test_every_csv_cell_a_spreadsheet_would_run_is_neutralised(app: App, config_
     """A stage named like a formula (the business manager's file, or someone's mistake)."""
     rules = (config_copy / "escalation.yaml").read_text(encoding="utf-8")
     hostile = '=HYPERLINK("https://evil.example","Line manager")'
-    (config_copy / "escalation.yaml").write_text(
-        rules.replace("name: Line manager", f"name: '{hostile}'"), encoding="utf-8"
-    )
+    hostile_rules = rules.replace("name: Line manager", f"name: '{hostile}'")
+    assert load_rules(config_copy / "escalation.yaml", hostile_rules)[0] == 0
     run("import", str(seed("002")))
     for day in ("2017-02-02", "2017-02-09"):
         assert run("escalation", "run", "--on", day)[0] == 0

@@ -26,12 +26,13 @@ import yaml
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from tests.conftest import ROOT, seed
+from tests.conftest import ROOT, new_version, seed
 from tests.helpers import records, run_import
 from tests.services import Recorder, smtp_server
 from worker.app import App
 from worker.cli import main
 from worker.models import Delivery, DeliveryState
+from worker.versions import DIRECTORY
 
 PERIOD = "2017-02-16"  # a Thursday: 1.1 and 1.2 below have reached the partnership stage
 ATTACKER = "evil@attacker.example"
@@ -175,6 +176,7 @@ def test_config_check_accepts_the_other_line_breaks(hostile_config: Path, app: A
 def test_no_header_injected_and_markup_escaped_on_the_wire(
     app: App, hostile_config: Path, plain_smtp: Recorder, tmp_path: Path
 ) -> None:
+    new_version(app, DIRECTORY, (hostile_config / "directory.yaml").read_text(encoding="utf-8"))
     document = tmp_path / "hostile-cap.txt"
     document.write_text(CAP, encoding="utf-8")
     [result] = run_import(app, document)

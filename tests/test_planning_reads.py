@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.conftest import ROOT, seed
+from tests.conftest import ROOT, new_version, seed
 from tests.helpers import run_import
 from worker import planning
 from worker.app import App
@@ -27,6 +27,7 @@ from worker.models import Delivery, DocumentSync, Obligation
 from worker.obligations import keep_in_step, record_event, stream
 from worker.planning import Listeners, plan
 from worker.settings import load_settings
+from worker.versions import DIRECTORY
 
 START, END = date(2017, 1, 2), date(2017, 3, 31)
 # On Thursday 23 February Children's Services' named contact hands over. Their item 4.5 has
@@ -66,10 +67,8 @@ def configured(folder: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> App:
 
 
 def hand_over(app: App) -> None:
-    directory = app.settings.config_dir / "directory.yaml"
-    text = directory.read_text(encoding="utf-8")
-    directory.write_text(text.replace("practice.lead@example.org", SUCCESSOR))
-    app.sync_directory()
+    text = (app.settings.config_dir / "directory.yaml").read_text(encoding="utf-8")
+    new_version(app, DIRECTORY, text.replace("practice.lead@example.org", SUCCESSOR))
 
 
 def act(session: Session, day: date) -> None:

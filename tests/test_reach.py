@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select, update
 
-from tests.conftest import seed, use_la_contacts
+from tests.conftest import new_version, seed
 from tests.helpers import run_import
 from worker.app import App
 from worker.db import transaction
@@ -16,6 +14,7 @@ from worker.models import Obligation
 from worker.obligations import Reach, officer_stage, owners_where, sync_obligations
 from worker.recipients import Partnership
 from worker.rules import Ladder, LadderStage
+from worker.versions import DIRECTORY
 
 NURSE, BOSS = "designated.nurse@example.org", "health.safeguarding@example.org"
 EDUCATION = "education.adviser@example.org"
@@ -64,18 +63,13 @@ def test_the_officers_stage_counts_the_ladders_copied_onto_live_items(app: App) 
         assert officer_stage(session, current) == 2
 
 
-def test_the_signature_moves_when_someone_takes_over_a_role(
-    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_signature_moves_when_someone_takes_over_a_role(app: App) -> None:
     run_import(app, seed("002"))
     with app.sessions() as session:
         before = Reach.load(session, Partnership.load(session)).signature
         assert Reach.load(session, Partnership.load(session)).signature == before
-    folder = use_la_contacts(app, monkeypatch, tmp_path / "config", {})
-    directory = folder / "directory.yaml"
-    text = directory.read_text(encoding="utf-8")
-    directory.write_text(text.replace(NURSE, "new.nurse@example.org"), encoding="utf-8")
-    app.sync_directory()
+    text = (app.settings.config_dir / "directory.yaml").read_text(encoding="utf-8")
+    new_version(app, DIRECTORY, text.replace(NURSE, "new.nurse@example.org"))
     with app.sessions() as session:
         after = Reach.load(session, Partnership.load(session))
         assert after.signature != before

@@ -49,6 +49,7 @@ from worker.cli import main
 from worker.models import DeliveryState
 from worker.scheduler import plan_once
 from worker.settings import load_settings
+from worker.versions import RULES, history
 
 SCHOOLS = 200
 PERIOD = date(2017, 2, 28)  # 3/17 (due 14 March) is due soon: 10 working days before
@@ -348,20 +349,24 @@ def test_two_beats_and_two_workers(scene: Scene) -> None:
     scene.delivered_once("two beats and two workers", "one plan per period, one send per row")
 
 
-def test_a_broken_rules_file_mid_run_neither_stops_nor_changes_anything(scene: Scene) -> None:
+def test_broken_rules_loaded_mid_run_are_refused_and_change_nothing(scene: Scene) -> None:
     env = scene.env()
     scene.recorder.delay = 0.02
-    rules = scene.app.settings.config_dir / "escalation.yaml"
-    log = scene.folder / "worker0.log"
+    broken = scene.folder / "broken-rules.yaml"
+    broken.write_text("stages:\n  - stage: 1\n    tell: [boss]\n", encoding="utf-8")
     with run_workers(env, scene.folder) as processes:
         wait_for(lambda: scene.recorder.count() >= 20, 60, "20 digests")
-        rules.write_text("stages:\n  - stage: 1\n    tell: [boss]\n", encoding="utf-8")
-        wait_for(lambda: b"configuration refused" in log.read_bytes(), 30, "the refusal logged")
+        load = ["rules", "load", str(broken), "--by", "bm@example.org", "--reason", "typo"]
+        refused = CliRunner().invoke(main, load)
         settle(scene.recorder, SCHOOLS, scene.app)
         assert all(p.poll() is None for p in processes)
-    assert b"stages[0].tell[0]: unknown role 'boss'" in log.read_bytes()
+    assert refused.exit_code == 1
+    assert "stages[0].tell[0]: unknown role 'boss'" in refused.output
+    assert "nothing saved" in refused.output
+    with scene.app.sessions() as session:
+        assert [v.number for v in history(session, RULES)] == [1]
     scene.delivered_once(
-        "escalation.yaml broken mid-run", "refusal logged, last good rules kept, worker running"
+        "broken rules loaded mid-run", "refused with the key path, nothing saved, worker running"
     )
 
 

@@ -15,6 +15,7 @@ from tests.conftest import ROOT, seed
 from tests.helpers import run_import
 from worker.app import App
 from worker.cli import main
+from worker.config import Config, Files
 from worker.models import Delivery, DeliveryState, PlanRun
 from worker.scheduler import run_tick
 from worker.settings import load_settings
@@ -91,7 +92,22 @@ def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-def test_a_broken_rules_or_directory_file_keeps_the_last_good_one(
+def test_a_broken_rules_or_directory_file_keeps_the_last_good_one(tmp_path: Path) -> None:
+    """Read from files (a part with no version yet), a broken edit is reported once and the
+    last good version stays in force."""
+    folder = tmp_path / "config"
+    shutil.copytree(ROOT / "config", folder)
+    config = Config(Files(folder))
+    good_rules, good_directory = config.rules(), config.directory()
+    (folder / "escalation.yaml").write_text("stages: [\n", encoding="utf-8")
+    (folder / "directory.yaml").write_text("agencies: 7\n", encoding="utf-8")
+    problems = config.refresh()
+    assert [p.path.name for p in problems] == ["directory.yaml", "escalation.yaml"]
+    assert (config.rules(), config.directory()) == (good_rules, good_directory)
+    assert config.refresh() == []  # reported once, not at every tick
+
+
+def test_broken_files_beside_the_versions_in_force_change_nothing(
     app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = tmp_path / "config"
@@ -99,22 +115,16 @@ def test_a_broken_rules_or_directory_file_keeps_the_last_good_one(
     monkeypatch.setenv("REMINDERS_CONFIG_DIR", str(folder))
     live = App(load_settings())
     try:
-        check_last_good(live, folder)
+        good_rules, good_directory = live.rules(), live.directory()
+        (folder / "escalation.yaml").write_text("stages: [\n", encoding="utf-8")
+        (folder / "directory.yaml").write_text("agencies: 7\n", encoding="utf-8")
+        assert live.config.refresh() == []
+        assert (live.rules(), live.directory()) == (good_rules, good_directory)
+        run_tick(live, utc("2017-02-16T09:00"), lambda _: None)  # still plans, no error
+        with live.sessions() as session:
+            assert session.scalar(select(func.count()).select_from(PlanRun)) == 1
     finally:
         live.close()
-
-
-def check_last_good(live: App, folder: Path) -> None:
-    good_rules, good_directory = live.rules(), live.directory()
-    (folder / "escalation.yaml").write_text("stages: [\n", encoding="utf-8")
-    (folder / "directory.yaml").write_text("agencies: 7\n", encoding="utf-8")
-    problems = live.config.refresh()
-    assert [p.path.name for p in problems] == ["directory.yaml", "escalation.yaml"]
-    assert (live.rules(), live.directory()) == (good_rules, good_directory)
-    assert live.config.refresh() == []  # reported once, not at every tick
-    run_tick(live, utc("2017-02-16T09:00"), lambda _: None)  # still plans, no error
-    with live.sessions() as session:
-        assert session.scalar(select(func.count()).select_from(PlanRun)) == 1
 
 
 def test_embedded_outbox_unwritable_is_a_clear_error_and_nothing_is_sent(

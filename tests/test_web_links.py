@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import seed
+from tests.conftest import new_version, seed
 from tests.helpers import run_import
 from tests.web import serving
 from worker.app import App
@@ -24,6 +23,7 @@ from worker.mail import build_digest_message
 from worker.models import Delivery, LinkUse, ObligationEvent
 from worker.obligations import assess, record
 from worker.scheduler import plan_once
+from worker.versions import DIRECTORY
 
 NURSE = "designated.nurse@example.org"
 
@@ -306,23 +306,15 @@ def test_a_body_over_32_kb_is_refused_unread(app: App) -> None:
     assert state(app) == before
 
 
-def test_a_link_stops_working_when_its_recipient_leaves_the_directory(
-    app: App, tmp_path: Path
-) -> None:
+def test_a_link_stops_working_when_its_recipient_leaves_the_directory(app: App) -> None:
     item = planned_digest(app).items[0]
     with serving(app) as client:
         token = form_token(client, item.complete_url)  # the page opened while still told
-    folder = tmp_path / "config"
-    folder.mkdir()
-    for name in ("settings.yaml", "escalation.yaml"):
-        (folder / name).write_text((app.settings.config_dir / name).read_text())
     directory = (app.settings.config_dir / "directory.yaml").read_text().splitlines()
     kept = [line for line in directory if NURSE not in line]
     assert len(kept) == len(directory) - 1
-    (folder / "directory.yaml").write_text("\n".join(kept) + "\n")
     before = state(app)
-    app.settings = app.settings.model_copy(update={"config_dir": folder})
-    app.sync_directory()
+    new_version(app, DIRECTORY, "\n".join(kept) + "\n")
     with serving(app) as client:
         shown = client.get(path(item.complete_url))
         posted = client.post(path(item.complete_url), data={"note": "", "form_token": token})

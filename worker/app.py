@@ -12,12 +12,13 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from worker.config import Config, Files
+from worker.config import Config, Files, Versions
 from worker.db import alembic_config, make_engine, session_factory, transaction, upgrade
 from worker.directory import Directory, sync_directory
 from worker.importers import ImportOptions
 from worker.rules import Rules
 from worker.settings import Settings, load_settings
+from worker.versions import first_versions
 from worker.workdays import local_date
 
 
@@ -49,9 +50,11 @@ class App:
 
     @property
     def config(self) -> Config:
-        """The directory and rules in force (last good), made anew if `config_dir` moves."""
-        if self._config is None or self._config.source != self.files:
-            self._config = Config(self.files)
+        """The directory and rules in force (last good): their newest versions in the
+        database, or the files in `config_dir` for a part with none; made anew if it moves."""
+        source = Versions(self.sessions, self.files)
+        if self._config is None or self._config.source != source:
+            self._config = Config(source)
         return self._config
 
     def directory(self) -> Directory:
@@ -85,8 +88,11 @@ class App:
         return partnership.short_name or partnership.name
 
     def initialise(self) -> None:
-        """Create or upgrade the schema, then load the directory into it."""
+        """Create or upgrade the schema; the files in `config_dir` become version 1 of the
+        directory and rules if they have none; then load the directory into the tables."""
         upgrade(self.engine)
+        with transaction(self.sessions) as session:
+            first_versions(session, self.settings.config_dir, "reminders init")
         self.sync_directory()
 
     def sync_directory(self) -> None:

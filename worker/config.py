@@ -2,15 +2,18 @@
 
 One `Config` per process (on `App`) is what worker, web and CLI alike read. It goes back to
 its source only when the source says something changed (a new fingerprint), so a request or
-a tick costs a hash of two small files, not a parse. A broken edit is reported once, logged,
-and the last good version of that part stays in force: nobody's digest stops over a typing
-mistake. Only a process that has never read a good version raises `ConfigError`.
+a tick costs one small query (or a hash of a file), not a parse. Something broken found there
+is reported once, logged, and the last good version of that part stays in force: nobody's
+digest stops over a typing mistake. Only a process that has never read a good version raises
+`ConfigError`.
 
 Settings are not here: they say where the database and the relay are, are read once when a
 process starts (`App.settings`), and a change to them takes a restart.
 
-The source is anything with `fingerprints` and `read_*`: today the YAML files in `config/`;
-a versioned record in the database can take its place without touching the callers.
+The source is anything with `fingerprints` and `read_*`: `Versions`, the versions kept in
+the database (worker/versions.py), which the application uses; and `Files`, the YAML files in
+`config/`, which `Versions` falls back on for a part that has no version yet (a database not
+yet initialised) and which `reminders config check` reads.
 """
 
 from __future__ import annotations
@@ -22,7 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from sqlalchemy import inspect
+from sqlalchemy.orm import Session, sessionmaker
+
+from worker import versions
 from worker.directory import Directory, load_directory
+from worker.models import ConfigVersion
 from worker.rules import Rules, load_rules
 from worker.yaml_files import ConfigError
 
@@ -62,6 +70,47 @@ class Files:
 
     def read_rules(self, known_groups: Collection[str] | None) -> Rules:
         return load_rules(self.rules_path, known_groups=known_groups)
+
+
+@dataclass
+class Versions:
+    """The newest version of each part in the database; the files until a part has one."""
+
+    sessions: sessionmaker[Session]
+    files: Files
+    _has_table: bool = field(default=False, compare=False)
+
+    def fingerprints(self) -> tuple[Hashable, Hashable]:
+        with self.sessions() as session:
+            ids = versions.newest_ids(session) if self.ready(session) else {}
+        if len(ids) == len(versions.KINDS):
+            return ("version", ids[versions.DIRECTORY]), ("version", ids[versions.RULES])
+        on_file = self.files.fingerprints()
+        return (
+            ("version", ids[versions.DIRECTORY]) if versions.DIRECTORY in ids else on_file[0],
+            ("version", ids[versions.RULES]) if versions.RULES in ids else on_file[1],
+        )
+
+    def ready(self, session: Session) -> bool:
+        """Whether the database has the versions table (it has once `reminders init` ran)."""
+        if not self._has_table:
+            self._has_table = inspect(session.connection()).has_table(ConfigVersion.__tablename__)
+        return self._has_table
+
+    def read_directory(self) -> Directory:
+        with self.sessions() as session:
+            row = versions.newest(session, versions.DIRECTORY) if self.ready(session) else None
+        if row is None:
+            return self.files.read_directory()
+        return versions.parse_directory(row.content, versions.origin(row.kind, row.number))
+
+    def read_rules(self, known_groups: Collection[str] | None) -> Rules:
+        with self.sessions() as session:
+            row = versions.newest(session, versions.RULES) if self.ready(session) else None
+        if row is None:
+            return self.files.read_rules(known_groups)
+        where = versions.origin(row.kind, row.number)
+        return versions.parse_rules(row.content, where, known_groups)
 
 
 def digest(path: Path) -> Hashable:

@@ -531,3 +531,21 @@ class ConsoleAction(Base):
     event_id: Mapped[int | None] = mapped_column(
         ForeignKey("obligation_events.id", ondelete="SET NULL")
     )
+
+
+class ConfigVersion(Base):
+    """One version of the directory or of the escalation rules: the whole YAML text as it was
+    given (comments and all), who made it, when, why and from where. The newest of each kind
+    is in force; going back makes a new version with an old text."""
+
+    __tablename__ = "config_versions"
+    __table_args__ = (UniqueConstraint("kind", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "directory" or "rules"
+    number: Mapped[int]  # 1, 2, … for each kind
+    content: Mapped[str] = mapped_column(Text)
+    made_by: Mapped[str] = mapped_column(String(320))
+    reason: Mapped[str] = mapped_column(Text)
+    client: Mapped[str | None] = mapped_column(String(100))  # "command line", or an address
+    created_at: Mapped[datetime] = mapped_column()

@@ -31,13 +31,22 @@ def read_yaml(path: Path, empty: str | None = None) -> Any:
     """Parse a YAML file; a syntax error gives its line and column. With `empty`, a file
     holding nothing (or only comments) is refused with that explanation."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(path, [f"cannot read the file: {exc.strerror}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError(path, ["not UTF-8 text; save it as UTF-8"]) from None
+    return parse_yaml(text, path, empty)
+
+
+def parse_yaml(text: str, origin: Path, empty: str | None = None) -> Any:
+    """Parse YAML text that came from `origin` (a file, or a stored version), as `read_yaml`."""
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(path, [yaml_problem(exc)]) from None
+        raise ConfigError(origin, [yaml_problem(exc)]) from None
     if data is None and empty is not None:
-        raise ConfigError(path, [f"the file is empty; it should hold {empty}"])
+        raise ConfigError(origin, [f"the file is empty; it should hold {empty}"])
     return data
 
 

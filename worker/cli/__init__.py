@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from worker.app import App
-from worker.cli import digests, escalation, records, web
+from worker.cli import digests, escalation, records, versions, web
 from worker.paths import private_files
 from worker.yaml_files import ConfigError
 
@@ -28,6 +28,7 @@ for command in (
     records.list_command,
     records.config,
     escalation.rules,
+    versions.directory_group,
     escalation.escalation,
     escalation.ack,
     escalation.complete,
@@ -46,3 +47,4 @@ for command in (
     main.add_command(command)
 
 escalation.report.add_command(digests.deliveries)
+versions.install(escalation.rules)

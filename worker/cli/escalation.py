@@ -52,18 +52,19 @@ def day(app: App, on: datetime | None) -> date:
 
 @click.group()
 def rules() -> None:
-    """The escalation rules (config/escalation.yaml)."""
+    """The escalation rules: check a file; their versions (load, export, versions, rollback)."""
 
 
 @rules.command("check")
 @click.argument("file", required=False, type=click.Path(path_type=Path))
 @click.pass_context
 def rules_check(ctx: click.Context, file: Path | None) -> None:
-    """Validate a rules file (default: the one in force); name every problem."""
+    """Validate a rules file (default: config/escalation.yaml) against the directory file
+    beside it; name every problem. Nothing is saved (that is `rules load`)."""
     app = app_from(ctx)
     path = file or app.files.rules_path
     try:
-        loaded = load_rules(path, known_groups=app.directory().groups)
+        loaded = load_rules(path, known_groups=app.files.read_directory().groups)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     names = ", ".join(f"{s.stage} {s.name}" for s in loaded.stages)

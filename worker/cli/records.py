@@ -91,10 +91,10 @@ def config() -> None:
 @config.command("check")
 @click.pass_context
 def config_check(ctx: click.Context) -> None:
-    """Validate settings and the directory; every problem names its file and key."""
+    """Validate settings and the directory file; every problem names its file and key."""
     app = app_from(ctx)
     try:
-        directory = app.directory()
+        directory = app.files.read_directory()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"settings: ok ({app.settings.database_url.split(':')[0]} database)")

@@ -1,0 +1,106 @@
+"""`reminders rules …` and `reminders directory …`: versions of each, kept in the database.
+
+load FILE     check the file and save it as the next version (in force at the next tick)
+export        write the version in force as YAML, comments and all
+versions      every version: number, when, who, why
+rollback N    save version N's text again as the newest version
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from worker.cli.common import app_from, console, plain_table, ready
+from worker.db import transaction
+from worker.versions import DIRECTORY, FILES, RULES, Author, history, newest, roll_back, save
+from worker.yaml_files import ConfigError
+
+BY = click.option("--by", required=True, help="Who makes this version (e-mail address).")
+REASON = click.option("--reason", required=True, help="Why (kept with the version).")
+
+
+def saved(kind: str, number: int) -> None:
+    click.echo(f"Saved {kind} version {number}; in force from the next tick or request.")
+
+
+def add_version_commands(group: click.Group, kind: str) -> None:
+    """The four commands, for `kind`, on `group`."""
+
+    @group.command("load")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @BY
+    @REASON
+    @click.pass_context
+    def load(ctx: click.Context, file: Path, by: str, reason: str) -> None:
+        """Check FILE and save it as the next version, in force from the next tick."""
+        app = ready(app_from(ctx))
+        try:
+            text = file.read_text(encoding="utf-8")
+            with transaction(app.sessions) as session:
+                row = save(session, kind, text, Author(by, reason), app.settings.config_dir)
+                number = row.number
+        except (ConfigError, UnicodeDecodeError) as exc:
+            raise click.ClickException(f"{file}: nothing saved.\n{exc}") from exc
+        saved(kind, number)
+
+    @group.command("export")
+    @click.option(
+        "--to",
+        "target",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=f"Write to this file (default: standard output), e.g. {FILES[kind]}.",
+    )
+    @click.pass_context
+    def export(ctx: click.Context, target: Path | None) -> None:
+        """Write the version in force as YAML, as it was given (comments and all)."""
+        app = ready(app_from(ctx))
+        with app.sessions() as session:
+            row = newest(session, kind)
+            if row is None:
+                raise click.ClickException(f"no {kind} version yet: run `reminders init`")
+            text, number = row.content, row.number
+        if target is None:
+            click.echo(text, nl=False)
+            return
+        target.write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {kind} version {number} to {target}", err=True)
+
+    @group.command("versions")
+    @click.pass_context
+    def versions(ctx: click.Context) -> None:
+        """Every version, newest first: when, who, why, from where."""
+        app = ready(app_from(ctx))
+        with app.sessions() as session:
+            rows = [[str(r.number) + (" (in force)" if i == 0 else ""),
+                     r.created_at.strftime("%Y-%m-%d %H:%M UTC"), r.made_by, r.client or "",
+                     r.reason] for i, r in enumerate(history(session, kind))]  # fmt: skip
+        headings = ["Version", "Made", "By", "From", "Why"]
+        console.print(plain_table(f"{len(rows)} versions of the {kind}", headings, rows))
+
+    @group.command("rollback")
+    @click.argument("number", type=int)
+    @BY
+    @REASON
+    @click.pass_context
+    def rollback(ctx: click.Context, number: int, by: str, reason: str) -> None:
+        """Put version NUMBER back in force, as a new version (checked as any other)."""
+        app = ready(app_from(ctx))
+        try:
+            with transaction(app.sessions) as session:
+                made = roll_back(session, kind, number, Author(by, reason), app.settings.config_dir)
+                made_number = made.number
+        except ConfigError as exc:
+            raise click.ClickException(f"nothing saved.\n{exc}") from exc
+        saved(kind, made_number)
+
+
+@click.group("directory")
+def directory_group() -> None:
+    """The partnership's directory: its versions (load, export, versions, rollback)."""
+
+
+def install(rules: click.Group) -> None:
+    add_version_commands(rules, RULES)
+    add_version_commands(directory_group, DIRECTORY)

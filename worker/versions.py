@@ -1,0 +1,141 @@
+"""Versions of the directory and of the escalation rules, kept in the database.
+
+Each version holds the whole YAML text as it was given (so that exporting it gives back its
+comments), who made it, when, why and from where. The newest of each kind is in force: the
+worker, beat and web server read it through `worker.config.Versions` at their next tick or
+request. A version is checked before it is saved, exactly as `reminders config check` checks
+the files, and with the other part in force: a directory that drops a group the rules tell,
+or rules that name a group the directory lacks, is refused. Nothing refused is ever saved.
+Going back to an earlier version saves its text as a new version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from worker.directory import Directory, directory_from
+from worker.models import ConfigVersion
+from worker.rules import Rules, rules_from
+from worker.yaml_files import ConfigError, parse_yaml
+
+DIRECTORY, RULES = "directory", "rules"
+KINDS = (DIRECTORY, RULES)
+FILES = {DIRECTORY: "directory.yaml", RULES: "escalation.yaml"}
+WHAT = {DIRECTORY: "the partnership's directory", RULES: "the escalation rules"}
+COMMAND_LINE = "command line"
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who makes a version, why, and from where ("command line", or a client address)."""
+
+    by: str
+    reason: str
+    client: str = COMMAND_LINE
+
+
+def origin(kind: str, number: int | str) -> Path:
+    """How a stored version is named in error messages: "rules version 3"."""
+    return Path(f"{kind} version {number}")
+
+
+def parse_directory(text: str, where: Path) -> Directory:
+    return directory_from(where, parse_yaml(text, where, empty=WHAT[DIRECTORY]))
+
+
+def parse_rules(text: str, where: Path, groups: Collection[str] | None) -> Rules:
+    return rules_from(where, parse_yaml(text, where, empty=WHAT[RULES]), groups)
+
+
+def newest(session: Session, kind: str) -> ConfigVersion | None:
+    query = select(ConfigVersion).where(ConfigVersion.kind == kind)
+    return session.scalar(query.order_by(ConfigVersion.number.desc()).limit(1))
+
+
+def history(session: Session, kind: str) -> list[ConfigVersion]:
+    """Every version of `kind`, newest first."""
+    query = select(ConfigVersion).where(ConfigVersion.kind == kind)
+    return list(session.scalars(query.order_by(ConfigVersion.number.desc())))
+
+
+def numbered(session: Session, kind: str, number: int) -> ConfigVersion | None:
+    query = select(ConfigVersion).where(ConfigVersion.kind == kind, ConfigVersion.number == number)
+    return session.scalar(query)
+
+
+def newest_ids(session: Session) -> dict[str, int]:
+    """The id of the newest version of each kind that has one (one small query)."""
+    query = select(ConfigVersion.kind, func.max(ConfigVersion.id)).group_by(ConfigVersion.kind)
+    return {kind: int(id_) for kind, id_ in session.execute(query)}
+
+
+def text_in_force(session: Session, kind: str, folder: Path) -> tuple[str, Path]:
+    """The text of `kind` in force and where it came from: its newest version, or the file
+    in `folder` while it has none."""
+    row = newest(session, kind)
+    if row is not None:
+        return row.content, origin(kind, row.number)
+    path = folder / FILES[kind]
+    try:
+        return path.read_text(encoding="utf-8"), path
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, [f"cannot read the file: {exc}"]) from None
+
+
+def check(session: Session, kind: str, text: str, where: Path, folder: Path) -> None:
+    """ConfigError with every problem if `text` may not be in force beside the other part in
+    force (`text_in_force`)."""
+    other, other_origin = text_in_force(session, RULES if kind == DIRECTORY else DIRECTORY, folder)
+    if kind == RULES:
+        parse_rules(text, where, parse_directory(other, other_origin).groups)
+        return
+    proposed = parse_directory(text, where)
+    try:
+        parse_rules(other, other_origin, proposed.groups)
+    except ConfigError as exc:
+        problems = [f"the rules in force would no longer hold: {p}" for p in exc.problems]
+        raise ConfigError(where, problems) from None
+
+
+def save(session: Session, kind: str, text: str, author: Author, folder: Path) -> ConfigVersion:
+    """Check `text` (see `check`) and save it as the next version of `kind`, in force from
+    the next tick or request. ConfigError, and nothing saved, if it fails."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind of configuration {kind!r}")
+    last = newest(session, kind)
+    number = last.number + 1 if last else 1
+    if not author.by.strip() or not author.reason.strip():
+        raise ConfigError(origin(kind, number), ["say who makes it and why"])
+    check(session, kind, text, origin(kind, number), folder)
+    row = ConfigVersion(kind=kind, number=number, content=text, made_by=author.by.strip(),
+                        reason=author.reason.strip(), client=author.client)  # fmt: skip
+    session.add(row)
+    session.flush()
+    return row
+
+
+def roll_back(session: Session, kind: str, number: int, author: Author, folder: Path
+              ) -> ConfigVersion:  # fmt: skip
+    """Version `number`'s text saved again as the newest version (checked as any other)."""
+    old = numbered(session, kind, number)
+    if old is None:
+        raise ConfigError(origin(kind, number), ["there is no such version"])
+    reason = f"back to version {number}: {author.reason.strip()}"
+    return save(session, kind, old.content, Author(author.by, reason, author.client), folder)
+
+
+def first_versions(session: Session, folder: Path, by: str) -> list[ConfigVersion]:
+    """Each part that has no version yet gets its file in `folder` as version 1; the
+    directory first, so that the rules are checked against it."""
+    made = []
+    for kind in KINDS:
+        if newest(session, kind) is None:
+            text, _ = text_in_force(session, kind, folder)
+            author = Author(by, f"loaded from {folder / FILES[kind]}")
+            made.append(save(session, kind, text, author, folder))
+    return made
