@@ -1,5 +1,6 @@
 """B6: the console's overview and a filtered items page under wrk, against a static page of
-the same size served by the same app (same server, processes, middleware and session cookie).
+the same size served by the same app (same server, processes and middleware; the page asks
+for no sign-in, so the session check is part of what the console pages are measured for).
 
 The partnership is B1's generator at `Scale.console` obligations, with the stage history an
 item leaves as it climbs (one stage change per step) so that the overview's weekly figure has

@@ -91,7 +91,7 @@ def app(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[App]:
     application = App(load_settings())
     application.initialise()
     yield application
-    application.engine.dispose()
+    application.close()
 
 
 # LA contacts the seed MI sheets name (000: Daniel Halls, 003: Kelly Waters), as a

@@ -5,7 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import cast
@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from tests.conftest import new_version
@@ -33,9 +34,10 @@ from tests.console import (
 from tests.services import wait_for
 from tests.web import serving
 from worker.app import App
-from worker.console.overview import KEEP_SECONDS, Kept, Overview
+from worker.console.overview import KEEP_SECONDS, Kept, Overview, overview
 from worker.db import transaction
 from worker.digest import Digest
+from worker.directory import Directory
 from worker.mail import build_digest_message
 from worker.models import (
     Agency,
@@ -50,6 +52,7 @@ from worker.models import (
 from worker.obligations import record, record_event
 from worker.scheduler import plan_once
 from worker.versions import DIRECTORY
+from worker.web import console as console_pages
 from worker.web.guard import set_session_cookie, way_back
 
 
@@ -438,13 +441,23 @@ def resolved_shown(client: httpx.Client) -> int:
     return int(found.group(1))
 
 
-def test_the_overview_follows_a_change_made_by_another_process(app: App) -> None:
+def test_the_overview_follows_a_change_made_by_another_process(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The server keeps the overview's figures, but never past a change it can see."""
     partnership(app)
+    worked_out: list[date] = []
+
+    def counted(session: Session, directory: Directory, today: date, top: int) -> Overview:
+        worked_out.append(today)
+        return overview(session, directory, today, top)
+
+    monkeypatch.setattr(console_pages, "overview", counted)
     with serving(app) as client:
         sign_in(client, app, MANAGER)
         before = resolved_shown(client)
-        assert resolved_shown(client) == before  # kept: nothing moved
+        assert resolved_shown(client) == before
+        assert len(worked_out) == 1  # kept: nothing moved
         with transaction(app.sessions) as session:  # as the worker or the CLI would
             row = session.get(Obligation, item_of(app, Obligation.resolved_on.is_(None)))
             assert row is not None
@@ -452,6 +465,7 @@ def test_the_overview_follows_a_change_made_by_another_process(app: App) -> None
         with transaction(app.sessions) as session:
             record(session, app.rules(), app.today())
         assert resolved_shown(client) == before + 1
+        assert len(worked_out) == 2
 
 
 def test_kept_figures_run_out_after_their_time() -> None:

@@ -132,7 +132,7 @@ def scene(
     flush(redis_url)
     app = make_scene(database_url, tmp_path, monkeypatch)
     yield Scene(app, recorder, port, redis_url, tmp_path, monkeypatch)
-    app.engine.dispose()
+    app.close()
 
 
 def report(name: str, outcome: str) -> None:
@@ -323,7 +323,7 @@ def cluster_scene(
     try:
         yield Scene(app, recorder, port, redis_url, tmp_path, monkeypatch), cluster
     finally:
-        app.engine.dispose()
+        app.close()
         cluster.remove()
 
 

@@ -111,3 +111,7 @@ def test_rolling_back_makes_a_new_version_with_the_old_text(app: App, tmp_path: 
     code, out = cli("rules", "rollback", "9", *WHO, "--reason", "x")
     assert code == 1
     assert "no such version" in out
+    code, out = cli("rules", "rollback", "2", *WHO, "--reason", " ")
+    assert code == 1
+    assert "say who makes it and why" in out
+    assert [n for n, _, _ in numbers(app, RULES)] == [3, 2, 1]

@@ -40,6 +40,16 @@ class App:
     def sessions(self) -> sessionmaker[Session]:
         return session_factory(self.engine, self.now)
 
+    @cached_property
+    def config_engine(self) -> Engine:
+        """A small pool of its own for asking which configuration version is in force: a
+        request that holds a connection of the main pool never waits on it for a second."""
+        return make_engine(self.settings.database_url, pool_size=1, max_overflow=4)
+
+    @cached_property
+    def config_sessions(self) -> sessionmaker[Session]:
+        return session_factory(self.config_engine, self.now)
+
     @property
     def timezone(self) -> ZoneInfo:
         return ZoneInfo(self.settings.timezone)
@@ -52,7 +62,7 @@ class App:
     def config(self) -> Config:
         """The directory and rules in force (last good): their newest versions in the
         database, or the files in `config_dir` for a part with none; made anew if it moves."""
-        source = Versions(self.sessions, self.files)
+        source = Versions(self.config_sessions, self.files)
         if self._config is None or self._config.source != source:
             self._config = Config(source)
         return self._config
@@ -107,8 +117,9 @@ class App:
 
     def close(self) -> None:
         """Release database connections, if any were opened."""
-        if "engine" in self.__dict__:
-            self.engine.dispose()
+        for engine in ("engine", "config_engine"):
+            if engine in self.__dict__:
+                self.__dict__[engine].dispose()
 
     def check_schema(self) -> None:
         head = ScriptDirectory.from_config(alembic_config(self.engine)).get_current_head()

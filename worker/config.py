@@ -146,6 +146,11 @@ class Config:
             raise self.problems["rules"]
         return self._rules
 
+    def fingerprint(self) -> tuple[Hashable, Hashable] | None:
+        """What is in force now, as a stamp: equal means the same directory and rules."""
+        self.refresh()
+        return self._seen
+
     def refresh(self) -> list[ConfigError]:
         """Read again what changed; keep the last good version of any part that is broken.
         The problems found are returned (and logged) when they are new."""

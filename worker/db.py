@@ -17,14 +17,15 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets foreign keys and a folder for its file."""
+def make_engine(url: str, **pool: int) -> Engine:
+    """An engine for `url` (`pool`: pool_size, max_overflow); SQLite gets foreign keys and a
+    folder for its file."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, **pool)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url)
+    engine = create_engine(url, **pool)
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 

@@ -15,7 +15,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from worker.directory import Directory, directory_from
@@ -28,6 +29,7 @@ KINDS = (DIRECTORY, RULES)
 FILES = {DIRECTORY: "directory.yaml", RULES: "escalation.yaml"}
 WHAT = {DIRECTORY: "the partnership's directory", RULES: "the escalation rules"}
 COMMAND_LINE = "command line"
+LOCK_KEY = 7_216_001  # the advisory lock that makes saves of versions wait for each other
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ def save(session: Session, kind: str, text: str, author: Author, folder: Path) -
     the next tick or request. ConfigError, and nothing saved, if it fails."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind of configuration {kind!r}")
+    one_at_a_time(session)
     last = newest(session, kind)
     number = last.number + 1 if last else 1
     if not author.by.strip() or not author.reason.strip():
@@ -115,8 +118,22 @@ def save(session: Session, kind: str, text: str, author: Author, folder: Path) -
     row = ConfigVersion(kind=kind, number=number, content=text, made_by=author.by.strip(),
                         reason=author.reason.strip(), client=author.client)  # fmt: skip
     session.add(row)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        problem = "another version was saved at the same moment: nothing saved, try again"
+        raise ConfigError(origin(kind, number), [problem]) from None
     return row
+
+
+def one_at_a_time(session: Session) -> None:
+    """Saves wait for each other until the transaction ends, so that each is checked against
+    what the one before saved (a directory and rules saved together could each pass against
+    the other's old version). PostgreSQL: an advisory lock; SQLite: its one writer, taken now."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+    else:
+        session.execute(update(ConfigVersion).where(false()).values(number=0))
 
 
 def roll_back(session: Session, kind: str, number: int, author: Author, folder: Path
@@ -125,6 +142,8 @@ def roll_back(session: Session, kind: str, number: int, author: Author, folder: 
     old = numbered(session, kind, number)
     if old is None:
         raise ConfigError(origin(kind, number), ["there is no such version"])
+    if not author.reason.strip():
+        raise ConfigError(origin(kind, number), ["say who makes it and why"])
     reason = f"back to version {number}: {author.reason.strip()}"
     return save(session, kind, old.content, Author(author.by, reason, author.client), folder)
 

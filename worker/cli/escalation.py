@@ -59,12 +59,12 @@ def rules() -> None:
 @click.argument("file", required=False, type=click.Path(path_type=Path))
 @click.pass_context
 def rules_check(ctx: click.Context, file: Path | None) -> None:
-    """Validate a rules file (default: config/escalation.yaml) against the directory file
-    beside it; name every problem. Nothing is saved (that is `rules load`)."""
+    """Validate a rules file (default: config/escalation.yaml) against the directory in
+    force, as `rules load` would; name every problem. Nothing is saved."""
     app = app_from(ctx)
     path = file or app.files.rules_path
     try:
-        loaded = load_rules(path, known_groups=app.files.read_directory().groups)
+        loaded = load_rules(path, known_groups=app.directory().groups)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     names = ", ".join(f"{s.stage} {s.name}" for s in loaded.stages)

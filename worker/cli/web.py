@@ -74,11 +74,14 @@ def run_server(factory: str, host: str, port: int, workers: int, settings: Setti
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
     )
-    if workers > 1:
-        Multiprocess(config, sockets=[listening_socket(config)]).run()
-        return
     server = uvicorn.Server(config)
-    server.run()
+    try:
+        if workers > 1:
+            Multiprocess(config, sockets=[listening_socket(config)]).run()
+            return
+        server.run()
+    except KeyboardInterrupt:  # Ctrl-C: uvicorn has stopped; nothing more to say
+        return
     if not server.started:
         raise SystemExit(STARTUP_FAILURE)
 

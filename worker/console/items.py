@@ -192,12 +192,14 @@ def every_choice(session: Session) -> Choices:
     def of(query: Select[Any]) -> list[str]:
         return sorted({str(v) for v in session.scalars(query) if v is not None})
 
-    sheets = of(select(literal("MI ") + MISheet.number))
-    themes = of(select(Action.theme).distinct()) + ([MI_SHEETS] if sheets else [])
+    sheet_items = exists().where(Obligation.mi_sheet_id == MISheet.id)
+    action_items = exists().where(Obligation.action_id == Action.id)
+    sheets = of(select(literal("MI ") + MISheet.number).where(sheet_items))
+    themes = of(select(Action.theme).distinct().where(action_items))
+    plans = of(select(Plan.title).join(Action, Action.plan_id == Plan.id).where(action_items))
     led = exists().where(Obligation.agency_id == Agency.id)
-    return Choices(
-        of(select(Plan.title)) + sheets, sorted(themes), of(select(Agency.name).where(led))
-    )
+    return Choices(plans + sheets, sorted(themes + ([MI_SHEETS] if sheets else [])),
+                   of(select(Agency.name).where(led)))  # fmt: skip
 
 
 CSV_HEADER = ["Ref", "Plan or sheet", "Theme", "Item", "Lead", "Target date", "Stage", "Status"]

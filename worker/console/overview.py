@@ -167,12 +167,16 @@ def weekly_overdue(session: Session, today: date, weeks: int = WEEKS) -> list[tu
 
 def revision(session: Session) -> tuple[Any, ...]:
     """A mark that moves when an item is added, an event or stage change is recorded, a run
-    or sync is made, or a delivery is made or fails: the newest id of each (index reads)."""
+    or sync is made, a delivery is made or fails, or an item cannot be assessed: the newest
+    id of each, and three counts (small reads: the runs are one row a day)."""
     newest = [select(func.max(m.id)).scalar_subquery()
               for m in (Obligation, ObligationEvent, StageChange, DailyRun, DocumentSync,
                         Delivery)]  # fmt: skip
     failed = select(func.count(Delivery.id)).where(Delivery.state == DeliveryState.FAILED)
-    return tuple(session.execute(select(*newest, failed.scalar_subquery())).one())
+    unassessed = select(func.count(Obligation.problem_since))
+    assessed = select(func.sum(DailyRun.assessed))  # grows with every run that looked
+    marks = [*newest, *(q.scalar_subquery() for q in (failed, unassessed, assessed))]
+    return tuple(session.execute(select(*marks)).one())
 
 
 @dataclass(frozen=True)

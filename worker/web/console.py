@@ -76,7 +76,7 @@ def clock(web: Web, moment: datetime) -> str:
 def figures(web: Web, today: date, top: int) -> Kept:
     """The overview's figures: this process's last ones while still fresh, else anew."""
     with web.app.sessions() as session:
-        key = (today, top, *revision(session))
+        key = (today, top, web.app.config.fingerprint(), *revision(session))
         kept = web.overview
         if kept is None or not kept.fresh(key, monotonic()):
             found = overview(session, web.app.directory(), today, top)

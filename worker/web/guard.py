@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
+from urllib.parse import quote
 
 from asgi_csrf import Errors, asgi_csrf
 from starlette.concurrency import run_in_threadpool
@@ -99,8 +100,9 @@ def to_sign_in(why: str, request: Request | None = None, settings: Settings | No
     if request is not None and settings is not None and request.method == "GET":
         raw = request.scope.get("raw_path") or request.url.path.encode()
         asked = raw.decode("latin-1") + (f"?{request.url.query}" if request.url.query else "")
-        if way_back(asked):
-            response.set_cookie(BACK, asked, max_age=BACK_SECONDS, path=PREFIX,
+        if way_back(asked):  # percent-encoded: a cookie value may not hold ; or "
+            value = quote(asked, safe="/?&=%+-_.~:")
+            response.set_cookie(BACK, value, max_age=BACK_SECONDS, path=PREFIX,
                                 secure=secure(settings), httponly=True, samesite="lax")  # fmt: skip
     return response
 
