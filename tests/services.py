@@ -173,6 +173,10 @@ class Recorder:
         with self.lock:
             return len(self.messages)
 
+    def all(self) -> list[bytes]:
+        with self.lock:
+            return [content for _, content in self.messages]
+
 
 class SmtpServer:
     """A real SMTP server (aiosmtpd) in this process, that can be stopped and started again

@@ -51,7 +51,7 @@ from worker.models import (
 )
 from worker.obligations import record, record_event
 from worker.scheduler import plan_once
-from worker.versions import DIRECTORY
+from worker.versions import DIRECTORY, RULES, history
 from worker.web import console as console_pages
 from worker.web.guard import set_session_cookie, way_back
 
@@ -560,3 +560,51 @@ def test_only_console_pages_are_returned_to_after_signing_in(asked: str) -> None
 
 def test_console_pages_are_returned_to_after_signing_in() -> None:
     assert way_back("/console/items?status=overdue") == "/console/items?status=overdue"
+
+
+def test_versions_seen_compared_and_put_back(app: App) -> None:
+    shipped = (app.settings.config_dir / "escalation.yaml").read_text(encoding="utf-8")
+    new_version(
+        app, RULES, shipped.replace("acknowledgement_pause: 10", "acknowledgement_pause: 4")
+    )
+    page = "/console/versions/rules"
+    with serving(app) as client:
+        sign_in(client, app, MANAGER)
+        shown = client.get(page).text
+        assert "2 (in force)" in shown
+        assert "tests@example.org" in shown
+        compared = client.get(page, params={"a": "1", "b": "2"}).text
+        assert "− removed</td><td><code>acknowledgement_pause: 10</code>" in compared
+        assert "+ added</td><td><code>acknowledgement_pause: 4</code>" in compared
+        refused = post(client, f"{page}/1/rollback", page, reason=" ")
+        assert refused.status_code == 422
+        assert "Nothing saved" in refused.text
+        done = post(client, f"{page}/1/rollback", page, reason="the pause stays at 10")
+        assert done.status_code == 303
+        assert done.headers["location"] == f"{page}?saved=3"
+        assert "Version 3 saved" in client.get(done.headers["location"]).text
+    assert app.rules().acknowledgement_pause == 10
+    with app.sessions() as session:
+        action = session.scalar(select(ConsoleAction).order_by(ConsoleAction.id.desc()))
+        assert action is not None
+        assert (action.action, action.email, action.client) == (
+            "rules rollback", MANAGER, "127.0.0.1"
+        )  # fmt: skip
+        [newest, *_] = history(session, RULES)
+        assert (newest.number, newest.made_by, newest.client) == (3, MANAGER, "127.0.0.1")
+        assert newest.reason == "back to version 1: the pause stays at 10"
+
+
+def test_only_the_business_manager_puts_a_version_back(app: App) -> None:
+    page = "/console/versions/rules"
+    with serving(app) as client:
+        sign_in(client, app, CHAIR)
+        assert client.get(page).status_code == 200
+        assert "/rollback" not in client.get(page).text
+        assert post(client, f"{page}/1/rollback", page, reason="x").status_code == 403
+        client.cookies.clear()
+        sign_in(client, app, NURSE)
+        assert client.get(page).status_code == 403
+        assert client.get("/console/versions/nothing").status_code == 404
+    with app.sessions() as session:
+        assert [v.number for v in history(session, RULES)] == [1]

@@ -10,12 +10,14 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import func, select
 
 from tests.browser import looked_at
+from tests.conftest import new_version
 from tests.console import CHAIR, MANAGER, link_token, partnership
 from tests.services import wait_for
 from tests.test_console import mails, outbox_app
 from tests.web import serving
 from worker.app import App
 from worker.models import ConsoleAction, ObligationEvent
+from worker.versions import RULES
 
 
 def recorded(app: App) -> tuple[int, int]:
@@ -52,6 +54,8 @@ def test_the_console_in_a_browser(app: App, browser: Browser, tmp_path: Path) ->
     outbox = tmp_path / "outbox"
     outbox_app(app, outbox)
     partnership(app)
+    rules = (app.settings.config_dir / "escalation.yaml").read_text(encoding="utf-8")
+    new_version(app, RULES, rules + "\n# Reviewed by the board in November.\n")
     with serving(app) as client:
         base = str(client.base_url).rstrip("/")
         context = browser.new_context(base_url=base)
@@ -84,6 +88,19 @@ def test_the_console_in_a_browser(app: App, browser: Browser, tmp_path: Path) ->
                            ("Calendars", "11-calendars"), ("People signed in", "12-people")]:  # fmt: skip
             page.get_by_role("link", name=link, exact=True).click()
             looked_at(page, f"{name}-{shot}")
+
+        page.get_by_role("link", name="Versions", exact=True).click()
+        page.get_by_label("From version").select_option("1")
+        page.get_by_label("To version").select_option("2")
+        page.get_by_role("button", name="Compare").click()
+        expect(
+            page.get_by_role("cell", name="# Reviewed by the board in November.")
+        ).to_be_visible()
+        looked_at(page, f"{name}-12a-versions-compared")
+        page.get_by_label("Why put version 1 back").fill("The note goes back in the minutes.")
+        page.get_by_role("button", name="Put version 1 back").click()
+        expect(page.get_by_role("status")).to_contain_text("Version 3 saved")
+        looked_at(page, f"{name}-12b-version-put-back")
 
         chair = browser.new_context(base_url=base).new_page()
         chair.goto(f"/console/sign-in/{link_token(app, CHAIR)}")

@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.conftest import ROOT, SEED_LA_CONTACTS, seed
+from tests.conftest import ROOT, SEED_LA_CONTACTS, new_version, seed
 from tests.helpers import run_import
 from tests.services import (
     PostgresCluster,
@@ -367,6 +367,34 @@ def test_broken_rules_loaded_mid_run_are_refused_and_change_nothing(scene: Scene
         assert [v.number for v in history(session, RULES)] == [1]
     scene.delivered_once(
         "broken rules loaded mid-run", "refused with the key path, nothing saved, worker running"
+    )
+
+
+def test_a_rules_version_saved_mid_run_is_followed_at_the_next_tick(scene: Scene) -> None:
+    """Rules whose send time (09:30) has not come: nothing is planned. A version sending at
+    08:00, saved while worker and beat run, is followed at the next tick with no restart:
+    the period is planned after it was saved, once, and every digest goes out once."""
+    rules = (ROOT / "config" / "escalation.yaml").read_text(encoding="utf-8")
+    later = rules.replace('send_at: "08:00"', 'send_at: "09:30"')
+    assert later != rules
+    new_version(scene.app, RULES, later)
+    loaded = scene.folder / "new-rules.yaml"
+    loaded.write_text(rules, encoding="utf-8")
+    with run_workers(scene.env(), scene.folder) as processes:
+        time.sleep(5)  # five ticks under the 09:30 rules: nothing is due
+        assert scene.recorder.count() == 0
+        assert ledger(scene.app) == []
+        load = ["rules", "load", str(loaded), "--by", "bm@example.org", "--reason", "8am"]
+        saved = CliRunner().invoke(main, load)
+        assert saved.exit_code == 0, saved.output
+        settle(scene.recorder, SCHOOLS, scene.app)
+        assert all(p.poll() is None for p in processes)
+    with scene.app.sessions() as session:
+        [in_force, *_] = history(session, RULES)
+    assert in_force.number == 3
+    assert all(row.created_at >= in_force.created_at for row in ledger(scene.app))
+    scene.delivered_once(
+        "a rules version saved mid-run", "followed at the next tick, no restart, planned once"
     )
 
 

@@ -6,12 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from click.testing import CliRunner
+from sqlalchemy import select
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, seed
+from tests.helpers import run_import
 from worker.app import App
 from worker.cli import main
+from worker.console.sessions import Client, begin
+from worker.db import transaction
+from worker.models import ConsoleSession, Delivery
+from worker.scheduler import plan_once
 from worker.settings import load_settings
-from worker.versions import DIRECTORY, RULES, history
+from worker.versions import DIRECTORY, RULES, difference, history
 
 SHIPPED_RULES = (ROOT / "config" / "escalation.yaml").read_text(encoding="utf-8")
 SHIPPED_DIRECTORY = (ROOT / "config" / "directory.yaml").read_text(encoding="utf-8")
@@ -57,6 +63,17 @@ def test_a_loaded_version_is_in_force_at_once_in_every_process(app: App, tmp_pat
     assert numbers(app, RULES)[0] == (
         2, "business.manager@example.org", "shorter pause agreed at the board"
     )  # fmt: skip
+
+
+def test_loading_says_what_may_be_a_mistake_and_saves_it_all_the_same(
+    app: App, tmp_path: Path
+) -> None:
+    closed = SHIPPED_RULES.replace("closure_days: []", "closure_days: [2026-12-25]")
+    code, out = cli("rules", "load", str(written(tmp_path, "r.yaml", closed)), *WHO,
+                    "--reason", "Christmas")  # fmt: skip
+    assert code == 0, out
+    assert "warning: closure_days[0]: 2026-12-25 is a weekend day or bank holiday" in out
+    assert [n for n, _, _ in numbers(app, RULES)] == [2, 1]
 
 
 def test_a_broken_version_is_refused_and_nothing_is_saved(app: App, tmp_path: Path) -> None:
@@ -115,3 +132,48 @@ def test_rolling_back_makes_a_new_version_with_the_old_text(app: App, tmp_path: 
     assert code == 1
     assert "say who makes it and why" in out
     assert [n for n, _, _ in numbers(app, RULES)] == [3, 2, 1]
+
+
+def test_someone_leaves_and_a_successor_takes_every_role(app: App) -> None:
+    nurse, successor = "designated.nurse@example.org", "alex.new@example.org"
+    run_import(app, seed("002"))
+    with transaction(app.sessions) as session:
+        begin(session, nurse, app.now(), Client("127.0.0.1", "a browser"))
+    code, out = cli("directory", "replace", nurse, successor, "--name", "Alex New", *WHO,
+                    "--reason", "retired in March")  # fmt: skip
+    assert code == 0, out
+    assert "Saved directory version 2" in out
+    code, exported = cli("directory", "export")
+    assert "{role: named_contact, name: Alex New, email: alex.new@example.org}" in exported
+    assert nurse not in exported
+    changed = [a for a, b in zip(SHIPPED_DIRECTORY.splitlines(), exported.splitlines(),
+                                 strict=True) if a != b]  # fmt: skip
+    assert len(changed) == 1  # that line alone: every comment and the layout kept
+    assert numbers(app, DIRECTORY)[0][2] == f"{nurse} replaced by {successor}: retired in March"
+    with app.sessions() as session:
+        [ended] = session.scalars(select(ConsoleSession))
+        assert ended.ended_why == f"replaced in the directory by {successor}"
+    plan_once(app, app.rules(), app.today(), app.partnership_label())
+    with app.sessions() as session:
+        recipients = set(session.scalars(select(Delivery.recipient)))
+    assert successor in recipients
+    assert nurse not in recipients
+    code, out = cli("directory", "replace", nurse, "x@example.org", "--name", "X", *WHO,
+                    "--reason", "again")  # fmt: skip
+    assert code == 1
+    assert f"{nurse} holds no role" in out
+
+
+def test_the_difference_of_two_texts_line_by_line() -> None:
+    old = "a\nb\nc\nd\ne\nf\ng\n"
+    new = "a\nb\nc\nd\nX\nf\ng\nh\n"
+    assert difference(old, new) == [
+        ("gap", "from line 3"), ("same", "c"), ("same", "d"), ("removed", "e"), ("added", "X"),
+        ("same", "f"), ("same", "g"), ("added", "h"),
+    ]  # fmt: skip
+    assert difference(old, old) == []
+    numbers = "".join(f"{i}\n" for i in range(1, 11))
+    moved = difference(numbers, "0\n" + numbers.replace("8\n", "eight\n"))
+    assert [line for what, line in moved if what == "gap"] == [
+        "from line 1", "from line 7 (6 before)"
+    ]  # fmt: skip

@@ -13,14 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
+from difflib import unified_diff
 from pathlib import Path
 
 from sqlalchemy import false, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from worker.console.sessions import end_all
 from worker.directory import Directory, directory_from
+from worker.directory_edits import replace_person
 from worker.models import ConfigVersion
+from worker.rule_warnings import rule_warnings
 from worker.rules import Rules, rules_from
 from worker.yaml_files import ConfigError, parse_yaml
 
@@ -136,6 +141,33 @@ def one_at_a_time(session: Session) -> None:
         session.execute(update(ConfigVersion).where(false()).values(number=0))
 
 
+def difference(old: str, new: str) -> list[tuple[str, str]]:
+    """The lines that differ between two texts, with two of context: ("removed" | "added" |
+    "same" | "gap", line)."""
+    marks = {"-": "removed", "+": "added", " ": "same"}
+    found = []
+    for line in unified_diff(old.splitlines(), new.splitlines(), n=2, lineterm=""):
+        if line.startswith(("---", "+++")):
+            continue
+        found.append(("gap", gap(line)) if line.startswith("@@") else (marks[line[0]], line[1:]))
+    return found
+
+
+def gap(hunk: str) -> str:
+    """ "@@ -96,2 +96,4 @@" as a reader says it: "from line 96 (96 before)"."""
+    old, new = (part.split(",")[0].lstrip("-+") for part in hunk.split()[1:3])
+    return f"from line {new}" + ("" if old == new else f" ({old} before)")
+
+
+def warnings_in_force(session: Session, folder: Path) -> list[str]:
+    """What may be a mistake in the rules and directory in force (worker/rule_warnings.py);
+    after a save, in the same transaction, what that version brought."""
+    directory_text, directory_origin = text_in_force(session, DIRECTORY, folder)
+    directory = parse_directory(directory_text, directory_origin)
+    rules_text, rules_origin = text_in_force(session, RULES, folder)
+    return rule_warnings(parse_rules(rules_text, rules_origin, directory.groups), directory)
+
+
 def roll_back(session: Session, kind: str, number: int, author: Author, folder: Path
               ) -> ConfigVersion:  # fmt: skip
     """Version `number`'s text saved again as the newest version (checked as any other)."""
@@ -158,3 +190,22 @@ def first_versions(session: Session, folder: Path, by: str) -> list[ConfigVersio
             author = Author(by, f"loaded from {folder / FILES[kind]}")
             made.append(save(session, kind, text, author, folder))
     return made
+
+
+def hand_over(session: Session, leaving: str, successor: str, name: str, author: Author,
+              folder: Path, now: datetime) -> ConfigVersion:  # fmt: skip
+    """Someone leaves: every role `leaving` holds goes to `successor` (called `name`) in one
+    new directory version, checked as any other; the console sessions and unused sign-in
+    links of `leaving` end. Their items, digests and feeds follow the directory, so they go
+    to the successor; the versions keep who held the role when."""
+    text, _ = text_in_force(session, DIRECTORY, folder)
+    try:
+        changed, count = replace_person(text, leaving, successor, name)
+    except ValueError as exc:
+        raise ConfigError(origin(DIRECTORY, "in force"), [str(exc)]) from None
+    if count == 0:
+        raise ConfigError(origin(DIRECTORY, "in force"), [f"{leaving} holds no role in it"])
+    why = f"{leaving} replaced by {successor}: {author.reason.strip()}"
+    row = save(session, DIRECTORY, changed, Author(author.by, why, author.client), folder)
+    end_all(session, leaving, now, f"replaced in the directory by {successor}")
+    return row

@@ -32,6 +32,7 @@ from worker.obligations import (
 from worker.obligations import (
     explain as explanation,
 )
+from worker.rule_warnings import rule_warnings
 from worker.rules import Ladder, Rules, load_rules
 from worker.yaml_files import ConfigError
 
@@ -69,6 +70,8 @@ def rules_check(ctx: click.Context, file: Path | None) -> None:
         raise click.ClickException(str(exc)) from exc
     names = ", ".join(f"{s.stage} {s.name}" for s in loaded.stages)
     click.echo(f"{path}: ok ({len(loaded.stages)} stages: {names})")
+    for warning in rule_warnings(loaded, app.directory()):
+        click.echo(f"warning: {warning}")
 
 
 @click.group()

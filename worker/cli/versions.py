@@ -4,6 +4,7 @@ load FILE     check the file and save it as the next version (in force at the ne
 export        write the version in force as YAML, comments and all
 versions      every version: number, when, who, why
 rollback N    save version N's text again as the newest version
+directory replace LEAVING SUCCESSOR   someone leaves: their roles to their successor
 """
 
 from __future__ import annotations
@@ -14,11 +15,27 @@ import click
 
 from worker.cli.common import app_from, console, plain_table, ready
 from worker.db import transaction
-from worker.versions import DIRECTORY, FILES, RULES, Author, history, newest, roll_back, save
+from worker.versions import (
+    DIRECTORY,
+    FILES,
+    RULES,
+    Author,
+    hand_over,
+    history,
+    newest,
+    roll_back,
+    save,
+    warnings_in_force,
+)
 from worker.yaml_files import ConfigError
 
 BY = click.option("--by", required=True, help="Who makes this version (e-mail address).")
 REASON = click.option("--reason", required=True, help="Why (kept with the version).")
+
+
+def warn(warnings: list[str]) -> None:
+    for warning in warnings:
+        click.echo(f"warning: {warning}")
 
 
 def saved(kind: str, number: int) -> None:
@@ -40,10 +57,11 @@ def add_version_commands(group: click.Group, kind: str) -> None:
             text = file.read_text(encoding="utf-8")
             with transaction(app.sessions) as session:
                 row = save(session, kind, text, Author(by, reason), app.settings.config_dir)
-                number = row.number
+                number, warnings = row.number, warnings_in_force(session, app.settings.config_dir)
         except (ConfigError, UnicodeDecodeError) as exc:
             raise click.ClickException(f"{file}: nothing saved.\n{exc}") from exc
         saved(kind, number)
+        warn(warnings)
 
     @group.command("export")
     @click.option(
@@ -91,14 +109,41 @@ def add_version_commands(group: click.Group, kind: str) -> None:
             with transaction(app.sessions) as session:
                 made = roll_back(session, kind, number, Author(by, reason), app.settings.config_dir)
                 made_number = made.number
+                warnings = warnings_in_force(session, app.settings.config_dir)
         except ConfigError as exc:
             raise click.ClickException(f"nothing saved.\n{exc}") from exc
         saved(kind, made_number)
+        warn(warnings)
 
 
 @click.group("directory")
 def directory_group() -> None:
     """The partnership's directory: its versions (load, export, versions, rollback)."""
+
+
+@directory_group.command("replace")
+@click.argument("leaving")
+@click.argument("successor")
+@click.option("--name", required=True, help="The successor's name.")
+@BY
+@REASON
+@click.pass_context
+def replace(ctx: click.Context, leaving: str, successor: str, name: str, by: str,
+            reason: str) -> None:  # fmt: skip
+    """Someone leaves: every role LEAVING holds goes to SUCCESSOR in one new directory
+    version; LEAVING's console sessions and sign-in links end."""
+    app = ready(app_from(ctx))
+    try:
+        with transaction(app.sessions) as session:
+            made = hand_over(session, leaving, successor, name, Author(by, reason),
+                             app.settings.config_dir, app.now())  # fmt: skip
+            number, warnings = made.number, warnings_in_force(session, app.settings.config_dir)
+    except ConfigError as exc:
+        raise click.ClickException(f"nothing saved.\n{exc}") from exc
+    app.sync_directory()
+    saved(DIRECTORY, number)
+    warn(warnings)
+    click.echo(f"{successor} now holds every role {leaving} held; {leaving} is signed out.")
 
 
 def install(rules: click.Group) -> None:

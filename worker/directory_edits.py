@@ -1,0 +1,52 @@
+"""Changes to the directory's YAML text that keep everything else as written: its comments,
+its order, its flow-style lines. ruamel.yaml reads and writes it round trip.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+
+def round_trip() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.width = 4096  # long lines stay on one line, as the business manager wrote them
+    yaml.preserve_quotes = True
+    yaml.indent(mapping=2, sequence=4, offset=2)  # "  - item" under its key, as shipped
+    return yaml
+
+
+def mappings(node: Any) -> Iterator[dict[str, Any]]:
+    """Every mapping in the document, depth first."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from mappings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from mappings(value)
+
+
+def replace_person(text: str, leaving: str, email: str, name: str) -> tuple[str, int]:
+    """`text` with every entry for the address `leaving` (a contact by role, the business
+    manager, the chair, an LA contact, a school's DSL) given to `email` and `name`; and how
+    many entries changed. ValueError if `text` is not YAML."""
+    yaml = round_trip()
+    try:
+        document = yaml.load(text)
+    except YAMLError as exc:
+        raise ValueError(f"the directory in force is not readable YAML: {exc}") from None
+    changed = 0
+    for entry in mappings(document):
+        if str(entry.get("email", "")).strip().lower() == leaving.strip().lower():
+            entry["email"] = email.strip()
+            if "name" in entry and name.strip():
+                entry["name"] = name.strip()
+            changed += 1
+    out = io.StringIO()
+    yaml.dump(document, out)
+    return out.getvalue(), changed
