@@ -9,12 +9,16 @@ directory replace LEAVING SUCCESSOR   someone leaves: their roles to their succe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
+from sqlalchemy.orm import Session
 
+from worker.app import App
 from worker.cli.common import app_from, console, plain_table, ready
 from worker.db import transaction
+from worker.models import ConfigVersion
 from worker.versions import (
     DIRECTORY,
     FILES,
@@ -33,13 +37,20 @@ BY = click.option("--by", required=True, help="Who makes this version (e-mail ad
 REASON = click.option("--reason", required=True, help="Why (kept with the version).")
 
 
-def warn(warnings: list[str]) -> None:
+def saving(app: App, make: Callable[[Session], ConfigVersion], what: str = "") -> None:
+    """Make a version with `make` in one transaction; say which was saved and what may be a
+    mistake in it, or why nothing was (`what`: the file, to name it)."""
+    try:
+        with transaction(app.sessions) as session:
+            row = make(session)
+            kind, number = row.kind, row.number
+            warnings = warnings_in_force(session, app.settings.config_dir)
+    except ConfigError as exc:
+        raise click.ClickException(f"{what}nothing saved.\n{exc}") from exc
+    app.sync_directory()
+    click.echo(f"Saved {kind} version {number}; in force from the next tick or request.")
     for warning in warnings:
         click.echo(f"warning: {warning}")
-
-
-def saved(kind: str, number: int) -> None:
-    click.echo(f"Saved {kind} version {number}; in force from the next tick or request.")
 
 
 def add_version_commands(group: click.Group, kind: str) -> None:
@@ -55,13 +66,10 @@ def add_version_commands(group: click.Group, kind: str) -> None:
         app = ready(app_from(ctx))
         try:
             text = file.read_text(encoding="utf-8")
-            with transaction(app.sessions) as session:
-                row = save(session, kind, text, Author(by, reason), app.settings.config_dir)
-                number, warnings = row.number, warnings_in_force(session, app.settings.config_dir)
-        except (ConfigError, UnicodeDecodeError) as exc:
-            raise click.ClickException(f"{file}: nothing saved.\n{exc}") from exc
-        saved(kind, number)
-        warn(warnings)
+        except UnicodeDecodeError as exc:
+            raise click.ClickException(f"{file}: nothing saved: not UTF-8 text ({exc})") from exc
+        author, folder = Author(by, reason), app.settings.config_dir
+        saving(app, lambda session: save(session, kind, text, author, folder), f"{file}: ")
 
     @group.command("export")
     @click.option(
@@ -105,15 +113,8 @@ def add_version_commands(group: click.Group, kind: str) -> None:
     def rollback(ctx: click.Context, number: int, by: str, reason: str) -> None:
         """Put version NUMBER back in force, as a new version (checked as any other)."""
         app = ready(app_from(ctx))
-        try:
-            with transaction(app.sessions) as session:
-                made = roll_back(session, kind, number, Author(by, reason), app.settings.config_dir)
-                made_number = made.number
-                warnings = warnings_in_force(session, app.settings.config_dir)
-        except ConfigError as exc:
-            raise click.ClickException(f"nothing saved.\n{exc}") from exc
-        saved(kind, made_number)
-        warn(warnings)
+        author, folder = Author(by, reason), app.settings.config_dir
+        saving(app, lambda session: roll_back(session, kind, number, author, folder))
 
 
 @click.group("directory")
@@ -133,16 +134,12 @@ def replace(ctx: click.Context, leaving: str, successor: str, name: str, by: str
     """Someone leaves: every role LEAVING holds goes to SUCCESSOR in one new directory
     version; LEAVING's console sessions and sign-in links end."""
     app = ready(app_from(ctx))
-    try:
-        with transaction(app.sessions) as session:
-            made = hand_over(session, leaving, successor, name, Author(by, reason),
-                             app.settings.config_dir, app.now())  # fmt: skip
-            number, warnings = made.number, warnings_in_force(session, app.settings.config_dir)
-    except ConfigError as exc:
-        raise click.ClickException(f"nothing saved.\n{exc}") from exc
-    app.sync_directory()
-    saved(DIRECTORY, number)
-    warn(warnings)
+    author, folder = Author(by, reason), app.settings.config_dir
+
+    def make(session: Session) -> ConfigVersion:
+        return hand_over(session, leaving, successor, name, author, folder, app.now())
+
+    saving(app, make)
     click.echo(f"{successor} now holds every role {leaving} held; {leaving} is signed out.")
 
 
