@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from freezegun import freeze_time
 
 from tests.conftest import ROOT
+from worker import versions
 from worker.config import Config, Files
 from worker.directory import Directory
 from worker.rules import Rules
@@ -52,6 +54,53 @@ def test_parsed_once_until_a_file_changes(folder: Path) -> None:
     rules.write_text(rules.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
     config.rules()
     assert source.reads == ["directory", "rules", "rules"]
+
+
+@dataclass
+class Looking(Counting):
+    """Counting, and counting how often the fingerprints are asked for."""
+
+    looks: int = 0
+
+    def fingerprints(self) -> tuple[Hashable, Hashable]:
+        self.looks += 1
+        return self.files.fingerprints()
+
+
+def test_the_source_is_asked_at_most_once_per_max_age(folder: Path) -> None:
+    """A busy web server asks once a second, not once a request; a change made elsewhere
+    (here: the file edited) is in force within that second."""
+    source = Looking(Files(folder))
+    with freeze_time("2026-11-24 09:00:00") as clock:
+        config = Config(source, max_age=1.0)
+        for _ in range(50):
+            config.rules()
+            config.directory()
+        assert source.looks == 1
+        rules = folder / "escalation.yaml"
+        rules.write_text(
+            rules.read_text(encoding="utf-8").replace(
+                "acknowledgement_pause: 10", "acknowledgement_pause: 4"
+            ),
+            encoding="utf-8",
+        )
+        clock.tick(0.5)
+        assert config.rules().acknowledgement_pause == 10
+        clock.tick(0.6)
+        assert config.rules().acknowledgement_pause == 4
+        assert source.looks == 2
+
+
+def test_a_version_saved_by_this_process_is_seen_at_once(folder: Path) -> None:
+    source = Looking(Files(folder))
+    with freeze_time("2026-11-24 09:00:00"):
+        config = Config(source, max_age=1.0)
+        config.rules()
+        config.rules()
+        assert source.looks == 1
+        versions.SavedHere.one_more(None)  # type: ignore[arg-type]  # as after a commit
+        config.rules()
+        assert source.looks == 2
 
 
 def test_each_part_keeps_its_last_good_version(folder: Path) -> None:

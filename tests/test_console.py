@@ -8,7 +8,6 @@ import re
 from datetime import date, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import cast
 from urllib.parse import urlsplit
 
 import httpx
@@ -17,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from tests.conftest import new_version
+from tests.conftest import new_version, seed
 from tests.console import (
     CHAIR,
     HEALTH_HEAD,
@@ -31,10 +30,13 @@ from tests.console import (
     post,
     sign_in,
 )
+from tests.helpers import run_import
 from tests.services import wait_for
 from tests.web import serving
 from worker.app import App
-from worker.console.overview import KEEP_SECONDS, Kept, Overview, overview
+from worker.console.items import Choices, choices
+from worker.console.kept import KEEP_SECONDS, Kept
+from worker.console.overview import Overview, overview
 from worker.db import transaction
 from worker.digest import Digest
 from worker.directory import Directory
@@ -49,7 +51,7 @@ from worker.models import (
     Obligation,
     ObligationEvent,
 )
-from worker.obligations import record, record_event
+from worker.obligations import record, record_event, sync_obligations
 from worker.scheduler import plan_once
 from worker.versions import DIRECTORY, RULES, history
 from worker.web import console as console_pages
@@ -468,8 +470,46 @@ def test_the_overview_follows_a_change_made_by_another_process(
         assert len(worked_out) == 2
 
 
+def test_the_filters_choices_are_kept_until_an_item_is_added(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Choices drawn from every item are kept per process, but an import is seen at once."""
+    run_import(app, seed("000"), seed("003"))  # two MI sheets; the CAP comes later
+    sync_and_record(app)
+    worked_out: list[object] = []
+
+    def counted(session: Session, scope: object) -> Choices:
+        worked_out.append(scope)
+        return choices(session, None)
+
+    monkeypatch.setattr(console_pages, "choices", counted)
+    with serving(app) as client:
+        sign_in(client, app, MANAGER)
+        before = client.get("/console/items").text
+        assert client.get("/console/items?status=overdue").status_code == 200
+        assert len(worked_out) == 1  # kept: nothing moved
+        run_import(app, seed("002"))
+        sync_and_record(app)
+        after = client.get("/console/items").text
+        assert len(worked_out) == 2
+    added = [p for p in choices_in(after) if p not in choices_in(before)]
+    assert "Serious Case Review Composite Action Plan January 2017" in added
+    assert "Professional curiosity" in added  # one of its themes
+
+
+def choices_in(page: str) -> list[str]:
+    return re.findall(r"<option[^>]*>([^<]+)</option>", page)
+
+
+def sync_and_record(app: App) -> None:
+    with transaction(app.sessions) as session:
+        sync_obligations(session, app.rules(), app.timezone, app.today())
+    with transaction(app.sessions) as session:
+        record(session, app.rules(), app.today())
+
+
 def test_kept_figures_run_out_after_their_time() -> None:
-    kept = Kept(("key",), 100.0, cast(Overview, None), "")
+    kept = Kept(("key",), 100.0, None)
     assert kept.fresh(("key",), 100.0 + KEEP_SECONDS - 1)
     assert not kept.fresh(("key",), 100.0 + KEEP_SECONDS)
     assert not kept.fresh(("other key",), 100.0)

@@ -21,6 +21,8 @@ from worker.settings import Settings, load_settings
 from worker.versions import first_versions
 from worker.workdays import local_date
 
+CONFIG_CHECK_SECONDS = 1.0  # how often a process asks whether a new version was saved
+
 
 class NotInitialisedError(Exception):
     """The database is missing tables or is older than this version of the code."""
@@ -64,7 +66,7 @@ class App:
         database, or the files in `config_dir` for a part with none; made anew if it moves."""
         source = Versions(self.config_sessions, self.files)
         if self._config is None or self._config.source != source:
-            self._config = Config(source)
+            self._config = Config(source, max_age=CONFIG_CHECK_SECONDS)
         return self._config
 
     def directory(self) -> Directory:

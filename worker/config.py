@@ -1,11 +1,12 @@
 """The configuration in force: the partnership's directory and escalation rules, last good.
 
 One `Config` per process (on `App`) is what worker, web and CLI alike read. It goes back to
-its source only when the source says something changed (a new fingerprint), so a request or
-a tick costs one small query (or a hash of a file), not a parse. Something broken found there
-is reported once, logged, and the last good version of that part stays in force: nobody's
-digest stops over a typing mistake. Only a process that has never read a good version raises
-`ConfigError`.
+its source only when the source says something changed (a new fingerprint), and asks at most
+once every `max_age` seconds (the application: once a second), so a busy web server does not
+query for each request; a version saved by this process is seen by it at once. Something
+broken found there is reported once, logged, and the last good version of that part stays in
+force: nobody's digest stops over a typing mistake. Only a process that has never read a good
+version raises `ConfigError`.
 
 Settings are not here: they say where the database and the relay are, are read once when a
 process starts (`App.settings`), and a change to them takes a restart.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Callable, Collection, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,6 +128,8 @@ class Config:
     """The last good directory and rules of one `Source`, refreshed when it changes."""
 
     source: Source
+    max_age: float = 0.0  # seconds between looks at the source's fingerprints
+    _looked: tuple[float, int] | None = None  # when, and versions saved here by then
     _directory: Directory | None = None
     _rules: Rules | None = None
     _seen: tuple[Hashable, Hashable] | None = None
@@ -154,6 +158,8 @@ class Config:
     def refresh(self) -> list[ConfigError]:
         """Read again what changed; keep the last good version of any part that is broken.
         The problems found are returned (and logged) when they are new."""
+        if self.looked_lately():
+            return []
         seen = self.source.fingerprints()
         if seen == self._seen:
             return []
@@ -169,6 +175,15 @@ class Config:
         for problem in found:
             log.error("configuration refused, the last good version stays in force: %s", problem)
         return found
+
+    def looked_lately(self) -> bool:
+        """Whether the source was asked less than `max_age` ago, with no version saved here
+        since; if not, now counts as the last look."""
+        now, saved = time.monotonic(), versions.SavedHere.count
+        if self._looked and saved == self._looked[1] and now - self._looked[0] < self.max_age:
+            return True
+        self._looked = (now, saved)
+        return False
 
     def _read_directory(self) -> None:
         self._directory = self.source.read_directory()

@@ -17,7 +17,7 @@ from datetime import datetime
 from difflib import unified_diff
 from pathlib import Path
 
-from sqlalchemy import false, func, select, text, update
+from sqlalchemy import event, false, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,17 @@ FILES = {DIRECTORY: "directory.yaml", RULES: "escalation.yaml"}
 WHAT = {DIRECTORY: "the partnership's directory", RULES: "the escalation rules"}
 COMMAND_LINE = "command line"
 LOCK_KEY = 7_216_001  # the advisory lock that makes saves of versions wait for each other
+
+
+class SavedHere:
+    """How many versions this process has saved (counted once committed): its own
+    configurations look again at once, without waiting for their next check."""
+
+    count = 0
+
+    @classmethod
+    def one_more(cls, _session: Session) -> None:
+        cls.count += 1
 
 
 @dataclass(frozen=True)
@@ -123,6 +134,7 @@ def save(session: Session, kind: str, text: str, author: Author, folder: Path) -
     row = ConfigVersion(kind=kind, number=number, content=text, made_by=author.by.strip(),
                         reason=author.reason.strip(), client=author.client)  # fmt: skip
     session.add(row)
+    event.listen(session, "after_commit", SavedHere.one_more, once=True)
     try:
         session.flush()
     except IntegrityError:
@@ -187,7 +199,7 @@ def first_versions(session: Session, folder: Path, by: str) -> list[ConfigVersio
     for kind in KINDS:
         if newest(session, kind) is None:
             text, _ = text_in_force(session, kind, folder)
-            author = Author(by, f"loaded from {folder / FILES[kind]}")
+            author = Author(by, f"loaded from the file {FILES[kind]}")
             made.append(save(session, kind, text, author, folder))
     return made
 

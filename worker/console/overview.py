@@ -1,8 +1,8 @@
 """The overview's figures, each from one aggregate query (or a short list), never every row.
 
 They are the same for everyone who may see them (the business manager and the chair), so a
-server process keeps the last set (`Kept`) and reuses it while nothing it reads has moved
-(`revision`, one cheap query) and it is at most `KEEP_SECONDS` old.
+server process keeps the last set (worker/console/kept.py) and reuses it while nothing it
+reads has moved (`revision`, one cheap query) and it is at most a minute old.
 """
 
 from __future__ import annotations
@@ -41,8 +41,6 @@ from worker.models import (
 SHORT_LIST = 10
 RECENT_DAYS = 30
 WEEKS = 52
-# Changes `revision` cannot see (an import editing an item in place) show within this long.
-KEEP_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -177,17 +175,3 @@ def revision(session: Session) -> tuple[Any, ...]:
     assessed = select(func.sum(DailyRun.assessed))  # grows with every run that looked
     marks = [*newest, *(q.scalar_subquery() for q in (failed, unassessed, assessed))]
     return tuple(session.execute(select(*marks)).one())
-
-
-@dataclass(frozen=True)
-class Kept:
-    """The last overview a server process worked out, with its chart (SVG): for which day,
-    at which revision, when (a monotonic clock reading)."""
-
-    key: tuple[Any, ...]
-    at: float
-    figures: Overview
-    chart: str
-
-    def fresh(self, key: tuple[Any, ...], now: float) -> bool:
-        return key == self.key and now - self.at < KEEP_SECONDS

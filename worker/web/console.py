@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from time import monotonic
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -34,12 +34,14 @@ from worker.console.items import (
     PAGE_SIZE,
     SORTS,
     STATUSES,
+    Choices,
     Filters,
     choices,
     csv_rows,
     lines,
 )
-from worker.console.overview import Kept, overview, revision
+from worker.console.kept import Kept
+from worker.console.overview import Overview, overview, revision
 from worker.console.people import REASSIGN, Person
 from worker.csv_export import csv_text
 from worker.models import Agency, DeliveryState, Obligation
@@ -62,9 +64,10 @@ async def home(request: Request) -> Response:
 
 def overview_page(web: Web, who: Visitor) -> Response:
     ladder, today = ladder_of(web), web.app.today()
-    found = figures(web, today, ladder.top)
-    as_of = web.app.now() - timedelta(seconds=monotonic() - found.at)
-    return page("console/overview.html", who=who, found=found.figures, chart=found.chart,
+    kept = figures(web, today, ladder.top)
+    (found, chart), at = kept.value, kept.at
+    as_of = web.app.now() - timedelta(seconds=monotonic() - at)
+    return page("console/overview.html", who=who, found=found, chart=chart,
                 ladder=ladder, statuses=STATUSES, today=today, as_of=clock(web, as_of))  # fmt: skip
 
 
@@ -73,17 +76,16 @@ def clock(web: Web, moment: datetime) -> str:
     return moment.astimezone(web.app.timezone).strftime("%H:%M")
 
 
-def figures(web: Web, today: date, top: int) -> Kept:
-    """The overview's figures: this process's last ones while still fresh, else anew."""
+def figures(web: Web, today: date, top: int) -> Kept[tuple[Overview, str]]:
+    """The overview's figures and chart: this process's last ones while fresh, else anew."""
+
+    def work_out() -> tuple[Overview, str]:
+        found = overview(session, web.app.directory(), today, top)
+        return found, status_chart(found.themes, "Items by theme and status")
+
     with web.app.sessions() as session:
         key = (today, top, web.app.config.fingerprint(), *revision(session))
-        kept = web.overview
-        if kept is None or not kept.fresh(key, monotonic()):
-            found = overview(session, web.app.directory(), today, top)
-            chart = status_chart(found.themes, "Items by theme and status")
-            kept = Kept(key, monotonic(), found, chart)
-            web.overview = kept
-    return kept
+        return web.overview.get(key, work_out)
 
 
 async def mine(request: Request) -> Response:
@@ -111,11 +113,19 @@ def items_page(web: Web, who: Visitor, filters: Filters) -> Response:
     with web.app.sessions() as session:
         scope = who.person.visible()
         found, total = lines(session, scope, filters)
-        offered = choices(session, scope)
+        offered = offered_to(web, session, scope)
     pages = max(1, -(-total // PAGE_SIZE))
     return page("console/items.html", who=who, lines=found, total=total, filters=filters,
                 choices=offered, ladder=ladder, statuses=STATUSES, sorts=SORTS, pages=pages,
                 page_size=PAGE_SIZE)  # fmt: skip
+
+
+def offered_to(web: Web, session: Session, scope: ColumnElement[bool] | None) -> Choices:
+    """The filters' choices; for those who see every item, this process's last ones while
+    no item was added (choices drawn from every item cost more than the page itself)."""
+    if scope is not None:
+        return choices(session, scope)
+    return web.choices.get(revision(session), lambda: choices(session, None)).value
 
 
 async def items_csv(request: Request) -> Response:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import cast
 
@@ -12,7 +12,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from worker.app import App
-from worker.console.overview import Kept
+from worker.console.items import Choices
+from worker.console.kept import Keeper
+from worker.console.overview import Overview
 from worker.feeds import Site
 from worker.links import Links
 from worker.templating import render_html
@@ -22,7 +24,10 @@ from worker.web.http import SECURITY_HEADERS
 @dataclass
 class Web:
     app: App
-    overview: Kept | None = None  # the last overview this process worked out
+    # What this process worked out last: the overview's figures and chart (SVG), and the
+    # filters' choices for those who see every item.
+    overview: Keeper[tuple[Overview, str]] = field(default_factory=Keeper)
+    choices: Keeper[Choices] = field(default_factory=Keeper)
 
     def site(self) -> Site:
         settings = self.app.settings
