@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from worker.escalation import Decision, Event, Obligation, decide, timeline
+from worker.escalation import Decision, Event, Obligation, decide, stages_ahead, timeline
 from worker.rules import Ladder, LadderStage, load_rules
 from worker.workdays import WorkingCalendar
 
@@ -442,6 +442,24 @@ def test_stages_never_go_backwards(ladder: Ladder, case: tuple[date, tuple[Event
     ob = Obligation("p", target, events=events)
     stages = [on(ob, day, ladder).stage for day in days_around(target)]
     assert stages == sorted(stages)
+
+
+@PROPERTY
+@given(
+    ladders,
+    targets.flatmap(lambda t: st.tuples(st.just(t), acks_and_completions(t))),
+    st.integers(min_value=-30, max_value=60),
+)
+def test_stages_ahead_are_what_each_day_would_decide(
+    ladder: Ladder, case: tuple[date, tuple[Event, ...]], today: int
+) -> None:
+    """The preview's shortcut (the ladder worked out once) agrees with `decide`, day by day,
+    for an item nothing more happens to after today."""
+    target, events = case
+    now = target + DAY * today
+    ob = Obligation("p", target, events=tuple(e for e in events if e.on <= now))
+    days = [now + DAY * i for i in range(1, 40)]
+    assert stages_ahead(ob, ladder, CAL, now, days) == [on(ob, d, ladder).stage for d in days]
 
 
 @PROPERTY

@@ -41,7 +41,7 @@ from typing import Literal
 from worker.rules import Ladder
 from worker.workdays import WorkingCalendar
 
-__all__ = ["Decision", "Event", "Obligation", "Step", "decide", "timeline"]
+__all__ = ["Decision", "Event", "Obligation", "Step", "decide", "stages_ahead", "timeline"]
 
 EventKind = Literal["acknowledged", "completed", "retargeted", "reopened"]
 StepKind = Literal[
@@ -155,6 +155,18 @@ def decide(ob: Obligation, current: Ladder, cal: WorkingCalendar, today: date) -
         target=p.target,
         next_reminder=None if resolved else _next_reminder(p, cal),
     )
+
+
+def stages_ahead(
+    ob: Obligation, current: Ladder, cal: WorkingCalendar, today: date, days: Sequence[date]
+) -> list[int]:
+    """The stage `ob` would be at on each of `days` (all after `today`) if nothing more
+    happened to it: the events known today, the ladder worked out once."""
+    p = _progress(ob, current, cal, today)
+    if not p.entries:
+        return [p.stage] * len(days)
+    stop = p.completed_on
+    return [bisect_right(p.entries, min(day, stop or day)) - 1 for day in days]
 
 
 def timeline(

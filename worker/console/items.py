@@ -73,7 +73,8 @@ class Filters:
         if self.theme:
             found.append(theme_column == self.theme)
         if self.agency:
-            found.append(Agency.name == self.agency)
+            led = select(Agency.id).where(Agency.name == self.agency).scalar_subquery()
+            found.append(Obligation.agency_id == led)  # names are unique
         if self.stage is not None:
             found.append(Obligation.stage == self.stage)
         if self.status:
@@ -134,11 +135,22 @@ def lines(
     """One page of the filtered items (all of them when `limit` is None), and how many;
     `also` narrows them further."""
     where = [*filters.conditions(), *([scope] if scope is not None else []), *also]
-    total = session.scalar(joined(select(func.count(Obligation.id))).where(*where)) or 0
-    query = joined(columns()).where(*where).order_by(*ordering(filters.sort))
-    if limit is not None:
-        query = query.limit(limit).offset((filters.page - 1) * limit)
-    return [line(r) for r in session.execute(query)], total
+    total = session.scalar(narrowed(select(func.count(Obligation.id)), filters, where)) or 0
+    if limit is None:
+        query = joined(columns()).where(*where)
+    else:  # the page's items found first, from the items alone where it can; then their rows
+        page = narrowed(select(Obligation.id), filters, where).order_by(*ordering(filters.sort))
+        chosen = page.limit(limit).offset((filters.page - 1) * limit).scalar_subquery()
+        query = joined(columns()).where(Obligation.id.in_(chosen))
+    return [line(r) for r in session.execute(query.order_by(*ordering(filters.sort)))], total
+
+
+def narrowed(query: Select[Any], filters: Filters, where: Sequence[ColumnElement[bool]]
+             ) -> Select[Any]:  # fmt: skip
+    """`query` on the items `where` picks, joined to plans and sheets only when the filters
+    or the order read them (every other condition is on the items themselves)."""
+    needs = filters.source or filters.theme or filters.sort == "ref"
+    return (joined(query) if needs else query.select_from(Obligation)).where(*where)
 
 
 def columns() -> Select[Any]:
