@@ -4,6 +4,7 @@ filter, acknowledge, complete, the chair refused, a forged CSRF token refused, s
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
@@ -14,10 +15,11 @@ from tests.conftest import new_version
 from tests.console import CHAIR, MANAGER, link_token, partnership
 from tests.services import wait_for
 from tests.test_console import mails, outbox_app
+from tests.test_console_rules import soon_due_plan
 from tests.web import serving
 from worker.app import App
 from worker.models import ConsoleAction, ObligationEvent
-from worker.versions import RULES
+from worker.versions import DIRECTORY, RULES
 
 
 def recorded(app: App) -> tuple[int, int]:
@@ -126,3 +128,51 @@ def test_the_console_in_a_browser(app: App, browser: Browser, tmp_path: Path) ->
             page.get_by_role("heading", name="Sign in to the partnership console")
         ).to_be_visible()
         context.close()
+
+
+def test_the_rules_edited_previewed_saved_and_put_back_in_a_browser(
+    app: App, browser: Browser, tmp_path: Path
+) -> None:
+    name = f"{app.engine.dialect.name}-rules"
+    soon_due_plan(app, tmp_path)
+    directory = (app.settings.config_dir / "directory.yaml").read_text(encoding="utf-8")
+    police_manager = re.compile(r"\n +- \{role: line_manager, name: Detective Inspector[^\n]*")
+    new_version(app, DIRECTORY, police_manager.sub("", directory))
+    with serving(app) as client:
+        page = browser.new_context(base_url=str(client.base_url).rstrip("/")).new_page()
+        page.goto(f"/console/sign-in/{link_token(app, MANAGER)}")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("link", name="Rules", exact=True).click()
+        looked_at(page, f"{name}-01-form")
+
+        stage_two = page.locator("#f-stages-1-enters-after")
+        stage_two.fill("soon")
+        page.get_by_role("button", name="Preview the changes").click()
+        expect(page.locator("#f-stages-1-enters-after-error")).to_contain_text(
+            "must be a whole number, got 'soon'"
+        )
+        expect(page.get_by_role("alert")).to_contain_text("Nothing was saved")
+        looked_at(page, f"{name}-02-refused")
+
+        page.locator("#f-stages-1-enters-after").fill("2")
+        page.get_by_role("button", name="Preview the changes").click()
+        expect(page.locator("#preview-summary")).to_contain_text("1 of 2 live items")
+        expect(page.locator("#moved")).to_contain_text("9.1 (Rules plan)")
+        expect(page.locator("#warnings")).to_contain_text(
+            "stages[1].tell: tells nobody at Police, which has no line_manager"
+        )
+        looked_at(page, f"{name}-03-preview")
+
+        page.get_by_label("Why the rules change").fill("Stage 2 sooner, agreed at the board")
+        page.get_by_role("button", name="Save as version 2").click()
+        expect(page.get_by_role("status")).to_contain_text("Rules version 2 saved")
+        expect(page.locator("#f-stages-1-enters-after")).to_have_value("2")
+        looked_at(page, f"{name}-04-saved")
+        assert app.rules().stages[1].enters_after == 2
+
+        page.get_by_role("link", name="Versions", exact=True).click()
+        page.get_by_label("Why put version 1 back").fill("The board asked for five days again.")
+        page.get_by_role("button", name="Put version 1 back").click()
+        expect(page.get_by_role("status")).to_contain_text("Version 3 saved")
+        looked_at(page, f"{name}-05-put-back")
+    assert app.rules().stages[1].enters_after == 5

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from worker.rules import ROLES, Ladder, LadderStage, load_rules
+from worker.rules import ROLE_NAMES, ROLES, Ladder, LadderStage, load_rules
 from worker.yaml_files import ConfigError
 
 SHIPPED = Path(__file__).resolve().parents[1] / "config" / "escalation.yaml"
@@ -175,3 +175,7 @@ def test_edits_to_the_shipped_file(tmp_path: Path, old: str, new: str, problem: 
     with pytest.raises(ConfigError) as caught:
         load_rules(path)
     assert [p for p in caught.value.problems if problem in p], caught.value.problems
+
+
+def test_every_role_has_a_name_people_say() -> None:
+    assert tuple(ROLE_NAMES) == ROLES

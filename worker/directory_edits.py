@@ -8,16 +8,9 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-
-def round_trip() -> YAML:
-    yaml = YAML(typ="rt")
-    yaml.width = 4096  # long lines stay on one line, as the business manager wrote them
-    yaml.preserve_quotes = True
-    yaml.indent(mapping=2, sequence=4, offset=2)  # "  - item" under its key, as shipped
-    return yaml
+from worker.yaml_files import round_trip
 
 
 def mappings(node: Any) -> Iterator[dict[str, Any]]:

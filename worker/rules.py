@@ -24,6 +24,7 @@ from worker.yaml_files import mapping, read_yaml, validated
 
 __all__ = [
     "ROLES",
+    "ROLE_NAMES",
     "DueSoon",
     "Ladder",
     "LadderStage",
@@ -40,6 +41,14 @@ ROLES: tuple[str, ...] = (
     "business_manager",
     "independent_chair",
 )
+ROLE_NAMES = {  # as people say them
+    "named_contact": "named contact",
+    "line_manager": "line manager",
+    "senior_safeguarding_lead": "senior safeguarding lead",
+    "la_contact": "LA contact",
+    "business_manager": "business manager",
+    "independent_chair": "independent chair",
+}
 
 
 def _check_role(value: str) -> str:

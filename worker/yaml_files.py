@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
+from ruamel.yaml import YAML
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -152,3 +153,13 @@ def nested_model(annotation: Any) -> type[BaseModel] | None:
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
             return candidate
     return None
+
+
+def round_trip() -> YAML:
+    """How the directory and rules are edited in place (worker/directory_edits.py,
+    worker/rules_form.py): ruamel.yaml, round trip, keeping comments and layout."""
+    yaml = YAML(typ="rt")
+    yaml.width = 4096  # long lines stay on one line, as the business manager wrote them
+    yaml.preserve_quotes = True
+    yaml.indent(mapping=2, sequence=4, offset=2)  # "  - item" under its key, as shipped
+    return yaml

@@ -11,11 +11,11 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from worker import obligations
 from worker.app import App
 from worker.cli.common import app_from, console, plain_table, ready, show_report
 from worker.db import transaction
 from worker.directory import find_agency
-from worker.history import record_change
 from worker.models import Agency, Obligation, StageChange
 from worker.obligations import (
     Assessment,
@@ -344,19 +344,14 @@ def agency_named(session: Session, name: str) -> Agency:
 @PLAN
 @click.option("--by", required=True, help="Who decided (kept in the record).")
 @click.pass_context
-def reapply(ctx: click.Context, ref: str | None, plan: str | None, by: str) -> None:
+def reapply_command(ctx: click.Context, ref: str | None, plan: str | None, by: str) -> None:
     """Put live items (one REF, or all) under the rules in force instead of their copy."""
     app = ready(app_from(ctx))
     rules_of(app)
     with transaction(app.sessions) as session:
         rows = located(session, ref, plan) if ref else list(session.scalars(select(Obligation)))
-        changed = [r for r in rows if r.ladder is not None and r.resolved_on is None]
-        for row in changed:
-            source = f"escalation reapply by {by}"
-            record_change(session, "obligation", row.key, "ladder", row.ladder, None, source,
-                          app.now())  # fmt: skip
-            row.ladder, row.pending = None, True
-    click.echo(f"{len(changed)} live obligation(s) now follow the rules in force")
+        changed = obligations.reapply(session, rows, f"escalation reapply by {by}", app.now())
+    click.echo(f"{changed} live obligation(s) now follow the rules in force")
 
 
 @click.group()

@@ -25,7 +25,7 @@ from worker.obligations.events import (
 from worker.obligations.explain import Explanation, explain
 from worker.obligations.find import RefError, find
 from worker.obligations.reach import Reach, officer_stage, owners_where
-from worker.obligations.stages import record, record_each
+from worker.obligations.stages import reapply, record, record_each
 from worker.obligations.store import engine_view, stream
 from worker.obligations.view import View, uid, view_of
 
@@ -48,6 +48,7 @@ __all__ = [
     "keep_in_step",
     "officer_stage",
     "owners_where",
+    "reapply",
     "record",
     "record_each",
     "record_event",

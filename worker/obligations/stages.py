@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, or_, select, update
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from worker import escalation as engine
 from worker.db import clock_of
 from worker.escalation import Decision
+from worker.history import record_change
 from worker.models import DailyRun, Obligation, StageChange
 from worker.obligations.assess import Assessor, Unassessed, problem_text
 from worker.obligations.events import completed
@@ -86,6 +87,17 @@ def record(
 ) -> list[Moved]:
     """The daily run for `today`: what changed, written down."""
     return list(record_each(session, rules, today, unassessed))
+
+
+def reapply(session: Session, rows: Iterable[Obligation], source: str, now: datetime) -> int:
+    """Put the live items among `rows` under the rules in force instead of the ladder they
+    copied on entering stage 1; each copy dropped is kept in the history, with `source`
+    (who decided, and how). The next daily run assesses them again. How many moved."""
+    changed = [r for r in rows if r.ladder is not None and r.resolved_on is None]
+    for row in changed:
+        record_change(session, "obligation", row.key, "ladder", row.ladder, None, source, now)
+        row.ladder, row.pending = None, True
+    return len(changed)
 
 
 def fingerprint(rules: Rules) -> str:

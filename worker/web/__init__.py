@@ -33,7 +33,7 @@ from starlette.routing import Route
 from worker.app import App
 from worker.links import ACKNOWLEDGE, COMPLETE
 from worker.settings import Settings
-from worker.web import actions, calendars, console, signin, versions
+from worker.web import actions, calendars, console, rules, signin, versions
 from worker.web.context import Web, problem
 from worker.web.guard import Csrf, FormLimit, RefusedError
 from worker.web.http import AccessLog, SecurityHeaders
@@ -101,6 +101,8 @@ def console_routes() -> list[Route]:
         Route("/console/calendars/{id}/{act}", console.feed_change, methods=post),
         Route("/console/people", console.people, methods=get),
         Route("/console/people/end", console.end_sessions, methods=post),
+        Route("/console/rules", rules.rules, methods=get),
+        Route("/console/rules", rules.propose, methods=post),
         Route("/console/versions/{kind}", versions.versions, methods=get),
         Route("/console/versions/{kind}/{number}/rollback", versions.rollback, methods=post),
     ]

@@ -136,6 +136,16 @@ async def form_of(request: Request) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
+async def form_lists(request: Request, max_fields: int) -> dict[str, list[str]]:
+    """Every value of each field of a longer console form (checkboxes send one a box)."""
+    form = await request.form(max_files=0, max_fields=max_fields)
+    found: dict[str, list[str]] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            found.setdefault(key, []).append(value)
+    return found
+
+
 def set_session_cookie(response: Response, token: str, settings: Settings) -> None:
     response.set_cookie(
         COOKIE,
