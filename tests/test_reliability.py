@@ -398,6 +398,38 @@ def test_a_rules_version_saved_mid_run_is_followed_at_the_next_tick(scene: Scene
     )
 
 
+def test_a_rules_version_saved_while_digests_go_out_never_half_applies(scene: Scene) -> None:
+    """The period's digests were planned under one version: a version renaming every step,
+    saved while they are being sent, changes none of them (no digest is planned again, none
+    is rendered half under each)."""
+    scene.recorder.delay = 0.05
+    rules = (ROOT / "config" / "escalation.yaml").read_text(encoding="utf-8")
+    renamed = rules.replace("name: Due soon", "name: Coming up").replace(
+        "name: Practitioner", "name: First reminder"
+    )
+    assert renamed.count("Coming up") == 1
+    loaded = scene.folder / "renamed-rules.yaml"
+    loaded.write_text(renamed, encoding="utf-8")
+    with run_workers(scene.env(), scene.folder):
+        wait_for(lambda: scene.recorder.count() >= 20, 60, "20 digests")
+        load = ["rules", "load", str(loaded), "--by", "bm@example.org", "--reason", "names"]
+        saved = CliRunner().invoke(main, load)
+        assert saved.exit_code == 0, saved.output
+        settle(scene.recorder, SCHOOLS, scene.app)
+    bodies = [text_of(raw) for _, raw in scene.recorder.messages]
+    assert all(("Due soon" in b or "Practitioner" in b) for b in bodies)
+    assert [b for b in bodies if "Coming up" in b or "First reminder" in b] == []
+    scene.delivered_once(
+        "a rules version saved while digests go out", "every digest as planned, none re-planned"
+    )
+
+
+def text_of(raw: bytes) -> str:
+    body = parsed(raw).get_body(("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
 def test_mixed_replies_451_retried_550_failed_once_and_reported(scene: Scene) -> None:
     env, recorder = scene.env(), scene.recorder
     later = [f"dsl{n:03}@school.example.org" for n in range(0, 40, 2)]  # 20 schools: 451, 451
