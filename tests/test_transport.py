@@ -96,7 +96,8 @@ def test_the_relay_raises_permanent_for_a_refused_recipient(smtp: tuple[Recorder
     recorder, port = smtp
     recorder.replies = {"gone@school.example.org": ["550 5.1.1 No such user"]}
     relay = SmtpRelay(Smtp(host="127.0.0.1", port=port, starttls=False), None)
-    with pytest.raises(PermanentError, match="550"):
+    with pytest.raises(PermanentError) as refused:
         relay.send(message("gone@school.example.org"))
+    assert str(refused.value) == "550 5.1.1 No such user"  # as the relay said it
     assert relay.connection is None  # closed, not left half-used
     assert recorder.count() == 0

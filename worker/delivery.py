@@ -25,6 +25,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from worker import undeliverable
 from worker.db import transaction
 from worker.digest import Digest
 from worker.mail import build_digest_message
@@ -120,7 +121,7 @@ def deliver(
     except TransientError as exc:
         return failed_for_now(factory, row, now, str(exc), settings.retry_first_delay_seconds)
     except PermanentError as exc:
-        return failed_for_good(factory, row, str(exc))
+        return refused_for_good(factory, row, str(exc))
     persist(
         factory, lambda s: finish(s, row, state=DeliveryState.SENT, sent_at=now, lease_until=None)
     )
@@ -167,6 +168,18 @@ def failed_for_good(factory: sessionmaker[Session], row: Delivery, reason: str) 
     failed = DeliveryState.FAILED
     persist(factory, lambda s: finish(s, row, state=failed, lease_until=None, last_error=reason))
     return Outcome("failed", reason=reason)
+
+
+def refused_for_good(factory: sessionmaker[Session], row: Delivery, reply: str) -> Outcome:
+    """The relay refused for good: failed, and the address marked undeliverable (its later
+    digests are held until it is corrected)."""
+
+    def write(session: Session) -> None:
+        if finish(session, row, state=DeliveryState.FAILED, lease_until=None, last_error=reply):
+            undeliverable.mark(session, row, reply)
+
+    persist(factory, write)
+    return Outcome("failed", reason=reply)
 
 
 def needing_a_push(session: Session, now: datetime, requeue_after: float = 600.0) -> list[int]:

@@ -396,13 +396,16 @@ class DeliveryState(enum.StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    HELD = "held"  # for an address the relay refused for good, until it is corrected
 
 
 class Delivery(Base):
     """The ledger: one row per (recipient, kind, period), written before anything is sent.
 
     pending → sending (claimed with a conditional UPDATE: a lease, an attempt, a fixed
-    Message-ID, all committed before the SMTP DATA) → sent, or failed with the reason.
+    Message-ID, all committed before the SMTP DATA) → sent, or failed with the reason. A
+    digest for an address marked undeliverable is held instead of pending, and goes back to
+    pending (to the corrected address) when the address is corrected.
     """
 
     __tablename__ = "deliveries"
@@ -549,3 +552,19 @@ class ConfigVersion(Base):
     reason: Mapped[str] = mapped_column(Text)
     client: Mapped[str | None] = mapped_column(String(100))  # "command line", or an address
     created_at: Mapped[datetime] = mapped_column()
+
+
+class UndeliverableAddress(Base):
+    """An address the relay refused for good (a 5xx reply), with that reply: digests for it
+    are held until it is corrected, when they go to the corrected address (who, when)."""
+
+    __tablename__ = "undeliverable_addresses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(320), index=True)
+    reply: Mapped[str] = mapped_column(Text)
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
+    created_at: Mapped[datetime] = mapped_column()
+    corrected_at: Mapped[datetime | None]
+    corrected_to: Mapped[str | None] = mapped_column(String(320))
+    corrected_by: Mapped[str | None] = mapped_column(String(320))

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from worker import undeliverable
 from worker.digest import (
     KIND,
     Attention,
@@ -34,7 +35,14 @@ from worker.digest import (
     gather,
 )
 from worker.mail import subject_line
-from worker.models import Delivery, DeliveryState, Obligation, PlanRun, StageChange
+from worker.models import (
+    Delivery,
+    DeliveryState,
+    Obligation,
+    PlanRun,
+    StageChange,
+    UndeliverableAddress,
+)
 from worker.obligations import (
     Assessment,
     Assessor,
@@ -199,7 +207,7 @@ def due_deliveries(session: Session, rules: Rules, period: date, partnership: st
     failures = report_failures(session, period) if manager is not None else []
     if manager is not None and (failures or attention):
         open_inbox(inboxes, manager)
-    rows = []
+    rows, held = [], undeliverable.marked(session)
     for email, inbox in inboxes.items():
         since = last.get(email, date.min)
         news = any(d > since for i in inbox.items for d in moved.get(i.key, []))
@@ -208,8 +216,16 @@ def due_deliveries(session: Session, rules: Rules, period: date, partnership: st
         fresh = any(date.fromisoformat(n.since) > since for n in notes)
         if undelivered or fresh or cadence.due(inbox, last.get(email), news):
             digest = digest_for(inbox, period, partnership, undelivered, notes)
-            rows.append(ledger_row(links(digest) if links else digest))
+            rows.append(hold(ledger_row(links(digest) if links else digest), held))
     return rows
+
+
+def hold(row: Delivery, marked: dict[str, UndeliverableAddress]) -> Delivery:
+    """The row held, not pending, when its address was refused for good and not corrected."""
+    mark = marked.get(row.recipient.lower())
+    if mark is not None and row.state is DeliveryState.PENDING:
+        row.state, row.last_error = DeliveryState.HELD, undeliverable.held_for(mark)
+    return row
 
 
 def open_inbox(inboxes: dict[str, Inbox], manager: Person) -> None:

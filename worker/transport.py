@@ -117,7 +117,8 @@ def classify(exc: Exception) -> Exception:
     the digest must not be lost meanwhile); a 5xx reply is permanent."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code = min(c for c, _ in exc.recipients.values())
-        return (PermanentError if code >= 500 else TransientError)(f"{code} {exc.recipients}")
+        replies = "; ".join(f"{c} {text(m)}" for c, m in exc.recipients.values())
+        return (PermanentError if code >= 500 else TransientError)(replies)
     if isinstance(exc, smtplib.SMTPResponseException):
         reply = (
             exc.smtp_error.decode(errors="replace")
@@ -133,6 +134,11 @@ def classify(exc: Exception) -> Exception:
     if isinstance(exc, smtplib.SMTPException | OSError):
         return TransientError(f"{type(exc).__name__}: {exc}")
     return exc
+
+
+def text(reply: bytes | str) -> str:
+    """A relay's reply as people read it: "5.1.1 <a@b.org>: no such user"."""
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else reply
 
 
 def transport_for(settings: Settings) -> Transport:

@@ -19,6 +19,7 @@ from worker.app import App
 from worker.cli.common import app_from, console, plain_table, ready
 from worker.db import transaction
 from worker.models import ConfigVersion
+from worker.undeliverable import correct_address
 from worker.versions import (
     DIRECTORY,
     FILES,
@@ -119,7 +120,36 @@ def add_version_commands(group: click.Group, kind: str) -> None:
 
 @click.group("directory")
 def directory_group() -> None:
-    """The partnership's directory: its versions (load, export, versions, rollback)."""
+    """The partnership's directory: its versions (load, export, versions, rollback), someone
+    leaving (replace), an address corrected (correct)."""
+
+
+@directory_group.command("correct")
+@click.argument("address")
+@click.argument("corrected")
+@BY
+@REASON
+@click.pass_context
+def correct(ctx: click.Context, address: str, corrected: str, by: str, reason: str) -> None:
+    """ADDRESS, refused for good by the relay, is CORRECTED (or ADDRESS itself, once its
+    mailbox is mended): the directory follows, and the digests held for it go to CORRECTED
+    at the next push."""
+    app = ready(app_from(ctx))
+    author, folder = Author(by, reason), app.settings.config_dir
+    try:
+        with transaction(app.sessions) as session:
+            made, released = correct_address(session, address, corrected, author, folder,
+                                             app.now())  # fmt: skip
+            number = made.number if made else None
+    except ConfigError as exc:
+        raise click.ClickException(f"nothing changed.\n{exc}") from exc
+    app.sync_directory()
+    if number is not None:
+        click.echo(f"Saved directory version {number}: {corrected} in place of {address}.")
+    click.echo(f"{released.sent_again} digest(s) held for {address} go to {corrected} at the "
+               "next push.")  # fmt: skip
+    if released.clashing:
+        click.echo(f"{released.clashing} not sent: {corrected} had its own digest that period.")
 
 
 @directory_group.command("replace")
