@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 
 from tests.browser import looked_at
 from tests.conftest import new_version
-from tests.console import CHAIR, MANAGER, link_token, partnership
+from tests.console import CHAIR, MANAGER, NURSE, POLICE, link_token, partnership
 from tests.services import wait_for
 from tests.test_console import mails, outbox_app
+from tests.test_console_directory import SUCCESSOR, refuse
 from tests.test_console_rules import soon_due_plan
 from tests.web import serving
 from worker.app import App
@@ -176,3 +177,41 @@ def test_the_rules_edited_previewed_saved_and_put_back_in_a_browser(
         expect(page.get_by_role("status")).to_contain_text("Version 3 saved")
         looked_at(page, f"{name}-05-put-back")
     assert app.rules().stages[1].enters_after == 5
+
+
+def test_someone_leaves_and_a_refused_address_is_corrected_in_a_browser(
+    app: App, browser: Browser
+) -> None:
+    name = f"{app.engine.dialect.name}-directory"
+    partnership(app)
+    refuse(app, POLICE)
+    with serving(app) as client:
+        base = str(client.base_url).rstrip("/")
+        page = browser.new_context(base_url=base).new_page()
+        page.goto(f"/console/sign-in/{link_token(app, MANAGER)}")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("navigation").get_by_role("link", name="Directory").click()
+        expect(page.locator("#refused + p + table")).to_contain_text("550 5.1.1 no such user")
+        looked_at(page, f"{name}-01-page")
+
+        page.get_by_label("Who leaves").select_option(NURSE)
+        page.get_by_label("Successor's e-mail address").fill(SUCCESSOR)
+        page.get_by_label("Successor's name").fill("Nadia Nurse")
+        page.locator("#why-leaves").fill("Retired at the end of November")
+        page.get_by_role("button", name="Hand every role over").click()
+        expect(page.get_by_role("status")).to_contain_text("Directory version 2 saved")
+        expect(page.get_by_role("cell", name=SUCCESSOR, exact=True)).to_be_visible()
+        looked_at(page, f"{name}-02-handed-over")
+
+        page.get_by_label(f"Corrected address for {POLICE}").fill("ds.police@example.org")
+        page.locator("#why-corrected-1").fill("The address had a typo")
+        page.get_by_role("button", name="Correct and send what was held").click()
+        expect(page.get_by_role("status")).to_contain_text("corrected to ds.police@example.org")
+        looked_at(page, f"{name}-03-corrected")
+
+        successor = browser.new_context(base_url=base).new_page()
+        successor.goto(f"/console/sign-in/{link_token(app, SUCCESSOR)}")
+        successor.get_by_role("button", name="Sign in").click()
+        successor.get_by_role("link", name="My items", exact=True).click()
+        expect(successor.get_by_role("table").first).to_contain_text("Health")
+        looked_at(successor, f"{name}-04-successor-items")

@@ -36,7 +36,9 @@ from worker.models import (
     Obligation,
     ObligationEvent,
     StageChange,
+    UndeliverableAddress,
 )
+from worker.undeliverable import marked
 
 SHORT_LIST = 10
 RECENT_DAYS = 30
@@ -63,6 +65,7 @@ class Overview:
     problems: dict[int, str]  # obligation id -> why it could not be assessed
     failures: list[Delivery]
     failures_total: int
+    refused: list[UndeliverableAddress]  # addresses refused for good, not yet corrected
     unknown_contacts: list[tuple[str, int]]  # LA contact names not in the directory, sheets
     weekly_overdue: list[tuple[date, int]]  # week ending, overdue items then
 
@@ -88,6 +91,7 @@ def overview(session: Session, directory: Directory, today: date, top: int) -> O
             )
         ),
         failures_total=session.scalar(select(func.count(Delivery.id)).where(failed)) or 0,
+        refused=list(marked(session).values()),
         unknown_contacts=unknown_contacts(session, directory),
         weekly_overdue=weekly_overdue(session, today),
     )

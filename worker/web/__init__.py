@@ -13,7 +13,7 @@ Routes:
     /links/acknowledge/{token}          GET: confirm; POST: acknowledge with a progress note
     /links/complete/{token}             GET: confirm; POST: mark complete
     /console/…                          the console (worker/web/console.py, signin.py,
-                                        versions.py)
+                                        rules.py, directory.py, versions.py)
 Nothing changes state on a GET.
 """
 
@@ -33,7 +33,7 @@ from starlette.routing import Route
 from worker.app import App
 from worker.links import ACKNOWLEDGE, COMPLETE
 from worker.settings import Settings
-from worker.web import actions, calendars, console, rules, signin, versions
+from worker.web import actions, calendars, console, directory, rules, signin, versions
 from worker.web.context import Web, problem
 from worker.web.guard import Csrf, FormLimit, RefusedError
 from worker.web.http import AccessLog, SecurityHeaders
@@ -101,6 +101,9 @@ def console_routes() -> list[Route]:
         Route("/console/calendars/{id}/{act}", console.feed_change, methods=post),
         Route("/console/people", console.people, methods=get),
         Route("/console/people/end", console.end_sessions, methods=post),
+        Route("/console/directory", directory.directory, methods=get),
+        Route("/console/directory/replace", directory.replace, methods=post),
+        Route("/console/directory/correct", directory.correct, methods=post),
         Route("/console/rules", rules.rules, methods=get),
         Route("/console/rules", rules.propose, methods=post),
         Route("/console/versions/{kind}", versions.versions, methods=get),

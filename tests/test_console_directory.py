@@ -1,0 +1,110 @@
+"""The console's directory page: who holds which role, someone leaving, refused addresses."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import httpx
+from sqlalchemy import select
+
+from tests.console import CHAIR, MANAGER, NURSE, partnership, post, sign_in
+from tests.web import serving
+from worker.app import App
+from worker.db import transaction
+from worker.digest import Digest
+from worker.models import ConsoleAction, Delivery, DeliveryState, UndeliverableAddress
+from worker.planning import ledger_row
+from worker.undeliverable import mark
+from worker.versions import DIRECTORY, history
+
+PAGE = "/console/directory"
+SUCCESSOR = "new.nurse@example.org"
+
+
+def refuse(app: App, address: str = NURSE) -> None:
+    """`address` refused for good on 2 March, its 3 March digest held."""
+    with transaction(app.sessions) as session:
+        rows = []
+        for day, state in [(date(2026, 3, 2), DeliveryState.FAILED),
+                           (date(2026, 3, 3), DeliveryState.HELD)]:  # fmt: skip
+            digest = Digest("Someone", address, day.isoformat(), "NSCP", ())
+            row = ledger_row(digest)
+            row.state = state
+            rows.append(row)
+        session.add_all(rows)
+        session.flush()
+        mark(session, rows[0], "550 5.1.1 no such user")
+
+
+def test_the_directory_and_a_refused_address_are_shown(app: App) -> None:
+    refuse(app)
+    with serving(app) as client:
+        sign_in(client, app, CHAIR)
+        shown = client.get(PAGE).text
+        overview = client.get("/console/").text
+    assert "Designated Nurse</td><td>designated.nurse@example.org" in shown
+    assert '<td><code>550 5.1.1 no such user</code></td><td class="num">1</td>' in shown
+    assert "Correct and send what was held" not in shown  # the chair looks, the manager acts
+    assert "Addresses the mail relay refused (1)" in overview
+
+
+def test_a_refused_address_corrected_in_the_console(app: App) -> None:
+    refuse(app)
+    with serving(app) as client:
+        sign_in(client, app, MANAGER)
+        refused = post(client, f"{PAGE}/correct", PAGE, address=NURSE, corrected=SUCCESSOR,
+                       reason=" ")  # fmt: skip
+        assert refused.status_code == 422
+        done = post(client, f"{PAGE}/correct", PAGE, address=NURSE, corrected=SUCCESSOR,
+                    reason="a typo in the address")  # fmt: skip
+        assert done.status_code == 303
+        notice = client.get(done.headers["location"]).text
+    assert f"{NURSE} corrected to {SUCCESSOR}" in notice
+    with app.sessions() as session:
+        rows = session.scalars(select(Delivery).order_by(Delivery.period)).all()
+        assert [(r.recipient, r.state) for r in rows] == [(SUCCESSOR, DeliveryState.PENDING)] * 2
+        [corrected] = session.scalars(select(UndeliverableAddress))
+        assert (corrected.corrected_to, corrected.corrected_by) == (SUCCESSOR, MANAGER)
+        [newest, _] = history(session, DIRECTORY)
+        assert (newest.made_by, newest.client) == (MANAGER, "127.0.0.1")
+        assert newest.reason == f"{NURSE} replaced by {SUCCESSOR}: a typo in the address"
+        action = session.scalar(select(ConsoleAction).order_by(ConsoleAction.id.desc()))
+        assert action is not None
+        assert (action.action, action.subject) == ("address corrected", f"{NURSE} → {SUCCESSOR}")
+
+
+def test_someone_leaves_and_their_successor_holds_every_role(app: App) -> None:
+    partnership(app)
+    with serving(app) as client:
+        sign_in(client, app, NURSE)
+        assert client.get("/console/mine").status_code == 200
+        leaving = httpx.Cookies(client.cookies)
+        client.cookies.clear()
+        sign_in(client, app, MANAGER)
+        done = post(client, f"{PAGE}/replace", PAGE, leaving=NURSE, successor=SUCCESSOR,
+                    name="Nadia Nurse", reason="retired at the end of November")  # fmt: skip
+        assert done.status_code == 303
+        assert "Directory version 2 saved" in client.get(done.headers["location"]).text
+        client.cookies = leaving
+        assert client.get("/console/mine").status_code == 303  # signed out: sessions ended
+        client.cookies.clear()
+        sign_in(client, app, SUCCESSOR)
+        mine = client.get("/console/mine").text
+    assert "Signed in as Nadia Nurse" in mine
+    assert "Health" in mine
+    contacts = {c.email: c.name for a in app.directory().agencies for c in a.contacts}
+    assert contacts[SUCCESSOR] == "Nadia Nurse"
+    assert NURSE not in contacts
+
+
+def test_only_the_business_manager_changes_the_directory(app: App) -> None:
+    with serving(app) as client:
+        sign_in(client, app, CHAIR)
+        answer = post(client, f"{PAGE}/replace", PAGE, leaving=NURSE, successor=SUCCESSOR,
+                      name="x", reason="x")  # fmt: skip
+        assert answer.status_code == 403
+        client.cookies.clear()
+        sign_in(client, app, NURSE)
+        assert client.get(PAGE).status_code == 403
+    with app.sessions() as session:
+        assert [v.number for v in history(session, DIRECTORY)] == [1]

@@ -1,0 +1,141 @@
+"""The console's directory page: who holds which role, someone leaving, refused addresses.
+
+    GET  /console/directory           the directory in force, and the addresses the relay
+                                      refused for good with the digests held for them
+    POST /console/directory/replace   someone leaves: every role to a successor (manager)
+    POST /console/directory/correct   a refused address corrected (manager)
+
+Both changes go through the same functions as `reminders directory replace` and `reminders
+directory correct` (worker/versions.py, worker/undeliverable.py): a new directory version
+with who, when, why and from where, and a console action, in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from worker.console.acts import Doer, keep
+from worker.models import Delivery, DeliveryState, UndeliverableAddress
+from worker.undeliverable import correct_address, marked
+from worker.versions import DIRECTORY, Author, hand_over, numbered
+from worker.web.context import Web, page, web_of
+from worker.web.guard import Visitor, forbidden, form_of, visiting
+from worker.yaml_files import ConfigError
+
+PAGE = "/console/directory"
+
+
+@dataclass(frozen=True)
+class Refused:
+    """An address the relay refused for good, as the page lists it."""
+
+    address: str
+    reply: str
+    since: datetime
+    held: int
+
+
+async def directory(request: Request) -> Response:
+    who = await visiting(request)
+    if not who.person.sees_everything:
+        return forbidden()
+    query = request.query_params
+    done = {k: int(query[k]) for k in ("saved", "corrected")
+            if query.get(k, "").isdigit() and len(query[k]) < 9}  # fmt: skip
+    return await run_in_threadpool(show, web_of(request), who, done)
+
+
+def show(web: Web, who: Visitor, done: dict[str, int] | None = None, error: str = "",
+         status: int = 200, form: dict[str, str] | None = None) -> Response:  # fmt: skip
+    """The page; `done` names what was just changed (a version, a correction) by its id, so
+    that the page says it from the record, never from the address."""
+    done = done or {}
+    with web.app.sessions() as session:
+        found = refused(session)
+        saved = numbered(session, DIRECTORY, done["saved"]) if "saved" in done else None
+        corrected = session.get(UndeliverableAddress, done.get("corrected", 0))
+    return page("console/directory.html", status, who=who, directory=web.app.directory(),
+                refused=found, saved=saved, corrected=corrected, error=error,
+                form=form or {})  # fmt: skip
+
+
+def refused(session: Session) -> list[Refused]:
+    """Each address marked undeliverable, with how many digests wait for it."""
+    address = func.lower(Delivery.recipient)
+    query = select(address, func.count()).where(Delivery.state == DeliveryState.HELD)
+    held: dict[str, int] = {a: n for a, n in session.execute(query.group_by(address))}
+    return [Refused(m.address, m.reply, m.created_at, held.get(m.address, 0))
+            for m in marked(session).values()]  # fmt: skip
+
+
+async def replace(request: Request) -> Response:
+    """Someone leaves: their roles to a successor."""
+    form = await form_of(request)
+    leaving, successor = form.get("leaving", "").strip(), form.get("successor", "").strip()
+    name = form.get("name", "").strip()
+
+    def change(session: Session, author: Author, web: Web, now: datetime) -> str:
+        folder = web.app.settings.config_dir
+        row = hand_over(session, leaving, successor, name, author, folder, now)
+        return f"saved={row.number}"
+
+    return await changing(request, form, ("leaving", "successor", "name"), "someone leaves",
+                          f"{leaving} → {successor}", change)  # fmt: skip
+
+
+async def correct(request: Request) -> Response:
+    """A refused address corrected, or the same one once its mailbox is mended."""
+    form = await form_of(request)
+    address, corrected = form.get("address", "").strip(), form.get("corrected", "").strip()
+
+    def change(session: Session, author: Author, web: Web, now: datetime) -> str:
+        folder = web.app.settings.config_dir
+        mark = marked(session).get(address.lower())
+        if mark is None:
+            raise ConfigError(Path(address), [f"{address} is not marked undeliverable"])
+        correct_address(session, address, corrected, author, folder, now)
+        return f"corrected={mark.id}"
+
+    return await changing(request, form, ("address", "corrected"), "address corrected",
+                          f"{address} → {corrected}", change)  # fmt: skip
+
+
+Change = Callable[[Session, Author, Web, datetime], str]  # gives the page's query
+
+
+async def changing(request: Request, form: dict[str, str], needed: tuple[str, ...],
+                   action: str, subject: str, change: Change) -> Response:  # fmt: skip
+    """One change by the business manager, with a reason, in one transaction with its
+    console action; the page again with the reason it was refused, nothing changed."""
+    who = await visiting(request)
+    if not who.person.manager:
+        return forbidden()
+    web, reason = web_of(request), form.get("reason", "").strip()[:500]
+
+    def apply() -> Response:
+        app = web.app
+        if not reason or not all(form.get(k, "").strip() for k in needed):
+            return show(web, who, error="Nothing changed: fill in every field, and say why.",
+                        status=422, form=form)  # fmt: skip
+        author = Author(who.person.email, reason, who.client.address or "console")
+        try:
+            with app.sessions() as session, session.begin():
+                said = change(session, author, web, app.now())
+                keep(session, Doer(who.person, who.client, app.now(), app.today()), action,
+                     subject)  # fmt: skip
+        except ConfigError as exc:
+            return show(web, who, error="Nothing changed: " + "; ".join(exc.problems),
+                        status=422, form=form)  # fmt: skip
+        app.sync_directory()
+        return RedirectResponse(f"{PAGE}?{said}", status_code=303)
+
+    return await run_in_threadpool(apply)
