@@ -5,6 +5,7 @@ filter, acknowledge, complete, the chair refused, a forged CSRF token refused, s
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
@@ -209,9 +210,21 @@ def test_someone_leaves_and_a_refused_address_is_corrected_in_a_browser(
         expect(page.get_by_role("status")).to_contain_text("corrected to ds.police@example.org")
         looked_at(page, f"{name}-03-corrected")
 
+        today = app.today()
+        page.get_by_label("Who is away").select_option("police.di@example.org")
+        page.get_by_label("Covering: e-mail address").fill("acting.di@example.org")
+        page.get_by_label("Covering: name").fill("Acting Detective Inspector")
+        page.get_by_label("From").fill(today.isoformat())
+        page.get_by_label("To (included)").fill((today + timedelta(days=14)).isoformat())
+        page.locator("#why-cover").fill("Secondment for two weeks")
+        page.get_by_role("button", name="Set the cover").click()
+        expect(page.get_by_role("status")).to_contain_text("covers for police.di@example.org")
+        expect(page.locator("#cover + table")).to_contain_text("Acting Detective Inspector")
+        looked_at(page, f"{name}-04-cover")
+
         successor = browser.new_context(base_url=base).new_page()
         successor.goto(f"/console/sign-in/{link_token(app, SUCCESSOR)}")
         successor.get_by_role("button", name="Sign in").click()
         successor.get_by_role("link", name="My items", exact=True).click()
         expect(successor.get_by_role("table").first).to_contain_text("Health")
-        looked_at(successor, f"{name}-04-successor-items")
+        looked_at(successor, f"{name}-05-successor-items")

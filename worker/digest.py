@@ -7,13 +7,13 @@ planned and send the same message on every attempt.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
 from worker.obligations import Assessment
-from worker.recipients import Recipient
+from worker.recipients import Person, Recipient
 
 KIND = "digest"
 LISTS = ("items", "resolved", "undelivered", "attention")  # a digest's parts
@@ -139,6 +139,29 @@ def gather(open_items: Iterable[Assessment], resolved: Iterable[Assessment]) -> 
         for person in found.recipients:
             inboxes.setdefault(person.email, Inbox(person)).resolved.append(item_for(found, person))
     return inboxes
+
+
+def covered(inboxes: dict[str, Inbox], cover: Mapping[str, Person]) -> dict[str, Inbox]:
+    """The inbox of each person away goes to whoever covers for them (into their own inbox,
+    if they have one), each item saying whom it is for."""
+    found: dict[str, Inbox] = {}
+    for email, inbox in inboxes.items():
+        delegate = cover.get(email.lower())
+        if delegate is None:
+            mine = found.setdefault(email, Inbox(inbox.recipient))
+            mine.recipient = inbox.recipient
+            mine.items += inbox.items
+            mine.resolved += inbox.resolved
+            mine.reminder_today |= inbox.reminder_today
+            continue
+        away = inbox.recipient
+        instead = Recipient(delegate.name, delegate.email, "delegate", f"covering for {away.name}")
+        theirs = found.setdefault(delegate.email, Inbox(instead))
+        note = f"covering for {away.name} ({away.email})"
+        theirs.items += [replace(i, why=f"{note}: {i.why}") for i in inbox.items]
+        theirs.resolved += [replace(i, why=f"{note}: {i.why}") for i in inbox.resolved]
+        theirs.reminder_today |= inbox.reminder_today
+    return found
 
 
 def ordered(items: Sequence[Item]) -> tuple[Item, ...]:

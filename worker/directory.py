@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -78,6 +79,21 @@ class Partnership(Strict):
     independent_chair: Person
 
 
+class Cover(Strict):
+    """Someone away: from `starts` to `ends` (both included) `delegate` receives their
+    digests and may act for them. Their line manager is told as the ladder says, as ever."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    person: EmailStr
+    delegate: Person
+    starts: date = Field(alias="from")
+    ends: date = Field(alias="to")
+
+    def on(self, day: date) -> bool:
+        return self.starts <= day <= self.ends
+
+
 class Directory(Strict):
     partnership: Partnership
     themes: list[Name] = Field(min_length=1)
@@ -85,14 +101,39 @@ class Directory(Strict):
     groups: list[Name] = []
     establishments: list[EstablishmentEntry] = []
     la_contacts: list[LAContact] = []
+    cover: list[Cover] = []
 
     @model_validator(mode="after")
     def check_references(self) -> Directory:
         problems = [*self.alias_clashes(), *self.unknown_groups(), *self.unknown_managers(),
-                    *self.la_contact_problems()]  # fmt: skip
+                    *self.la_contact_problems(), *self.cover_problems()]  # fmt: skip
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def addresses(self) -> set[str]:
+        """Every address the directory tells (lower case)."""
+        officers = self.partnership.business_manager, self.partnership.independent_chair
+        return (
+            {p.email.lower() for p in [*officers, *self.la_contacts]}
+            | {c.email.lower() for a in self.agencies for c in a.contacts}
+            | {e.email.lower() for e in self.establishments}
+        )
+
+    def cover_problems(self) -> list[str]:
+        known, problems = self.addresses(), []
+        for i, entry in enumerate(self.cover):
+            if entry.person.lower() not in known:
+                problems.append(f"cover[{i}].person: {entry.person} is not in the directory")
+            if entry.ends < entry.starts:
+                problems.append(f"cover[{i}].to: {entry.ends} is before its from date")
+            if entry.delegate.email.lower() == entry.person.lower():
+                problems.append(f"cover[{i}].delegate: someone cannot cover for themselves")
+        return problems
+
+    def covering(self, day: date) -> dict[str, Person]:
+        """Who is away on `day` (lower-case address) and who covers for them."""
+        return {c.person.lower(): c.delegate for c in self.cover if c.on(day)}
 
     def alias_clashes(self) -> list[str]:
         owner: dict[str, str] = {}

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from worker.yaml_files import round_trip
@@ -43,3 +45,20 @@ def replace_person(text: str, leaving: str, email: str, name: str) -> tuple[str,
     out = io.StringIO()
     yaml.dump(document, out)
     return out.getvalue(), changed
+
+
+def add_cover(text: str, person: str, delegate: str, name: str, starts: date, ends: date) -> str:
+    """`text` with a cover entry: `delegate` (called `name`) covers for `person` from `starts`
+    to `ends`. ValueError if `text` is not YAML."""
+    yaml = round_trip()
+    try:
+        document = yaml.load(text)
+    except YAMLError as exc:
+        raise ValueError(f"the directory in force is not readable YAML: {exc}") from None
+    entry = CommentedMap(person=person.strip(), delegate=CommentedMap(name=name.strip(),
+                         email=delegate.strip()))  # fmt: skip
+    entry["from"], entry["to"] = starts, ends
+    document.setdefault("cover", CommentedSeq()).append(entry)
+    out = io.StringIO()
+    yaml.dump(document, out)
+    return out.getvalue()

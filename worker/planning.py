@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -31,6 +31,7 @@ from worker.digest import (
     Digest,
     Inbox,
     Undelivered,
+    covered,
     digest_for,
     gather,
 )
@@ -59,6 +60,7 @@ from worker.rules import Rules
 from worker.workdays import WorkingCalendar, local_date
 
 log = logging.getLogger(__name__)
+Cover = Mapping[str, Person]  # the address of someone away -> who covers for them
 
 
 def send_period(now: datetime, rules: Rules, tz: ZoneInfo) -> date | None:
@@ -88,7 +90,7 @@ Decorate = Callable[[Digest], Digest]
 
 
 def plan(session: Session, rules: Rules, tz: ZoneInfo, period: date, partnership: str,
-         links: Decorate | None = None) -> list[int]:  # fmt: skip
+         links: Decorate | None = None, cover: Cover | None = None) -> list[int]:  # fmt: skip
     """Sweep and write this period's pending deliveries; IntegrityError if already planned.
 
     `links` adds the signed Acknowledge / Mark complete links to each digest (worker/links):
@@ -97,7 +99,7 @@ def plan(session: Session, rules: Rules, tz: ZoneInfo, period: date, partnership
     claim = PlanRun(kind=KIND, period=period)
     session.add(claim)
     session.flush()
-    rows = deliveries_due(session, rules, tz, period, partnership, links, claim)
+    rows = deliveries_due(session, rules, tz, period, partnership, links, claim, cover)
     session.add_all(rows)
     session.flush()
     return [row.id for row in rows]
@@ -105,10 +107,11 @@ def plan(session: Session, rules: Rules, tz: ZoneInfo, period: date, partnership
 
 def deliveries_due(session: Session, rules: Rules, tz: ZoneInfo, period: date,
                    partnership: str, links: Decorate | None = None,
-                   claim: PlanRun | None = None) -> list[Delivery]:  # fmt: skip
+                   claim: PlanRun | None = None,
+                   cover: Cover | None = None) -> list[Delivery]:  # fmt: skip
     """Sweep, then the ledger rows of this period's digests, not yet added to the session:
     `plan` writes them (and notes on its `claim` who could be told), a preview looks at them
-    and rolls everything back."""
+    and rolls everything back. `cover`: who is away this period, and who covers for them."""
     before = and_(PlanRun.kind == KIND, PlanRun.period < period)
     previous = session.scalar(select(func.max(PlanRun.period)).where(before))
     keep_in_step(session, rules, tz, period)
@@ -121,6 +124,7 @@ def deliveries_due(session: Session, rules: Rules, tz: ZoneInfo, period: date,
         claim.reach = hearing.reach
     open_items = assessor.each(stream(session, where=hearing.rows))
     inboxes = hearing.only(gather(open_items, resolved_since(session, assessor, previous)))
+    inboxes = covered(inboxes, cover or {})
     attention = [could_not_assess(u, period) for u in unassessed]
     unknown = unknown_la_contacts(session, assessor.partnership, tz)
     attention += [Attention(u.sheet, u.problem, u.since.isoformat()) for u in unknown]

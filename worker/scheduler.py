@@ -18,7 +18,8 @@ from worker.app import App
 from worker.db import transaction
 from worker.delivery import mark_enqueued, needing_a_push
 from worker.links import digest_links
-from worker.planning import plan, send_period
+from worker.planning import Cover, plan, send_period
+from worker.recipients import Person
 from worker.rules import Rules
 from worker.yaml_files import ConfigError
 
@@ -47,11 +48,18 @@ def in_step(app: App) -> str:
         return "Partnership"
 
 
+def cover_on(app: App, period: date) -> Cover:
+    """Who is away in `period`, by the directory in force, and who covers for them."""
+    away = app.directory().covering(period)
+    return {email: Person(d.name, str(d.email)) for email, d in away.items()}
+
+
 def plan_once(app: App, rules: Rules, period: date, label: str) -> list[int]:
     """Plan `period` unless it already is (by us earlier, or by another beat right now)."""
     links = digest_links(app.settings, app.now())
     try:
         with transaction(app.sessions) as session:
-            return plan(session, rules, app.timezone, period, label, links)
+            cover = cover_on(app, period)
+            return plan(session, rules, app.timezone, period, label, links, cover)
     except IntegrityError:
         return []

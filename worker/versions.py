@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from difflib import unified_diff
 from pathlib import Path
 
@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session
 
 from worker.console.sessions import end_all
 from worker.directory import Directory, directory_from
-from worker.directory_edits import replace_person
+from worker.directory_edits import add_cover, replace_person
 from worker.models import ConfigVersion
+from worker.recipients import Person
 from worker.rule_warnings import rule_warnings
 from worker.rules import Rules, rules_from
 from worker.yaml_files import ConfigError, parse_yaml
@@ -202,6 +203,19 @@ def first_versions(session: Session, folder: Path, by: str) -> list[ConfigVersio
             author = Author(by, f"loaded from the file {FILES[kind]}")
             made.append(save(session, kind, text, author, folder))
     return made
+
+
+def cover(session: Session, away: str, delegate: Person, starts: date, ends: date,
+          author: Author, folder: Path) -> ConfigVersion:  # fmt: skip
+    """`delegate` covers for `away` from `starts` to `ends`: a new directory version, checked
+    as any other (the person must be in it, the dates in order)."""
+    text, _ = text_in_force(session, DIRECTORY, folder)
+    try:
+        changed = add_cover(text, away, delegate.email, delegate.name, starts, ends)
+    except ValueError as exc:
+        raise ConfigError(origin(DIRECTORY, "in force"), [str(exc)]) from None
+    why = f"{delegate.email} covers for {away} from {starts} to {ends}: {author.reason.strip()}"
+    return save(session, DIRECTORY, changed, Author(author.by, why, author.client), folder)
 
 
 def hand_over(session: Session, leaving: str, successor: str, name: str, author: Author,

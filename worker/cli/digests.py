@@ -21,7 +21,7 @@ from worker.mail import build_digest_message
 from worker.models import Delivery, DeliveryState, Plan
 from worker.paths import EXAMPLES_DIR
 from worker.planning import deliveries_due, latest_period
-from worker.scheduler import plan_once
+from worker.scheduler import cover_on, plan_once
 from worker.settings import Settings
 from worker.supervisor import run_together
 from worker.transport import transport_for
@@ -80,7 +80,9 @@ def would_send(app: App, period: date) -> list[Digest]:
         session.begin()
         links = digest_links(app.settings, app.now(), preview=True)
         label = app.partnership_label()
-        rows = deliveries_due(session, app.rules(), app.timezone, period, label, links)
+        rows = deliveries_due(
+            session, app.rules(), app.timezone, period, label, links, cover=cover_on(app, period)
+        )
         return [Digest.from_json(r.payload) for r in rows]
     finally:
         session.rollback()

@@ -10,6 +10,7 @@ directory replace LEAVING SUCCESSOR   someone leaves: their roles to their succe
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -19,12 +20,14 @@ from worker.app import App
 from worker.cli.common import app_from, console, plain_table, ready
 from worker.db import transaction
 from worker.models import ConfigVersion
+from worker.recipients import Person
 from worker.undeliverable import correct_address
 from worker.versions import (
     DIRECTORY,
     FILES,
     RULES,
     Author,
+    cover,
     hand_over,
     history,
     newest,
@@ -121,7 +124,7 @@ def add_version_commands(group: click.Group, kind: str) -> None:
 @click.group("directory")
 def directory_group() -> None:
     """The partnership's directory: its versions (load, export, versions, rollback), someone
-    leaving (replace), an address corrected (correct)."""
+    leaving (replace), someone away (cover), an address corrected (correct)."""
 
 
 @directory_group.command("correct")
@@ -150,6 +153,26 @@ def correct(ctx: click.Context, address: str, corrected: str, by: str, reason: s
                "next push.")  # fmt: skip
     if released.clashing:
         click.echo(f"{released.clashing} not sent: {corrected} had its own digest that period.")
+
+
+@directory_group.command("cover")
+@click.argument("away")
+@click.argument("delegate")
+@click.option("--name", required=True, help="The delegate's name.")
+@click.option("--from", "starts", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--to", "ends", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@BY
+@REASON
+@click.pass_context
+def cover_command(ctx: click.Context, away: str, delegate: str, name: str, starts: datetime,
+                  ends: datetime, by: str, reason: str) -> None:  # fmt: skip
+    """AWAY is away: from --from to --to (included) DELEGATE receives their digests and may
+    act for them in the console."""
+    app = ready(app_from(ctx))
+    author, folder = Author(by, reason), app.settings.config_dir
+    covering = Person(name, delegate)
+    saving(app, lambda session: cover(session, away, covering, starts.date(), ends.date(),
+                                      author, folder))  # fmt: skip
 
 
 @directory_group.command("replace")

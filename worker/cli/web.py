@@ -192,7 +192,7 @@ def console_group() -> None:
 def sign_in_link(ctx: click.Context, email: str) -> None:
     """Print a one-time sign-in link for EMAIL, someone in the directory (no mail needed)."""
     app = ready(app_from(ctx))
-    person = person_of(app.directory(), email)
+    person = person_of(app.directory(), email, app.today())
     if person is None:
         raise click.ClickException(f"{email} is not in the directory, so cannot sign in")
     minutes = app.settings.sign_in_valid_minutes

@@ -59,8 +59,9 @@ def act(session: Session, doer: Doer, row: Obligation, asked: Request) -> Obliga
     note = asked.note.strip()
     if asked.what == COMPLETE and not note:
         note = "marked complete in the console"
+    by = doer.person.actor(row)  # "delegate for person" when acting as cover
     event = record_event(
-        row, EVENTS[asked.what], doer.today, doer.person.email, note, asked.new_target, asked.agency
+        row, EVENTS[asked.what], doer.today, by, note, asked.new_target, asked.agency
     )
     session.flush()
     keep(session, doer, asked.what, row.key, event)

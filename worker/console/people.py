@@ -14,12 +14,14 @@ leaver removed, a role moved) takes effect at once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 
 from sqlalchemy import ColumnElement, false, or_, select
 
 from worker.directory import Directory
 from worker.models import Agency, Establishment, Obligation
+from worker.rules import ROLE_NAMES
 
 ACKNOWLEDGE, NOTE, COMPLETE, RETARGET, REASSIGN = (
     "acknowledge", "note", "complete", "retarget", "reassign",
@@ -27,11 +29,6 @@ ACKNOWLEDGE, NOTE, COMPLETE, RETARGET, REASSIGN = (
 AGENCY_ACTS = (ACKNOWLEDGE, NOTE, COMPLETE)
 SCHOOL_ACTS = (NOTE, COMPLETE)
 MANAGER_ACTS = (ACKNOWLEDGE, NOTE, COMPLETE, RETARGET, REASSIGN)
-ROLE_NAMES = {
-    "named_contact": "named contact",
-    "line_manager": "line manager",
-    "senior_safeguarding_lead": "senior safeguarding lead",
-}
 
 
 @dataclass(frozen=True)
@@ -43,6 +40,8 @@ class Person:
     chair: bool = False
     agencies: frozenset[str] = frozenset()  # names
     establishments: frozenset[str] = frozenset()  # names
+    # (agency or school, address of the person away) for each place held only as cover
+    standing_in: tuple[tuple[str, str], ...] = ()
 
     @property
     def sees_everything(self) -> bool:
@@ -61,6 +60,17 @@ class Person:
         if row.establishment is not None and row.establishment.name in self.establishments:
             return SCHOOL_ACTS
         return ()
+
+    def actor(self, row: Obligation) -> str:
+        """Who the record says acted on `row`: this person, or "delegate for person" where
+        they act only as cover."""
+        place = row.agency.name if row.agency else row.establishment.name if row.establishment \
+            else None  # fmt: skip
+        mine = {p for p, _ in self.standing_in}
+        if place not in mine or self.manager:
+            return self.email
+        away = sorted({a for p, a in self.standing_in if p == place})
+        return f"{self.email} for {', '.join(away)}"[:320]
 
     def may_see(self, row: Obligation) -> bool:
         return self.sees_everything or bool(self.own_acts(row))
@@ -84,9 +94,36 @@ class Person:
         return Obligation.stage >= officer_stage if self.sees_everything else self.mine()
 
 
-def person_of(directory: Directory, email: str) -> Person | None:
-    """The person the directory in force knows by `email`, or None: only they sign in."""
+def person_of(directory: Directory, email: str, today: date | None = None) -> Person | None:
+    """The person the directory in force knows by `email`, or None: only they sign in. On
+    `today`, someone covering for a person away also has that person's agencies and
+    schools, and what they do there is recorded as done for them."""
     wanted = email.strip().lower()
+    own = roles_of(directory, wanted)
+    covering = [c for c in directory.cover if today and c.on(today)
+                and str(c.delegate.email).lower() == wanted]  # fmt: skip
+    if own is None and not covering:
+        return None
+    person = own or Person(wanted, covering[0].delegate.name, ())
+    own_places = person.agencies | person.establishments
+    for entry in covering:
+        away = roles_of(directory, str(entry.person).lower())
+        if away is None:
+            continue
+        theirs = (away.agencies | away.establishments) - own_places
+        stood = tuple((place, away.email) for place in sorted(theirs))
+        person = replace(
+            person,
+            roles=(*person.roles, f"covering for {away.name} until {entry.ends.isoformat()}"),
+            agencies=person.agencies | away.agencies,
+            establishments=person.establishments | away.establishments,
+            standing_in=(*person.standing_in, *stood),
+        )
+    return person
+
+
+def roles_of(directory: Directory, wanted: str) -> Person | None:
+    """What the directory itself gives the address `wanted`: its roles, agencies, schools."""
     roles: list[str] = []
     name = ""
     officers = directory.partnership

@@ -4,6 +4,7 @@
                                       refused for good with the digests held for them
     POST /console/directory/replace   someone leaves: every role to a successor (manager)
     POST /console/directory/correct   a refused address corrected (manager)
+    POST /console/directory/cover     someone away: a delegate between two dates (manager)
 
 Both changes go through the same functions as `reminders directory replace` and `reminders
 directory correct` (worker/versions.py, worker/undeliverable.py): a new directory version
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -23,8 +24,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from worker import versions
 from worker.console.acts import Doer, keep
 from worker.models import Delivery, DeliveryState, UndeliverableAddress
+from worker.recipients import Person
 from worker.undeliverable import correct_address, marked
 from worker.versions import DIRECTORY, Author, hand_over, numbered
 from worker.web.context import Web, page, web_of
@@ -107,6 +110,29 @@ async def correct(request: Request) -> Response:
 
     return await changing(request, form, ("address", "corrected"), "address corrected",
                           f"{address} → {corrected}", change)  # fmt: skip
+
+
+async def cover(request: Request) -> Response:
+    """Someone away: a delegate receives their digests and acts for them, between dates."""
+    form = await form_of(request)
+    away, email = form.get("away", "").strip(), form.get("delegate", "").strip()
+    name = form.get("delegate_name", "").strip()
+
+    def change(session: Session, author: Author, web: Web, now: datetime) -> str:
+        starts, ends = (day(form.get(k, ""), k) for k in ("from", "to"))
+        folder = web.app.settings.config_dir
+        row = versions.cover(session, away, Person(name, email), starts, ends, author, folder)
+        return f"saved={row.number}"
+
+    return await changing(request, form, ("away", "delegate", "delegate_name", "from", "to"),
+                          "cover", f"{email} for {away}", change)  # fmt: skip
+
+
+def day(value: str, field: str) -> date:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ConfigError(Path(field), [f"{field}: {value!r} is not a date"]) from None
 
 
 Change = Callable[[Session, Author, Web, datetime], str]  # gives the page's query

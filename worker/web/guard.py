@@ -81,7 +81,7 @@ def visitor(web: Web, request: Request) -> Visitor:
     with transaction(app.sessions) as session:  # an ending is kept, so no raising inside
         row = current(session, token, now, Lifetimes.of(app.settings))
         if row is not None:
-            session_id, person = row.id, person_of(app.directory(), row.email)
+            session_id, person = row.id, person_of(app.directory(), row.email, app.today())
             if person is None:
                 end_all(session, row.email, now, "removed from the directory")
     if row is None:

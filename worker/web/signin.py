@@ -85,7 +85,7 @@ async def ask(request: Request) -> Response:
 def send_link(app: App, email: str) -> None:
     """Make and send a link if `email` is someone in the directory; otherwise nothing."""
     try:
-        person = person_of(app.directory(), email)
+        person = person_of(app.directory(), email, app.today())
         if person is None:
             return
         settings, now = app.settings, app.now()
@@ -122,7 +122,7 @@ async def use(request: Request) -> Response:
         app = web.app
         with transaction(app.sessions) as session:
             email = redeem(session, token, app.now())
-            if email is None or person_of(app.directory(), email) is None:
+            if email is None or person_of(app.directory(), email, app.today()) is None:
                 return None
             return begin(session, email, app.now(), client)
 
