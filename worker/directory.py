@@ -62,6 +62,8 @@ class EstablishmentEntry(Strict):
     email: EmailStr
     contact: Name | None = None
     groups: list[Name] = []
+    urn: Annotated[str, Field(pattern=r"^\d{5,7}$")] | None = None  # the DfE's number
+    closed: date | None = None  # closed (no MI sheets from then), kept on record
 
 
 class LAContact(Person):
@@ -106,7 +108,8 @@ class Directory(Strict):
     @model_validator(mode="after")
     def check_references(self) -> Directory:
         problems = [*self.alias_clashes(), *self.unknown_groups(), *self.unknown_managers(),
-                    *self.la_contact_problems(), *self.cover_problems()]  # fmt: skip
+                    *self.la_contact_problems(), *self.cover_problems(),
+                    *self.establishment_problems()]  # fmt: skip
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -119,6 +122,19 @@ class Directory(Strict):
             | {c.email.lower() for a in self.agencies for c in a.contacts}
             | {e.email.lower() for e in self.establishments}
         )
+
+    def establishment_problems(self) -> list[str]:
+        names: set[str] = set()
+        urns: set[str] = set()
+        problems = []
+        for i, place in enumerate(self.establishments):
+            if fold(place.name) in names:
+                problems.append(f"establishments[{i}].name: {place.name!r} is listed twice")
+            if place.urn and place.urn in urns:
+                problems.append(f"establishments[{i}].urn: URN {place.urn} is listed twice")
+            names.add(fold(place.name))
+            urns.add(place.urn or "")
+        return problems
 
     def cover_problems(self) -> list[str]:
         known, problems = self.addresses(), []
@@ -287,12 +303,18 @@ def sync_establishments(session: Session, directory: Directory) -> None:
     for name in directory.groups:
         groups.setdefault(name, EstablishmentGroup(name=name))
         session.add(groups[name])
-    existing = {e.name: e for e in session.scalars(select(Establishment))}
-    for entry in directory.establishments:
-        place = existing.get(entry.name) or Establishment(name=entry.name)
+    places = list(session.scalars(select(Establishment)))
+    by_urn = {e.urn: e for e in places if e.urn}
+    by_name = {e.name: e for e in places}
+    for entry in directory.establishments:  # by URN first: a school renamed is the same one
+        place = (by_urn.get(entry.urn) if entry.urn else None) or by_name.get(entry.name)
+        place = place or Establishment(name=entry.name)
+        place.name, place.urn = entry.name, entry.urn or place.urn
         place.email, place.contact_name = entry.email.lower(), entry.contact
-        place.groups = [groups[g] for g in entry.groups]
+        place.closed_on = entry.closed
+        place.groups = [] if entry.closed else [groups[g] for g in entry.groups]
         session.add(place)
+        session.flush()  # a rename frees its old name for another entry
 
 
 def resolve_leads(session: Session) -> None:

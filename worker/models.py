@@ -152,6 +152,9 @@ class Establishment(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     email: Mapped[str] = mapped_column(String(320))
     contact_name: Mapped[str | None] = mapped_column(String(200))
+    # The DfE's unique reference number: a school renamed stays the same establishment.
+    urn: Mapped[str | None] = mapped_column(String(10), unique=True)
+    closed_on: Mapped[date | None]  # closed: in no group, its open MI obligations ended
     groups: Mapped[list[EstablishmentGroup]] = relationship(
         secondary=group_members, back_populates="members"
     )

@@ -21,6 +21,7 @@ from worker.cli.common import app_from, console, plain_table, ready
 from worker.db import transaction
 from worker.models import ConfigVersion
 from worker.recipients import Person
+from worker.schools import SchoolChanges, SchoolsError, apply, compare, read_schools
 from worker.undeliverable import correct_address
 from worker.versions import (
     DIRECTORY,
@@ -33,6 +34,7 @@ from worker.versions import (
     newest,
     roll_back,
     save,
+    text_in_force,
     warnings_in_force,
 )
 from worker.yaml_files import ConfigError
@@ -173,6 +175,63 @@ def cover_command(ctx: click.Context, away: str, delegate: str, name: str, start
     covering = Person(name, delegate)
     saving(app, lambda session: cover(session, away, covering, starts.date(), ends.date(),
                                       author, folder))  # fmt: skip
+
+
+@directory_group.command("schools")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--dsl",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A second CSV: URN, DSL name, DSL email (and Groups).",
+)
+@click.option(
+    "--group",
+    "groups",
+    multiple=True,
+    default=["schools"],
+    show_default=True,
+    help="The group(s) a new school joins when the list gives none.",
+)
+@click.option("--apply", "to_apply", is_flag=True, help="Save the changes previewed.")
+@click.option("--by", help="Who makes this version (with --apply).")
+@click.option("--reason", help="Why (with --apply).")
+@click.pass_context
+def schools_command(ctx: click.Context, file: Path, dsl: Path | None, groups: tuple[str, ...],
+                    to_apply: bool, by: str | None, reason: str | None) -> None:  # fmt: skip
+    """Preview the schools in FILE (a GIAS extract or the authority's list) against the
+    directory: added, renamed, changed, closed; with --apply, save exactly that."""
+    app = ready(app_from(ctx))
+    if to_apply and not (by and reason):
+        raise click.UsageError("--apply needs --by and --reason")
+    try:
+        listed = read_schools(file, dsl, app.today())
+    except SchoolsError as exc:
+        raise click.ClickException(f"nothing changed.\n{exc}") from exc
+    changes = compare(app.directory(), listed, app.today(), groups)
+    for line in preview_lines(changes):
+        click.echo(line)
+    if not to_apply or changes.nothing:
+        return
+    folder, author = app.settings.config_dir, Author(by or "", reason or "")
+
+    def make(session: Session) -> ConfigVersion:
+        text, _ = text_in_force(session, DIRECTORY, folder)
+        return save(session, DIRECTORY, apply(text, changes), author, folder)
+
+    saving(app, make)
+
+
+def preview_lines(changes: SchoolChanges) -> list[str]:
+    lines = [f"added: {s.name} (URN {s.urn}), DSL {s.contact or ''} <{s.email}>, groups "
+             f"{', '.join(s.groups or ())}" for s in changes.added]  # fmt: skip
+    lines += [f"renamed: {old} -> {new} (URN {urn})" for urn, old, new in changes.renamed]
+    lines += [f"changed: {name}: {key} {old or '(none)'} -> {new}"
+              for name, key, old, new in changes.changed]  # fmt: skip
+    lines += [f"closed: {name}: {why}" for name, _, why in changes.closed]
+    counts = (f"{len(changes.added)} added, {len(changes.renamed)} renamed, "
+              f"{len(changes.changed)} changed, {len(changes.closed)} closed, "
+              f"{changes.unchanged} unchanged")  # fmt: skip
+    return [*lines, counts]
 
 
 @directory_group.command("replace")

@@ -157,7 +157,15 @@ def sync_obligations(session: Session, rules: Rules, tz: ZoneInfo, today: date) 
             follow(row, spec, today)
     for key, row in existing.items():
         if key not in specs and row.resolved_on is None and not completed(row):
-            record_event(row, "completed", today, DOCUMENT, "no longer required by the documents")
+            record_event(row, "completed", today, DOCUMENT, ended_because(row))
+
+
+def ended_because(row: Obligation) -> str:
+    """Why the documents no longer require `row`: its school closed, or they dropped it."""
+    place = row.establishment
+    if place is not None and place.closed_on is not None:
+        return f"{place.name} closed on {place.closed_on.isoformat()}"
+    return "no longer required by the documents"
 
 
 def new_obligation(spec: Spec) -> Obligation:
