@@ -191,13 +191,16 @@ class Cadence:
 
     daily_from_stage: int
     week_start: date  # the first working day of the period's week
+    daily: frozenset[str] = frozenset()  # addresses that asked for a daily digest
 
     def due(self, inbox: Inbox, last_sent: date | None, changed_since_last: bool) -> bool:
-        """Daily for serious items or news; otherwise weekly, on the week's first working day
-        or, after downtime, at the first send window that week."""
+        """Daily for serious items or news, or for someone who asked; otherwise weekly, on
+        the week's first working day or, after downtime, at the first send window that week."""
         if not inbox.items and not inbox.resolved:
             return False
         if inbox.resolved or inbox.reminder_today or changed_since_last:
+            return True
+        if inbox.recipient.email.lower() in self.daily:
             return True
         if any(i.stage >= self.daily_from_stage or i.unassigned for i in inbox.items):
             return True

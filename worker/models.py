@@ -571,3 +571,16 @@ class UndeliverableAddress(Base):
     corrected_at: Mapped[datetime | None]
     corrected_to: Mapped[str | None] = mapped_column(String(320))
     corrected_by: Mapped[str | None] = mapped_column(String(320))
+
+
+class DigestPreference(Base):
+    """Someone who asked for a digest every working day they have items, where the rules
+    would give them a weekly one (never less often than the rules say)."""
+
+    __tablename__ = "digest_preferences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    daily: Mapped[bool]
+    changed_at: Mapped[datetime]
+    client: Mapped[str | None] = mapped_column(String(100))

@@ -55,6 +55,7 @@ from worker.obligations import (
     record,
     stream,
 )
+from worker.preferences import daily_readers
 from worker.recipients import Person, Recipient, unknown_la_contacts
 from worker.rules import Rules
 from worker.workdays import WorkingCalendar, local_date
@@ -155,6 +156,8 @@ class Listeners:
         if previous is None or previous < start:
             return cls(None, [], reach.signature)
         people = reach.people_of(owners_where(session, something_to_say(assessor, previous, start)))
+        daily = daily_readers(session)  # they hear whenever they have items
+        people |= {p for p in reach.people if p.lower() in daily}
         before = select(PlanRun.reach).where(PlanRun.kind == KIND, PlanRun.period == previous)
         if session.scalar(before) != reach.signature:
             heard = {e for e, d in last_sent(session, period).items() if d >= start}
@@ -206,7 +209,8 @@ def due_deliveries(session: Session, rules: Rules, period: date, partnership: st
                    attention: Sequence[Attention] = ()) -> list[Delivery]:  # fmt: skip
     """The digests due this period. The business manager's also carries the failed digests
     not yet reported (always due then) and what needs their attention (due when new)."""
-    cadence = Cadence(rules.digests.daily_from_stage, week_start(period, rules.calendar()))
+    cadence = Cadence(rules.digests.daily_from_stage, week_start(period, rules.calendar()),
+                      daily_readers(session))  # fmt: skip
     last, moved = last_sent(session, period), changed_keys(session, cadence.week_start, period)
     failures = report_failures(session, period) if manager is not None else []
     if manager is not None and (failures or attention):

@@ -90,6 +90,7 @@ def console_routes() -> list[Route]:
         Route("/console/sign-out-everywhere", signin.sign_out_everywhere, methods=post),
         Route("/console/", console.home, methods=get),
         Route("/console/mine", console.mine, methods=get),
+        Route("/console/preferences", console.preference, methods=post),
         Route("/console/items", console.items, methods=get),
         Route("/console/items.csv", console.items_csv, methods=get),
         Route("/console/items/key/{key:path}", console.item_by_key, methods=get),

@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from worker import delivery
+from worker import delivery, preferences
 from worker.agency_feeds import issue_token, revoke
 from worker.console import records, sessions
 from worker.console.acts import NOTE_LIMIT, Doer, ForbiddenError, act, keep
@@ -46,6 +46,7 @@ from worker.console.people import REASSIGN, Person
 from worker.csv_export import csv_text
 from worker.models import Agency, DeliveryState, Obligation
 from worker.obligations import EventRefusedError, officer_stage, stream
+from worker.preferences import wants_daily
 from worker.rules import Ladder
 from worker.web.context import Web, page, problem, web_of
 from worker.web.guard import RefusedError, Visitor, forbidden, form_of, visiting
@@ -90,16 +91,36 @@ def figures(web: Web, today: date, top: int) -> Kept[tuple[Overview, str]]:
 
 async def mine(request: Request) -> Response:
     who = await visiting(request)
-    return await run_in_threadpool(mine_page, web_of(request), who)
+    saved = request.query_params.get("saved") == "1"
+    return await run_in_threadpool(mine_page, web_of(request), who, saved)
 
 
-def mine_page(web: Web, who: Visitor) -> Response:
+def mine_page(web: Web, who: Visitor, saved: bool = False) -> Response:
     ladder = ladder_of(web)
     open_ = Obligation.resolved_on.is_(None)
     with web.app.sessions() as session:
         scope = who.person.told(officer_stage(session, ladder))
         found, total = lines(session, scope, Filters(), limit=200, also=[open_])
-    return page("console/mine.html", who=who, lines=found, total=total, ladder=ladder)
+        daily = wants_daily(session, who.person.email)
+    return page("console/mine.html", who=who, lines=found, total=total, ladder=ladder,
+                daily=daily, rules=web.app.rules().digests, saved=saved)  # fmt: skip
+
+
+async def preference(request: Request) -> Response:
+    """Someone asks for a daily digest, or for what the rules say again (their own only)."""
+    who = await visiting(request)
+    daily = (await form_of(request)).get("digest") == "daily"
+    web = web_of(request)
+
+    def choose_it() -> None:
+        app = web.app
+        with app.sessions() as session, session.begin():
+            preferences.choose(session, who.person.email, daily, app.now(), who.client.address)
+            doer = Doer(who.person, who.client, app.now(), app.today())
+            keep(session, doer, "digest preference", "daily" if daily else "as the rules say")
+
+    await run_in_threadpool(choose_it)
+    return RedirectResponse("/console/mine?saved=1#digests", status_code=303)
 
 
 async def items(request: Request) -> Response:
