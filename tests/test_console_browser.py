@@ -221,6 +221,12 @@ def test_someone_leaves_and_a_refused_address_is_corrected_in_a_browser(
         expect(page.get_by_role("status")).to_contain_text("covers for police.di@example.org")
         expect(page.locator("#cover + table")).to_contain_text("Acting Detective Inspector")
         looked_at(page, f"{name}-04-cover")
+        page.get_by_role("link", name="Edit the whole directory").click()
+        page.get_by_label("The directory").fill("agencies: 7\n")
+        page.get_by_label("Why it changes").fill("a slip")
+        page.get_by_role("button", name="Check and save").click()
+        expect(page.get_by_role("alert")).to_contain_text("Nothing was saved")
+        looked_at(page, f"{name}-04b-edit-refused")
 
         successor = browser.new_context(base_url=base).new_page()
         successor.goto(f"/console/sign-in/{link_token(app, SUCCESSOR)}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import date
 
 import httpx
@@ -108,3 +110,34 @@ def test_only_the_business_manager_changes_the_directory(app: App) -> None:
         assert client.get(PAGE).status_code == 403
     with app.sessions() as session:
         assert [v.number for v in history(session, DIRECTORY)] == [1]
+
+
+def test_the_whole_directory_edited_checked_and_saved(app: App) -> None:
+    with serving(app) as client:
+        sign_in(client, app, MANAGER)
+        text = client.get(f"{PAGE}/edit").text
+        shipped = html.unescape(re.search(r'name="text"[^>]*>(.*?)</textarea>', text, re.S)
+                                .group(1))  # type: ignore[union-attr]  # fmt: skip
+        broken = shipped.replace("email: police.di@example.org", "email: police.di-at-example")
+        refused = post(client, f"{PAGE}/edit", f"{PAGE}/edit", text=broken, reason="typo")
+        assert refused.status_code == 422
+        assert "agencies[4].contacts[1].email: " in html.unescape(refused.text)
+        assert "police.di-at-example" in refused.text  # the text kept, to mend
+        schools = "".join(f"  - {{name: School {n:03}, email: dsl{n:03}@school.example.org, "
+                          f"groups: [schools]}}\n" for n in range(400))  # fmt: skip
+        bigger = shipped.replace("establishments:\n", "establishments:\n" + schools, 1)
+        done = post(client, f"{PAGE}/edit", f"{PAGE}/edit", text=bigger, reason="400 schools")
+        assert done.status_code == 303, done.text[:500]
+        assert "Directory version 2 saved: 400 schools" in client.get(done.headers["location"]).text
+    assert len(app.directory().establishments) == 404
+    with app.sessions() as session:
+        [newest, _] = history(session, DIRECTORY)
+        assert "# Named groups of establishments" in newest.content  # comments kept as written
+
+
+def test_other_console_forms_stay_short(app: App) -> None:
+    with serving(app) as client:
+        sign_in(client, app, MANAGER)
+        answer = post(client, f"{PAGE}/replace", PAGE, leaving=NURSE, successor=SUCCESSOR,
+                      name="x" * 40_000, reason="x")  # fmt: skip
+    assert answer.status_code == 413

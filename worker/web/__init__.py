@@ -106,6 +106,8 @@ def console_routes() -> list[Route]:
         Route("/console/directory/replace", directory.replace, methods=post),
         Route("/console/directory/correct", directory.correct, methods=post),
         Route("/console/directory/cover", directory.cover, methods=post),
+        Route("/console/directory/edit", directory.edit, methods=get),
+        Route("/console/directory/edit", directory.save_edit, methods=post),
         Route("/console/rules", rules.rules, methods=get),
         Route("/console/rules", rules.propose, methods=post),
         Route("/console/versions/{kind}", versions.versions, methods=get),

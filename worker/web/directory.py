@@ -5,6 +5,7 @@
     POST /console/directory/replace   someone leaves: every role to a successor (manager)
     POST /console/directory/correct   a refused address corrected (manager)
     POST /console/directory/cover     someone away: a delegate between two dates (manager)
+    GET, POST /console/directory/edit the directory's text, edited whole (manager)
 
 Both changes go through the same functions as `reminders directory replace` and `reminders
 directory correct` (worker/versions.py, worker/undeliverable.py): a new directory version
@@ -29,7 +30,7 @@ from worker.console.acts import Doer, keep
 from worker.models import Delivery, DeliveryState, UndeliverableAddress
 from worker.recipients import Person
 from worker.undeliverable import correct_address, marked
-from worker.versions import DIRECTORY, Author, hand_over, numbered
+from worker.versions import DIRECTORY, Author, hand_over, numbered, save, text_in_force
 from worker.web.context import Web, page, web_of
 from worker.web.guard import Visitor, forbidden, form_of, visiting
 from worker.yaml_files import ConfigError
@@ -133,6 +134,53 @@ def day(value: str, field: str) -> date:
         return date.fromisoformat(value.strip())
     except ValueError:
         raise ConfigError(Path(field), [f"{field}: {value!r} is not a date"]) from None
+
+
+async def edit(request: Request) -> Response:
+    """The directory in force as its YAML text, to edit whole (the business manager)."""
+    who = await visiting(request)
+    if not who.person.manager:
+        return forbidden()
+    web = web_of(request)
+
+    def text_now() -> str:
+        with web.app.sessions() as session:
+            text, _ = text_in_force(session, DIRECTORY, web.app.settings.config_dir)
+        return text
+
+    text = await run_in_threadpool(text_now)
+    return page("console/directory_edit.html", who=who, text=text, problems=[], reason="")
+
+
+async def save_edit(request: Request) -> Response:
+    """The edited text saved as the next version, checked as `directory load` checks it;
+    refused with every problem (key paths, YAML lines) and the text kept to mend."""
+    who = await visiting(request)
+    if not who.person.manager:
+        return forbidden()
+    form = await form_of(request)
+    text, reason = form.get("text", ""), form.get("reason", "").strip()[:500]
+    web = web_of(request)
+
+    def apply() -> Response:
+        app = web.app
+        if not reason:
+            return page("console/directory_edit.html", 422, who=who, text=text, reason=reason,
+                        problems=["say why the directory changes"])  # fmt: skip
+        author = Author(who.person.email, reason, who.client.address or "console")
+        try:
+            with app.sessions() as session, session.begin():
+                row = save(session, DIRECTORY, text, author, app.settings.config_dir)
+                keep(session, Doer(who.person, who.client, app.now(), app.today()),
+                     "directory edited", f"directory version {row.number}")  # fmt: skip
+                number = row.number
+        except ConfigError as exc:
+            return page("console/directory_edit.html", 422, who=who, text=text, reason=reason,
+                        problems=exc.problems)  # fmt: skip
+        app.sync_directory()
+        return RedirectResponse(f"{PAGE}?saved={number}", status_code=303)
+
+    return await run_in_threadpool(apply)
 
 
 Change = Callable[[Session, Author, Web, datetime], str]  # gives the page's query

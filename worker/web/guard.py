@@ -41,6 +41,7 @@ SIGN_IN = "/console/sign-in"
 BACK = "console_back"  # the page asked for before signing in
 BACK_SECONDS = 3600
 FORM_LIMIT = 32 * 1024
+LARGER_FORMS = {"/console/directory/edit": 512 * 1024}  # a directory of 400 schools and more
 
 
 class RefusedError(Exception):
@@ -215,8 +216,10 @@ class FormLimit:
         if scope["type"] == "http" and scope["method"] == "POST" and \
                 str(scope["path"]).startswith(PREFIX):  # fmt: skip
             length = dict(scope["headers"]).get(b"content-length", b"")
-            if not length.isdigit() or int(length) > FORM_LIMIT:
-                too_big = problem(413, "Too much text", "A console form is at most 32 KB.")
+            limit = LARGER_FORMS.get(str(scope["path"]), FORM_LIMIT)
+            if not length.isdigit() or int(length) > limit:
+                too_big = problem(413, "Too much text",
+                                  f"This console form is at most {limit // 1024} KB.")  # fmt: skip
                 await too_big(scope, receive, send)
                 return
         await self.app(scope, receive, send)
