@@ -5,7 +5,7 @@ filter, acknowledge, complete, the chair refused, a forged CSRF token refused, s
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
@@ -157,6 +157,7 @@ def test_the_rules_edited_previewed_saved_and_put_back_in_a_browser(
         looked_at(page, f"{name}-02-refused")
 
         page.locator("#f-stages-1-enters-after").fill("2")
+        page.get_by_label("Closure day 1", exact=True).fill("2026-12-29")  # the date picker
         page.get_by_role("button", name="Preview the changes").click()
         expect(page.locator("#preview-summary")).to_contain_text("1 of 2 live items")
         expect(page.locator("#moved")).to_contain_text("9.1 (Rules plan)")
@@ -171,6 +172,7 @@ def test_the_rules_edited_previewed_saved_and_put_back_in_a_browser(
         expect(page.locator("#f-stages-1-enters-after")).to_have_value("2")
         looked_at(page, f"{name}-04-saved")
         assert app.rules().stages[1].enters_after == 2
+        assert app.rules().closure_days == [date(2026, 12, 29)]
 
         page.get_by_role("link", name="Versions", exact=True).click()
         page.get_by_label("Why put version 1 back").fill("The board asked for five days again.")

@@ -38,7 +38,8 @@ def form_values(fields: RulesFields) -> Fields:
         ]
         sent += [(f"stages[{i}].tell", role) for role in stage.tell]
     sent += list(fields.numbers.items())
-    sent += [("closure_days", fields.closure_days), ("digests.send_at", fields.send_at),
+    sent += [("closure_days", d) for d in fields.closure_days]
+    sent += [("digests.send_at", fields.send_at),
              ("digests.daily_from_stage", fields.daily_from_stage)]  # fmt: skip
     for name, group in fields.audiences:
         sent += [("audience", name), ("group", group)]

@@ -24,7 +24,7 @@ def form(changes: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
         "due_soon.name": [fields.due_soon_name],
         "due_soon.working_days_before": [fields.due_soon_days],
         "due_soon.tell": list(fields.due_soon_tell),
-        "closure_days": [fields.closure_days],
+        "closure_days": list(fields.closure_days),
         "digests.send_at": [fields.send_at],
         "digests.daily_from_stage": [fields.daily_from_stage],
         "audience": [name for name, _ in fields.audiences],
@@ -71,7 +71,7 @@ def test_stages_removed_and_added_are_numbered_in_order() -> None:
 def test_lists_dates_and_audiences_from_their_fields() -> None:
     changes = {
         "due_soon.working_days_before": ["15, 5 ,1"],
-        "closure_days": ["2026-12-29\n2026-12-30"],
+        "closure_days": ["2026-12-29", "", "2026-12-30"],  # one a box, an empty one left
         "audience": ["All Staff", "", "Governors"],
         "group": ["schools", "schools", "schools"],
     }
@@ -84,7 +84,7 @@ def test_lists_dates_and_audiences_from_their_fields() -> None:
 def test_each_message_is_placed_beside_its_field() -> None:
     changes = {
         "stages[2].enters_after": ["0"],
-        "closure_days": ["2026-12-29\nnext friday"],
+        "closure_days": ["2026-12-29", "next friday"],
         "audience": ["All Staff"],
         "group": ["academies"],
         "due_soon.tell": [],

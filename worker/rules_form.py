@@ -48,7 +48,7 @@ class RulesFields:
     due_soon_tell: tuple[str, ...]
     stages: tuple[StageFields, ...]
     numbers: Mapping[str, str]
-    closure_days: str
+    closure_days: tuple[str, ...]
     audiences: tuple[tuple[str, str], ...]
     send_at: str
     daily_from_stage: str
@@ -68,7 +68,7 @@ def fields_of(text: str) -> RulesFields:
         due_soon_tell=tuple(soon.get("tell") or []),
         stages=stages,
         numbers={key: shown(data.get(key)) for key in NUMBERS},
-        closure_days="\n".join(shown(d) for d in data.get("closure_days") or []),
+        closure_days=tuple(shown(d) for d in data.get("closure_days") or []),
         audiences=tuple((str(k), str(v)) for k, v in (data.get("audiences") or {}).items()),
         send_at=shown(digests.get("send_at", "08:00")),
         daily_from_stage=shown(digests.get("daily_from_stage", 2)),
@@ -90,7 +90,8 @@ def proposed_text(text: str, form: Form) -> str:
     put(data, "stages", stages_from(data.get("stages") or [], form))
     for key in NUMBERS:
         data[key] = typed(one(form, key))
-    put(data, "closure_days", [day(v) for v in listed(one(form, "closure_days"), LINES_SPLIT)])
+    written = [d for value in form.get("closure_days", []) for d in listed(value, LINES_SPLIT)]
+    put(data, "closure_days", [day(v) for v in written])
     audiences = data.get("audiences")
     if isinstance(audiences, CommentedMap):  # emptied and filled, its comments kept
         for name in list(audiences):
