@@ -49,6 +49,9 @@ def test_daily_when_asked_for_in_the_console(app: App, tmp_path: Path) -> None:
     with serving(app) as client:
         sign_in(client, app, NURSE)
         page = client.get("/console/mine").text
+        assert "<h1>My items</h1>" in page
+        assert "<title>My items – partnership console</title>" in page
+        assert page.count('action="/console/preferences"') == 1
         assert 'name="digest" value="rules" checked' in page
         done = post(client, "/console/preferences", "/console/mine", digest="daily")
         assert done.status_code == 303
