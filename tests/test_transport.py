@@ -14,6 +14,7 @@ from worker.settings import Smtp
 from worker.transport import (
     Outbox,
     PermanentError,
+    RecipientRefusedError,
     SmtpRelay,
     TransientError,
     classify,
@@ -34,7 +35,7 @@ def message(to: str = "dsl@school.example.org") -> EmailMessage:
         (smtplib.SMTPResponseException(451, b"4.3.0 try later"), TransientError, "451 4.3.0"),
         (smtplib.SMTPResponseException(550, "5.1.1 no such user"), PermanentError, "550 5.1.1"),
         (smtplib.SMTPRecipientsRefused({"a@x.org": (452, b"full")}), TransientError, "452"),
-        (smtplib.SMTPRecipientsRefused({"a@x.org": (550, b"gone")}), PermanentError, "550"),
+        (smtplib.SMTPRecipientsRefused({"a@x.org": (550, b"gone")}), RecipientRefusedError, "550"),
         (smtplib.SMTPServerDisconnected("gone away"), TransientError, "gone away"),
         (ConnectionRefusedError(111, "Connection refused"), TransientError, "refused"),
         (smtplib.SMTPNotSupportedError("no STARTTLS"), PermanentError, "cannot do"),

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import smtplib
 from datetime import date
 
 import pytest
@@ -15,8 +16,10 @@ from worker.app import App
 from worker.cli import main
 from worker.delivery import deliver
 from worker.models import Delivery, DeliveryState, UndeliverableAddress
+from worker.scheduler import plan_once
 from worker.settings import load_settings
-from worker.transport import transport_for
+from worker.transport import PermanentError, RecipientRefusedError, classify, transport_for
+from worker.undeliverable import correct
 
 CORRECTED = "designated.nurse@health.example.org"
 WHO = ["--by", "business.manager@example.org", "--reason", "the nurse's address had a typo"]
@@ -106,3 +109,75 @@ def test_a_mended_mailbox_gets_its_held_digests_at_the_same_address(
     assert "Saved directory version" not in mended.output  # the directory did not change
     [row] = rows_for(app, NURSE)
     assert row.state is DeliveryState.PENDING
+
+
+def test_a_backlog_for_a_refused_address_is_held_and_released_whole(
+    app: App, relay: Recorder
+) -> None:
+    """Two periods planned before either was sent: the first refusal marks the address, the
+    second digest is held with it (not failed and forgotten), and both go once corrected."""
+    partnership(app)
+    calendar = app.rules().calendar()
+    first = calendar.next_working_day(app.today())
+    second = calendar.next_working_day(first)
+    for period in (first, second):
+        plan_once(app, app.rules(), period, app.partnership_label())
+    relay.replies = {NURSE: ["550 5.1.1 no such user"] * 2}
+    settings = load_settings()
+    transport = transport_for(settings)
+    try:
+        for row in rows_for(app, NURSE):
+            deliver(app.sessions, transport, settings, row.id, app.now())
+    finally:
+        transport.close()
+    assert [r.state for r in rows_for(app, NURSE)] == [DeliveryState.FAILED, DeliveryState.HELD]
+    with app.sessions() as session, session.begin():
+        released = correct(session, NURSE, NURSE, "business.manager@example.org", app.now())
+    assert released.sent_again == 2
+    assert [r.state for r in rows_for(app, NURSE)] == [DeliveryState.PENDING] * 2
+
+
+def test_a_refused_digest_resent_and_delivered_is_not_sent_again_by_a_correction(
+    app: App, relay: Recorder
+) -> None:
+    partnership(app)
+    first = app.rules().calendar().next_working_day(app.today())
+    relay.replies = {NURSE: ["550 5.1.1 no such user"]}
+    send(first)
+    with app.sessions() as session, session.begin():
+        [row] = session.scalars(select(Delivery).where(Delivery.recipient == NURSE))
+        row.state = DeliveryState.SENT  # resent from the console, and taken this time
+    with app.sessions() as session, session.begin():
+        released = correct(session, NURSE, NURSE, "business.manager@example.org", app.now())
+    assert released.sent_again == 0
+    assert [r.state for r in rows_for(app, NURSE)] == [DeliveryState.SENT]
+
+
+class RelayDown:
+    """A relay that refuses the sender's login for good: nothing to do with any address."""
+
+    def send(self, message: object) -> None:
+        raise PermanentError("535 5.7.8 authentication credentials invalid")
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def test_a_permanent_refusal_that_is_not_about_the_address_marks_nothing(app: App) -> None:
+    partnership(app)
+    first = app.rules().calendar().next_working_day(app.today())
+    plan_once(app, app.rules(), first, app.partnership_label())
+    [row] = rows_for(app, NURSE)
+    outcome = deliver(app.sessions, RelayDown(), load_settings(), row.id, app.now())
+    assert outcome.state == "failed"
+    with app.sessions() as session:
+        assert session.scalars(select(UndeliverableAddress)).all() == []
+
+
+def test_only_a_refused_recipient_is_the_address_s_fault() -> None:
+    refused = classify(smtplib.SMTPRecipientsRefused({NURSE: (550, b"5.1.1 no such user")}))
+    assert isinstance(refused, RecipientRefusedError)
+    assert str(refused) == "550 5.1.1 no such user"
+    rejected = classify(smtplib.SMTPDataError(554, b"5.7.1 message content rejected"))
+    assert isinstance(rejected, PermanentError)
+    assert not isinstance(rejected, RecipientRefusedError)

@@ -31,7 +31,7 @@ from worker.digest import Digest
 from worker.mail import build_digest_message
 from worker.models import Delivery, DeliveryState
 from worker.settings import Settings
-from worker.transport import PermanentError, TransientError, Transport
+from worker.transport import PermanentError, RecipientRefusedError, TransientError, Transport
 
 log = logging.getLogger(__name__)
 
@@ -120,8 +120,10 @@ def deliver(
         transport.send(message)
     except TransientError as exc:
         return failed_for_now(factory, row, now, str(exc), settings.retry_first_delay_seconds)
-    except PermanentError as exc:
+    except RecipientRefusedError as exc:
         return refused_for_good(factory, row, str(exc))
+    except PermanentError as exc:  # the relay, the sender or the message: not the address
+        return failed_for_good(factory, row, str(exc))
     persist(
         factory, lambda s: finish(s, row, state=DeliveryState.SENT, sent_at=now, lease_until=None)
     )
@@ -171,11 +173,15 @@ def failed_for_good(factory: sessionmaker[Session], row: Delivery, reason: str) 
 
 
 def refused_for_good(factory: sessionmaker[Session], row: Delivery, reply: str) -> Outcome:
-    """The relay refused for good: failed, and the address marked undeliverable (its later
-    digests are held until it is corrected)."""
+    """The relay refused the address for good: failed, and the address marked undeliverable
+    (its later digests are held until it is corrected); held, if it was marked already."""
 
     def write(session: Session) -> None:
-        if finish(session, row, state=DeliveryState.FAILED, lease_until=None, last_error=reply):
+        mark = undeliverable.marked(session).get(row.recipient.lower())
+        if mark is not None:  # refused before: held with the others, released with them
+            finish(session, row, state=DeliveryState.HELD, lease_until=None,
+                   last_error=undeliverable.held_for(mark))  # fmt: skip
+        elif finish(session, row, state=DeliveryState.FAILED, lease_until=None, last_error=reply):
             undeliverable.mark(session, row, reply)
 
     persist(factory, write)

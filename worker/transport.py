@@ -27,6 +27,11 @@ class PermanentError(Exception):
     """The server refused for good; trying again would not help."""
 
 
+class RecipientRefusedError(PermanentError):
+    """The server refused the recipient's address itself for good (a 5xx to RCPT): the
+    address is wrong, not the relay, the sender or the message."""
+
+
 class Transport(Protocol):
     def send(self, message: EmailMessage) -> None: ...
 
@@ -100,8 +105,7 @@ class SmtpRelay:
             self.connection = self.connect()
         refused = self.connection.send_message(message)
         if refused:
-            code, reply = next(iter(refused.values()))
-            raise smtplib.SMTPResponseException(code, reply)
+            raise smtplib.SMTPRecipientsRefused(refused)
 
     def close(self) -> None:
         connection, self.connection = self.connection, None
@@ -118,7 +122,7 @@ def classify(exc: Exception) -> Exception:
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code = min(c for c, _ in exc.recipients.values())
         replies = "; ".join(f"{c} {text(m)}" for c, m in exc.recipients.values())
-        return (PermanentError if code >= 500 else TransientError)(replies)
+        return (RecipientRefusedError if code >= 500 else TransientError)(replies)
     if isinstance(exc, smtplib.SMTPResponseException):
         reply = (
             exc.smtp_error.decode(errors="replace")

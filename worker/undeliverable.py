@@ -13,11 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func, or_, select
+from pydantic import EmailStr, TypeAdapter, ValidationError
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from worker.models import ConfigVersion, Delivery, DeliveryState, UndeliverableAddress
-from worker.versions import DIRECTORY, Author, hand_over, text_in_force
+from worker.versions import DIRECTORY, Author, hand_over, parse_directory, text_in_force
+from worker.yaml_files import ConfigError
+
+EMAIL = TypeAdapter(EmailStr)
 
 
 @dataclass(frozen=True)
@@ -53,30 +57,45 @@ def correct_address(session: Session, address: str, to: str, author: Author, fol
     and the address changes) and in the ledger (`correct`). ConfigError, nothing changed,
     if the directory with the new address fails its checks."""
     made = None
-    if to.strip().lower() != address.strip().lower() and in_directory(session, address, folder):
+    to = checked_address(to)
+    if to != address.strip().lower() and in_directory(session, address, folder):
         made = hand_over(session, address, to, "", author, folder, now)
     return made, correct(session, address, to, author.by, now)
 
 
 def in_directory(session: Session, address: str, folder: Path) -> bool:
-    text, _ = text_in_force(session, DIRECTORY, folder)
-    return address.strip().lower() in text.lower()
+    text, where = text_in_force(session, DIRECTORY, folder)
+    return address.strip().lower() in parse_directory(text, where).addresses()
+
+
+def checked_address(address: str) -> str:
+    """`address` as the ledger keeps it (lower case); ConfigError if it is not one."""
+    try:
+        return str(EMAIL.validate_python(address.strip())).lower()
+    except ValidationError:
+        raise ConfigError(Path("corrected"), [f"{address!r} is not an e-mail address"]) from None
 
 
 def correct(session: Session, address: str, to: str, by: str, now: datetime) -> Released:
     """`address` is corrected to `to` (the same address: its mailbox was mended). The refused
     digest and those held go to `to` at the next push. A digest `to` already has for the
     same period stays as it is, and the held one is kept as failed, saying why."""
-    old, new = address.strip().lower(), to.strip()
-    found = marked(session).get(old)
-    if found is None:
+    old, new = address.strip().lower(), to.strip().lower()
+    open_ = UndeliverableAddress.corrected_at.is_(None)
+    query = select(UndeliverableAddress).where(UndeliverableAddress.address == old, open_)
+    marks = list(session.scalars(query))  # two refusals at once may have made two
+    if not marks:
         return Released(0, 0)
-    found.corrected_at, found.corrected_to, found.corrected_by = now, new, by
+    for found in marks:
+        found.corrected_at, found.corrected_to, found.corrected_by = now, new, by
+    refused = and_(Delivery.state == DeliveryState.FAILED,
+                   Delivery.id.in_([m.delivery_id for m in marks]))  # fmt: skip
     waiting = select(Delivery).where(
         func.lower(Delivery.recipient) == old,
-        or_(Delivery.state == DeliveryState.HELD, Delivery.id == found.delivery_id),
+        or_(Delivery.state == DeliveryState.HELD, refused),
     )
-    taken = set(session.scalars(select(Delivery.period).where(Delivery.recipient == new)))
+    mine = func.lower(Delivery.recipient) == new
+    taken = set(session.scalars(select(Delivery.period).where(mine)))
     again = clashing = 0
     for row in session.scalars(waiting.order_by(Delivery.period)):
         if row.period in taken and new.lower() != old:
