@@ -3,6 +3,7 @@ the same establishment, a school closed ends its MI obligations saying so."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -126,3 +127,33 @@ def test_the_schools_in_a_second_file_keyed_by_urn(app: App, tmp_path: Path) -> 
                    "schools\n", encoding="utf-8")  # fmt: skip
     preview = schools(str(gias(tmp_path, bare)), "--dsl", str(dsl))
     assert "added: Hillside Primary School (URN 121001), DSL Ann Able <dsl@hillside" in preview
+
+
+def test_an_academy_converting_under_its_old_name_is_a_new_school(app: App, tmp_path: Path) -> None:
+    """GIAS closes the old URN and opens a new one under the same name: the entry of the old
+    URN closes (renamed, so that both keep a name of their own), the new one is added."""
+    schools(str(gias(tmp_path, OPEN)), "--apply", *WHO)
+    closed = OPEN[2].replace(",Open,,", ",Closed,31-08-2026,")
+    converted = OPEN[2].replace("121003", "149003").replace("Academy converter", "Academy")
+    preview = schools(str(gias(tmp_path, [*OPEN[:2], closed, converted], "gias-2.csv")))
+    assert preview.splitlines() == [
+        "added: Marsh Lane High School (URN 149003), DSL Cat Calm <dsl@marsh-lane.example.org>, "
+        "groups schools",
+        "renamed: Marsh Lane High School -> Marsh Lane High School (closed 2026-08-31) "
+        "(URN 121003)",
+        "closed: Marsh Lane High School: closed on 2026-08-31 (GIAS)",
+        "1 added, 1 renamed, 0 changed, 1 closed, 2 unchanged",
+    ]
+    schools(str(gias(tmp_path, [*OPEN[:2], closed, converted], "gias-2.csv")), "--apply", *WHO)
+    places = {e.urn: e for e in app.directory().establishments if e.urn}
+    assert (places["121003"].name, places["121003"].closed) == (
+        "Marsh Lane High School (closed 2026-08-31)", date(2026, 8, 31)
+    )  # fmt: skip
+    assert (places["149003"].name, places["149003"].closed) == ("Marsh Lane High School", None)
+    sync(app)
+    with app.sessions() as session:
+        rows = {e.urn: e for e in session.scalars(select(Establishment))}
+        assert rows["121003"].name == "Marsh Lane High School (closed 2026-08-31)"
+        assert rows["121003"].groups == []
+        assert rows["149003"].name == "Marsh Lane High School"
+        assert [g.name for g in rows["149003"].groups] == ["schools"]

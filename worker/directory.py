@@ -305,10 +305,11 @@ def sync_establishments(session: Session, directory: Directory) -> None:
         session.add(groups[name])
     places = list(session.scalars(select(Establishment)))
     by_urn = {e.urn: e for e in places if e.urn}
-    by_name = {e.name: e for e in places}
+    by_name = {fold(e.name): e for e in places if not e.urn}  # by name until it has a URN
     for entry in directory.establishments:  # by URN first: a school renamed is the same one
-        place = (by_urn.get(entry.urn) if entry.urn else None) or by_name.get(entry.name)
-        place = place or Establishment(name=entry.name)
+        place = by_urn.get(entry.urn) if entry.urn else None
+        if place is None:
+            place = by_name.pop(fold(entry.name), None) or Establishment(name=entry.name)
         place.name, place.urn = entry.name, entry.urn or place.urn
         place.email, place.contact_name = entry.email.lower(), entry.contact
         place.closed_on = entry.closed

@@ -164,10 +164,12 @@ def compare(directory: Directory, schools: Iterable[School], today: date,
     changes = SchoolChanges()
     entries = directory.establishments
     by_urn = {e.urn: e for e in entries if e.urn}
-    by_name = {fold(e.name): e for e in entries}
-    seen = set()
+    by_name = {fold(e.name): e for e in entries if not e.urn}  # by name only until it has one
+    seen: set[str] = set()
     for school in schools:
         entry = by_urn.get(school.urn) or by_name.get(fold(school.name))
+        if entry is not None and entry.name in seen:
+            entry = None  # matched by an earlier row: this one is another school
         if entry is None:
             if school.closed is None:
                 groups = school.groups or default_groups
@@ -179,7 +181,19 @@ def compare(directory: Directory, schools: Iterable[School], today: date,
     for entry in entries:
         if entry.name not in seen and entry.closed is None and entry.urn:
             changes.closed.append((entry.name, today, f"missing from the list of {today}"))
+    make_room(entries, changes)
     return changes
+
+
+def make_room(entries: Iterable[EstablishmentEntry], changes: SchoolChanges) -> None:
+    """A school added under the name of one that closed (an academy converting keeps its
+    name, with a new URN): the closed one is renamed "… (closed DATE)", shown in the preview,
+    so that both stay on record under names of their own."""
+    closing = {name: on for name, on, _ in changes.closed}
+    for entry in entries:
+        on = closing.get(entry.name) or entry.closed
+        if on is not None and any(fold(s.name) == fold(entry.name) for s in changes.added):
+            changes.renamed.append((entry.urn or "", entry.name, f"{entry.name} (closed {on})"))
 
 
 def differences(entry: EstablishmentEntry, school: School, changes: SchoolChanges) -> bool:
