@@ -9,7 +9,8 @@ from datetime import date
 import httpx
 from sqlalchemy import select
 
-from tests.console import CHAIR, MANAGER, NURSE, partnership, post, sign_in
+from tests.conftest import new_version
+from tests.console import CHAIR, MANAGER, NURSE, csrf, partnership, post, sign_in
 from tests.web import serving
 from worker.app import App
 from worker.db import transaction
@@ -119,14 +120,16 @@ def test_the_whole_directory_edited_checked_and_saved(app: App) -> None:
         shipped = html.unescape(re.search(r'name="text"[^>]*>(.*?)</textarea>', text, re.S)
                                 .group(1))  # type: ignore[union-attr]  # fmt: skip
         broken = shipped.replace("email: police.di@example.org", "email: police.di-at-example")
-        refused = post(client, f"{PAGE}/edit", f"{PAGE}/edit", text=broken, reason="typo")
+        refused = post(client, f"{PAGE}/edit", f"{PAGE}/edit", text=broken, reason="typo",
+                       base="1")  # fmt: skip
         assert refused.status_code == 422
         assert "agencies[4].contacts[1].email: " in html.unescape(refused.text)
         assert "police.di-at-example" in refused.text  # the text kept, to mend
         schools = "".join(f"  - {{name: School {n:03}, email: dsl{n:03}@school.example.org, "
                           f"groups: [schools]}}\n" for n in range(400))  # fmt: skip
         bigger = shipped.replace("establishments:\n", "establishments:\n" + schools, 1)
-        done = post(client, f"{PAGE}/edit", f"{PAGE}/edit", text=bigger, reason="400 schools")
+        done = post(client, f"{PAGE}/edit", f"{PAGE}/edit", text=bigger, reason="400 schools",
+                    base="1")  # fmt: skip
         assert done.status_code == 303, done.text[:500]
         assert "Directory version 2 saved: 400 schools" in client.get(done.headers["location"]).text
     assert len(app.directory().establishments) == 404
@@ -141,3 +144,21 @@ def test_other_console_forms_stay_short(app: App) -> None:
         answer = post(client, f"{PAGE}/replace", PAGE, leaving=NURSE, successor=SUCCESSOR,
                       name="x" * 40_000, reason="x")  # fmt: skip
     assert answer.status_code == 413
+
+
+def test_an_edit_made_from_an_older_version_is_never_saved(app: App) -> None:
+    with serving(app) as client:
+        sign_in(client, app, MANAGER)
+        opened = client.get(f"{PAGE}/edit").text
+        assert 'name="base" value="1"' in opened
+        text = html.unescape(re.search(r'name="text"[^>]*>(.*?)</textarea>', opened, re.S)
+                             .group(1))  # type: ignore[union-attr]  # fmt: skip
+        meanwhile = text.replace("name: Detective Sergeant", "name: Detective Sergeant Reid")
+        new_version(app, DIRECTORY, meanwhile)  # someone hands over a role, say
+        token = csrf(client.get(PAGE))
+        stale = client.post(f"{PAGE}/edit", data={"csrftoken": token, "base": "1", "text": text,
+                                                  "reason": "tidying"})  # fmt: skip
+    assert stale.status_code == 422
+    assert "version 2 was saved by tests@example.org after version 1" in stale.text
+    with app.sessions() as session:
+        assert [v.number for v in history(session, DIRECTORY)] == [2, 1]

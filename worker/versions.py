@@ -121,14 +121,20 @@ def check(session: Session, kind: str, text: str, where: Path, folder: Path) -> 
         raise ConfigError(where, problems) from None
 
 
-def save(session: Session, kind: str, text: str, author: Author, folder: Path) -> ConfigVersion:
+def save(session: Session, kind: str, text: str, author: Author, folder: Path,
+         after: int | None = None) -> ConfigVersion:  # fmt: skip
     """Check `text` (see `check`) and save it as the next version of `kind`, in force from
-    the next tick or request. ConfigError, and nothing saved, if it fails."""
+    the next tick or request. ConfigError, and nothing saved, if it fails, or if `after` is
+    given and another version has been saved since that one (a form opened on it)."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind of configuration {kind!r}")
     one_at_a_time(session)
     last = newest(session, kind)
     number = last.number + 1 if last else 1
+    if after is not None and last is not None and last.number != after:
+        said = (f"version {last.number} was saved by {last.made_by} after version {after}, "
+                "which this was made from: look at it, then make the change again")  # fmt: skip
+        raise ConfigError(origin(kind, number), [said])
     if not author.by.strip() or not author.reason.strip():
         raise ConfigError(origin(kind, number), ["say who makes it and why"])
     check(session, kind, text, origin(kind, number), folder)

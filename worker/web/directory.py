@@ -30,7 +30,15 @@ from worker.console.acts import Doer, keep
 from worker.models import Delivery, DeliveryState, UndeliverableAddress
 from worker.recipients import Person
 from worker.undeliverable import correct_address, marked
-from worker.versions import DIRECTORY, Author, hand_over, numbered, save, text_in_force
+from worker.versions import (
+    DIRECTORY,
+    Author,
+    hand_over,
+    newest,
+    numbered,
+    save,
+    text_in_force,
+)
 from worker.web.context import Web, page, web_of
 from worker.web.guard import Visitor, forbidden, form_of, visiting
 from worker.yaml_files import ConfigError
@@ -143,13 +151,15 @@ async def edit(request: Request) -> Response:
         return forbidden()
     web = web_of(request)
 
-    def text_now() -> str:
+    def text_now() -> tuple[str, int]:
         with web.app.sessions() as session:
             text, _ = text_in_force(session, DIRECTORY, web.app.settings.config_dir)
-        return text
+            row = newest(session, DIRECTORY)
+        return text, row.number if row else 0
 
-    text = await run_in_threadpool(text_now)
-    return page("console/directory_edit.html", who=who, text=text, problems=[], reason="")
+    text, base = await run_in_threadpool(text_now)
+    return page("console/directory_edit.html", who=who, text=text, problems=[], reason="",
+                base=base)  # fmt: skip
 
 
 async def save_edit(request: Request) -> Response:
@@ -160,23 +170,24 @@ async def save_edit(request: Request) -> Response:
         return forbidden()
     form = await form_of(request)
     text, reason = form.get("text", ""), form.get("reason", "").strip()[:500]
+    base = int(form["base"]) if form.get("base", "").isdigit() and len(form["base"]) < 9 else 0
     web = web_of(request)
 
     def apply() -> Response:
         app = web.app
         if not reason:
             return page("console/directory_edit.html", 422, who=who, text=text, reason=reason,
-                        problems=["say why the directory changes"])  # fmt: skip
+                        base=base, problems=["say why the directory changes"])  # fmt: skip
         author = Author(who.person.email, reason, who.client.address or "console")
         try:
             with app.sessions() as session, session.begin():
-                row = save(session, DIRECTORY, text, author, app.settings.config_dir)
+                row = save(session, DIRECTORY, text, author, app.settings.config_dir, base)
                 keep(session, Doer(who.person, who.client, app.now(), app.today()),
                      "directory edited", f"directory version {row.number}")  # fmt: skip
                 number = row.number
         except ConfigError as exc:
             return page("console/directory_edit.html", 422, who=who, text=text, reason=reason,
-                        problems=exc.problems)  # fmt: skip
+                        base=base, problems=exc.problems)  # fmt: skip
         app.sync_directory()
         return RedirectResponse(f"{PAGE}?saved={number}", status_code=303)
 

@@ -127,7 +127,7 @@ def saving(web: Web, who: Visitor, text: str, proposal: Proposal) -> Response:
     author = Author(who.person.email, proposal.reason, who.client.address or "console")
     try:
         with app.sessions() as session, session.begin():
-            row = save(session, RULES, text, author, app.settings.config_dir)
+            row = save(session, RULES, text, author, app.settings.config_dir, proposal.base)
             what = f"rules version {row.number}"
             if proposal.reapply:
                 live = session.scalars(select(Obligation).where(Obligation.resolved_on.is_(None)))
