@@ -20,6 +20,7 @@ from worker.db import transaction
 from worker.models import Change, ConsoleAction, Obligation
 from worker.obligations import record, sync_obligations
 from worker.rules_form import RulesFields, fields_of
+from worker.rules_preview import preview
 from worker.versions import DIRECTORY, RULES, history, text_in_force
 
 PAGE = "/console/rules"
@@ -237,3 +238,17 @@ def test_only_the_business_manager_changes_the_rules(app: App) -> None:
         client.cookies.clear()
         sign_in(client, app, NURSE)
         assert client.get(PAGE).status_code == 403
+
+
+def test_an_item_that_cannot_be_assessed_stops_no_preview(app: App, tmp_path: Path) -> None:
+    soon_due_plan(app, tmp_path)
+    with transaction(app.sessions) as session:
+        row = session.scalar(select(Obligation).order_by(Obligation.id))
+        assert row is not None
+        row.target_date = date(9999, 12, 31)  # as a direct edit of the table would
+    with app.sessions() as session:
+        shown = preview(session, app.rules(), app.rules(), app.today(), reapply=True)
+    assert shown.live == 2
+    assert len(shown.skipped) == 1
+    assert "year 10000 is out of range" in shown.skipped[0]
+    assert sum(now for now, _ in shown.counts[0]) == 1  # the other item is counted

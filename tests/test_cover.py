@@ -112,3 +112,32 @@ def test_cover_set_in_the_console_and_acted_on_by_the_delegate(app: App) -> None
         event = session.scalar(select(ObligationEvent).order_by(ObligationEvent.id.desc()))
         assert event is not None
         assert event.by == f"{DEPUTY} for {NURSE}"
+
+
+def test_a_delegate_told_in_their_own_right_hears_of_an_item_once() -> None:
+    """The line manager covering for their named contact: the item is theirs already."""
+    nurse = Recipient("Designated Nurse", NURSE, "named_contact", "named contact for Health")
+    manager = Recipient("Head", "head@example.org", "line_manager", "line manager of the nurse")
+    inboxes = {NURSE: Inbox(nurse, [item("4.1", "named contact for Health")]),
+               "head@example.org": Inbox(manager, [item("4.1", "copied as line manager")])}  # fmt: skip
+    for order in (inboxes, dict(reversed(list(inboxes.items())))):
+        found = covered(order, {NURSE: Person("Head", "Head@Example.org")})
+        assert list(found) == ["head@example.org"]  # one inbox, whatever the address's case
+        assert [(i.key, i.why) for i in found["head@example.org"].items] == [
+            ("4.1", "copied as line manager")
+        ]
+
+
+def test_cover_ends_when_the_person_leaves_and_follows_a_corrected_address(app: App) -> None:
+    runner = CliRunner()
+    covering = ["directory", "cover", NURSE, DEPUTY, "--name", "Dee Puty", "--from",
+                "2026-12-01", "--to", "2026-12-11", *WHO]  # fmt: skip
+    assert runner.invoke(main, covering).exit_code == 0
+    corrected = runner.invoke(main, ["directory", "correct", NURSE, "nurse@health.example.org",
+                                     *WHO])  # fmt: skip
+    assert corrected.exit_code == 0, corrected.output
+    assert [c.person for c in app.directory().cover] == ["nurse@health.example.org"]
+    left = runner.invoke(main, ["directory", "replace", "nurse@health.example.org",
+                                "new.nurse@example.org", "--name", "New Nurse", *WHO])  # fmt: skip
+    assert left.exit_code == 0, left.output
+    assert app.directory().cover == []  # the successor is not away

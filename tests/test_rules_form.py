@@ -100,3 +100,13 @@ def test_each_message_is_placed_beside_its_field() -> None:
         "due_soon.tell": ["must list at least one"],
     }
     assert general == []
+
+
+def test_an_optional_number_the_text_leaves_out_stays_out() -> None:
+    without = SHIPPED.replace("acknowledgement_limit_per_stage: 1\n", "")
+    assert without != SHIPPED
+    fields = fields_of(without)
+    assert fields.numbers["acknowledgement_limit_per_stage"] == ""
+    sent = form() | {"acknowledgement_limit_per_stage": [""]}
+    rules = parse_rules(proposed_text(without, sent), WHERE, GROUPS)
+    assert rules.acknowledgement_limit_per_stage == 1  # the default, as the file had it

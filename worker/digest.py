@@ -150,18 +150,27 @@ def covered(inboxes: dict[str, Inbox], cover: Mapping[str, Person]) -> dict[str,
         if delegate is None:
             mine = found.setdefault(email, Inbox(inbox.recipient))
             mine.recipient = inbox.recipient
-            mine.items += inbox.items
-            mine.resolved += inbox.resolved
+            mine.items = [*inbox.items, *unseen(inbox.items, mine.items)]
+            mine.resolved = [*inbox.resolved, *unseen(inbox.resolved, mine.resolved)]
             mine.reminder_today |= inbox.reminder_today
             continue
-        away = inbox.recipient
-        instead = Recipient(delegate.name, delegate.email, "delegate", f"covering for {away.name}")
-        theirs = found.setdefault(delegate.email, Inbox(instead))
+        away, address = inbox.recipient, delegate.email.lower()
+        instead = Recipient(delegate.name, address, "delegate", f"covering for {away.name}")
+        theirs = found.setdefault(address, Inbox(instead))
         note = f"covering for {away.name} ({away.email})"
-        theirs.items += [replace(i, why=f"{note}: {i.why}") for i in inbox.items]
-        theirs.resolved += [replace(i, why=f"{note}: {i.why}") for i in inbox.resolved]
+        theirs.items += unseen(theirs.items, [replace(i, why=f"{note}: {i.why}")
+                                              for i in inbox.items])  # fmt: skip
+        theirs.resolved += unseen(theirs.resolved, [replace(i, why=f"{note}: {i.why}")
+                                                    for i in inbox.resolved])  # fmt: skip
         theirs.reminder_today |= inbox.reminder_today
     return found
+
+
+def unseen(have: Sequence[Item], more: Iterable[Item]) -> list[Item]:
+    """The items of `more` not already among `have` (by key): an item told once a digest,
+    under its own reason, even to a delegate who also hears of it in their own right."""
+    keys = {i.key for i in have}
+    return [i for i in more if i.key not in keys]
 
 
 def ordered(items: Sequence[Item]) -> tuple[Item, ...]:

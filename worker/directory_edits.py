@@ -26,22 +26,32 @@ def mappings(node: Any) -> Iterator[dict[str, Any]]:
             yield from mappings(value)
 
 
-def replace_person(text: str, leaving: str, email: str, name: str) -> tuple[str, int]:
+def replace_person(text: str, leaving: str, email: str, name: str, same_person: bool = False
+                   ) -> tuple[str, int]:  # fmt: skip
     """`text` with every entry for the address `leaving` (a contact by role, the business
-    manager, the chair, an LA contact, a school's DSL) given to `email` and `name`; and how
-    many entries changed. ValueError if `text` is not YAML."""
+    manager, the chair, an LA contact, a school's DSL, a delegate) given to `email` and
+    `name`; and how many entries changed. Cover for `leaving` follows the new address when
+    it is `same_person` (an address corrected) and ends otherwise (someone left: their
+    successor is not away). ValueError if `text` is not YAML."""
     yaml = round_trip()
     try:
         document = yaml.load(text)
     except YAMLError as exc:
         raise ValueError(f"the directory in force is not readable YAML: {exc}") from None
-    changed = 0
+    old, changed = leaving.strip().lower(), 0
     for entry in mappings(document):
-        if str(entry.get("email", "")).strip().lower() == leaving.strip().lower():
+        if str(entry.get("email", "")).strip().lower() == old:
             entry["email"] = email.strip()
             if "name" in entry and name.strip():
                 entry["name"] = name.strip()
             changed += 1
+    cover: list[Any] = document.get("cover") or [] if isinstance(document, dict) else []
+    for entry in list(cover):
+        if str(entry.get("person", "")).strip().lower() == old:
+            if same_person:
+                entry["person"] = email.strip()
+            else:
+                cover.remove(entry)
     out = io.StringIO()
     yaml.dump(document, out)
     return out.getvalue(), changed

@@ -89,7 +89,8 @@ def proposed_text(text: str, form: Form) -> str:
     put(soon, "tell", list(form.get("due_soon.tell", [])))
     put(data, "stages", stages_from(data.get("stages") or [], form))
     for key in NUMBERS:
-        data[key] = typed(one(form, key))
+        if one(form, key) or key in data:  # an optional one the text leaves out stays out
+            data[key] = typed(one(form, key))
     written = [d for value in form.get("closure_days", []) for d in listed(value, LINES_SPLIT)]
     put(data, "closure_days", [day(v) for v in written])
     audiences = data.get("audiences")

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from worker import escalation as engine
 from worker.models import Obligation
 from worker.obligations import Assessor, engine_view, stream, view_of
+from worker.obligations.assess import problem_text
 from worker.recipients import Owner, owner_of, who
 from worker.rules import Rules
 from worker.workdays import WorkingCalendar
@@ -52,6 +53,7 @@ class Preview:
     moved_total: int
     live: int
     reapply: bool
+    skipped: tuple[str, ...] = ()  # items that could not be previewed, and why
 
 
 def preview(session: Session, in_force: Rules, proposed: Rules, today: date, reapply: bool,
@@ -61,18 +63,23 @@ def preview(session: Session, in_force: Rules, proposed: Rules, today: date, rea
     now = Assessor.build(session, in_force, today)
     then = replace(now, rules=proposed)
     days = (today, *ahead(then.calendar, today, horizon))
-    found, live, tally = [], 0, Tally(days)
+    found, live, tally, skipped = [], 0, Tally(days), []
     for row in stream(session):
         live += 1
-        before = engine_view(row)
-        after = replace(before, ladder=None) if reapply else before
-        old = engine.stages_ahead(before, now.ladder, now.calendar, today, days)
-        new = engine.stages_ahead(after, then.ladder, then.calendar, today, days)
+        try:
+            before = engine_view(row)
+            after = replace(before, ladder=None) if reapply else before
+            old = engine.stages_ahead(before, now.ladder, now.calendar, today, days)
+            new = engine.stages_ahead(after, then.ladder, then.calendar, today, days)
+            change = moved(row, now, then, before, after, days, old, new) if old != new else None
+        except Exception as exc:  # one item that cannot be assessed stops no preview
+            skipped.append(f"{view_of(row).label}: {problem_text(row, exc)}")
+            continue
         tally.add(old, new)
-        if old != new:
-            found.append(moved(row, now, then, before, after, days, old, new))
+        if change is not None:
+            found.append(change)
     return Preview(days, tally.stages(), tally.table(), tuple(found[:SHOWN]), len(found), live,
-                   reapply)  # fmt: skip
+                   reapply, tuple(skipped))  # fmt: skip
 
 
 def ahead(calendar: WorkingCalendar, today: date, n: int) -> list[date]:

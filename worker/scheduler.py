@@ -51,7 +51,7 @@ def in_step(app: App) -> str:
 def cover_on(app: App, period: date) -> Cover:
     """Who is away in `period`, by the directory in force, and who covers for them."""
     away = app.directory().covering(period)
-    return {email: Person(d.name, str(d.email)) for email, d in away.items()}
+    return {email: Person(d.name, str(d.email).lower()) for email, d in away.items()}
 
 
 def plan_once(app: App, rules: Rules, period: date, label: str) -> list[int]:

@@ -59,7 +59,7 @@ def correct_address(session: Session, address: str, to: str, author: Author, fol
     made = None
     to = checked_address(to)
     if to != address.strip().lower() and in_directory(session, address, folder):
-        made = hand_over(session, address, to, "", author, folder, now)
+        made = hand_over(session, address, to, "", author, folder, now, same_person=True)
     return made, correct(session, address, to, author.by, now)
 
 

@@ -225,14 +225,15 @@ def cover(session: Session, away: str, delegate: Person, starts: date, ends: dat
 
 
 def hand_over(session: Session, leaving: str, successor: str, name: str, author: Author,
-              folder: Path, now: datetime) -> ConfigVersion:  # fmt: skip
+              folder: Path, now: datetime, same_person: bool = False) -> ConfigVersion:  # fmt: skip
     """Someone leaves: every role `leaving` holds goes to `successor` (called `name`) in one
     new directory version, checked as any other; the console sessions and unused sign-in
     links of `leaving` end. Their items, digests and feeds follow the directory, so they go
-    to the successor; the versions keep who held the role when."""
+    to the successor; the versions keep who held the role when. `same_person`: not a
+    successor but the same person at a corrected address (their cover follows them)."""
     text, _ = text_in_force(session, DIRECTORY, folder)
     try:
-        changed, count = replace_person(text, leaving, successor, name)
+        changed, count = replace_person(text, leaving, successor, name, same_person)
     except ValueError as exc:
         raise ConfigError(origin(DIRECTORY, "in force"), [str(exc)]) from None
     if count == 0:
