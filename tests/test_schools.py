@@ -58,7 +58,7 @@ def test_a_gias_extract_previewed_applied_then_one_renamed_and_one_closed(
 ) -> None:
     first = gias(tmp_path, OPEN)
     preview = schools(str(first))
-    assert "3 added, 0 renamed, 0 changed, 0 closed, 0 unchanged" in preview
+    assert "3 added, 0 renamed, 0 changed, 0 closed, 0 reopened, 0 unchanged" in preview
     assert "added: St Thérèse Catholic Primary (URN 121002), DSL Ben Bold" in preview
     with app.sessions() as session:
         assert [v.number for v in history(session, DIRECTORY)] == [1]  # a preview saves nothing
@@ -84,7 +84,7 @@ def test_a_gias_extract_previewed_applied_then_one_renamed_and_one_closed(
     assert preview.splitlines() == [
         "renamed: Marsh Lane High School -> Marsh Lane Academy (URN 121003)",
         "closed: Hillside Primary School: closed on 2026-10-31 (GIAS)",
-        "0 added, 1 renamed, 0 changed, 1 closed, 1 unchanged",
+        "0 added, 1 renamed, 0 changed, 1 closed, 0 reopened, 1 unchanged",
     ]
     assert "Saved directory version 3" in schools(str(second), "--apply", *WHO)
     sync(app)
@@ -142,7 +142,7 @@ def test_an_academy_converting_under_its_old_name_is_a_new_school(app: App, tmp_
         "renamed: Marsh Lane High School -> Marsh Lane High School (closed 2026-08-31) "
         "(URN 121003)",
         "closed: Marsh Lane High School: closed on 2026-08-31 (GIAS)",
-        "1 added, 1 renamed, 0 changed, 1 closed, 2 unchanged",
+        "1 added, 1 renamed, 0 changed, 1 closed, 0 reopened, 2 unchanged",
     ]
     schools(str(gias(tmp_path, [*OPEN[:2], closed, converted], "gias-2.csv")), "--apply", *WHO)
     places = {e.urn: e for e in app.directory().establishments if e.urn}
@@ -157,3 +157,17 @@ def test_an_academy_converting_under_its_old_name_is_a_new_school(app: App, tmp_
         assert rows["121003"].groups == []
         assert rows["149003"].name == "Marsh Lane High School"
         assert [g.name for g in rows["149003"].groups] == ["schools"]
+
+
+def test_a_school_missing_from_one_list_and_back_in_the_next_is_reopened(
+    app: App, tmp_path: Path
+) -> None:
+    schools(str(gias(tmp_path, OPEN)), "--apply", *WHO)
+    short = gias(tmp_path, OPEN[:2], "short.csv")
+    assert "closed: Marsh Lane High School: missing from the list of" in schools(str(short))
+    schools(str(short), "--apply", *WHO)
+    again = schools(str(gias(tmp_path, OPEN, "whole.csv")))
+    assert "reopened: Marsh Lane High School: open in the list again" in again
+    schools(str(gias(tmp_path, OPEN, "whole.csv")), "--apply", *WHO)
+    places = {e.urn: e for e in app.directory().establishments if e.urn}
+    assert places["121003"].closed is None

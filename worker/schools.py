@@ -67,11 +67,12 @@ class SchoolChanges:
     renamed: list[tuple[str, str, str]] = field(default_factory=list)  # urn, old, new
     changed: list[tuple[str, str, str, str]] = field(default_factory=list)  # name, field, old, new
     closed: list[tuple[str, date, str]] = field(default_factory=list)  # name, on, why
+    reopened: list[str] = field(default_factory=list)  # closed, and open in the list again
     unchanged: int = 0
 
     @property
     def nothing(self) -> bool:
-        return not (self.added or self.renamed or self.changed or self.closed)
+        return not (self.added or self.renamed or self.changed or self.closed or self.reopened)
 
 
 def read_schools(path: Path, dsl: Path | None, today: date) -> list[School]:
@@ -203,7 +204,9 @@ def differences(entry: EstablishmentEntry, school: School, changes: SchoolChange
             changes.closed.append((entry.name, school.closed, f"closed on {school.closed} (GIAS)"))
             return True
         return False
-    found = False
+    found = entry.closed is not None  # missing from an earlier list, open in this one
+    if found:
+        changes.reopened.append(entry.name)
     if school.name != entry.name:
         changes.renamed.append((school.urn, entry.name, school.name))
         found = True
@@ -226,6 +229,8 @@ def apply(text: str, changes: SchoolChanges) -> str:
         by_name[name][key] = value
     for name, on, _ in changes.closed:
         by_name[name]["closed"] = on
+    for name in changes.reopened:
+        del by_name[name]["closed"]
     for _, old, new in changes.renamed:
         by_name[old]["name"] = new
     for school in changes.added:

@@ -228,9 +228,10 @@ def preview_lines(changes: SchoolChanges) -> list[str]:
     lines += [f"changed: {name}: {key} {old or '(none)'} -> {new}"
               for name, key, old, new in changes.changed]  # fmt: skip
     lines += [f"closed: {name}: {why}" for name, _, why in changes.closed]
+    lines += [f"reopened: {name}: open in the list again" for name in changes.reopened]
     counts = (f"{len(changes.added)} added, {len(changes.renamed)} renamed, "
               f"{len(changes.changed)} changed, {len(changes.closed)} closed, "
-              f"{changes.unchanged} unchanged")  # fmt: skip
+              f"{len(changes.reopened)} reopened, {changes.unchanged} unchanged")  # fmt: skip
     return [*lines, counts]
 
 

@@ -107,8 +107,9 @@ def handle(web: Web, who: Visitor, form: Form) -> Response:
         fingerprint = hashlib.sha256(f"{reapply}\n{text}".encode()).hexdigest()
         if opened != str(base):
             proposal.general = [
-                f"Rules version {base} was saved after you opened this "
-                "page: your changes are shown against it; preview again."
+                f"Rules version {base} was saved after you opened this page. The form still "
+                "holds every value you sent, which would undo its changes to the same fields: "
+                f"compare it with version {base} (Versions), then preview again."
             ]
         elif one(form, "do") == "save" and one(form, "previewed") == fingerprint:
             if not proposal.reason:
