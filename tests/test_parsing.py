@@ -232,7 +232,7 @@ def test_csv_actions_and_their_errors(tmp_path: Path) -> None:
     assert "3 cells" in refusal(short)
 
 
-@pytest.mark.parametrize("written", ["June 2017", "Monday", "14 March", "2017"])
+@pytest.mark.parametrize("written", ["Monday", "14 March", "2017", "March 14"])
 def test_an_incomplete_target_date_is_refused(tmp_path: Path, written: str) -> None:
     text = (
         CAP_HEAD

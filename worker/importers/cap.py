@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
 
 from worker.importers.documents import ParsedAction, ParsedPlan
 from worker.importers.errors import refuse
-from worker.importers.text import one_line, parse_day_first, parse_written_date
+from worker.importers.target_dates import target_date
+from worker.importers.text import one_line
 
 COLUMNS = {
     "ref": "ref",
@@ -131,17 +131,6 @@ def scr_refs(cell: str) -> tuple[str, ...]:
     flat = re.sub(r"\(\s*(?:and\s+)?", ",", cell).replace(")", ",")
     parts = re.split(r",|;|\band\b|&", flat)
     return tuple(p.strip() for p in parts if p.strip())
-
-
-def target_date(cell: str, line: int) -> date | None:
-    """A day-first date, a written date, or 'Ongoing' (no target date)."""
-    if cell.casefold() == "ongoing":
-        return None
-    if not cell:
-        raise refuse("missing (write a date or 'Ongoing')", line, "Target date")
-    if "/" in cell:
-        return parse_day_first(cell, line, "Target date")
-    return parse_written_date(cell, line, "Target date")
 
 
 def check_unique(actions: list[ParsedAction]) -> None:

@@ -14,9 +14,10 @@ import re
 from collections.abc import Sequence
 from datetime import time
 
-from worker.importers.cap import check_unique, known_theme, scr_refs, target_date
+from worker.importers.cap import check_unique, known_theme, scr_refs
 from worker.importers.documents import ParsedAction, ParsedPlan, ParsedSession, ParsedSessionList
 from worker.importers.errors import refuse
+from worker.importers.target_dates import target_date
 from worker.importers.text import one_line, parse_day_first, web_address
 
 ACTION_COLUMNS = ("ref", "theme", "scr_refs", "action", "lead_agency", "target_date", "progress")
