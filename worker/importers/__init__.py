@@ -27,7 +27,7 @@ from worker.importers.store import (
     store_session_list,
     store_sheet,
 )
-from worker.importers.text import read_document
+from worker.importers.word import Read, read_source
 
 __all__ = ["DocumentError", "ImportOptions", "ImportResult", "import_files", "parse_file"]
 
@@ -57,13 +57,17 @@ class ImportResult:
 
 def parse_file(path: Path, options: ImportOptions) -> tuple[str, list[Parsed]]:
     """The document's kind and what it holds; raises DocumentError naming the file."""
+    source = Read()
     try:
-        kind, parsed = parse_lines(read_document(path), options)
+        source = read_source(path)
+        kind, parsed = parse_lines(source.lines, options)
         for item in parsed:
             check_dates(item, options.today)
         return kind, parsed
     except DocumentError as exc:
         exc.file = str(path)
+        if exc.line and exc.line <= len(source.places):
+            exc.place = source.places[exc.line - 1]  # a Word table's row, not a line
         raise
     except OSError as exc:
         raise DocumentError(f"cannot read the file ({exc.strerror})", file=str(path)) from exc

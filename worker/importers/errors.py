@@ -18,9 +18,11 @@ class DocumentError(Exception):
     line: int | None = None
     field: str | None = None
     value: str | None = None
+    place: str | None = None  # where in a document without lines: "table 2, row 5"
 
     def __str__(self) -> str:
-        where = self.file + (f", line {self.line}" if self.line else "")
+        spot = self.place or (f"line {self.line}" if self.line else "")
+        where = self.file + (f", {spot}" if spot else "")
         what = f"{self.field}: " if self.field else ""
         shown = f" (value {self.value!r})" if self.value is not None else ""
         return f"{where}: {what}{self.reason}{shown}"

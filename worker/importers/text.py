@@ -38,13 +38,18 @@ NUMBER_WORDS = {
 }  # fmt: skip
 
 
-def read_document(path: Path) -> list[str]:
-    """The document's lines, whatever its line endings; refuses binary and oversized files."""
+def document_bytes(path: Path) -> bytes:
+    """The file's bytes; refuses an empty or oversized file."""
     data = path.read_bytes()
     if len(data) > MAX_BYTES:
         raise refuse(f"too large ({len(data) / 1e6:.1f} MB; the limit is {MAX_BYTES // 10**6} MB)")
     if not data.strip():
         raise refuse("the file is empty")
+    return data
+
+
+def text_lines(data: bytes) -> list[str]:
+    """A text document's lines, whatever its line endings; refuses binary content."""
     if b"\x00" in data:
         raise refuse("not a text document (binary content)")
     text = decode(data)

@@ -1,0 +1,109 @@
+"""Word documents (.docx), known by their content, read into the lines the text importers
+take: each paragraph a line; each table row its cells joined by tabs, a cell's paragraphs
+joined by spaces, a merged cell read once. The paragraph just before a table that does not
+start with a heading row of its own is its theme, as partnerships head each theme's table.
+
+Each line keeps where it came from ("table 2, row 5"), so that a refusal names the place a
+reader finds in Word, not a line number Word does not show.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from docx import Document
+from docx.table import Table
+from docx.text.paragraph import Paragraph
+
+from worker.importers.errors import refuse
+from worker.importers.text import document_bytes, text_lines
+
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+@dataclass
+class Read:
+    """A document's lines, and where in the document each came from."""
+
+    lines: list[str] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)
+
+    def add(self, line: str, place: str) -> None:
+        self.lines.append(line)
+        self.places.append(place)
+
+
+def read_source(path: Path) -> Read:
+    """Any document the importers read: Word by its content, anything else as text."""
+    data = document_bytes(path)
+    if is_docx(data):
+        try:
+            return docx_lines(data)
+        except Exception as exc:  # a broken package: whatever python-docx raises for it
+            raise refuse(f"a Word document that cannot be read ({exc})") from exc
+    return Read(text_lines(data))
+
+
+def is_docx(data: bytes) -> bool:
+    if not data.startswith(ZIP_MAGIC):
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return "word/document.xml" in archive.namelist()
+    except zipfile.BadZipFile:
+        return False
+
+
+def docx_lines(data: bytes) -> Read:
+    """The document's paragraphs and table rows, in order, as lines."""
+    read, tables, paragraphs = Read(), 0, 0
+    waiting: tuple[str, str] | None = None  # the last paragraph: a theme if a table follows
+    for block in Document(io.BytesIO(data)).iter_inner_content():
+        if isinstance(block, Paragraph):
+            if waiting is not None:
+                read.add(*waiting)
+            paragraphs += 1
+            text = " ".join(block.text.split())
+            waiting = (text, f"paragraph {paragraphs}") if text else None
+            continue
+        tables += 1
+        rows = table_rows(block)
+        if waiting is not None:
+            heading, place = waiting
+            starts_with_theme = bool(rows) and sum(1 for c in rows[0] if c) == 1
+            read.add(heading if starts_with_theme else f"{heading}\t", place)
+            waiting = None
+        for number, cells in enumerate(rows, start=1):
+            spanning = "\t" if len(cells) == 1 else ""  # one cell across: a heading row
+            read.add("\t".join(cells) + spanning, f"table {tables}, row {number}")
+    if waiting is not None:
+        read.add(*waiting)
+    return read
+
+
+def table_rows(table: Table) -> list[list[str]]:
+    """Each row's cells as text. A cell merged across columns is read once; one merged down
+    rows is read in its first row and empty below (a continuation, as the text form has)."""
+    rows: list[list[str]] = []
+    above: list[Any] = []
+    for row in table.rows:
+        # python-docx gives a merged cell once per grid column it covers, the same element
+        elements = [cell._tc for cell in row.cells]
+        cells, seen = [], set()
+        for i, (cell, element) in enumerate(zip(row.cells, elements, strict=True)):
+            if element in seen:
+                continue
+            seen.add(element)
+            merged_down = i < len(above) and above[i] is element
+            cells.append("" if merged_down else text_of(cell.paragraphs))
+        rows.append(cells)
+        above = elements
+    return rows
+
+
+def text_of(paragraphs: list[Paragraph]) -> str:
+    return " ".join(" ".join(p.text.split()) for p in paragraphs).strip()
