@@ -20,6 +20,8 @@ from worker.importers.documents import Parsed, ParsedPlan, ParsedSessionList, Pa
 from worker.importers.errors import DocumentError, refuse
 from worker.importers.mi_sheet import looks_like_mi_sheet, parse_mi_sheet
 from worker.importers.placeholders import check_dates
+from worker.importers.read import Read
+from worker.importers.sources import read_source
 from worker.importers.store import (
     Outcome,
     Writer,
@@ -27,7 +29,6 @@ from worker.importers.store import (
     store_session_list,
     store_sheet,
 )
-from worker.importers.word import Read, read_source
 
 __all__ = ["DocumentError", "ImportOptions", "ImportResult", "import_files", "parse_file"]
 

@@ -11,41 +11,15 @@ from __future__ import annotations
 
 import io
 import zipfile
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from docx import Document
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
-from worker.importers.errors import refuse
-from worker.importers.text import document_bytes, text_lines
+from worker.importers.read import Read
 
 ZIP_MAGIC = b"PK\x03\x04"
-
-
-@dataclass
-class Read:
-    """A document's lines, and where in the document each came from."""
-
-    lines: list[str] = field(default_factory=list)
-    places: list[str] = field(default_factory=list)
-
-    def add(self, line: str, place: str) -> None:
-        self.lines.append(line)
-        self.places.append(place)
-
-
-def read_source(path: Path) -> Read:
-    """Any document the importers read: Word by its content, anything else as text."""
-    data = document_bytes(path)
-    if is_docx(data):
-        try:
-            return docx_lines(data)
-        except Exception as exc:  # a broken package: whatever python-docx raises for it
-            raise refuse(f"a Word document that cannot be read ({exc})") from exc
-    return Read(text_lines(data))
 
 
 def is_docx(data: bytes) -> bool:
