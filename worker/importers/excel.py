@@ -11,7 +11,6 @@ Each line keeps where it came from ("sheet Actions, row 7").
 from __future__ import annotations
 
 import io
-import zipfile
 from datetime import date, datetime
 from typing import Any
 
@@ -22,14 +21,6 @@ from worker.importers.read import Read
 from worker.importers.text import one_line
 
 EXTRA = {"theme": "theme", "status": "status", "rag": "status", "ragstatus": "status"}
-
-
-def is_xlsx(data: bytes) -> bool:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return "xl/workbook.xml" in archive.namelist()
-    except zipfile.BadZipFile:
-        return False
 
 
 def xlsx_lines(data: bytes) -> Read:

@@ -10,7 +10,6 @@ reader finds in Word, not a line number Word does not show.
 from __future__ import annotations
 
 import io
-import zipfile
 from typing import Any
 
 from docx import Document
@@ -18,18 +17,6 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from worker.importers.read import Read
-
-ZIP_MAGIC = b"PK\x03\x04"
-
-
-def is_docx(data: bytes) -> bool:
-    if not data.startswith(ZIP_MAGIC):
-        return False
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return "word/document.xml" in archive.namelist()
-    except zipfile.BadZipFile:
-        return False
 
 
 def docx_lines(data: bytes) -> Read:
