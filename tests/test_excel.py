@@ -48,7 +48,8 @@ def test_an_excel_tracker_imports_as_the_text_form_would(app: App, tmp_path: Pat
     assert actions["2.1"]["theme"] == "Fora for discussion and information-sharing"
     assert actions["2.1"]["target_date"] == "2027-12-31"
     assert actions["2.1"]["status"] == "complete"  # the RAG column said Completed
-    assert actions["2.1"]["progress"] == "Complete. Shared at the conference"
+    assert actions["2.1"]["progress"] == "Shared at the conference"
+    assert actions["2.1"]["rag"] == "Completed"  # kept as the tracker wrote it
     assert actions["1.2"]["status"] == "open"
 
 

@@ -173,7 +173,7 @@ def test_cap_with_reordered_columns_and_written_dates(tmp_path: Path) -> None:
         ("1.1\tA\tX\tNSCB\t31/02/2017\tp\n", ["line 5", "Target date", "'31/02/2017'"]),
         ("1.1\tA\tX\tNSCB\t01/02/17\tp\n1.1\tB\tY\tNSCB\t01/03/17\tp\n", ["line 6", "duplicate"]),
         ("one\tA\tX\tNSCB\t01/02/17\tp\n", ["line 5", "Ref", "'one'"]),
-        ("1.1\tA\t\tNSCB\t01/02/17\tp\n", ["line 5", "Text: missing"]),
+        ("1.1\tA\t\tNSCB\t01/02/17\tp\n", ["line 5", "Action: missing"]),
         ("1.1\tA\tX\tNSCB\t\tp\n", ["line 5", "Target date: missing"]),
     ],
 )

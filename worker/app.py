@@ -16,6 +16,7 @@ from worker.config import Config, Files, Versions
 from worker.db import alembic_config, make_engine, session_factory, transaction, upgrade
 from worker.directory import Directory, sync_directory
 from worker.importers import ImportOptions
+from worker.importers.columns import Columns
 from worker.rules import Rules
 from worker.settings import Settings, load_settings
 from worker.versions import first_versions
@@ -93,6 +94,7 @@ class App:
             self.timezone,
             self.today(),
             plan,
+            Columns.of(self.settings.column_names),
         )
 
     def partnership_label(self) -> str:

@@ -2,7 +2,8 @@
 
 JSON shapes (a list of objects; dates ISO 8601; session times local with their offset):
 - actions:   plan, ref, theme, scr_refs[], action, lead_agencies[], unassigned, target_date
-             (or null for Ongoing), progress, status (open | complete | withdrawn)
+             (or null for Ongoing, TBC and TBA), progress, rag (the tracker's own, or ""),
+             date_to_set ("TBC", "TBA" or ""), status (open | complete | withdrawn)
 - mi-sheets: number, title, type, due (or null), published, contact {name, phone, email},
              audience, links[], delegate_limit, booking_url, source, sessions[] (references)
 - sessions:  reference, mi_sheet, date, start, end, venue, delegate_limit, booking_url,
@@ -48,6 +49,8 @@ def action_record(action: Action) -> Record:
         "unassigned": action.unassigned,
         "target_date": iso(action.target_date),
         "progress": action.progress,
+        "rag": action.rag,
+        "date_to_set": action.date_to_set,
         "status": action.status.value,
     }
 

@@ -196,6 +196,10 @@ class Action(Base):
     target_date: Mapped[date | None]
     progress: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[ActionStatus] = mapped_column(str_enum(ActionStatus))
+    # The tracker's own RAG or Status as written ("Amber", "Completed"); "" when not kept.
+    rag: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    # "TBC" or "TBA": the plan gives no date yet, and the business manager is to set one.
+    date_to_set: Mapped[str] = mapped_column(String(3), default="", server_default="")
     updated_at: Mapped[datetime] = mapped_column()
     plan: Mapped[Plan] = relationship(back_populates="actions")
     leads: Mapped[list[ActionLead]] = relationship(
@@ -267,6 +271,23 @@ class BriefingSession(Base):
     created_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
     mi_sheet: Mapped[MISheet] = relationship(back_populates="sessions")
+
+
+class ImportRecord(Base):
+    """One document imported (or refused): who, when, which file, and what it did. The
+    original is kept under its SHA-256 in the imports folder, to be downloaded again."""
+
+    __tablename__ = "imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    by: Mapped[str] = mapped_column(String(320))
+    file_name: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(60))
+    summary: Mapped[str] = mapped_column(Text)
+    refused: Mapped[bool] = mapped_column(default=False)
 
 
 class Change(Base):

@@ -25,6 +25,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from worker.importers.columns import DEFAULT_NAMES, merged_names
 from worker.paths import CONFIG_DIR, VAR_DIR
 from worker.yaml_files import ConfigError, describe_errors, mapping, read_yaml
 
@@ -82,6 +83,9 @@ class Settings(BaseSettings):
     partnership_domain: str = "reminders.example.org"
     timezone: str = "Europe/London"
     course_code_pattern: str = r"[A-Z]{3}-\d{4}-[A-Z]\d{3}"
+    # Headings an action plan's columns go by, per field; a list given here replaces that
+    # field's defaults (worker/importers/columns.py).
+    column_names: dict[str, tuple[str, ...]] = Field(default_factory=lambda: dict(DEFAULT_NAMES))
     config_dir: Path = CONFIG_DIR
     # How often the beat asks whether digests are due (seconds, in UTC; see worker/planning).
     tick_seconds: float = Field(default=60.0, gt=0)
@@ -121,6 +125,11 @@ class Settings(BaseSettings):
     # The proxies whose X-Forwarded-For names the real client (comma-separated addresses,
     # or * where nothing but the proxy can reach the server, as in docker-compose).
     forwarded_allow_ips: str = "127.0.0.1"
+
+    @field_validator("column_names")
+    @classmethod
+    def _columns(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        return merged_names(value)
 
     @field_validator("rate_limit", "sign_in_rate_per_address", "sign_in_rate_per_client")
     @classmethod

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from worker.db import transaction
 from worker.importers.cap import looks_like_cap, parse_cap
-from worker.importers.csv_files import csv_kind, parse_actions_csv, parse_sessions_csv
+from worker.importers.columns import DEFAULT_COLUMNS, Columns
+from worker.importers.csv_files import csv_kind, csv_table, parse_actions_csv, parse_sessions_csv
 from worker.importers.documents import Parsed, ParsedPlan, ParsedSessionList, ParsedSheet
 from worker.importers.errors import DocumentError, refuse
 from worker.importers.mi_sheet import looks_like_mi_sheet, parse_mi_sheet
@@ -46,6 +47,7 @@ class ImportOptions:
     timezone: ZoneInfo
     today: date  # where the partnership is: the reference for placeholder dates
     plan: str | None = None
+    columns: Columns = DEFAULT_COLUMNS  # the headings an action plan's columns go by
 
 
 @dataclass
@@ -80,8 +82,12 @@ def parse_lines(lines: list[str], options: ImportOptions) -> tuple[str, list[Par
         return "actions CSV", list(parse_actions_csv(lines, options.themes, options.plan))
     if kind == "sessions":
         return "sessions CSV", [parse_sessions_csv(lines)]
-    if looks_like_cap(lines):
-        return "Composite Action Plan", [parse_cap(lines, options.themes, options.plan)]
+    if looks_like_cap(lines, options.columns):
+        plan = parse_cap(lines, options.themes, options.plan, options.columns)
+        return "Composite Action Plan", [plan]
+    if (table := csv_table(lines, options.columns)) is not None:
+        plan = parse_cap(table, options.themes, options.plan, options.columns)
+        return "action plan (CSV)", [plan]
     if looks_like_mi_sheet(lines):
         sheet = parse_mi_sheet(lines, options.course_code, options.timezone)
         return "MI sheet", [sheet]

@@ -1,8 +1,11 @@
 """Composite Action Plans in their text form: theme headings, then tables of actions.
 
-Each table is a header row (Ref, SCR Ref, Action, Lead agency, Target date, Progress, in any
-order) under a theme heading, then one tab-separated row per action. A row with an empty Ref
-continues the action above it (text that wrapped across a page break).
+Each table is a header row (Ref, Action, Lead agency, Target date, and SCR Ref, Progress,
+Theme, RAG when kept, in any order and under any of the headings in
+worker/importers/columns.py) under a theme heading, then one tab-separated row per action. A
+row with an empty Ref continues the action above it (text that wrapped across a page break).
+A Theme column gives each row its theme instead of the heading above the table. A one-cell
+line before the first header that names no theme is a title, not a theme.
 """
 
 from __future__ import annotations
@@ -11,38 +14,26 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from worker.importers.columns import DEFAULT_COLUMNS, FIELD_LABELS, Columns
 from worker.importers.documents import ParsedAction, ParsedPlan
-from worker.importers.errors import refuse
-from worker.importers.target_dates import target_date
+from worker.importers.errors import DocumentError, refuse
+from worker.importers.target_dates import date_to_set, target_date
 from worker.importers.text import one_line
 
-COLUMNS = {
-    "ref": "ref",
-    "scr ref": "scr_refs",
-    "action": "text",
-    "lead agency": "lead_agency",
-    "target date": "target_date",
-    "progress": "progress",
-}
 REF = re.compile(r"\d+(?:\.\d+)*")
+ONCE = ("ref", "theme", "rag")  # cells a continuation row does not add to
 TITLE = re.compile(r"composite\s+action\s+plan", re.I)
 
 
-def looks_like_cap(lines: list[str]) -> bool:
-    return any(header_columns(line.split("\t")) for line in lines)
-
-
-def header_columns(cells: Sequence[str]) -> dict[str, int] | None:
-    """Column positions when `cells` is an action-table header row, else None."""
-    names = [one_line(c).lower() for c in cells]
-    found = {COLUMNS[n]: i for i, n in enumerate(names) if n in COLUMNS}
-    return found if len(found) == len(COLUMNS) else None
+def looks_like_cap(lines: list[str], columns: Columns = DEFAULT_COLUMNS) -> bool:
+    return any(columns.header(line.split("\t")) for line in lines)
 
 
 def plan_title(lines: list[str]) -> str:
     for line in lines:
-        if TITLE.search(line) and "\t" not in line and len(line) < 200:
-            return one_line(line)
+        cells = [c for c in line.split("\t") if c.strip()]
+        if len(cells) == 1 and TITLE.search(cells[0]) and len(cells[0]) < 200:
+            return one_line(cells[0])
     raise refuse("no plan title (a line naming the Composite Action Plan); give one with --plan")
 
 
@@ -51,7 +42,9 @@ class Reader:
     """Walks the lines once, keeping the current theme and table header."""
 
     themes: Sequence[str]
+    names: Columns = DEFAULT_COLUMNS
     theme: str | None = None
+    title: tuple[int, str] | None = None  # the last one-cell line above the first table
     columns: dict[str, int] | None = None
     rows: list[dict[str, str | int]] = field(default_factory=list)
 
@@ -59,32 +52,57 @@ class Reader:
         cells = line.split("\t")
         if len(cells) < 2 or not any(c.strip() for c in cells):
             return  # prose, or a blank line inside a table
-        if (columns := header_columns(cells)) is not None:
+        if (columns := self.names.header(cells)) is not None:
             self.columns = columns
         elif not any(c.strip() for c in cells[1:]):
-            self.theme = known_theme(cells[0], self.themes, number)
-        elif not cells[0].strip():
+            self.heading(cells[0], number)
+        elif not cells[self.ref_at].strip():
             self.continue_row(cells, number)
         else:
             self.start_row(cells, number)
 
+    @property
+    def ref_at(self) -> int:
+        return self.columns["ref"] if self.columns else 0
+
+    def heading(self, cell: str, number: int) -> None:
+        if self.columns is None and not self.rows:
+            try:
+                self.theme = known_theme(cell, self.themes, number)
+            except DocumentError:
+                self.title = (number, cell)  # a title above the first table, or a bad theme
+            return
+        self.theme = known_theme(cell, self.themes, number)
+
     def start_row(self, cells: list[str], number: int) -> None:
-        if self.columns is None or self.theme is None:
-            raise refuse("an action row before any theme heading and table header", number)
-        ref = one_line(cells[0])
-        if not REF.fullmatch(ref):
-            raise refuse("expected a reference such as 4.6", number, "Ref", cells[0])
-        row: dict[str, str | int] = {"theme": self.theme, "line": number}
+        if self.columns is None:
+            raise refuse("an action row before any table header", number)
+        row: dict[str, str | int] = {"line": number}
         for name, index in self.columns.items():
             row[name] = cells[index] if index < len(cells) else ""
+        ref = one_line(str(row["ref"]))
+        if not REF.fullmatch(ref):
+            raise refuse("expected a reference such as 4.6", number, "Ref", str(row["ref"]))
+        row["theme"] = self.row_theme(str(row.get("theme", "")), number)
         self.rows.append(row)
+
+    def row_theme(self, cell: str, number: int) -> str:
+        """The row's Theme cell, or the heading above the table."""
+        if one_line(cell):
+            return known_theme(cell, self.themes, number)
+        if self.theme is None and self.title is not None:
+            known_theme(self.title[1], self.themes, self.title[0])  # the heading was its theme
+        if self.theme is None:
+            reason = "an action row with no theme: no theme heading above it, no Theme column"
+            raise refuse(f"{reason} (themes: {'; '.join(self.themes)})", number)
+        return self.theme
 
     def continue_row(self, cells: list[str], number: int) -> None:
         if not self.rows or self.columns is None:
             raise refuse("a continuation row with no action above it", number)
         row = self.rows[-1]
         for name, index in self.columns.items():
-            if index < len(cells) and cells[index].strip():
+            if name not in ONCE and index < len(cells) and cells[index].strip():
                 row[name] = f"{row[name]} {cells[index]}"
 
 
@@ -97,8 +115,13 @@ def known_theme(cell: str, themes: Sequence[str], line: int) -> str:
     return found
 
 
-def parse_cap(lines: list[str], themes: Sequence[str], title: str | None = None) -> ParsedPlan:
-    reader = Reader(themes)
+def parse_cap(
+    lines: list[str],
+    themes: Sequence[str],
+    title: str | None = None,
+    columns: Columns = DEFAULT_COLUMNS,
+) -> ParsedPlan:
+    reader = Reader(themes, columns)
     for number, line in enumerate(lines, start=1):
         reader.read(number, line)
     if not reader.rows:
@@ -113,16 +136,19 @@ def to_action(row: dict[str, str | int]) -> ParsedAction:
     text = {k: one_line(str(v)) for k, v in row.items()}
     for required in ("text", "lead_agency"):
         if not text[required]:
-            raise refuse("missing", line, required.replace("_", " ").capitalize())
+            raise refuse("missing", line, FIELD_LABELS[required])
+    to_set = date_to_set(text["target_date"])
     return ParsedAction(
         ref=text["ref"],
         theme=text["theme"],
-        scr_refs=scr_refs(text["scr_refs"]),
+        scr_refs=scr_refs(text.get("scr_refs", "")),
         text=text["text"],
         lead_agency=text["lead_agency"],
-        target_date=target_date(text["target_date"], line),
-        progress=text["progress"],
+        target_date=None if to_set else target_date(text["target_date"], line),
+        progress=text.get("progress", ""),
         line=line,
+        rag=text.get("rag", ""),
+        date_to_set=to_set,
     )
 
 

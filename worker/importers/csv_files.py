@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import time
 
 from worker.importers.cap import check_unique, known_theme, scr_refs
+from worker.importers.columns import Columns
 from worker.importers.documents import ParsedAction, ParsedPlan, ParsedSession, ParsedSessionList
 from worker.importers.errors import refuse
 from worker.importers.target_dates import target_date
@@ -37,6 +38,25 @@ def csv_kind(lines: list[str]) -> str | None:
     if set(SESSION_COLUMNS) <= header:
         return "sessions"
     return None
+
+
+def csv_table(lines: list[str], columns: Columns) -> list[str] | None:
+    """An action plan saved from a spreadsheet as CSV, with headings of its own (not the
+    documented header), as the tab-separated lines the plan reader takes; None when no row
+    is a header. Each CSV record is one line, whatever line breaks its cells hold."""
+    try:
+        records = list(csv.reader(lines))
+    except csv.Error:
+        return None
+    if not any(columns.header(cells) for cells in records[:20]):
+        return None
+    table = []
+    for cells in records:
+        kept = [" ".join(c.split()) for c in cells]
+        while kept and not kept[-1]:
+            kept.pop()
+        table.append(f"{kept[0]}\t" if len(kept) == 1 else "\t".join(kept))
+    return table
 
 
 def rows(lines: list[str]) -> list[Row]:

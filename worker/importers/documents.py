@@ -16,6 +16,8 @@ class ParsedAction:
     target_date: date | None
     progress: str
     line: int
+    rag: str = ""  # the tracker's own RAG or Status, as written
+    date_to_set: str = ""  # "TBC" or "TBA": no date yet, the business manager to set one
 
 
 @dataclass(frozen=True)

@@ -138,8 +138,15 @@ def store_action(
     return None if created else changed
 
 
+COMPLETE_RAG = ("complete", "completed")
+
+
 def action_values(item: ParsedAction) -> dict[str, Any]:
-    done = item.progress.casefold().startswith("complete")
+    """An action's fields: complete when its Progress starts "Complete" or its RAG or
+    Status says Complete (or Completed)."""
+    done = item.progress.casefold().startswith("complete") or (
+        item.rag.casefold().strip(". ") in COMPLETE_RAG
+    )
     return {
         "theme": item.theme,
         "scr_refs": list(item.scr_refs),
@@ -147,6 +154,8 @@ def action_values(item: ParsedAction) -> dict[str, Any]:
         "lead_agency_text": item.lead_agency,
         "target_date": item.target_date,
         "progress": item.progress,
+        "rag": item.rag,
+        "date_to_set": item.date_to_set,
         "status": ActionStatus.COMPLETE if done else ActionStatus.OPEN,
     }
 

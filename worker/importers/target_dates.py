@@ -5,7 +5,9 @@
 * `June 2019`, `Jun 2019`, `Jun-19`, `end of June 2019`: the last day of that month;
 * `Q2 2019/20`, `Q2 2019-20`, `Q2 19/20`: the last day of that financial-year quarter
   (Q1 is April to June, Q4 January to March);
-* `Ongoing`: no date (the progress-review obligation).
+* `Ongoing`: no date (the progress-review obligation);
+* `TBC`, `TBA` (to be confirmed, agreed or arranged): no date yet, the business manager
+  flagged to set one (`date_to_set`).
 
 Anything vaguer — a season (`Spring 2019`), a year alone, a day with no year — is refused,
 naming the cell and suggesting a date to write instead.
@@ -32,6 +34,17 @@ QUARTER = re.compile(r"q([1-4])\s*(\d{4}|\d{2})\s*[/\-]\s*(\d{4}|\d{2})", re.I)
 ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 SEASONS = {"spring": "31 May", "summer": "31 August", "autumn": "30 November",
            "winter": "28 February"}  # fmt: skip
+
+
+TO_SET = re.compile(r"(tb[ca])|to\s+be\s+(?:confirmed|agreed|arranged)", re.I)
+
+
+def date_to_set(cell: str) -> str:
+    """'TBC' or 'TBA' when `cell` says the date is still to be set, else ''."""
+    match = TO_SET.fullmatch(" ".join(cell.split()).strip(". "))
+    if match is None:
+        return ""
+    return (match.group(1) or "TBC").upper()
 
 
 def target_date(cell: str, line: int) -> date | None:

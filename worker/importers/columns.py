@@ -1,0 +1,85 @@
+"""Column headings as action plans write them, matched to the fields an action has.
+
+A heading is matched ignoring case, spacing and punctuation ("Lead Agency/Officer",
+"lead agency officer" and "LEAD-AGENCY OFFICER" are one name), through the synonyms map in
+the settings (`column_names`), whose lists replace these defaults field by field.
+
+A table is an action table when its header names at least the required fields; SCR Ref,
+Progress, Theme and RAG are read when present.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+DEFAULT_NAMES: dict[str, tuple[str, ...]] = {
+    "ref": ("Ref", "No.", "Action no.", "Action number", "Ref no."),
+    "scr_refs": ("SCR Ref", "SCR", "Review", "Case", "Review ref", "LCSPR ref"),
+    "text": ("Action", "Recommendation", "Action required", "Actions"),
+    "lead_agency": (
+        "Lead agency",
+        "Lead",
+        "Lead Agency/Officer",
+        "Owner",
+        "Responsible",
+        "Lead agencies",
+    ),
+    "target_date": ("Target date", "Target", "Due date", "Deadline", "By when", "Timescale"),
+    "progress": ("Progress", "Progress update", "Update", "Comments"),
+    "rag": ("RAG", "Status", "RAG status"),
+    "theme": ("Theme",),
+}
+REQUIRED = ("ref", "text", "lead_agency", "target_date")
+FIELD_LABELS = {
+    "ref": "Ref", "scr_refs": "SCR Ref", "text": "Action", "lead_agency": "Lead agency",
+    "target_date": "Target date", "progress": "Progress", "rag": "RAG", "theme": "Theme",
+}  # fmt: skip
+
+
+def folded(name: str) -> str:
+    """A heading as it is matched: letters and digits only, in one case."""
+    return re.sub(r"[\W_]+", "", name.casefold())
+
+
+def merged_names(given: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
+    """The defaults with `given` lists in place of theirs; ValueError for an unknown field,
+    an empty list, or a name given to two fields."""
+    unknown = sorted(set(given) - set(DEFAULT_NAMES))
+    if unknown:
+        raise ValueError(f"unknown field {unknown[0]!r} (fields: {', '.join(DEFAULT_NAMES)})")
+    names = DEFAULT_NAMES | {field: tuple(v) for field, v in given.items()}
+    owner: dict[str, str] = {}
+    for field, written in names.items():
+        if not written:
+            raise ValueError(f"{field}: at least one heading is needed")
+        for name in written:
+            other = owner.setdefault(folded(name), field)
+            if other != field:
+                raise ValueError(f"{name!r} is a heading of both {other} and {field}")
+    return names
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Which field each heading names."""
+
+    fields: Mapping[str, str]  # folded heading -> field
+
+    @classmethod
+    def of(cls, names: Mapping[str, Sequence[str]]) -> Columns:
+        return cls({folded(n): field for field, written in names.items() for n in written})
+
+    def header(self, cells: Sequence[str]) -> dict[str, int] | None:
+        """Each field's position when `cells` is an action table's header row, else None.
+        A field named twice is read from its first column."""
+        found: dict[str, int] = {}
+        for index, cell in enumerate(cells):
+            field = self.fields.get(folded(cell))
+            if field is not None:
+                found.setdefault(field, index)
+        return found if all(f in found for f in REQUIRED) else None
+
+
+DEFAULT_COLUMNS = Columns.of(DEFAULT_NAMES)
