@@ -107,8 +107,9 @@ def title(lines: list[str], fields: dict[str, Field]) -> str:
     """The first line of substance after the 'Management Information Sheet' marker."""
     field_lines = {f.line for f in fields.values()}
     first_field = min(field_lines)
-    for number, line in enumerate(lines[: first_field - 1], start=1):
-        if line.strip() and not MARKER.match(line) and number not in field_lines:
+    marker = next((n for n, line in enumerate(lines[:first_field], 1) if MARKER.match(line)), 0)
+    for number, line in enumerate(lines[marker : first_field - 1], start=marker + 1):
+        if line.strip() and number not in field_lines:
             return one_line(line)
     raise refuse("no title before the header fields", first_field)
 

@@ -1,35 +1,50 @@
-"""Any document the importers read, as lines (worker/importers/read.py): Word and Excel
-known by their content whatever their names, anything else as text."""
+"""Any document the importers read, as lines (worker/importers/read.py): Word, Excel, PDF
+and web pages known by their content whatever their names, anything else as text."""
 
 from __future__ import annotations
 
 import io
+import re
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
-from worker.importers.errors import refuse
+from worker.importers.errors import DocumentError, refuse
 from worker.importers.excel import xlsx_lines
+from worker.importers.pdf import pdf_lines
 from worker.importers.read import Read
-from worker.importers.text import document_bytes, text_lines
+from worker.importers.text import decode, document_bytes, text_lines
+from worker.importers.web_page import html_lines
 from worker.importers.word import docx_lines
 
 ZIP_MAGIC = b"PK\x03\x04"
+PDF_MAGIC = b"%PDF-"
 PACKAGES = {  # the part that says what an Office package holds, and how to read it
     "word/document.xml": ("a Word document", docx_lines),
     "xl/workbook.xml": ("an Excel workbook", xlsx_lines),
 }
+HTML_START = re.compile(r"\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html\b)", re.I | re.S)
 
 
 def read_source(path: Path) -> Read:
-    """Any document the importers read: Word and Excel by their content, else text."""
+    """Any document the importers read: each format by its content, else text."""
     data = document_bytes(path)
+    if data.startswith(PDF_MAGIC):
+        return reading("a PDF document", pdf_lines, data)
     package = package_of(data)
-    if package is None:
-        return Read(text_lines(data))
-    what, read = PACKAGES[package]
+    if package is not None:
+        return reading(*PACKAGES[package], data)
+    if HTML_START.match(data[:4096].decode("utf-8", errors="replace").lstrip("\ufeff")):
+        return html_lines(decode(data))
+    return Read(text_lines(data))
+
+
+def reading(what: str, read: Callable[[bytes], Read], data: bytes) -> Read:
     try:
         return read(data)
-    except Exception as exc:  # a broken package: whatever python-docx or openpyxl raise for it
+    except DocumentError:
+        raise
+    except Exception as exc:  # a broken file: whatever python-docx, openpyxl or pdfplumber raise
         raise refuse(f"{what} that cannot be read ({exc})") from exc
 
 
