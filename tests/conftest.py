@@ -37,6 +37,7 @@ def signing_key_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "signing-key"
     monkeypatch.setenv("REMINDERS_SIGNING_KEY_FILE", str(path))
     monkeypatch.delenv("REMINDERS_SIGNING_KEY", raising=False)
+    monkeypatch.setenv("REMINDERS_IMPORTS_DIR", str(tmp_path / "imports"))  # originals too
     return path
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from worker.config import Config, Files, Versions
 from worker.db import alembic_config, make_engine, session_factory, transaction, upgrade
 from worker.directory import Directory, sync_directory
-from worker.importers import ImportOptions
+from worker.importers import Importer, ImportOptions
 from worker.importers.columns import Columns
 from worker.rules import Rules
 from worker.settings import Settings, load_settings
@@ -96,6 +96,11 @@ class App:
             plan,
             Columns.of(self.settings.column_names),
         )
+
+    def importer(self, by: str, plan: str | None = None, dry_run: bool = False) -> Importer:
+        """Imports documents as `by`, keeping each original in the imports folder."""
+        options = self.import_options(plan)
+        return Importer(self.sessions, options, self.now(), by, self.settings.imports_dir, dry_run)
 
     def partnership_label(self) -> str:
         partnership = self.directory().partnership

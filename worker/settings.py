@@ -104,6 +104,8 @@ class Settings(BaseSettings):
     # Without SMTP settings, mail is written as .eml files into the outbox folder.
     smtp: Smtp | None = None
     outbox_dir: Path = VAR_DIR / "outbox"
+    # Every imported document's original, kept owner-only under its SHA-256.
+    imports_dir: Path = VAR_DIR / "imports"
     beat_schedule_file: Path = VAR_DIR / "celerybeat-schedule"
     smtp_password: SecretStr | None = None
     signing_key: SecretStr | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from pathlib import Path
@@ -9,11 +10,14 @@ from typing import Any
 
 import click
 from rich.markup import escape
+from rich.progress import Progress
+from rich.text import Text
 
 from worker import listing
 from worker.app import App, NotInitialisedError
 from worker.cli.common import app_from, console, plain_table, ready
-from worker.importers import ImportResult, import_files
+from worker.importers import ImportResult
+from worker.importers.preview import Entry, entries
 from worker.recipients import Partnership, UnknownContact, unknown_la_contacts
 from worker.yaml_files import ConfigError
 
@@ -33,27 +37,52 @@ def init(ctx: click.Context) -> None:
 @click.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--plan", help="Plan name for these actions (default: the document's title).")
+@click.option("--dry-run", is_flag=True, help="Show what would change; store nothing.")
+@click.option("--by", help="Who imports, for the import history (default: this user).")
 @click.pass_context
-def import_command(ctx: click.Context, files: tuple[Path, ...], plan: str | None) -> None:
-    """Import Composite Action Plans, MI sheets and CSV files."""
+def import_command(
+    ctx: click.Context, files: tuple[Path, ...], plan: str | None, dry_run: bool, by: str | None
+) -> None:
+    """Import Composite Action Plans, MI sheets and CSV files (Word, Excel, PDF, web pages
+    and text), each in its own transaction; --dry-run previews each instead."""
     app = ready(app_from(ctx))
-    options = app.import_options(plan)
-    results = import_files(list(files), app.sessions, options, app.now())
+    who = by or f"command line ({getpass.getuser()})"
+    importer = app.importer(who, plan, dry_run=dry_run)
+    with Progress(console=console, transient=True, disable=len(files) < 5) as progress:
+        task = progress.add_task("Importing", total=len(files))
+        results = []
+        for path in files:
+            results.append(importer.file(path))
+            progress.advance(task)
     for result in results:
-        report(result)
+        report(result, dry_run)
     if any(r.error for r in results):
         sys.exit(1)
 
 
-def report(result: ImportResult) -> None:
+def report(result: ImportResult, dry_run: bool = False) -> None:
     if result.error is not None:
         console.print(f"[red]refused[/red] {escape(str(result.error))}", highlight=False)
         return
+    done = "would import" if dry_run else "imported"
     for o in result.outcomes:
         counts = f"{o.created} new, {o.updated} updated, {o.unchanged} unchanged"
         retired = f", {o.retired} {o.retired_as}" if o.retired else ""
-        line = f"{result.path} ({result.kind}): {o.subject}: {o.items} {counts}{retired}"
-        console.print(f"[green]imported[/green] {escape(line)}", highlight=False)
+        line = f"{result.name} ({result.kind}): {o.subject}: {o.items} {counts}{retired}"
+        console.print(f"[green]{done}[/green] {escape(line)}", highlight=False)
+    if dry_run:
+        for entry in entries(result.changes):
+            console.print(Text(f"  {described(entry)}"), highlight=False)
+
+
+def described(entry: Entry) -> str:
+    """'changed action Plan 1.2: Target date 2027-06-01 → 2027-06-30'."""
+    parts = [
+        f"{f.label} {f.old} → {f.new}" if f.old is not None else f"{f.label} {f.new}"
+        for f in entry.fields
+    ]
+    head = f"{entry.what} {entry.subject} {entry.key}"
+    return f"{head}: {'; '.join(parts)}" if parts else head
 
 
 @click.command("list")

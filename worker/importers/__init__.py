@@ -5,6 +5,7 @@ A refused document changes nothing; the documents beside it in the same command 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -19,11 +20,13 @@ from worker.importers.columns import DEFAULT_COLUMNS, Columns
 from worker.importers.csv_files import csv_kind, csv_table, parse_actions_csv, parse_sessions_csv
 from worker.importers.documents import Parsed, ParsedPlan, ParsedSessionList, ParsedSheet
 from worker.importers.errors import DocumentError, refuse
+from worker.importers.history import keep_original, record_import
 from worker.importers.mi_sheet import looks_like_mi_sheet, parse_mi_sheet
 from worker.importers.placeholders import check_dates
 from worker.importers.read import Read
 from worker.importers.sources import read_source
 from worker.importers.store import (
+    FieldChange,
     Outcome,
     Writer,
     store_plan,
@@ -31,7 +34,15 @@ from worker.importers.store import (
     store_sheet,
 )
 
-__all__ = ["DocumentError", "ImportOptions", "ImportResult", "import_files", "parse_file"]
+__all__ = [
+    "DocumentError",
+    "ImportOptions",
+    "ImportResult",
+    "Importer",
+    "Received",
+    "import_files",
+    "parse_file",
+]
 
 NOT_RECOGNISED = (
     "neither a Composite Action Plan (no table with the columns Ref, SCR Ref, Action, "
@@ -50,30 +61,55 @@ class ImportOptions:
     columns: Columns = DEFAULT_COLUMNS  # the headings an action plan's columns go by
 
 
+@dataclass(frozen=True)
+class Received:
+    """A document as it reached the service: the name it came with, and its bytes."""
+
+    name: str
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
 @dataclass
 class ImportResult:
-    path: Path
+    name: str
     kind: str = ""
     outcomes: list[Outcome] = field(default_factory=list)
     error: DocumentError | None = None
+    changes: list[FieldChange] = field(default_factory=list)  # what it set, for a preview
+    sha256: str = ""
+    size: int = 0
 
 
 def parse_file(path: Path, options: ImportOptions) -> tuple[str, list[Parsed]]:
     """The document's kind and what it holds; raises DocumentError naming the file."""
+    return parse_document(received(path), options)
+
+
+def received(path: Path) -> Received:
+    try:
+        return Received(str(path), path.read_bytes())
+    except OSError as exc:
+        raise DocumentError(f"cannot read the file ({exc.strerror})", file=str(path)) from exc
+
+
+def parse_document(document: Received, options: ImportOptions) -> tuple[str, list[Parsed]]:
+    """The document's kind and what it holds; raises DocumentError naming the file."""
     source = Read()
     try:
-        source = read_source(path)
+        source = read_source(document.data)
         kind, parsed = parse_lines(source.lines, options)
         for item in parsed:
             check_dates(item, options.today)
         return kind, parsed
     except DocumentError as exc:
-        exc.file = str(path)
+        exc.file = document.name
         if exc.line and exc.line <= len(source.places):
             exc.place = source.places[exc.line - 1]  # a Word table's row, not a line
         raise
-    except OSError as exc:
-        raise DocumentError(f"cannot read the file ({exc.strerror})", file=str(path)) from exc
 
 
 def parse_lines(lines: list[str], options: ImportOptions) -> tuple[str, list[Parsed]]:
@@ -94,33 +130,72 @@ def parse_lines(lines: list[str], options: ImportOptions) -> tuple[str, list[Par
     raise refuse(NOT_RECOGNISED)
 
 
-def store(writer: Writer, parsed: Parsed, path: Path) -> Outcome:
+def store(writer: Writer, parsed: Parsed, name: str) -> Outcome:
     if isinstance(parsed, ParsedPlan):
         return store_plan(writer, parsed)
     if isinstance(parsed, ParsedSheet):
         return store_sheet(writer, parsed)
     if isinstance(parsed, ParsedSessionList):
-        return store_session_list(writer, parsed, f"csv:{path.name}")
+        return store_session_list(writer, parsed, f"csv:{Path(name).name}")
     raise TypeError(parsed)
 
 
-def import_file(
-    path: Path, factory: sessionmaker[Session], options: ImportOptions, now: datetime
-) -> ImportResult:
-    result = ImportResult(path)
-    try:
-        result.kind, parsed = parse_file(path, options)
-        with transaction(factory) as session:
-            writer = Writer(session, str(path), now)
-            result.outcomes = [store(writer, item, path) for item in parsed]
-    except DocumentError as exc:
-        exc.file = str(path)
-        result.error, result.outcomes = exc, []
-    return result
+@dataclass(frozen=True)
+class Importer:
+    """Imports documents, each in its own transaction, and keeps their history: who, when,
+    which file and what it did, the original kept in `originals` (when given). A dry run
+    does everything but commit: its results are the preview."""
+
+    factory: sessionmaker[Session]
+    options: ImportOptions
+    now: datetime
+    by: str = "command line"
+    originals: Path | None = None
+    dry_run: bool = False
+
+    def run(self, documents: Sequence[Received]) -> list[ImportResult]:
+        return [self.one(document) for document in documents]
+
+    def file(self, path: Path) -> ImportResult:
+        """`one` for a file on disk; a file that cannot be read is refused like a bad one."""
+        try:
+            return self.one(received(path))
+        except DocumentError as exc:
+            return ImportResult(str(path), error=exc)
+
+    def one(self, document: Received) -> ImportResult:
+        result = ImportResult(document.name, sha256=document.sha256, size=len(document.data))
+        try:
+            result.kind, parsed = parse_document(document, self.options)
+            with self.factory() as session:  # closing it rolls back what is not committed
+                writer = Writer(session, document.name, self.now)
+                result.outcomes = [store(writer, item, document.name) for item in parsed]
+                result.changes = writer.noted
+                if not self.dry_run:
+                    self.remember(session, document, result)
+                    session.commit()
+        except DocumentError as exc:
+            exc.file = document.name
+            result.error, result.outcomes, result.changes = exc, [], []
+            if not self.dry_run:
+                with transaction(self.factory) as session:
+                    self.remember(session, document, result)
+        return result
+
+    def remember(self, session: Session, document: Received, result: ImportResult) -> None:
+        if self.originals is not None:
+            keep_original(self.originals, document.data)
+        record_import(session, result, self.by, self.now)
 
 
 def import_files(
-    paths: Sequence[Path], factory: sessionmaker[Session], options: ImportOptions, now: datetime
+    paths: Sequence[Path],
+    factory: sessionmaker[Session],
+    options: ImportOptions,
+    now: datetime,
+    by: str = "command line",
+    originals: Path | None = None,
 ) -> list[ImportResult]:
     """Each file in its own transaction, in the order given."""
-    return [import_file(path, factory, options, now) for path in paths]
+    importer = Importer(factory, options, now, by, originals)
+    return [importer.file(path) for path in paths]

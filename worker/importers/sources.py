@@ -7,13 +7,12 @@ import io
 import re
 import zipfile
 from collections.abc import Callable
-from pathlib import Path
 
 from worker.importers.errors import DocumentError, refuse
 from worker.importers.excel import xlsx_lines
 from worker.importers.pdf import pdf_lines
 from worker.importers.read import Read
-from worker.importers.text import decode, document_bytes, text_lines
+from worker.importers.text import check_size, decode, text_lines
 from worker.importers.web_page import html_lines
 from worker.importers.word import docx_lines
 
@@ -26,9 +25,9 @@ PACKAGES = {  # the part that says what an Office package holds, and how to read
 HTML_START = re.compile(r"\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html\b)", re.I | re.S)
 
 
-def read_source(path: Path) -> Read:
+def read_source(data: bytes) -> Read:
     """Any document the importers read: each format by its content, else text."""
-    data = document_bytes(path)
+    check_size(data)
     if data.startswith(PDF_MAGIC):
         return reading("a PDF document", pdf_lines, data)
     package = package_of(data)

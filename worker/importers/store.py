@@ -9,7 +9,7 @@ it to replace their copy).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -61,29 +61,48 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class FieldChange:
+    """One field of one row as an import sets it: what a preview shows."""
+
+    subject: str  # action, mi_sheet, session
+    key: str
+    field: str  # "created" for a new row
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
 class Writer:
-    """Applies field values to a row, recording each change with its source and time."""
+    """Applies field values to a row, recording each change with its source and time, and
+    noting every value it sets (a new row's too) for the preview."""
 
     session: Session
     source: str
     now: datetime
+    noted: list[FieldChange] = field(default_factory=list)
 
     def apply(
         self, row: Any, subject: str, key: str, values: Mapping[str, Any], new_row: bool = False
     ) -> bool:
         """Set the values that differ; a new row's one "created" record stands for them all."""
         changed = False
-        for field, new in values.items():
-            old = getattr(row, field)
+        for name, new in values.items():
+            old = getattr(row, name)
             if old != new:
-                if not new_row:
-                    self.record(subject, key, field, old, new)
-                setattr(row, field, new)
+                if new_row:
+                    self.note(subject, key, name, None, new)
+                else:
+                    self.record(subject, key, name, old, new)
+                setattr(row, name, new)
                 changed = True
         return changed
 
     def record(self, subject: str, key: str, field: str, old: Any, new: Any) -> None:
         record_change(self.session, subject, key, field, old, new, self.source, self.now)
+        self.note(subject, key, field, old, new)
+
+    def note(self, subject: str, key: str, field: str, old: Any, new: Any) -> None:
+        self.noted.append(FieldChange(subject, key, field, old, new))
 
 
 def store_plan(writer: Writer, parsed: ParsedPlan) -> Outcome:
@@ -273,8 +292,14 @@ def store_session(
     if changed:
         row.updated_at = writer.now
         if not created:
-            row.sequence += 1
+            bump(writer, row)
     return None if created else changed
+
+
+def bump(writer: Writer, row: BriefingSession) -> None:
+    """A new sequence number: calendars replace their copy of the event."""
+    writer.note("session", row.reference, "sequence", row.sequence, row.sequence + 1)
+    row.sequence += 1
 
 
 def cancel(writer: Writer, row: BriefingSession) -> int:
@@ -282,6 +307,6 @@ def cancel(writer: Writer, row: BriefingSession) -> int:
     if row.status is SessionStatus.CANCELLED:
         return 0
     writer.apply(row, "session", row.reference, {"status": SessionStatus.CANCELLED})
-    row.sequence += 1
+    bump(writer, row)
     row.updated_at = writer.now
     return 1

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from dateutil import parser as dateparser
@@ -38,14 +37,12 @@ NUMBER_WORDS = {
 }  # fmt: skip
 
 
-def document_bytes(path: Path) -> bytes:
-    """The file's bytes; refuses an empty or oversized file."""
-    data = path.read_bytes()
+def check_size(data: bytes) -> None:
+    """Refuses an empty or oversized document."""
     if len(data) > MAX_BYTES:
         raise refuse(f"too large ({len(data) / 1e6:.1f} MB; the limit is {MAX_BYTES // 10**6} MB)")
     if not data.strip():
         raise refuse("the file is empty")
-    return data
 
 
 def text_lines(data: bytes) -> list[str]:

@@ -1,0 +1,82 @@
+"""The import history: who imported which document when, and what it did, with the original
+kept byte for byte under its SHA-256 (owner-only, never run or shown, only downloaded)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from worker.importers.text import one_line
+from worker.models import ImportRecord
+
+if TYPE_CHECKING:
+    from worker.importers import ImportResult
+
+SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def keep_original(folder: Path, data: bytes) -> Path:
+    """The document's bytes in `folder` under their SHA-256, written once, atomically, with
+    the folder 0700 and the file 0600."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    path = folder / hashlib.sha256(data).hexdigest()
+    if path.exists():
+        return path
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".incoming-")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def original(folder: Path, sha256: str) -> Path | None:
+    """The kept original with this SHA-256, if it is there."""
+    if not SHA256.fullmatch(sha256):
+        return None
+    path = folder / sha256
+    return path if path.is_file() else None
+
+
+def summary(result: ImportResult) -> str:
+    """What the document did, in the words the command line prints."""
+    if result.error is not None:
+        return f"refused: {result.error}"
+    parts = []
+    for o in result.outcomes:
+        counts = f"{o.created} new, {o.updated} updated, {o.unchanged} unchanged"
+        retired = f", {o.retired} {o.retired_as}" if o.retired else ""
+        parts.append(f"{o.subject}: {o.items} {counts}{retired}")
+    return "; ".join(parts)
+
+
+def record_import(session: Session, result: ImportResult, by: str, now: datetime) -> None:
+    session.add(
+        ImportRecord(
+            at=now,
+            by=one_line(by)[:320],
+            file_name=display_name(result.name),
+            sha256=result.sha256,
+            size=result.size,
+            kind=result.kind or "refused",
+            summary=summary(result),
+            refused=result.error is not None,
+        )
+    )
+
+
+def display_name(name: str) -> str:
+    """The file's own name, without the folders it was read from: what a download is called."""
+    return one_line(Path(name.replace("\\", "/")).name)[:300] or "document"
