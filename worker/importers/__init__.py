@@ -6,7 +6,7 @@ A refused document changes nothing; the documents beside it in the same command 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -82,6 +82,7 @@ class ImportResult:
     changes: list[FieldChange] = field(default_factory=list)  # what it set, for a preview
     sha256: str = ""
     size: int = 0
+    record_id: int | None = None  # its line in the import history, once stored
 
 
 def parse_file(path: Path, options: ImportOptions) -> tuple[str, list[Parsed]]:
@@ -152,6 +153,7 @@ class Importer:
     by: str = "command line"
     originals: Path | None = None
     dry_run: bool = False
+    also: Callable[[Session, ImportResult], None] | None = None  # in the same transaction
 
     def run(self, documents: Sequence[Received]) -> list[ImportResult]:
         return [self.one(document) for document in documents]
@@ -185,7 +187,9 @@ class Importer:
     def remember(self, session: Session, document: Received, result: ImportResult) -> None:
         if self.originals is not None:
             keep_original(self.originals, document.data)
-        record_import(session, result, self.by, self.now)
+        result.record_id = record_import(session, result, self.by, self.now).id
+        if self.also is not None:
+            self.also(session, result)
 
 
 def import_files(

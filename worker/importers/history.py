@@ -62,19 +62,20 @@ def summary(result: ImportResult) -> str:
     return "; ".join(parts)
 
 
-def record_import(session: Session, result: ImportResult, by: str, now: datetime) -> None:
-    session.add(
-        ImportRecord(
-            at=now,
-            by=one_line(by)[:320],
-            file_name=display_name(result.name),
-            sha256=result.sha256,
-            size=result.size,
-            kind=result.kind or "refused",
-            summary=summary(result),
-            refused=result.error is not None,
-        )
+def record_import(session: Session, result: ImportResult, by: str, now: datetime) -> ImportRecord:
+    row = ImportRecord(
+        at=now,
+        by=one_line(by)[:320],
+        file_name=display_name(result.name),
+        sha256=result.sha256,
+        size=result.size,
+        kind=result.kind or "refused",
+        summary=summary(result),
+        refused=result.error is not None,
     )
+    session.add(row)
+    session.flush()
+    return row
 
 
 def display_name(name: str) -> str:

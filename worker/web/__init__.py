@@ -33,7 +33,16 @@ from starlette.routing import Route
 from worker.app import App
 from worker.links import ACKNOWLEDGE, COMPLETE
 from worker.settings import Settings
-from worker.web import actions, calendars, console, directory, rules, signin, versions
+from worker.web import (
+    actions,
+    calendars,
+    console,
+    directory,
+    imports,
+    rules,
+    signin,
+    versions,
+)
 from worker.web.context import Web, problem
 from worker.web.guard import Csrf, FormLimit, RefusedError
 from worker.web.http import AccessLog, SecurityHeaders
@@ -108,6 +117,10 @@ def console_routes() -> list[Route]:
         Route("/console/directory/cover", directory.cover, methods=post),
         Route("/console/directory/edit", directory.edit, methods=get),
         Route("/console/directory/edit", directory.save_edit, methods=post),
+        Route("/console/imports", imports.imports, methods=get),
+        Route("/console/imports/preview", imports.preview, methods=post),
+        Route("/console/imports/confirm", imports.confirm, methods=post),
+        Route("/console/imports/{id}/original", imports.download, methods=get),
         Route("/console/rules", rules.rules, methods=get),
         Route("/console/rules", rules.propose, methods=post),
         Route("/console/versions/{kind}", versions.versions, methods=get),

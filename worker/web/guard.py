@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -21,6 +22,7 @@ from urllib.parse import quote
 
 from asgi_csrf import Errors, asgi_csrf
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -28,6 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from worker.console.people import Person, person_of
 from worker.console.sessions import Client, Lifetimes, current, end_all
 from worker.db import transaction
+from worker.importers.text import MAX_BYTES
 from worker.links import SigningKeyError, signing_key
 from worker.settings import Settings
 from worker.tokens import new_token
@@ -41,7 +44,12 @@ SIGN_IN = "/console/sign-in"
 BACK = "console_back"  # the page asked for before signing in
 BACK_SECONDS = 3600
 FORM_LIMIT = 32 * 1024
-LARGER_FORMS = {"/console/directory/edit": 512 * 1024}  # a directory of 400 schools and more
+UPLOADS = frozenset({"/console/imports/preview"})  # multipart forms: see `upload_form`
+MAX_UPLOADS = 10  # documents in one upload, each at most MAX_BYTES
+LARGER_FORMS = {
+    "/console/directory/edit": 512 * 1024,  # a directory of 400 schools and more
+    "/console/imports/preview": MAX_UPLOADS * (MAX_BYTES + 64 * 1024),  # and their headers
+}
 
 
 class RefusedError(Exception):
@@ -183,7 +191,9 @@ def csrf_protected(app: ASGIApp, settings: Settings) -> ASGIApp:
         app,
         signing_secret=secret,
         always_protect=Everything(),
-        skip_if_scope=lambda scope: not str(scope["path"]).startswith(PREFIX),
+        skip_if_scope=lambda scope: (
+            not str(scope["path"]).startswith(PREFIX) or scope["path"] in UPLOADS
+        ),
         cookie_path=PREFIX,
         cookie_secure=secure(settings),
         send_csrf_failed=csrf_failed,
@@ -191,14 +201,32 @@ def csrf_protected(app: ASGIApp, settings: Settings) -> ASGIApp:
     return cast(ASGIApp, wrap)
 
 
-async def csrf_failed(scope: Scope, send: Send, message_id: Errors) -> None:
-    response = problem(
+def not_accepted() -> Response:
+    return problem(
         403,
         "This form could not be accepted",
         "It came from an older page, another site, or a browser that refused the console's "
         "cookies, so nothing was done.",
         "Go back, reload the page, and try again.",
     )
+
+
+async def upload_form(request: Request, max_files: int, max_fields: int) -> FormData:
+    """An upload form (multipart), its CSRF token checked here against the same signed
+    double-submit cookie asgi-csrf sets: asgi-csrf's own multipart reading does not work
+    with today's python-multipart, so it leaves the UPLOADS paths to this check.
+    RefusedError when the token does not match."""
+    form = await request.form(max_files=max_files, max_fields=max_fields,
+                              max_part_size=64 * 1024)  # fmt: skip
+    given = form.get("csrftoken")
+    if not isinstance(given, str) or not secrets.compare_digest(given, csrf_of(request)):
+        await form.close()
+        raise RefusedError(not_accepted())
+    return form
+
+
+async def csrf_failed(scope: Scope, send: Send, message_id: Errors) -> None:
+    response = not_accepted()
 
     async def nothing() -> dict[str, Any]:
         return {"type": "http.disconnect"}

@@ -1,0 +1,173 @@
+"""The console's imports page: documents uploaded, previewed, then imported; the history.
+
+    GET  /console/imports                 the upload form and the import history
+    POST /console/imports/preview         the uploaded files kept (owner-only, by SHA-256)
+                                          and each previewed by a dry run: nothing stored
+    POST /console/imports/confirm         the documents ticked imported, each in its own
+                                          transaction with its history line and console action
+    GET  /console/imports/{id}/original   the original file, downloaded byte for byte
+
+Uploading and importing are the business manager's; the chair sees the history and may
+download. The files go through the same `Importer` as `reminders import`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from urllib.parse import quote
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+
+from worker.console.acts import Doer, keep
+from worker.importers import ImportResult, Received
+from worker.importers.history import display_name, keep_original, original
+from worker.importers.preview import Entry, entries
+from worker.importers.text import one_line
+from worker.models import ImportRecord
+from worker.web.context import Web, page, problem, web_of
+from worker.web.guard import (
+    MAX_UPLOADS,
+    Visitor,
+    forbidden,
+    form_lists,
+    upload_form,
+    visiting,
+)
+
+PAGE = "/console/imports"
+MAX_FILES = MAX_UPLOADS
+HISTORY_SHOWN = 100
+
+
+@dataclass(frozen=True)
+class Previewed:
+    """One uploaded document as the preview shows it."""
+
+    result: ImportResult
+    entries: list[Entry]
+
+
+async def imports(request: Request) -> Response:
+    who = await visiting(request)
+    if not who.person.sees_everything:
+        return forbidden()
+    query = request.query_params.get("done", "")
+    done = [int(n) for n in query.split(",") if n.isdigit() and len(n) < 9][:MAX_FILES]
+    return await run_in_threadpool(show, web_of(request), who, done)
+
+
+def show(web: Web, who: Visitor, done: list[int], error: str = "", status: int = 200) -> Response:
+    with web.app.sessions() as session:
+        rows = history(session)
+        just = [row for n in done if (row := session.get(ImportRecord, n)) is not None]
+    return page("console/imports.html", status, who=who, rows=rows, done=just, error=error)
+
+
+def history(session: Session) -> list[ImportRecord]:
+    query = select(ImportRecord).order_by(ImportRecord.id.desc()).limit(HISTORY_SHOWN)
+    return list(session.scalars(query))
+
+
+async def preview(request: Request) -> Response:
+    """Each uploaded file kept, then imported in a dry run: what it would do, per document."""
+    who = await visiting(request)
+    if not who.person.manager:
+        return forbidden()
+    web = web_of(request)
+    form = await upload_form(request, max_files=MAX_FILES, max_fields=10)
+    uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
+    plan = one_line(str(form.get("plan") or ""))[:300] or None
+    if not uploads:
+        return show(web, who, [], "Choose one or more documents to upload.", 422)
+    documents = [Received(display_name(f.filename or ""), await f.read()) for f in uploads]
+    await form.close()
+
+    def dry_run() -> Response:
+        folder = web.app.settings.imports_dir
+        for document in documents:
+            keep_original(folder, document.data)
+        results = web.app.importer(who.person.email, plan, dry_run=True).run(documents)
+        shown = [Previewed(r, entries(r.changes)) for r in results]
+        return page("console/import_preview.html", who=who, previewed=shown, plan=plan or "")
+
+    return await run_in_threadpool(dry_run)
+
+
+async def confirm(request: Request) -> Response:
+    """The documents ticked on the preview imported, each in its own transaction."""
+    who = await visiting(request)
+    if not who.person.manager:
+        return forbidden()
+    web = web_of(request)
+    form = await form_lists(request, max_fields=3 * MAX_FILES + 4)
+    plan = one_line(next(iter(form.get("plan", [])), ""))[:300] or None
+    chosen = form.get("document", [])[:MAX_FILES]
+
+    def apply() -> Response:
+        app = web.app
+        documents = [found for choice in chosen if (found := kept(app.settings.imports_dir,
+                                                                  choice)) is not None]  # fmt: skip
+        if not documents:
+            return show(web, who, [], "Nothing was imported: tick at least one document.", 422)
+        doer = Doer(who.person, who.client, app.now(), app.today())
+
+        def note(session: Session, result: ImportResult) -> None:
+            keep(session, doer, "document imported", f"{result.name} ({result.sha256[:12]})")
+
+        importer = replace(app.importer(who.person.email, plan), also=note)
+        results = [importer.one(document) for document in documents]
+        ids = ",".join(str(r.record_id) for r in results if r.record_id is not None)
+        return RedirectResponse(f"{PAGE}?done={ids}#done", status_code=303)
+
+    return await run_in_threadpool(apply)
+
+
+def kept(folder: Path, choice: str) -> Received | None:
+    """A document the preview kept, from its form value 'SHA-256 name'."""
+    sha256, _, name = choice.partition(" ")
+    path = original(folder, sha256)
+    return Received(display_name(name), path.read_bytes()) if path else None
+
+
+async def download(request: Request) -> Response:
+    """The original file, as it was uploaded; never shown in the browser, only saved."""
+    who = await visiting(request)
+    if not who.person.sees_everything:
+        return forbidden()
+    web = web_of(request)
+    number = request.path_params.get("id", "")
+    if not number.isdigit() or len(number) > 9:
+        return not_found()
+
+    def find() -> tuple[ImportRecord | None, Path | None]:
+        with web.app.sessions() as session:
+            row = session.get(ImportRecord, int(number))
+        folder = web.app.settings.imports_dir
+        return row, original(folder, row.sha256) if row is not None else None
+
+    row, path = await run_in_threadpool(find)
+    if row is None or path is None:
+        return not_found()
+    response = FileResponse(path, media_type="application/octet-stream")
+    response.headers["content-disposition"] = attachment(row.file_name)
+    response.headers["cache-control"] = "no-store"
+    response.headers["x-content-type-options"] = "nosniff"
+    return response
+
+
+def attachment(name: str) -> str:
+    """A download's name for every browser: ASCII in `filename`, the name itself in
+    `filename*` (RFC 6266), neither able to end the header or add another."""
+    ascii_name = "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_"
+                         for c in name) or "document"  # fmt: skip
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def not_found() -> Response:
+    return problem(404, "No such import", "There is no kept original for this import.")
