@@ -8,6 +8,7 @@ import re
 from datetime import date, timedelta
 from pathlib import Path
 
+from docx import Document
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import func, select
 
@@ -20,7 +21,7 @@ from tests.test_console_directory import SUCCESSOR, refuse
 from tests.test_console_rules import soon_due_plan
 from tests.web import serving
 from worker.app import App
-from worker.models import ConsoleAction, ObligationEvent
+from worker.models import Action, ConsoleAction, ObligationEvent
 from worker.versions import DIRECTORY, RULES
 
 
@@ -236,3 +237,64 @@ def test_someone_leaves_and_a_refused_address_is_corrected_in_a_browser(
         successor.get_by_role("link", name="My items", exact=True).click()
         expect(successor.get_by_role("table").first).to_contain_text("Health")
         looked_at(successor, f"{name}-05-successor-items")
+
+
+def test_documents_uploaded_previewed_imported_and_downloaded_in_a_browser(
+    app: App, browser: Browser, tmp_path: Path
+) -> None:
+    name = f"{app.engine.dialect.name}-imports"
+    word = word_plan(tmp_path / "plan.docx")
+    with serving(app) as client:
+        base = str(client.base_url).rstrip("/")
+        page = browser.new_context(base_url=base, accept_downloads=True).new_page()
+        page.goto(f"/console/sign-in/{link_token(app, MANAGER)}")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("navigation").get_by_role("link", name="Imports").click()
+        expect(page.get_by_text("No document has been imported yet.")).to_be_visible()
+        looked_at(page, f"{name}-01-page")
+
+        vague = tmp_path / "vague.csv"
+        vague.write_text(VAGUE_PLAN, encoding="utf-8")
+        page.get_by_label("Documents").set_input_files([word, vague])
+        page.get_by_role("button", name="Upload and preview").click()
+        expect(page.get_by_role("heading", name="plan.docx: Composite Action Plan")).to_be_visible()
+        expect(page.get_by_role("alert")).to_contain_text("Spring 2027")
+        assert imported_refs(app) == []  # the preview stored nothing
+        looked_at(page, f"{name}-02-preview")
+
+        page.get_by_role("button", name="Confirm and import the ticked documents").click()
+        expect(page.get_by_role("status")).to_contain_text("1 document imported")
+        assert imported_refs(app) == ["1.1", "1.2"]
+        looked_at(page, f"{name}-03-history")
+        with page.expect_download() as download:
+            page.get_by_role("link", name="plan.docx").click()
+        assert Path(download.value.path()).read_bytes() == word.read_bytes()
+        assert download.value.suggested_filename == "plan.docx"
+
+
+VAGUE_PLAN = (
+    "Composite Action Plan of the review group\nTheme,Ref,Action,Lead agency,Target date\n"
+    "Professional curiosity,1.1,Audit the referrals,Health,Spring 2027\n"
+)
+
+
+def word_plan(path: Path) -> Path:
+    document = Document()
+    document.add_heading("Composite Action Plan of the review group", level=1)
+    document.add_heading("Professional curiosity", level=2)
+    rows = [
+        ["Ref", "SCR Ref", "Action", "Lead agency", "Target date", "RAG"],
+        ["1.1", "LCSPR Child D", "Audit the referrals", "Health", "end of June 2027", "Amber"],
+        ["1.2", "Rapid Review E", "Train the front door", "Police", "TBC", "Red"],
+    ]
+    table = document.add_table(rows=0, cols=len(rows[0]))
+    for cells in rows:
+        for cell, text in zip(table.add_row().cells, cells, strict=True):
+            cell.text = text
+    document.save(str(path))
+    return path
+
+
+def imported_refs(app: App) -> list[str]:
+    with app.sessions() as session:
+        return [a.ref for a in session.scalars(select(Action).order_by(Action.ref))]
