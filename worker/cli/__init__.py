@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from worker.app import App
-from worker.cli import digests, escalation, records, versions, web
+from worker.cli import digests, escalation, records, reports, versions, web
 from worker.paths import private_files
 from worker.yaml_files import ConfigError
 
@@ -47,4 +47,5 @@ for command in (
     main.add_command(command)
 
 escalation.report.add_command(digests.deliveries)
+escalation.report.add_command(reports.cap)
 versions.install(escalation.rules)

@@ -29,7 +29,7 @@ from worker.importers import ImportResult, Received
 from worker.importers.history import display_name, keep_original, original
 from worker.importers.preview import Entry, entries
 from worker.importers.text import one_line
-from worker.models import ImportRecord
+from worker.models import ImportRecord, Plan
 from worker.web.context import Web, page, problem, web_of
 from worker.web.guard import (
     MAX_UPLOADS,
@@ -66,7 +66,9 @@ def show(web: Web, who: Visitor, done: list[int], error: str = "", status: int =
     with web.app.sessions() as session:
         rows = history(session)
         just = [row for n in done if (row := session.get(ImportRecord, n)) is not None]
-    return page("console/imports.html", status, who=who, rows=rows, done=just, error=error)
+        plans = list(session.scalars(select(Plan.title).order_by(Plan.title)))
+    return page("console/imports.html", status, who=who, rows=rows, done=just, error=error,
+                plans=plans)  # fmt: skip
 
 
 def history(session: Session) -> list[ImportRecord]:

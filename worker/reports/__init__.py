@@ -1,0 +1,1 @@
+"""Reports back out of the service, in the formats the partnership presents them in."""
