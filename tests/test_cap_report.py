@@ -12,7 +12,7 @@ from docx import Document
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from tests.console import CHAIR, NURSE, partnership, sign_in
+from tests.console import CHAIR, MANAGER, NURSE, partnership, sign_in
 from tests.helpers import run_import
 from tests.test_console_rules import dmy
 from tests.web import serving
@@ -144,3 +144,16 @@ def contents(form: str, data: bytes) -> list[list[object]]:
         book = load_workbook(io.BytesIO(data))
         return [list(r) for sheet in book.worksheets for r in sheet.iter_rows(values_only=True)]
     return [[data.decode()]]
+
+
+def test_actions_whose_date_is_to_be_set_are_flagged_to_the_manager(
+    app: App, tmp_path: Path
+) -> None:
+    plan_of_every_status(app, tmp_path)
+    with serving(app) as manager:
+        sign_in(manager, app, MANAGER)
+        overview = manager.get("/console/").text
+    section = overview.split('id="dates-to-set"')[1].split("<h2")[0]
+    assert "Target dates to set: the plan says TBC or TBA (1)" in section
+    assert ">2.2</a>" in section
+    assert ">1.1</a>" not in section

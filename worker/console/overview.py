@@ -28,6 +28,7 @@ from worker.console.items import (
 )
 from worker.directory import Directory, fold
 from worker.models import (
+    Action,
     DailyRun,
     Delivery,
     DeliveryState,
@@ -61,6 +62,7 @@ class Overview:
     due_soon: Listed
     resolved: Listed  # in the last RECENT_DAYS days
     unassigned: Listed
+    dates_to_set: Listed  # actions whose plan says TBC or TBA: the business manager to ask
     unassessed: Listed
     problems: dict[int, str]  # obligation id -> why it could not be assessed
     failures: list[Delivery]
@@ -82,6 +84,12 @@ def overview(session: Session, directory: Directory, today: date, top: int) -> O
         resolved=listed(session, Filters(), Obligation.resolved_on >= recent),
         unassigned=listed(
             session, Filters(), Obligation.kind == "unassigned", Obligation.resolved_on.is_(None)
+        ),
+        dates_to_set=listed(
+            session,
+            Filters(),
+            Obligation.action_id.in_(select(Action.id).where(Action.date_to_set != "")),
+            Obligation.resolved_on.is_(None),
         ),
         unassessed=unassessed,
         problems=problems(session, [line.id for line in unassessed.lines]),
