@@ -26,6 +26,11 @@ CSRF = re.compile(r'name="csrftoken" value="([^"]+)"')
 def partnership(app: App) -> None:
     """The seed CAPs and MI sheets imported, and today's daily run made."""
     run_import(app, seed("000"), seed("001"), seed("002"), seed("003"))
+    daily_run(app)
+
+
+def daily_run(app: App) -> None:
+    """Obligations in step with what was imported, and today's stages recorded."""
     with transaction(app.sessions) as session:
         sync_obligations(session, app.rules(), app.timezone, app.today())
     with transaction(app.sessions) as session:

@@ -12,15 +12,13 @@ from docx import Document
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from tests.console import CHAIR, MANAGER, NURSE, partnership, sign_in
+from tests.console import CHAIR, MANAGER, NURSE, daily_run, partnership, sign_in
 from tests.helpers import run_import
 from tests.test_console_rules import dmy
 from tests.web import serving
 from worker.app import App
 from worker.cli import main
-from worker.db import transaction
 from worker.models import Action, Obligation
-from worker.obligations import record, sync_obligations
 
 TITLE = "Composite Action Plan of the review group"
 CURIOSITY = "Professional curiosity"
@@ -43,10 +41,7 @@ def plan_of_every_status(app: App, tmp_path: Path) -> None:
     path.write_text("\n".join([TITLE, head, *rows]) + "\n", encoding="utf-8")
     [result] = run_import(app, path)
     assert result.error is None, result.error
-    with transaction(app.sessions) as session:
-        sync_obligations(session, app.rules(), app.timezone, app.today())
-    with transaction(app.sessions) as session:
-        record(session, app.rules(), app.today())
+    daily_run(app)
 
 
 def report(app: App, tmp_path: Path, form: str, *more: str) -> bytes:

@@ -12,13 +12,12 @@ import httpx
 from sqlalchemy import select
 
 from tests.conftest import new_version
-from tests.console import CHAIR, MANAGER, NURSE, csrf, sign_in
+from tests.console import CHAIR, MANAGER, NURSE, csrf, daily_run, sign_in
 from tests.helpers import run_import
 from tests.web import serving
 from worker.app import App
 from worker.db import transaction
 from worker.models import Change, ConsoleAction, Obligation
-from worker.obligations import record, sync_obligations
 from worker.rules_form import RulesFields, fields_of
 from worker.rules_preview import preview
 from worker.versions import DIRECTORY, RULES, history, text_in_force
@@ -99,10 +98,7 @@ def soon_due_plan(app: App, tmp_path: Path) -> None:
     path.write_text(header + rows, encoding="utf-8")
     [result] = run_import(app, path)
     assert result.error is None, result.error
-    with transaction(app.sessions) as session:
-        sync_obligations(session, app.rules(), app.timezone, app.today())
-    with transaction(app.sessions) as session:
-        record(session, app.rules(), app.today())
+    daily_run(app)
 
 
 def dmy(day: date) -> str:
