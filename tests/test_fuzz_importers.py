@@ -26,6 +26,7 @@ from worker.directory import load_directory
 from worker.importers import ImportOptions, parse_file
 from worker.importers.documents import (
     Parsed,
+    ParsedBriefing,
     ParsedPlan,
     ParsedSession,
     ParsedSessionList,
@@ -89,6 +90,10 @@ def check_fields(parsed: Parsed) -> None:
         check_plan(parsed)
     elif isinstance(parsed, ParsedSheet):
         check_sheet(parsed)
+    elif isinstance(parsed, ParsedBriefing):
+        single_line(parsed.review, "review")
+        for recommendation in parsed.recommendations:
+            single_line(recommendation.text, "recommendation")
     else:
         assert isinstance(parsed, ParsedSessionList)
         for number, session in parsed.sessions:

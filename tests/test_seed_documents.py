@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from tests.conftest import seed
 from tests.helpers import by_key, records, run_import
 from worker.app import App
+from worker.models import Recommendation
 
 PLAN = "Serious Case Review Composite Action Plan January 2017"
 THEMES = {
@@ -114,7 +116,6 @@ def test_sessions_003(app: App) -> None:
     ("prefix", "reason"),
     [
         ("001", "no MI Number"),
-        ("004", "neither a Composite Action Plan"),
     ],
 )
 def test_refused_documents_do_not_stop_the_others(app: App, prefix: str, reason: str) -> None:
@@ -134,3 +135,18 @@ def test_reimporting_every_seed_twice_leaves_the_same_rows(app: App) -> None:
     second_results = run_import(app, *documents)
     assert all(o.created == o.updated == o.retired == 0 for r in second_results for o in r.outcomes)
     assert {what: records(app, what) for what in first} == first
+
+
+def test_the_learning_briefing_imports_as_the_reviews_recommendations(app: App) -> None:
+    [result] = run_import(app, seed("004"))
+    assert result.error is None, result.error
+    assert result.kind == "learning briefing"
+    [outcome] = result.outcomes
+    assert (outcome.subject, outcome.created) == ("learning briefing of 'Case A1'", 5)
+    with app.sessions() as session:
+        found = session.scalars(select(Recommendation).order_by(Recommendation.number)).all()
+        assert [(r.review, r.number) for r in found] == [("Case A1", n) for n in range(1, 6)]
+        assert found[0].text.startswith("NSCP as part of a workforce development plan")
+        assert found[0].text.endswith("in order to communicate effectively.")
+        assert found[4].text.startswith("The NSCP should oversee the development of guidance")
+        assert "NSCP's Response" not in found[4].text

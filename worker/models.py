@@ -273,6 +273,28 @@ class BriefingSession(Base):
     mi_sheet: Mapped[MISheet] = relationship(back_populates="sessions")
 
 
+class Recommendation(Base):
+    """A recommendation of a review, as its learning briefing gives it. Until a CAP action
+    answers it, the business manager owes the partnership one (an obligation)."""
+
+    __tablename__ = "recommendations"
+    __table_args__ = (UniqueConstraint("review", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review: Mapped[str] = mapped_column(String(200))  # "Case A1", "Child D"
+    number: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    source_file: Mapped[str] = mapped_column(String(500))
+    imported_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+    withdrawn: Mapped[bool] = mapped_column(default=False)  # gone from its briefing
+    # The CAP action that answers it, and who linked the two, when.
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id"), index=True)
+    linked_by: Mapped[str | None] = mapped_column(String(320))
+    linked_at: Mapped[datetime | None] = mapped_column()
+    action: Mapped[Action | None] = relationship()
+
+
 class ImportRecord(Base):
     """One document imported (or refused): who, when, which file, and what it did. The
     original is kept under its SHA-256 in the imports folder, to be downloaded again."""
@@ -325,6 +347,9 @@ class Obligation(Base):
     establishment_id: Mapped[int | None] = mapped_column(
         ForeignKey("establishments.id"), index=True
     )
+    recommendation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("recommendations.id"), index=True
+    )
     lead_name: Mapped[str | None] = mapped_column(String(200))
     target_date: Mapped[date | None]
     stage: Mapped[int] = mapped_column(default=-1)
@@ -348,6 +373,7 @@ class Obligation(Base):
     mi_sheet: Mapped[MISheet | None] = relationship()
     agency: Mapped[Agency | None] = relationship()
     establishment: Mapped[Establishment | None] = relationship()
+    recommendation: Mapped[Recommendation | None] = relationship()
     events: Mapped[list[ObligationEvent]] = relationship(
         back_populates="obligation", order_by="ObligationEvent.id", cascade="all, delete-orphan"
     )

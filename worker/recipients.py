@@ -121,6 +121,9 @@ def owner_of(row: Obligation, partnership: Partnership) -> Owner:
         return Owner(place.name, people)
     if row.kind == "unassigned":
         return Owner(f"unassigned lead agency {row.lead_name!r}", people)
+    if row.kind == "recommendation":  # the business manager's own, the chair above them
+        people["named_contact"] = partnership.business_manager
+        return Owner("the business manager (a recommendation without an action)", people)
     contact = people["named_contact"] = partnership.la_contact(row.mi_sheet)
     if contact is not None:
         return Owner(f"LA contact {contact.name}", people)

@@ -182,6 +182,9 @@ class Rules(_Strict):
     acknowledgement_pause: Annotated[int, Field(strict=True, ge=0)]
     acknowledgement_limit_per_stage: Annotated[int, Field(strict=True, ge=0)] = 1
     ongoing_review_weeks: WorkingDays
+    # A review's recommendation with no CAP action linked this many working days after its
+    # learning briefing was imported becomes an item of the business manager's.
+    recommendation_action_days: WorkingDays = 30
     closure_days: list[date] = []
     audiences: dict[str, Group] = {}
     digests: Digests = Digests()

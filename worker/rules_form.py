@@ -26,7 +26,12 @@ from worker.yaml_files import round_trip
 
 Form = Mapping[str, Sequence[str]]  # every value of every field, as the browser sent them
 
-NUMBERS = ("acknowledgement_pause", "acknowledgement_limit_per_stage", "ongoing_review_weeks")
+NUMBERS = (
+    "acknowledgement_pause",
+    "acknowledgement_limit_per_stage",
+    "ongoing_review_weeks",
+    "recommendation_action_days",
+)
 AUDIENCE_ROWS = 3  # empty rows offered for new audiences
 LIST_SPLIT = re.compile(r"[\s,;]+")  # numbers: 10, 2 or 10 2
 LINES_SPLIT = re.compile(r"\s*[\n,;]\s*")  # dates: one a line (a mistyped one stays whole)

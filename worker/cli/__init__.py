@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from worker.app import App
-from worker.cli import digests, escalation, records, reports, versions, web
+from worker.cli import digests, escalation, recommendations, records, reports, versions, web
 from worker.paths import private_files
 from worker.yaml_files import ConfigError
 
@@ -37,6 +37,7 @@ for command in (
     escalation.reopen,
     escalation.reassign,
     escalation.report,
+    recommendations.recommendations,
     digests.send,
     digests.preview,
     digests.start,

@@ -15,7 +15,16 @@ from urllib.parse import urlencode
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, select
 from sqlalchemy.orm import Session
 
-from worker.models import Action, Agency, Establishment, MISheet, Obligation, Plan
+from worker.models import (
+    Action,
+    Agency,
+    Establishment,
+    MISheet,
+    Obligation,
+    Plan,
+    Recommendation,
+)
+from worker.obligations.view import RECOMMENDATIONS
 
 COMPLETE, OVERDUE, DUE_SOON, ON_TRACK = "complete", "overdue", "due soon", "on track"
 STATUSES = (OVERDUE, DUE_SOON, ON_TRACK, COMPLETE)
@@ -29,8 +38,16 @@ status_column = case(
     (Obligation.stage == 0, DUE_SOON),
     else_=ON_TRACK,
 )
-theme_column = func.coalesce(Action.theme, literal(MI_SHEETS))
-source_column = func.coalesce(Plan.title, literal("MI ") + MISheet.number)
+theme_column = func.coalesce(
+    Action.theme,
+    case((Obligation.recommendation_id.is_not(None), RECOMMENDATIONS)),
+    literal(MI_SHEETS),
+)
+source_column = func.coalesce(
+    Plan.title,
+    literal("MI ") + MISheet.number,
+    literal("Learning briefing: ") + Recommendation.review,
+)
 
 
 @dataclass(frozen=True)
@@ -122,6 +139,7 @@ def joined(query: Select[Any]) -> Select[Any]:
         .outerjoin(MISheet, Obligation.mi_sheet_id == MISheet.id)
         .outerjoin(Agency, Obligation.agency_id == Agency.id)
         .outerjoin(Establishment, Obligation.establishment_id == Establishment.id)
+        .outerjoin(Recommendation, Obligation.recommendation_id == Recommendation.id)
     )
 
 
@@ -157,7 +175,8 @@ def columns() -> Select[Any]:
     return select(  # type: ignore[return-value]
         Obligation.id, Obligation.key, Action.ref, MISheet.number, source_column, theme_column,
         Action.text, MISheet.title, Agency.name, Establishment.name, Obligation.lead_name,
-        Obligation.target_date, Obligation.stage, status_column,
+        Obligation.target_date, Obligation.stage, status_column, Recommendation.number,
+        Recommendation.text,
     )  # fmt: skip
 
 
@@ -172,8 +191,9 @@ def ordering(sort: str) -> Sequence[Any]:
 
 def line(r: Any) -> Line:
     (id_, key, ref, number, source, theme, text, title, agency, place, lead, target,
-     stage, status) = r  # fmt: skip
-    shown = ref or (f"MI {number}" if number else key)
+     stage, status, recommendation, advice) = r  # fmt: skip
+    shown = ref or (f"MI {number}" if number else f"Rec {recommendation}" if advice else key)
+    text = text or (f"Recommendation {recommendation}: {advice}" if advice else None)
     owner = place or agency or lead or "nobody (unassigned)"
     return Line(id_, shown, source or "", theme, text or title or "", owner, target, stage, status)
 

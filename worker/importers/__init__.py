@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.db import transaction
+from worker.importers.briefing import looks_like_briefing, parse_briefing
 from worker.importers.cap import looks_like_cap, parse_cap
 from worker.importers.columns import DEFAULT_COLUMNS, Columns
 from worker.importers.csv_files import csv_kind, csv_table, parse_actions_csv, parse_sessions_csv
@@ -29,6 +30,7 @@ from worker.importers.store import (
     FieldChange,
     Outcome,
     Writer,
+    store_briefing,
     store_plan,
     store_session_list,
     store_sheet,
@@ -45,9 +47,10 @@ __all__ = [
 ]
 
 NOT_RECOGNISED = (
-    "neither a Composite Action Plan (no table with the columns Ref, SCR Ref, Action, "
-    "Lead agency, Target date and Progress) nor an MI sheet (no 'Management Information "
-    "Sheet' heading or MI Number), nor a CSV file with a documented header"
+    "neither a Composite Action Plan (no table with the columns Ref, Action, Lead agency and "
+    "Target date) nor an MI sheet (no 'Management Information Sheet' heading or MI Number), "
+    "nor a learning briefing (no 'Recommendation 1.' under a heading naming the review), "
+    "nor a CSV file with a documented header"
 )
 
 
@@ -128,6 +131,8 @@ def parse_lines(lines: list[str], options: ImportOptions) -> tuple[str, list[Par
     if looks_like_mi_sheet(lines):
         sheet = parse_mi_sheet(lines, options.course_code, options.timezone)
         return "MI sheet", [sheet]
+    if looks_like_briefing(lines):
+        return "learning briefing", [parse_briefing(lines)]
     raise refuse(NOT_RECOGNISED)
 
 
@@ -138,7 +143,7 @@ def store(writer: Writer, parsed: Parsed, name: str) -> Outcome:
         return store_sheet(writer, parsed)
     if isinstance(parsed, ParsedSessionList):
         return store_session_list(writer, parsed, f"csv:{Path(name).name}")
-    raise TypeError(parsed)
+    return store_briefing(writer, parsed)
 
 
 @dataclass(frozen=True)

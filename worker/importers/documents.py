@@ -64,4 +64,19 @@ class ParsedSessionList:
     sessions: tuple[tuple[str, ParsedSession], ...]
 
 
-Parsed = ParsedPlan | ParsedSheet | ParsedSessionList
+@dataclass(frozen=True)
+class ParsedRecommendation:
+    number: int
+    text: str
+    line: int
+
+
+@dataclass(frozen=True)
+class ParsedBriefing:
+    """A review's recommendations, from its learning briefing."""
+
+    review: str  # "Case A1": as the plans' SCR Ref column names the case
+    recommendations: tuple[ParsedRecommendation, ...]
+
+
+Parsed = ParsedPlan | ParsedSheet | ParsedSessionList | ParsedBriefing

@@ -20,6 +20,7 @@ from worker.directory import fold
 from worker.history import record_change
 from worker.importers.documents import (
     ParsedAction,
+    ParsedBriefing,
     ParsedPlan,
     ParsedSession,
     ParsedSessionList,
@@ -34,6 +35,7 @@ from worker.models import (
     BriefingSession,
     MISheet,
     Plan,
+    Recommendation,
     SessionStatus,
     SheetType,
 )
@@ -310,3 +312,34 @@ def cancel(writer: Writer, row: BriefingSession) -> int:
     bump(writer, row)
     row.updated_at = writer.now
     return 1
+
+
+def store_briefing(writer: Writer, parsed: ParsedBriefing) -> Outcome:
+    """A review's recommendations, upserted by number; one gone from the briefing is
+    withdrawn (and so owes nothing), never deleted."""
+    session = writer.session
+    query = select(Recommendation).where(Recommendation.review == parsed.review)
+    existing = {r.number: r for r in session.scalars(query)}
+    outcome = Outcome(f"learning briefing of {parsed.review!r}", "recommendations:")
+    for item in parsed.recommendations:
+        row = existing.get(item.number)
+        key = f"{parsed.review} recommendation {item.number}"
+        created = row is None
+        if row is None:
+            row = Recommendation(review=parsed.review, number=item.number, withdrawn=False,
+                                 imported_at=writer.now)  # fmt: skip
+            session.add(row)
+            writer.record("recommendation", key, "created", None, item.number)
+        values = {"text": item.text, "withdrawn": False, "source_file": writer.source}
+        changed = writer.apply(row, "recommendation", key, values, new_row=created)
+        if changed:
+            row.updated_at = writer.now
+        outcome.count(None if created else changed)
+    seen = {item.number for item in parsed.recommendations}
+    for number, row in existing.items():
+        if number not in seen and not row.withdrawn:
+            key = f"{parsed.review} recommendation {number}"
+            writer.apply(row, "recommendation", key, {"withdrawn": True})
+            row.updated_at = writer.now
+            outcome.retired += 1
+    return outcome

@@ -1,7 +1,8 @@
 """Word documents (.docx), known by their content, read into the lines the text importers
-take: each paragraph a line; each table row its cells joined by tabs, a cell's paragraphs
-joined by spaces, a merged cell read once. The paragraph just before a table that does not
-start with a heading row of its own is its theme, as partnerships head each theme's table.
+take: each paragraph a line and a blank one; each table row its cells joined by tabs, a
+cell's paragraphs joined by spaces, a merged cell read once. The paragraph just before a
+table that does not start with a heading row of its own is its theme, as partnerships head
+each theme's table.
 
 Each line keeps where it came from ("table 2, row 5"), so that a refusal names the place a
 reader finds in Word, not a line number Word does not show.
@@ -26,7 +27,7 @@ def docx_lines(data: bytes) -> Read:
     for block in Document(io.BytesIO(data)).iter_inner_content():
         if isinstance(block, Paragraph):
             if waiting is not None:
-                read.add(*waiting)
+                paragraph(read, *waiting)
             paragraphs += 1
             text = " ".join(block.text.split())
             waiting = (text, f"paragraph {paragraphs}") if text else None
@@ -42,8 +43,14 @@ def docx_lines(data: bytes) -> Read:
             spanning = "\t" if len(cells) == 1 else ""  # one cell across: a heading row
             read.add("\t".join(cells) + spanning, f"table {tables}, row {number}")
     if waiting is not None:
-        read.add(*waiting)
+        paragraph(read, *waiting)
     return read
+
+
+def paragraph(read: Read, text: str, place: str) -> None:
+    """A paragraph is a line and a blank one, as paragraphs are in the text form."""
+    read.add(text, place)
+    read.add("", place)
 
 
 def table_rows(table: Table) -> list[list[str]]:

@@ -7,6 +7,8 @@
   its audience maps to; with no group, one owned by the sheet's LA contact.
 * A lead-agency name the directory does not know: an "unassigned" obligation for the
   business manager, whatever its date.
+* A review's recommendation (from its learning briefing) with no CAP action linked: the
+  business manager's, due `recommendation_action_days` working days after its import.
 
 Documents drive the events they imply: a target date changed in a re-imported document is a
 revised target, "Complete" progress completes, an action withdrawn or an establishment no
@@ -35,6 +37,7 @@ from worker.models import (
     MISheet,
     Obligation,
     ObligationEvent,
+    Recommendation,
     group_members,
 )
 from worker.obligations.events import DOCUMENT, completed, last_event, record_event
@@ -54,6 +57,8 @@ class Spec:
     establishment_id: int | None = None
     lead_name: str | None = None
     complete: bool = False
+    recommendation_id: int | None = None
+    why_complete: str = "progress recorded as complete in the documents"
 
 
 def action_specs(session: Session, rules: Rules, tz: ZoneInfo) -> Iterator[Spec]:
@@ -100,6 +105,21 @@ def sheet_specs(session: Session, rules: Rules) -> Iterator[Spec]:
             )
 
 
+def recommendation_specs(session: Session, rules: Rules, tz: ZoneInfo) -> Iterator[Spec]:
+    """A recommendation owes an action from `recommendation_action_days` working days after
+    its briefing was imported; linking one to it completes it."""
+    calendar, days = rules.calendar(), rules.recommendation_action_days
+    query = select(Recommendation).options(selectinload(Recommendation.action))
+    for row in session.scalars(query.where(Recommendation.withdrawn.is_(False))):
+        imported = row.imported_at.astimezone(tz).date()
+        answered = f"answered by action {row.action.ref}" if row.action else ""
+        yield Spec(
+            f"recommendation:{row.id}", "recommendation", calendar.add(imported, days),
+            lead_name="business manager", complete=row.action is not None,
+            recommendation_id=row.id, why_complete=answered,
+        )  # fmt: skip
+
+
 def keep_in_step(session: Session, rules: Rules, tz: ZoneInfo, today: date) -> bool:
     """`sync_obligations`, when anything it reads moved since the last sync; True if it ran.
 
@@ -135,18 +155,26 @@ def signature(session: Session, rules: Rules) -> str:
         select(func.count(), func.sum(member)).select_from(group_members),
         select(func.max(Change.id)),
         select(func.max(ObligationEvent.id)),
+        select(
+            func.count(Recommendation.id),
+            func.max(Recommendation.updated_at),
+            func.sum(func.coalesce(Recommendation.action_id, 0)),
+        ),
         select(func.count(Obligation.id), func.max(Obligation.id)),
     ]
     seen = [[str(v) for v in session.execute(query).one()] for query in figures]
     groups = session.execute(select(EstablishmentGroup.id, EstablishmentGroup.name)).all()
-    reads = {"audiences": dict(rules.audiences), "review_weeks": rules.ongoing_review_weeks}
+    reads = {"audiences": dict(rules.audiences), "review_weeks": rules.ongoing_review_weeks,
+             "recommendation_days": rules.recommendation_action_days}  # fmt: skip
     text = json.dumps([seen, sorted(map(list, groups)), reads], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def sync_obligations(session: Session, rules: Rules, tz: ZoneInfo, today: date) -> None:
     """Create, retarget, complete and end obligations to match the documents."""
-    specs = {s.key: s for s in [*action_specs(session, rules, tz), *sheet_specs(session, rules)]}
+    every = [*action_specs(session, rules, tz), *sheet_specs(session, rules),
+             *recommendation_specs(session, rules, tz)]  # fmt: skip
+    specs = {s.key: s for s in every}
     query = select(Obligation).options(selectinload(Obligation.events))
     existing = {o.key: o for o in session.scalars(query)}
     for key, spec in specs.items():
@@ -178,6 +206,7 @@ def new_obligation(spec: Spec) -> Obligation:
         agency_id=spec.agency_id,
         establishment_id=spec.establishment_id,
         lead_name=spec.lead_name,
+        recommendation_id=spec.recommendation_id,
         stage=-1,
     )
 
@@ -190,8 +219,7 @@ def follow(row: Obligation, spec: Spec, today: date) -> None:
         record_event(row, "retargeted", today, DOCUMENT, note, new_target=spec.target)
         row.target_date = spec.target  # the documents' own date, to notice the next change
     if spec.complete and not completed(row):
-        note = "progress recorded as complete in the documents"
-        record_event(row, "completed", today, DOCUMENT, note)
+        record_event(row, "completed", today, DOCUMENT, spec.why_complete)
     elif not spec.complete and completed(row) and by_the_documents(last_event(row)):
         record_event(row, "reopened", today, DOCUMENT, "no longer complete in the documents")
 

@@ -8,7 +8,8 @@ every role an owner has, at every stage (the engine then decides who is told tod
 * an establishment reaches its designated contact;
 * an MI sheet reaches the LA contact it names, when the directory has them;
 * the business manager and the chair are reached from the first stage any ladder in use
-  tells them at, and the business manager by every unassigned item.
+  tells them at, and the business manager by every unassigned item and every
+  recommendation still without an action.
 """
 
 from __future__ import annotations
@@ -119,7 +120,8 @@ class Reach:
             Obligation.mi_sheet_id.in_(sheets),
         ]
         if any(o.officer for o in owned):
-            conditions += [Obligation.stage >= officer_from, Obligation.kind == "unassigned"]
+            conditions += [Obligation.stage >= officer_from,
+                           Obligation.kind.in_(("unassigned", "recommendation"))]  # fmt: skip
         return or_(false(), *conditions)
 
 

@@ -1,4 +1,5 @@
-"""How an obligation reads to people: the one place that knows a CAP action from an MI sheet.
+"""How an obligation reads to people: the one place that knows a CAP action from an MI sheet
+(and from a review's recommendation still without an action).
 
 Digests, feeds, pages and commands show `View` fields and never branch on the kind of item
 themselves.
@@ -9,9 +10,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from worker.models import ActionStatus, Obligation
+from worker.models import ActionStatus, Obligation, Recommendation
 
 SUMMARY_TEXT = 60  # characters of an action's text in a calendar summary
+RECOMMENDATIONS = "Recommendations"  # the theme of recommendations still without an action
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class View:
 
 def view_of(row: Obligation) -> View:
     action, sheet = row.action, row.mi_sheet
+    if row.recommendation is not None:
+        return recommendation_view(row, row.recommendation)
     if action is not None:
         owner = row.agency.name if row.agency else row.lead_name or ""
         text = action.text
@@ -69,6 +73,25 @@ def view_of(row: Obligation) -> View:
         plan=None,
         withdrawn=False,
         unassigned=row.kind == "unassigned",
+    )
+
+
+def recommendation_view(row: Obligation, found: Recommendation) -> View:
+    """'Recommendation 3 of Case A1 has no action yet': the business manager's to answer."""
+    ref = f"Rec {found.number} ({found.review})"
+    return View(
+        key=row.key,
+        ref=ref,
+        label=f"Recommendation {found.number} of {found.review}",
+        source=f"Learning briefing: {found.review}",
+        text=f"Recommendation {found.number} of {found.review} has no action yet: {found.text}",
+        theme=RECOMMENDATIONS,
+        progress="",
+        summary=f"{ref}: no action yet",
+        identity=f"recommendation|{found.review}|{found.number}",
+        plan=None,
+        withdrawn=found.withdrawn,
+        unassigned=False,
     )
 
 
