@@ -31,14 +31,19 @@ def record_change(
     source: str,
     at: datetime,
 ) -> None:
-    session.add(
-        Change(
-            subject=subject,
-            subject_key=key,
-            field=field,
-            old_value=shown(old),
-            new_value=shown(new),
-            changed_at=at,
-            source=source,
-        )
-    )
+    session.add(Change(**change_row(subject, key, field, old, new, source, at)))
+
+
+def change_row(
+    subject: str, key: str, field: str, old: Any, new: Any, source: str, at: datetime
+) -> dict[str, Any]:
+    """One history row's values, as written one at a time or many in one statement."""
+    return {
+        "subject": subject,
+        "subject_key": key,
+        "field": field,
+        "old_value": shown(old),
+        "new_value": shown(new),
+        "changed_at": at,
+        "source": source,
+    }

@@ -175,8 +175,9 @@ class Importer:
         try:
             result.kind, parsed = parse_document(document, self.options)
             with self.factory() as session:  # closing it rolls back what is not committed
-                writer = Writer(session, document.name, self.now)
+                writer = Writer(session, document.name, self.now, preview=self.dry_run)
                 result.outcomes = [store(writer, item, document.name) for item in parsed]
+                writer.save()
                 result.changes = writer.noted
                 if not self.dry_run:
                     self.remember(session, document, result)

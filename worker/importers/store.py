@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from worker.directory import fold
-from worker.history import record_change
+from worker.history import change_row
 from worker.importers.documents import (
     ParsedAction,
     ParsedBriefing,
@@ -32,6 +32,7 @@ from worker.models import (
     ActionLead,
     ActionStatus,
     AgencyAlias,
+    Base,
     BriefingSession,
     MISheet,
     Plan,
@@ -81,7 +82,9 @@ class Writer:
     session: Session
     source: str
     now: datetime
+    preview: bool = False  # note every value set, for a preview (a dry run)
     noted: list[FieldChange] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)  # written by `save`
 
     def apply(
         self, row: Any, subject: str, key: str, values: Mapping[str, Any], new_row: bool = False
@@ -100,14 +103,25 @@ class Writer:
         return changed
 
     def record(self, subject: str, key: str, field: str, old: Any, new: Any) -> None:
-        record_change(self.session, subject, key, field, old, new, self.source, self.now)
+        """A change for the history (written by `save`, in one statement) and the preview."""
+        self.history.append(change_row(subject, key, field, old, new, self.source, self.now))
         self.note(subject, key, field, old, new)
 
+    def save(self) -> None:
+        """Write the history recorded so far."""
+        if self.history:
+            self.session.execute(insert(TABLES["changes"]), self.history)
+            self.history.clear()
+
     def note(self, subject: str, key: str, field: str, old: Any, new: Any) -> None:
-        self.noted.append(FieldChange(subject, key, field, old, new))
+        if self.preview:
+            self.noted.append(FieldChange(subject, key, field, old, new))
 
 
 def store_plan(writer: Writer, parsed: ParsedPlan) -> Outcome:
+    """The plan's actions in a few statements: its existing rows read once, the difference
+    worked out in memory, then new actions inserted, changed and withdrawn ones updated, and
+    their lead agencies rewritten, each in one statement."""
     session = writer.session
     plan = session.scalar(select(Plan).where(Plan.title == parsed.title))
     if plan is None:
@@ -115,48 +129,101 @@ def store_plan(writer: Writer, parsed: ParsedPlan) -> Outcome:
         session.add(plan)
         session.flush()
     plan.source_file, plan.imported_at = writer.source, writer.now
-    outcome = Outcome(f"plan {parsed.title!r}")
-    existing = {a.ref: a for a in plan.actions}
-    aliases = alias_map(session)
+    columns = [getattr(Action, name) for name in ACTION_FIELDS]
+    query = select(Action.id, Action.ref, *columns).where(Action.plan_id == plan.id)
+    write = PlanWrite(writer, plan, {row.ref: row for row in session.execute(query)})
     for item in parsed.actions:
-        outcome.count(store_action(writer, plan, existing.get(item.ref), item, aliases))
-    seen = {item.ref for item in parsed.actions}
-    for ref, action in existing.items():
-        if ref not in seen and action.status is not ActionStatus.WITHDRAWN:
-            writer.apply(
-                action, "action", f"{plan.title} {ref}", {"status": ActionStatus.WITHDRAWN}
-            )
-            action.updated_at = writer.now
-            outcome.retired += 1
-    return outcome
+        write.action(item)
+    write.withdraw({item.ref for item in parsed.actions})
+    write.execute()
+    return write.outcome
+
+
+@dataclass
+class PlanWrite:
+    """The statements one plan's import makes, gathered row by row, run together."""
+
+    writer: Writer
+    plan: Plan
+    existing: dict[str, Any]  # ref -> the row as stored
+    new: list[dict[str, Any]] = field(default_factory=list)
+    changed: list[dict[str, Any]] = field(default_factory=list)
+    leads: dict[str, str] = field(default_factory=dict)  # ref -> lead agencies, if written
+    outcome: Outcome = field(default_factory=lambda: Outcome(""))
+
+    def __post_init__(self) -> None:
+        self.outcome.subject = f"plan {self.plan.title!r}"
+
+    def action(self, item: ParsedAction) -> None:
+        key, values = f"{self.plan.title} {item.ref}", action_values(item)
+        row = self.existing.get(item.ref)
+        if row is None:
+            self.writer.record("action", key, "created", None, item.ref)
+            for name, value in values.items() if self.writer.preview else ():
+                if value not in (None, "", []):
+                    self.writer.note("action", key, name, None, value)
+            now = self.writer.now
+            self.new.append({"plan_id": self.plan.id, "ref": item.ref, **values, "updated_at": now})
+            self.leads[item.ref] = item.lead_agency
+        else:
+            differ = {name: v for name, v in values.items() if getattr(row, name) != v}
+            for name, value in differ.items():
+                self.writer.record("action", key, name, getattr(row, name), value)
+            if differ:
+                self.changed.append({"id": row.id, **differ, "updated_at": self.writer.now})
+                self.leads[item.ref] = item.lead_agency
+        self.outcome.count(None if row is None else item.ref in self.leads)
+
+    def withdraw(self, seen: set[str]) -> None:
+        """Actions gone from the plan are withdrawn, never deleted."""
+        for ref, row in self.existing.items():
+            if ref not in seen and row.status != ActionStatus.WITHDRAWN:
+                key, gone = f"{self.plan.title} {ref}", ActionStatus.WITHDRAWN
+                self.writer.record("action", key, "status", row.status, gone)
+                self.changed.append({"id": row.id, "status": gone, "updated_at": self.writer.now})
+                self.outcome.retired += 1
+
+    def execute(self) -> None:
+        session = self.writer.session
+        ids = {ref: row.id for ref, row in self.existing.items()}
+        ids |= insert_actions(session, self.new)
+        if self.changed:
+            session.execute(update(Action), self.changed)
+        written = {ids[ref]: text for ref, text in self.leads.items()}
+        write_leads(session, written, [ids[r] for r in self.leads if r in self.existing])
+
+
+# The tables themselves: statements on them go straight to the database, without the ORM's
+# bookkeeping per row, which costs more than the writing itself for thousands of rows.
+TABLES = Base.metadata.tables
+ACTION_FIELDS = ("theme", "scr_refs", "text", "lead_agency_text", "target_date", "progress",
+                 "rag", "date_to_set", "status")  # fmt: skip
+
+
+def insert_actions(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert new actions in one statement; their ids by ref."""
+    if not rows:
+        return {}
+    table = TABLES["actions"]
+    query = insert(table).returning(table.c.id, table.c.ref, sort_by_parameter_order=True)
+    return {ref: id_ for id_, ref in session.execute(query, rows)}
+
+
+def write_leads(session: Session, written: dict[int, str], replaced: list[int]) -> None:
+    """Each written action's lead agencies ("Health/NSCB" gives two), replacing its old."""
+    if replaced:
+        session.execute(delete(ActionLead).where(ActionLead.action_id.in_(replaced)))
+    aliases = alias_map(session) if written else {}
+    rows = [{"action_id": action_id, "position": i, "name": name,
+             "agency_id": aliases.get(fold(name))}
+            for action_id, text in written.items()
+            for i, name in enumerate(lead_names(text))]  # fmt: skip
+    if rows:
+        session.execute(insert(TABLES["action_leads"]), rows)
 
 
 def alias_map(session: Session) -> dict[str, int]:
     return {a.alias: a.agency_id for a in session.scalars(select(AgencyAlias))}
-
-
-def store_action(
-    writer: Writer,
-    plan: Plan,
-    action: Action | None,
-    item: ParsedAction,
-    aliases: dict[str, int],
-) -> bool | None:
-    """Create or update one action; None when created, else whether anything changed."""
-    created = action is None
-    if action is None:
-        action = Action(plan=plan, ref=item.ref, status=ActionStatus.OPEN)
-        writer.session.add(action)
-        writer.record("action", f"{plan.title} {item.ref}", "created", None, item.ref)
-    key = f"{plan.title} {item.ref}"
-    changed = writer.apply(action, "action", key, action_values(item), new_row=created)
-    if changed:
-        action.updated_at = writer.now
-        action.leads = [
-            ActionLead(position=i, name=name, agency_id=aliases.get(fold(name)))
-            for i, name in enumerate(lead_names(item.lead_agency))
-        ]
-    return None if created else changed
 
 
 COMPLETE_RAG = ("complete", "completed")
