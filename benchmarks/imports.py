@@ -17,14 +17,14 @@ from benchmarks.databases import Databases, app_for
 from benchmarks.measure import Figure
 from benchmarks.scales import TODAY, Scale
 from worker.app import App
-from worker.importers import ImportOptions, import_files, parse_file
+from worker.importers import Importer, ImportOptions, import_files, parse_file, received
 
 ROOT = Path(__file__).resolve().parents[1]
 SHEET = ROOT / "examples" / "mi-2026-044.txt"
 HEADER = ["plan", "ref", "theme", "scr_refs", "action", "lead_agency", "target_date", "progress"]
 LEADS = ("Health", "Children's Services", "Education", "NSCB", "Health/NSCB")
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-TARGET = "≤ 3x"
+TARGET = "≤ 2x"
 
 
 def write_csv(folder: Path, rows: int) -> Path:
@@ -63,7 +63,8 @@ def options(app: App) -> ImportOptions:
     return app.import_options()
 
 
-def one(backend: str, databases: Databases, files: list[Path], what: str) -> Figure:
+def one(backend: str, databases: Databases, files: list[Path], what: str) -> list[Figure]:
+    """The import into a fresh database, then a preview (a dry run) of the CSV again."""
     app = app_for(databases.fresh(backend, "b4"))
     given = options(app)
     start = time.perf_counter()
@@ -73,14 +74,25 @@ def one(backend: str, databases: Databases, files: list[Path], what: str) -> Fig
     start = time.perf_counter()
     results = import_files(files, app.sessions, given, NOW)
     seconds = time.perf_counter() - start
-    app.close()
     refused = sum(1 for r in results if r.error is not None)
     extra = {"files": len(files), "refused": refused}
-    return Figure("B4", f"{what}, {backend}", seconds, floor, "s", TARGET, extra=extra)
+    figures = [Figure("B4", f"{what}, {backend}", seconds, floor, "s", TARGET, extra=extra)]
+    csv_file = files[0]
+    start = time.perf_counter()
+    parse_file(csv_file, given)
+    csv_floor = time.perf_counter() - start
+    start = time.perf_counter()
+    [preview] = Importer(app.sessions, given, NOW, dry_run=True).run([received(csv_file)])
+    seconds = time.perf_counter() - start
+    app.close()
+    changes = {"rows shown": len(preview.changes), "refused": int(preview.error is not None)}
+    figures.append(Figure("B4", f"preview of the CSV again, {backend}", seconds, csv_floor,
+                          "s", TARGET, extra=changes))  # fmt: skip
+    return figures
 
 
 def run(scale: Scale, databases: Databases, folder: Path) -> list[Figure]:
     folder.mkdir(parents=True, exist_ok=True)
     files = [write_csv(folder, scale.csv_rows), *write_sheets(folder, scale.mi_sheets)]
     what = f"import {scale.csv_rows:,}-row CSV + {scale.mi_sheets:,} MI sheets"
-    return [one(backend, databases, files, what) for backend in ("sqlite", "postgresql")]
+    return [f for backend in ("sqlite", "postgresql") for f in one(backend, databases, files, what)]

@@ -193,7 +193,7 @@ class Importer:
     def remember(self, session: Session, document: Received, result: ImportResult) -> None:
         if self.originals is not None:
             keep_original(self.originals, document.data)
-        result.record_id = record_import(session, result, self.by, self.now).id
+        result.record_id = record_import(session, result, self.by, self.now)
         if self.also is not None:
             self.also(session, result)
 

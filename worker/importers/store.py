@@ -8,12 +8,12 @@ it to replace their copy).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from worker.directory import fold
@@ -254,22 +254,37 @@ def lead_names(cell: str) -> list[str]:
 
 
 def store_sheet(writer: Writer, parsed: ParsedSheet) -> Outcome:
-    session = writer.session
-    sheet = session.scalar(select(MISheet).where(MISheet.number == parsed.number))
-    created = sheet is None
+    """The sheet's row, then its sessions (worker/importers/store.py `store_sessions`)."""
+    table = TABLES["mi_sheets"]
+    columns = [table.c[name] for name in SHEET_FIELDS]
+    query = select(table.c.id, *columns).where(table.c.number == parsed.number)
+    found = writer.session.execute(query).first()
     outcome = Outcome(f"MI sheet {parsed.number}", "sessions:", "cancelled")
-    if sheet is None:
-        sheet = MISheet(number=parsed.number, links=[])
-        session.add(sheet)
-        writer.record("mi_sheet", parsed.number, "created", None, parsed.number)
     values = sheet_values(parsed, writer.source)
-    if writer.apply(sheet, "mi_sheet", parsed.number, values, new_row=created):
-        sheet.updated_at = writer.now
-        outcome.subject += " (new)" if created else " (updated)"
-    session.flush()
-    sessions = [(s, parsed.delegate_limit, parsed.booking_url) for s in parsed.sessions]
-    store_sessions(writer, outcome, [(sheet, *s) for s in sessions], "sheet", [sheet])
+    if found is None:
+        writer.record("mi_sheet", parsed.number, "created", None, parsed.number)
+        for name, value in values.items():
+            writer.note("mi_sheet", parsed.number, name, None, value)
+        row = {"number": parsed.number, **values, "updated_at": writer.now}
+        sheet_id = writer.session.execute(insert(table).returning(table.c.id), row).scalar_one()
+        outcome.subject += " (new)"
+    else:
+        sheet_id = found.id
+        differ = {name: v for name, v in values.items() if getattr(found, name) != v}
+        for name, value in differ.items():
+            writer.record("mi_sheet", parsed.number, name, getattr(found, name), value)
+        if differ:
+            update_row = update(table).where(table.c.id == sheet_id)
+            writer.session.execute(update_row.values(**differ, updated_at=writer.now))
+            outcome.subject += " (updated)"
+    sessions = [(sheet_id, s, parsed.delegate_limit, parsed.booking_url) for s in parsed.sessions]
+    store_sessions(writer, outcome, sessions, "sheet", [sheet_id])
     return outcome
+
+
+SHEET_FIELDS = ("title", "sheet_type", "due_date", "published_at", "contact_name",
+                "contact_phone", "contact_email", "audience", "links", "delegate_limit",
+                "booking_url", "source_file")  # fmt: skip
 
 
 def sheet_values(parsed: ParsedSheet, source: str) -> dict[str, Any]:
@@ -290,64 +305,70 @@ def sheet_values(parsed: ParsedSheet, source: str) -> dict[str, Any]:
 
 
 def store_session_list(writer: Writer, parsed: ParsedSessionList, origin: str) -> Outcome:
-    session = writer.session
     numbers = {number for number, _ in parsed.sessions}
-    sheets = {
-        s.number: s for s in session.scalars(select(MISheet).where(MISheet.number.in_(numbers)))
-    }
+    query = select(MISheet.number, MISheet.id).where(MISheet.number.in_(numbers))
+    sheets: dict[str, int] = {number: id_ for number, id_ in writer.session.execute(query)}
     for number, item in parsed.sessions:
         if number not in sheets:
             reason = "no MI sheet with this number has been imported"
             raise refuse(reason, item.line, "mi_number", number)
     outcome = Outcome(f"MI sheets {', '.join(sorted(numbers))}", "sessions:", "cancelled")
     rows = [(sheets[n], s, s.delegate_limit, s.booking_url) for n, s in parsed.sessions]
-    store_sessions(writer, outcome, rows, origin, sheets.values())
+    store_sessions(writer, outcome, rows, origin, list(sheets.values()))
     return outcome
 
 
-SessionRow = tuple[MISheet, ParsedSession, int | None, str | None]
+SessionRow = tuple[int, ParsedSession, int | None, str | None]  # the sheet's id, the session
+SESSION_FIELDS = ("mi_sheet_id", "date", "start_time", "end_time", "venue", "delegate_limit",
+                  "booking_url", "status", "origin")  # fmt: skip
 
 
 def store_sessions(
-    writer: Writer,
-    outcome: Outcome,
-    rows: list[SessionRow],
-    origin: str,
-    sheets: Iterable[MISheet],
+    writer: Writer, outcome: Outcome, rows: list[SessionRow], origin: str, sheets: list[int]
 ) -> None:
-    """Upsert sessions by reference, then cancel those `origin` had announced and no longer does."""
+    """Upsert sessions by reference, then cancel those `origin` had announced and no longer
+    does; every change to a session bumps its sequence. A few statements whatever the count."""
+    table, session = TABLES["briefing_sessions"], writer.session
     refs = [item.reference for _, item, _, _ in rows]
-    query = select(BriefingSession).where(BriefingSession.reference.in_(refs))
-    existing = {s.reference: s for s in writer.session.scalars(query)}
-    for sheet, item, limit, url in rows:
-        found = existing.get(item.reference)
-        outcome.count(store_session(writer, sheet, found, item, limit, url, origin))
-    writer.session.flush()
-    gone = select(BriefingSession).where(
-        BriefingSession.mi_sheet_id.in_([sheet.id for sheet in sheets]),
-        BriefingSession.origin == origin,
-        BriefingSession.reference.not_in(refs),
-    )
-    for row in writer.session.scalars(gone):
-        outcome.retired += cancel(writer, row)
+    columns = [table.c[name] for name in (*SESSION_FIELDS, "reference", "sequence")]
+    announced = and_(table.c.mi_sheet_id.in_(sheets), table.c.origin == origin)
+    query = select(table.c.id, *columns).where(or_(table.c.reference.in_(refs), announced))
+    found = list(session.execute(query))  # these sessions, and all `origin` had announced
+    wanted = set(refs)
+    existing = {row.reference: row for row in found if row.reference in wanted}
+    new: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    for sheet_id, item, limit, url in rows:
+        values = session_values(sheet_id, item, limit, url, origin)
+        row = existing.get(item.reference)
+        if row is None:
+            writer.record("session", item.reference, "created", None, item.reference)
+            for name, value in values.items():
+                writer.note("session", item.reference, name, None, value)
+            new.append({"reference": item.reference, **values, "sequence": 0,
+                        "created_at": writer.now, "updated_at": writer.now})  # fmt: skip
+        else:
+            differ = {name: v for name, v in values.items() if getattr(row, name) != v}
+            if differ:
+                changed.append(changed_session(writer, row, differ))
+        outcome.count(None if row is None else bool(changed) and changed[-1]["id"] == row.id)
+    gone = [row for row in found if row.reference not in existing and row.mi_sheet_id in sheets
+            and row.origin == origin]  # fmt: skip
+    for row in gone:
+        if row.status != SessionStatus.CANCELLED:
+            changed.append(changed_session(writer, row, {"status": SessionStatus.CANCELLED}))
+            outcome.retired += 1
+    if new:
+        session.execute(insert(table), new)
+    if changed:
+        session.execute(update(BriefingSession), changed)
 
 
-def store_session(
-    writer: Writer,
-    sheet: MISheet,
-    row: BriefingSession | None,
-    item: ParsedSession,
-    limit: int | None,
-    url: str | None,
-    origin: str,
-) -> bool | None:
-    created = row is None
-    if row is None:
-        row = BriefingSession(reference=item.reference, sequence=0, created_at=writer.now)
-        writer.session.add(row)
-        writer.record("session", item.reference, "created", None, item.reference)
-    values = {
-        "mi_sheet_id": sheet.id,
+def session_values(
+    sheet_id: int, item: ParsedSession, limit: int | None, url: str | None, origin: str
+) -> dict[str, Any]:
+    return {
+        "mi_sheet_id": sheet_id,
         "date": item.date,
         "start_time": item.start,
         "end_time": item.end,
@@ -357,28 +378,16 @@ def store_session(
         "status": SessionStatus.SCHEDULED,
         "origin": origin,
     }
-    changed = writer.apply(row, "session", item.reference, values, new_row=created)
-    if changed:
-        row.updated_at = writer.now
-        if not created:
-            bump(writer, row)
-    return None if created else changed
 
 
-def bump(writer: Writer, row: BriefingSession) -> None:
-    """A new sequence number: calendars replace their copy of the event."""
+def changed_session(writer: Writer, row: Any, differ: dict[str, Any]) -> dict[str, Any]:
+    """The update of a session that changed (or disappeared: cancelled, kept so calendars
+    strike it out), its history recorded, and its sequence bumped: calendars replace their
+    copy of the event."""
+    for name, value in differ.items():
+        writer.record("session", row.reference, name, getattr(row, name), value)
     writer.note("session", row.reference, "sequence", row.sequence, row.sequence + 1)
-    row.sequence += 1
-
-
-def cancel(writer: Writer, row: BriefingSession) -> int:
-    """Keep a session that disappeared, marked cancelled, so calendars strike it out."""
-    if row.status is SessionStatus.CANCELLED:
-        return 0
-    writer.apply(row, "session", row.reference, {"status": SessionStatus.CANCELLED})
-    bump(writer, row)
-    row.updated_at = writer.now
-    return 1
+    return {"id": row.id, **differ, "sequence": row.sequence + 1, "updated_at": writer.now}
 
 
 def store_briefing(writer: Writer, parsed: ParsedBriefing) -> Outcome:
