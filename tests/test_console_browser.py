@@ -19,6 +19,7 @@ from tests.services import wait_for
 from tests.test_console import mails, outbox_app
 from tests.test_console_directory import SUCCESSOR, refuse
 from tests.test_console_rules import soon_due_plan
+from tests.test_recommendations import imported
 from tests.web import serving
 from worker.app import App
 from worker.models import Action, ConsoleAction, ObligationEvent
@@ -298,3 +299,36 @@ def word_plan(path: Path) -> Path:
 def imported_refs(app: App) -> list[str]:
     with app.sessions() as session:
         return [a.ref for a in session.scalars(select(Action).order_by(Action.ref))]
+
+
+def test_a_recommendation_linked_and_the_cap_report_read_in_a_browser(
+    app: App, browser: Browser, tmp_path: Path
+) -> None:
+    name = f"{app.engine.dialect.name}-recommendations"
+    imported(app, tmp_path)  # a briefing of Child D, and a plan whose 1.1 names Child D
+    with serving(app) as client:
+        base = str(client.base_url).rstrip("/")
+        page = browser.new_context(base_url=base, accept_downloads=True).new_page()
+        page.goto(f"/console/sign-in/{link_token(app, MANAGER)}")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("navigation").get_by_role("link", name="Recommendations").click()
+        expect(page.locator("#r1")).to_contain_text("No action yet.")
+        looked_at(page, f"{name}-01-page")
+        page.locator("#r1").get_by_role(
+            "button", name=re.compile("Action 1.1 .* answers it")
+        ).click()
+        expect(page.get_by_role("status")).to_contain_text("answered by action 1.1")
+        expect(page.locator("#r1")).to_contain_text("linked by business.manager@example.org")
+        looked_at(page, f"{name}-02-linked")
+
+        page.get_by_role("navigation").get_by_role("link", name="Imports").click()
+        with page.expect_download() as download:
+            page.get_by_role("link", name="Web page").click()
+        assert download.value.suggested_filename.endswith(".html")
+        report = tmp_path / download.value.suggested_filename
+        download.value.save_as(report)
+        page.goto(report.as_uri())
+        expect(page.get_by_role("heading", level=1)).to_have_text(
+            "Composite Action Plan of the review group"
+        )
+        looked_at(page, f"{name}-03-cap-report")
