@@ -146,3 +146,26 @@ def test_columns_of_a_partnership_are_matched_ignoring_punctuation() -> None:
     columns = Columns.of(merged_names({"lead_agency": ["Lead Agency/Officer"]}))
     header = columns.header(["REF", "Action", "lead agency - officer", "Target Date"])
     assert header == {"ref": 0, "text": 1, "lead_agency": 2, "target_date": 3}
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["LCSPR Child D action plan", "Rapid Review E: action tracker 2027",
+     "Serious Case Review Composite Action Plan January 2027"],
+)  # fmt: skip
+def test_plans_of_every_kind_of_review_are_titled(app: App, tmp_path: Path, title: str) -> None:
+    file = write_csv(tmp_path / "plan.csv", [
+        title, "Ref,Review,Action,Lead agency,Target date",
+        "1.1,LCSPR Child D,Audit the referrals,Health,01/06/2027",
+    ])  # fmt: skip
+    [result] = run_import(app, file)
+    assert result.error is not None
+    assert "no theme heading above it, no Theme column" in str(result.error)
+    themed = write_csv(tmp_path / "themed.csv", [
+        title, "Professional curiosity", "Ref,Review,Action,Lead agency,Target date",
+        "1.1,LCSPR Child D,Audit the referrals,Health,01/06/2027",
+    ])  # fmt: skip
+    [result] = run_import(app, themed)
+    assert result.error is None, result.error
+    [action] = records(app, "actions")
+    assert (action["plan"], action["scr_refs"]) == (title, ["LCSPR Child D"])

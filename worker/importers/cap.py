@@ -22,7 +22,9 @@ from worker.importers.text import one_line
 
 REF = re.compile(r"\d+(?:\.\d+)*")
 ONCE = ("ref", "theme", "rag")  # cells a continuation row does not add to
-TITLE = re.compile(r"composite\s+action\s+plan", re.I)
+# A plan's title: "Serious Case Review Composite Action Plan January 2017", "LCSPR Child D
+# action plan", "Rapid Review action tracker 2027".
+TITLE = re.compile(r"\baction\s+(?:plan|tracker)\b", re.I)
 
 
 def looks_like_cap(lines: list[str], columns: Columns = DEFAULT_COLUMNS) -> bool:
@@ -34,7 +36,8 @@ def plan_title(lines: list[str]) -> str:
         cells = [c for c in line.split("\t") if c.strip()]
         if len(cells) == 1 and TITLE.search(cells[0]) and len(cells[0]) < 200:
             return one_line(cells[0])
-    raise refuse("no plan title (a line naming the Composite Action Plan); give one with --plan")
+    raise refuse("no plan title (a line naming the action plan, such as 'Composite Action "
+                 "Plan 2027'); give one with --plan")  # fmt: skip
 
 
 @dataclass
