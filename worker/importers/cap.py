@@ -48,6 +48,7 @@ class Reader:
     names: Columns = DEFAULT_COLUMNS
     theme: str | None = None
     title: tuple[int, str] | None = None  # the last one-cell line above the first table
+    # that names neither a theme nor the plan: a misspelt theme, named if no theme is found
     columns: dict[str, int] | None = None
     rows: list[dict[str, str | int]] = field(default_factory=list)
 
@@ -73,7 +74,8 @@ class Reader:
             try:
                 self.theme = known_theme(cell, self.themes, number)
             except DocumentError:
-                self.title = (number, cell)  # a title above the first table, or a bad theme
+                if not TITLE.search(cell):  # not the plan's title: perhaps a misspelt theme
+                    self.title = (number, cell)
             return
         self.theme = known_theme(cell, self.themes, number)
 
