@@ -47,7 +47,7 @@ class Reader:
     themes: Sequence[str]
     names: Columns = DEFAULT_COLUMNS
     theme: str | None = None
-    title: tuple[int, str] | None = None  # the last one-cell line above the first table
+    odd_heading: tuple[int, str] | None = None  # the last one-cell line above the first table
     # that names neither a theme nor the plan: a misspelt theme, named if no theme is found
     columns: dict[str, int] | None = None
     rows: list[dict[str, str | int]] = field(default_factory=list)
@@ -75,7 +75,7 @@ class Reader:
                 self.theme = known_theme(cell, self.themes, number)
             except DocumentError:
                 if not TITLE.search(cell):  # not the plan's title: perhaps a misspelt theme
-                    self.title = (number, cell)
+                    self.odd_heading = (number, cell)
             return
         self.theme = known_theme(cell, self.themes, number)
 
@@ -95,8 +95,9 @@ class Reader:
         """The row's Theme cell, or the heading above the table."""
         if one_line(cell):
             return known_theme(cell, self.themes, number)
-        if self.theme is None and self.title is not None:
-            known_theme(self.title[1], self.themes, self.title[0])  # the heading was its theme
+        if self.theme is None and self.odd_heading is not None:  # it was meant as the theme
+            line, heading = self.odd_heading
+            known_theme(heading, self.themes, line)
         if self.theme is None:
             reason = "an action row with no theme: no theme heading above it, no Theme column"
             raise refuse(f"{reason} (themes: {'; '.join(self.themes)})", number)
