@@ -32,9 +32,13 @@ def upload(client: httpx.Client, *files: tuple[str, bytes], plan: str = "") -> h
 
 
 def confirm(client: httpx.Client, preview: httpx.Response) -> httpx.Response:
+    """Confirm every document ticked on the preview, with its hidden fields, as a browser."""
     found = re.findall(r'name="document" value="([^"]+)"', preview.text)
     chosen = [html.unescape(value) for value in found]
-    return client.post(f"{PAGE}/confirm", data={"csrftoken": csrf(preview), "document": chosen})
+    plan = re.search(r'name="plan" value="([^"]*)"', preview.text)
+    fields = {"csrftoken": csrf(preview), "document": chosen,
+              "plan": html.unescape(plan.group(1)) if plan else ""}  # fmt: skip
+    return client.post(f"{PAGE}/confirm", data=fields)
 
 
 def actions(app: App) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from functools import cached_property
 from zoneinfo import ZoneInfo
@@ -97,9 +97,12 @@ class App:
             Columns.of(self.settings.column_names),
         )
 
-    def importer(self, by: str, plan: str | None = None, dry_run: bool = False) -> Importer:
-        """Imports documents as `by`, keeping each original in the imports folder."""
-        options = self.import_options(plan)
+    def importer(
+        self, by: str, plan: str | None = None, dry_run: bool = False, if_untitled: bool = False
+    ) -> Importer:
+        """Imports documents as `by`, keeping each original in the imports folder; `plan`
+        names every plan (or, `if_untitled`, those whose document has no title)."""
+        options = replace(self.import_options(plan), plan_if_untitled=if_untitled)
         return Importer(self.sessions, options, self.now(), by, self.settings.imports_dir, dry_run)
 
     def partnership_label(self) -> str:

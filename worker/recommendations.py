@@ -73,6 +73,9 @@ def link(
 
 
 def find_recommendation(session: Session, review: str, number: int) -> Recommendation | None:
-    query = select(Recommendation).where(Recommendation.number == number)
-    wanted = case_of(review)
-    return next((r for r in session.scalars(query) if case_of(r.review) == wanted), None)
+    """Recommendation `number` of the review named exactly (in any case), else of the one
+    review whose case `review` names; None when none or several ("Child D", "Case D")."""
+    rows = list(session.scalars(select(Recommendation).where(Recommendation.number == number)))
+    exact = [r for r in rows if r.review.casefold() == review.strip().casefold()]
+    alike = exact or [r for r in rows if case_of(r.review) == case_of(review)]
+    return alike[0] if len(alike) == 1 else None

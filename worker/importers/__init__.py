@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from worker.db import transaction
 from worker.importers.briefing import looks_like_briefing, parse_briefing
-from worker.importers.cap import looks_like_cap, parse_cap
+from worker.importers.cap import looks_like_cap, parse_cap, plan_title
 from worker.importers.columns import DEFAULT_COLUMNS, Columns
 from worker.importers.csv_files import csv_kind, csv_table, parse_actions_csv, parse_sessions_csv
 from worker.importers.documents import Parsed, ParsedPlan, ParsedSessionList, ParsedSheet
@@ -62,6 +62,17 @@ class ImportOptions:
     today: date  # where the partnership is: the reference for placeholder dates
     plan: str | None = None
     columns: Columns = DEFAULT_COLUMNS  # the headings an action plan's columns go by
+    plan_if_untitled: bool = False  # `plan` names only plans whose document has no title
+
+    def title_for(self, lines: list[str]) -> str | None:
+        """The title to give a plan read from `lines`; None for the document's own."""
+        if self.plan is None or not self.plan_if_untitled:
+            return self.plan
+        try:
+            plan_title(lines)
+        except DocumentError:
+            return self.plan
+        return None
 
 
 @dataclass(frozen=True)
@@ -119,20 +130,21 @@ def parse_document(document: Received, options: ImportOptions) -> tuple[str, lis
 def parse_lines(lines: list[str], options: ImportOptions) -> tuple[str, list[Parsed]]:
     kind = csv_kind(lines)
     if kind == "actions":
-        return "actions CSV", list(parse_actions_csv(lines, options.themes, options.plan))
+        plans = parse_actions_csv(lines, options.themes, options.plan, options.plan_if_untitled)
+        return "actions CSV", list(plans)
     if kind == "sessions":
         return "sessions CSV", [parse_sessions_csv(lines)]
-    if looks_like_cap(lines, options.columns):
-        plan = parse_cap(lines, options.themes, options.plan, options.columns)
-        return "Composite Action Plan", [plan]
-    if (table := csv_table(lines, options.columns)) is not None:
-        plan = parse_cap(table, options.themes, options.plan, options.columns)
-        return "action plan (CSV)", [plan]
     if looks_like_mi_sheet(lines):
         sheet = parse_mi_sheet(lines, options.course_code, options.timezone)
         return "MI sheet", [sheet]
-    if looks_like_briefing(lines):
+    if looks_like_briefing(lines):  # before plans: its recommendations may be a table
         return "learning briefing", [parse_briefing(lines)]
+    if looks_like_cap(lines, options.columns):
+        plan = parse_cap(lines, options.themes, options.title_for(lines), options.columns)
+        return "Composite Action Plan", [plan]
+    if (table := csv_table(lines, options.columns)) is not None:
+        plan = parse_cap(table, options.themes, options.title_for(table), options.columns)
+        return "action plan (CSV)", [plan]
     raise refuse(NOT_RECOGNISED)
 
 

@@ -60,12 +60,13 @@ def parse_briefing(lines: list[str]) -> ParsedBriefing:
 
 
 def text_after(lines: list[str], index: int) -> str:
-    """The paragraph after the heading on `lines[index]`: to the next blank line or heading."""
+    """The paragraph after the heading on `lines[index]`: to the next blank line or heading;
+    a paragraph ending with a colon goes on into the list it introduces."""
     taken: list[str] = []
     for line in lines[index + 1 :]:
         text = one_line(line.replace("\t", " "))
         if not text:
-            if taken:
+            if taken and not taken[-1].endswith(":"):
                 break
             continue
         if line.lstrip().startswith("#") or HEADING.fullmatch(bare(line)):

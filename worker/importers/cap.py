@@ -4,8 +4,9 @@ Each table is a header row (Ref, Action, Lead agency, Target date, and SCR Ref, 
 Theme, RAG when kept, in any order and under any of the headings in
 worker/importers/columns.py) under a theme heading, then one tab-separated row per action. A
 row with an empty Ref continues the action above it (text that wrapped across a page break).
-A Theme column gives each row its theme instead of the heading above the table. A one-cell
-line before the first header that names no theme is a title, not a theme.
+A Theme column gives each row its theme instead of the heading above the table. Above a
+table's header everything is prose, but a one-cell line naming a theme: titles, dates of
+update, a workbook's key sheet.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from worker.importers.target_dates import date_to_set, target_date
 from worker.importers.text import one_line
 
 REF = re.compile(r"\d+(?:\.\d+)*")
+SHEET_BREAK = "\f"  # between a workbook's sheets: each has its own header row
 ONCE = ("ref", "theme", "rag")  # cells a continuation row does not add to
 # A plan's title: "Serious Case Review Composite Action Plan January 2017", "LCSPR Child D
 # action plan", "Rapid Review action tracker 2027".
@@ -53,14 +55,20 @@ class Reader:
     rows: list[dict[str, str | int]] = field(default_factory=list)
 
     def read(self, number: int, line: str) -> None:
+        if line == SHEET_BREAK:
+            self.columns = None  # a new sheet: prose until its own header row
+            return
         cells = line.split("\t")
         if len(cells) < 2 or not any(c.strip() for c in cells):
             return  # prose, or a blank line inside a table
+        one_cell = not any(c.strip() for c in cells[1:])
         if (columns := self.names.header(cells)) is not None:
             self.columns = columns
-        elif not any(c.strip() for c in cells[1:]):
+        elif one_cell:
             self.heading(cells[0], number)
-        elif not cells[self.ref_at].strip():
+        elif self.columns is None:
+            return  # above the table: a title row of several cells ("Updated | 01/03/27")
+        elif self.ref_at >= len(cells) or not cells[self.ref_at].strip():
             self.continue_row(cells, number)
         else:
             self.start_row(cells, number)
@@ -70,7 +78,7 @@ class Reader:
         return self.columns["ref"] if self.columns else 0
 
     def heading(self, cell: str, number: int) -> None:
-        if self.columns is None and not self.rows:
+        if self.columns is None:
             try:
                 self.theme = known_theme(cell, self.themes, number)
             except DocumentError:
@@ -80,8 +88,7 @@ class Reader:
         self.theme = known_theme(cell, self.themes, number)
 
     def start_row(self, cells: list[str], number: int) -> None:
-        if self.columns is None:
-            raise refuse("an action row before any table header", number)
+        assert self.columns is not None  # rows above the first header are prose
         row: dict[str, str | int] = {"line": number}
         for name, index in self.columns.items():
             row[name] = cells[index] if index < len(cells) else ""
@@ -153,7 +160,7 @@ def to_action(row: dict[str, str | int]) -> ParsedAction:
         target_date=None if to_set else target_date(text["target_date"], line),
         progress=text.get("progress", ""),
         line=line,
-        rag=text.get("rag", ""),
+        rag=text.get("rag"),
         date_to_set=to_set,
     )
 

@@ -1,6 +1,6 @@
 """Spreadsheets the business manager keeps, saved as CSV with a documented header.
 
-Actions:  plan,ref,theme,scr_refs,action,lead_agency,target_date,progress
+Actions:  plan,ref,theme,scr_refs,action,lead_agency,target_date,progress (and rag, if kept)
 Sessions: mi_number,reference,date,start,end,venue,delegate_limit,booking_url
 
 The `plan` column may be left out when `--plan NAME` is given. Dates are day-first
@@ -18,7 +18,7 @@ from worker.importers.cap import check_unique, known_theme, scr_refs
 from worker.importers.columns import Columns
 from worker.importers.documents import ParsedAction, ParsedPlan, ParsedSession, ParsedSessionList
 from worker.importers.errors import refuse
-from worker.importers.target_dates import target_date
+from worker.importers.target_dates import date_to_set, target_date
 from worker.importers.text import one_line, parse_day_first, web_address
 
 ACTION_COLUMNS = ("ref", "theme", "scr_refs", "action", "lead_agency", "target_date", "progress")
@@ -82,12 +82,14 @@ def check_width(cells: list[str], header: list[str], line: int) -> dict[str, str
 
 
 def parse_actions_csv(
-    lines: list[str], themes: Sequence[str], plan: str | None
+    lines: list[str], themes: Sequence[str], plan: str | None, if_untitled: bool = False
 ) -> list[ParsedPlan]:
-    """One parsed plan per distinct `plan` value (or the one `--plan` names)."""
+    """One parsed plan per distinct `plan` value (or the one `--plan` names; with
+    `if_untitled`, only for rows that name none)."""
     by_plan: dict[str, list[ParsedAction]] = {}
     for line, row in rows(lines):
-        title = one_line(plan or row.get("plan", ""))
+        given = (row.get("plan") or plan) if if_untitled else (plan or row.get("plan"))
+        title = one_line(given or "")
         if not title:
             raise refuse("missing (or give --plan NAME)", line, "plan")
         by_plan.setdefault(title, []).append(csv_action(row, line, themes))
@@ -103,15 +105,18 @@ def csv_action(row: dict[str, str], line: int, themes: Sequence[str]) -> ParsedA
     for required in ("action", "lead_agency"):
         if not cell[required]:
             raise refuse("missing", line, required)
+    to_set = date_to_set(cell["target_date"])
     return ParsedAction(
         ref=cell["ref"],
         theme=known_theme(cell["theme"], themes, line),
         scr_refs=scr_refs(cell["scr_refs"]),
         text=cell["action"],
         lead_agency=cell["lead_agency"],
-        target_date=target_date(cell["target_date"], line),
+        target_date=None if to_set else target_date(cell["target_date"], line),
         progress=cell["progress"],
         line=line,
+        rag=cell.get("rag"),
+        date_to_set=to_set,
     )
 
 

@@ -16,7 +16,7 @@ class ParsedAction:
     target_date: date | None
     progress: str
     line: int
-    rag: str = ""  # the tracker's own RAG or Status, as written
+    rag: str | None = None  # the tracker's own RAG or Status; None: it keeps none
     date_to_set: str = ""  # "TBC" or "TBA": no date yet, the business manager to set one
 
 

@@ -62,7 +62,9 @@ class Field:
 
 
 def looks_like_mi_sheet(lines: list[str]) -> bool:
-    return any(MARKER.match(line) for line in lines[:40]) or bool(header_fields(lines))
+    """The 'Management Information Sheet' heading, or an MI Number field (a sheet that lost
+    its heading); other labels alone ("Audience: …", "Links …") appear in any document."""
+    return any(MARKER.match(line) for line in lines[:40]) or "number" in header_fields(lines)
 
 
 def parse_mi_sheet(lines: list[str], course_code: str, tz: ZoneInfo) -> ParsedSheet:

@@ -26,8 +26,9 @@ def pdf_lines(data: bytes) -> Read:
     read = Read()
     with pdfplumber.open(io.BytesIO(data)) as pdf:
         for number, page in enumerate(pdf.pages, start=1):
+            starts = len(read.lines)  # a footer or header of the page before heads nothing
             for _, lines in sorted(page_blocks(page, number), key=lambda b: b[0]):
-                if "table" in lines[0][1]:
+                if "table" in lines[0][1] and len(read.lines) > starts:
                     heading_above(read, lines[0][0])
                 for line, place in lines:
                     read.add(line, place)

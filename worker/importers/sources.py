@@ -34,7 +34,7 @@ def read_source(data: bytes) -> Read:
     if package is not None:
         return reading(*PACKAGES[package], data)
     if HTML_START.match(data[:4096].decode("utf-8", errors="replace").lstrip("\ufeff")):
-        return html_lines(decode(data))
+        return reading("a web page", lambda page: html_lines(decode(page)), data)
     return Read(text_lines(data))
 
 

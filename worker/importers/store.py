@@ -155,8 +155,8 @@ class PlanWrite:
         self.outcome.subject = f"plan {self.plan.title!r}"
 
     def action(self, item: ParsedAction) -> None:
-        key, values = f"{self.plan.title} {item.ref}", action_values(item)
         row = self.existing.get(item.ref)
+        key, values = f"{self.plan.title} {item.ref}", action_values(item, row.rag if row else "")
         if row is None:
             self.writer.record("action", key, "created", None, item.ref)
             for name, value in values.items() if self.writer.preview else ():
@@ -232,11 +232,12 @@ def alias_map(session: Session) -> dict[str, int]:
 COMPLETE_RAG = ("complete", "completed")
 
 
-def action_values(item: ParsedAction) -> dict[str, Any]:
+def action_values(item: ParsedAction, kept_rag: str = "") -> dict[str, Any]:
     """An action's fields: complete when its Progress starts "Complete" or its RAG or
-    Status says Complete (or Completed)."""
+    Status says Complete (or Completed); a document that keeps no RAG leaves `kept_rag`."""
+    rag = kept_rag if item.rag is None else item.rag
     done = item.progress.casefold().startswith("complete") or (
-        item.rag.casefold().strip(". ") in COMPLETE_RAG
+        rag.casefold().strip(". ") in COMPLETE_RAG
     )
     return {
         "theme": item.theme,
@@ -245,10 +246,9 @@ def action_values(item: ParsedAction) -> dict[str, Any]:
         "lead_agency_text": item.lead_agency,
         "target_date": item.target_date,
         "progress": item.progress,
-        "rag": item.rag,
         "date_to_set": item.date_to_set,
         "status": ActionStatus.COMPLETE if done else ActionStatus.OPEN,
-    }
+    } | ({} if item.rag is None else {"rag": item.rag})  # a document without one keeps it
 
 
 def lead_names(cell: str) -> list[str]:

@@ -12,12 +12,15 @@ Each table row keeps where it came from ("table 2, row 3").
 
 from __future__ import annotations
 
+import re
+
 from bs4 import BeautifulSoup
 from bs4.element import NavigableString, Tag
 
 from worker.importers.read import Read
 
-DROPPED = ("script", "style", "noscript", "template", "nav", "header", "footer", "form", "svg")
+# Left out of the page's text. Not forms: some portals wrap the whole page in one.
+DROPPED = ("script", "style", "noscript", "template", "nav", "header", "footer", "svg")
 BLOCKS = (
     "p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "li",
     "ul", "ol", "dl", "blockquote", "address", "pre", "caption", "figcaption",
@@ -25,10 +28,11 @@ BLOCKS = (
 # Separators never found in a page's text: a line break, a cell break and a place's end,
 # so that the page's own whitespace (tabs and line breaks of its source) is simply collapsed.
 NEW_LINE, CELL, PLACE = "\x1e", "\x1d", "\x1f"
+SEPARATORS = re.compile("[\x1d-\x1f]")  # a page's own, taken out before reading it
 
 
 def html_lines(text: str) -> Read:
-    soup = BeautifulSoup(text, "html.parser")
+    soup = BeautifulSoup(SEPARATORS.sub(" ", text), "html.parser")
     content = main_content(soup)
     for element in content.find_all(DROPPED):
         element.decompose()

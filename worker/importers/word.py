@@ -23,19 +23,20 @@ from worker.importers.read import Read
 def docx_lines(data: bytes) -> Read:
     """The document's paragraphs and table rows, in order, as lines."""
     read, tables, paragraphs = Read(), 0, 0
-    waiting: tuple[str, str] | None = None  # the last paragraph: a theme if a table follows
+    # the last paragraph (its text, its place, whether a list item): a theme if a table follows
+    waiting: tuple[str, str, bool] | None = None
     for block in Document(io.BytesIO(data)).iter_inner_content():
         if isinstance(block, Paragraph):
             if waiting is not None:
                 paragraph(read, *waiting)
             paragraphs += 1
             text = " ".join(block.text.split())
-            waiting = (text, f"paragraph {paragraphs}") if text else None
+            waiting = (text, f"paragraph {paragraphs}", listed(block)) if text else None
             continue
         tables += 1
         rows = table_rows(block)
         if waiting is not None:
-            heading, place = waiting
+            heading, place, _ = waiting
             starts_with_theme = bool(rows) and sum(1 for c in rows[0] if c) == 1
             read.add(heading if starts_with_theme else f"{heading}\t", place)
             waiting = None
@@ -47,10 +48,25 @@ def docx_lines(data: bytes) -> Read:
     return read
 
 
-def paragraph(read: Read, text: str, place: str) -> None:
-    """A paragraph is a line and a blank one, as paragraphs are in the text form."""
+def paragraph(read: Read, text: str, place: str, in_list: bool = False) -> None:
+    """A paragraph is a line and a blank one, as paragraphs are in the text form; the items
+    of a list follow one another, as a text list's lines do."""
     read.add(text, place)
-    read.add("", place)
+    if not in_list:
+        read.add("", place)
+
+
+def listed(block: Paragraph) -> bool:
+    """A paragraph that is an item of a bulleted or numbered list: numbered itself, or by
+    its style ("List Bullet", "List Number")."""
+    own = block._p.pPr
+    style = block.style
+    by_style = (
+        style is not None
+        and style.element.pPr is not None
+        and (style.element.pPr.numPr is not None or style.name.startswith("List"))
+    )
+    return (own is not None and own.numPr is not None) or by_style
 
 
 def table_rows(table: Table) -> list[list[str]]:

@@ -165,7 +165,8 @@ def signature(session: Session, rules: Rules) -> str:
     seen = [[str(v) for v in session.execute(query).one()] for query in figures]
     groups = session.execute(select(EstablishmentGroup.id, EstablishmentGroup.name)).all()
     reads = {"audiences": dict(rules.audiences), "review_weeks": rules.ongoing_review_weeks,
-             "recommendation_days": rules.recommendation_action_days}  # fmt: skip
+             "recommendation_days": rules.recommendation_action_days,
+             "closure_days": sorted(map(str, rules.closure_days))}  # fmt: skip
     text = json.dumps([seen, sorted(map(list, groups)), reads], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -95,17 +95,18 @@ def xlsx(report: CapReport) -> bytes:
     summary = book.active
     assert summary is not None
     summary.title = "Summary"
-    summary.append([report.title])
-    summary.append([as_at(report)])
+    as_text(summary, [report.title])
+    as_text(summary, [as_at(report)])
     summary.append([])
     bold_row(summary, ["Theme", *STATUSES])
     for row in summary_rows(report):
         summary.append([row[0], *(int(n) for n in row[1:])])
+        summary.cell(row=summary.max_row, column=1).data_type = "s"
     actions = book.create_sheet("Actions")
     bold_row(actions, ["Theme", *headings(report)])
     for theme in report.themes:
         for line in theme.lines:
-            actions.append([theme.name, *cells(report, line)])
+            as_text(actions, [theme.name, *cells(report, line)])
             status = actions.cell(row=actions.max_row, column=STATUS_AT + 2)
             status.font = Font(bold=True, color=COLOURS[line.status])
             status.fill = PatternFill("solid", fgColor=FILLS[line.status])
@@ -120,7 +121,16 @@ def xlsx(report: CapReport) -> bytes:
     return out.getvalue()
 
 
-def bold_row(sheet: Worksheet, values: list[str]) -> None:
+def as_text(sheet: Worksheet, values: list[str]) -> None:
+    """A row of text, each cell text even when it starts with "=": openpyxl would otherwise
+    store it as a formula, and a plan's words must never run in the reader's Excel."""
     sheet.append(values)
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
+
+
+def bold_row(sheet: Worksheet, values: list[str]) -> None:
+    as_text(sheet, values)
     for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)

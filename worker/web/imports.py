@@ -28,7 +28,7 @@ from worker.console.acts import Doer, keep
 from worker.importers import ImportResult, Received
 from worker.importers.history import display_name, keep_original, original
 from worker.importers.preview import Entry, entries
-from worker.importers.text import one_line
+from worker.importers.text import MAX_BYTES, one_line
 from worker.models import ImportRecord, Plan
 from worker.web.context import Web, page, problem, web_of
 from worker.web.guard import (
@@ -93,8 +93,10 @@ async def preview(request: Request) -> Response:
     def dry_run() -> Response:
         folder = web.app.settings.imports_dir
         for document in documents:
-            keep_original(folder, document.data)
-        results = web.app.importer(who.person.email, plan, dry_run=True).run(documents)
+            if len(document.data) <= MAX_BYTES:  # a larger one is refused: never confirmed
+                keep_original(folder, document.data)
+        importer = web.app.importer(who.person.email, plan, dry_run=True, if_untitled=True)
+        results = importer.run(documents)
         shown = [Previewed(r, entries(r.changes)) for r in results]
         return page("console/import_preview.html", who=who, previewed=shown, plan=plan or "")
 
@@ -122,7 +124,7 @@ async def confirm(request: Request) -> Response:
         def note(session: Session, result: ImportResult) -> None:
             keep(session, doer, "document imported", f"{result.name} ({result.sha256[:12]})")
 
-        importer = replace(app.importer(who.person.email, plan), also=note)
+        importer = replace(app.importer(who.person.email, plan, if_untitled=True), also=note)
         results = [importer.one(document) for document in documents]
         ids = ",".join(str(r.record_id) for r in results if r.record_id is not None)
         return RedirectResponse(f"{PAGE}?done={ids}#done", status_code=303)
