@@ -55,6 +55,15 @@ def sign_in_by_mail(page: Page, base: str, outbox: Path, name: str) -> None:
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
 
 
+def signed_in(browser: Browser, app: App, base: str, email: str) -> Page:
+    """A browser of its own for `email`, signed in with a fresh one-time link (downloads
+    allowed)."""
+    page = browser.new_context(base_url=base, accept_downloads=True).new_page()
+    page.goto(f"/console/sign-in/{link_token(app, email)}")
+    page.get_by_role("button", name="Sign in").click()
+    return page
+
+
 def test_the_console_in_a_browser(app: App, browser: Browser, tmp_path: Path) -> None:
     name = app.engine.dialect.name
     outbox = tmp_path / "outbox"
@@ -108,9 +117,7 @@ def test_the_console_in_a_browser(app: App, browser: Browser, tmp_path: Path) ->
         expect(page.get_by_role("status")).to_contain_text("Version 3 saved")
         looked_at(page, f"{name}-12b-version-put-back")
 
-        chair = browser.new_context(base_url=base).new_page()
-        chair.goto(f"/console/sign-in/{link_token(app, CHAIR)}")
-        chair.get_by_role("button", name="Sign in").click()
+        chair = signed_in(browser, app, base, CHAIR)
         chair.goto(item_address)
         expect(chair.get_by_role("button", name="Acknowledge")).to_have_count(0)
         looked_at(chair, f"{name}-13-item-as-chair")
@@ -143,9 +150,7 @@ def test_the_rules_edited_previewed_saved_and_put_back_in_a_browser(
     police_manager = re.compile(r"\n +- \{role: line_manager, name: Detective Inspector[^\n]*")
     new_version(app, DIRECTORY, police_manager.sub("", directory))
     with serving(app) as client:
-        page = browser.new_context(base_url=str(client.base_url).rstrip("/")).new_page()
-        page.goto(f"/console/sign-in/{link_token(app, MANAGER)}")
-        page.get_by_role("button", name="Sign in").click()
+        page = signed_in(browser, app, str(client.base_url).rstrip("/"), MANAGER)
         page.get_by_role("link", name="Rules", exact=True).click()
         looked_at(page, f"{name}-01-form")
 
@@ -192,9 +197,7 @@ def test_someone_leaves_and_a_refused_address_is_corrected_in_a_browser(
     refuse(app, POLICE)
     with serving(app) as client:
         base = str(client.base_url).rstrip("/")
-        page = browser.new_context(base_url=base).new_page()
-        page.goto(f"/console/sign-in/{link_token(app, MANAGER)}")
-        page.get_by_role("button", name="Sign in").click()
+        page = signed_in(browser, app, base, MANAGER)
         page.get_by_role("navigation").get_by_role("link", name="Directory").click()
         expect(page.locator("#refused + p + table")).to_contain_text("550 5.1.1 no such user")
         looked_at(page, f"{name}-01-page")
@@ -232,9 +235,7 @@ def test_someone_leaves_and_a_refused_address_is_corrected_in_a_browser(
         expect(page.get_by_role("alert")).to_contain_text("Nothing was saved")
         looked_at(page, f"{name}-04b-edit-refused")
 
-        successor = browser.new_context(base_url=base).new_page()
-        successor.goto(f"/console/sign-in/{link_token(app, SUCCESSOR)}")
-        successor.get_by_role("button", name="Sign in").click()
+        successor = signed_in(browser, app, base, SUCCESSOR)
         successor.get_by_role("link", name="My items", exact=True).click()
         expect(successor.get_by_role("table").first).to_contain_text("Health")
         looked_at(successor, f"{name}-05-successor-items")
@@ -247,9 +248,7 @@ def test_documents_uploaded_previewed_imported_and_downloaded_in_a_browser(
     word = word_plan(tmp_path / "plan.docx")
     with serving(app) as client:
         base = str(client.base_url).rstrip("/")
-        page = browser.new_context(base_url=base, accept_downloads=True).new_page()
-        page.goto(f"/console/sign-in/{link_token(app, MANAGER)}")
-        page.get_by_role("button", name="Sign in").click()
+        page = signed_in(browser, app, base, MANAGER)
         page.get_by_role("navigation").get_by_role("link", name="Imports").click()
         expect(page.get_by_text("No document has been imported yet.")).to_be_visible()
         looked_at(page, f"{name}-01-page")
@@ -308,9 +307,7 @@ def test_a_recommendation_linked_and_the_cap_report_read_in_a_browser(
     imported(app, tmp_path)  # a briefing of Child D, and a plan whose 1.1 names Child D
     with serving(app) as client:
         base = str(client.base_url).rstrip("/")
-        page = browser.new_context(base_url=base, accept_downloads=True).new_page()
-        page.goto(f"/console/sign-in/{link_token(app, MANAGER)}")
-        page.get_by_role("button", name="Sign in").click()
+        page = signed_in(browser, app, base, MANAGER)
         page.get_by_role("navigation").get_by_role("link", name="Recommendations").click()
         expect(page.locator("#r1")).to_contain_text("No action yet.")
         looked_at(page, f"{name}-01-page")
