@@ -116,8 +116,9 @@ def install() -> None:
 
 def served(url: str, seconds: int) -> dict[str, float]:
     """First build, then wrk on full GETs and revalidations, against the app server."""
-    port = free_port()
-    with process(app_server(url, port), port, {"REMINDERS_DATABASE_URL": url}):
+    port, kept = free_port(), tempfile.mkdtemp(prefix="bench-feeds-")
+    env = {"REMINDERS_DATABASE_URL": url, "REMINDERS_FEEDS_DIR": kept}
+    with process(app_server(url, port), port, env):
         start = time.perf_counter()
         status, body, etag = fetch(port)
         first = time.perf_counter() - start
@@ -126,6 +127,7 @@ def served(url: str, seconds: int) -> dict[str, float]:
         fetch(port)  # what the first run left in flight is done before the second starts
         again = wrk(port, seconds, etag)
     (Path(tempfile.gettempdir()) / "bench-feed.ics").write_bytes(body)
+    shutil.rmtree(kept, ignore_errors=True)
     return {"status": status, "bytes": len(body), "first_build_s": first,
             "revalidation_status": revalidated, "full": full, "revalidate": again}  # fmt: skip
 

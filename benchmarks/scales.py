@@ -14,7 +14,7 @@ class Scale:
     name: str
     obligations: int  # B1: open obligations swept
     digests: int  # B2: digests sent (about 20 items each)
-    concurrencies: tuple[int, ...]  # B2: worker processes tried
+    concurrencies: tuple[int, ...]  # B2: sends in flight tried (threads, over the workers)
     sessions: int  # B3: briefing sessions in the feed
     load_seconds: int  # B3: wrk duration per run
     csv_rows: int  # B4: rows of the actions CSV
@@ -29,7 +29,7 @@ class Scale:
 
 
 SCALES = {
-    "small": Scale("small", 2_000, 20, (1, 2), 200, 2, 200, 20, 200, 2_000),
-    "100k": Scale("100k", 100_000, 1_000, (2, 4), 10_000, 20, 10_000, 1_000, 10_000, 100_000),
-    "1m": Scale("1m", 1_000_000, 1_000, (2, 4), 10_000, 20, 10_000, 1_000, 10_000, 100_000),
+    "small": Scale("small", 2_000, 40, (8, 16), 200, 2, 200, 20, 200, 2_000),
+    "100k": Scale("100k", 100_000, 10_000, (8, 16, 32), 10_000, 20, 10_000, 1_000, 10_000, 100_000),
+    "1m": Scale("1m", 1_000_000, 10_000, (8, 16, 32), 10_000, 20, 10_000, 1_000, 10_000, 100_000),
 }

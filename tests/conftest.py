@@ -38,6 +38,7 @@ def signing_key_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("REMINDERS_SIGNING_KEY_FILE", str(path))
     monkeypatch.delenv("REMINDERS_SIGNING_KEY", raising=False)
     monkeypatch.setenv("REMINDERS_IMPORTS_DIR", str(tmp_path / "imports"))  # originals too
+    monkeypatch.setenv("REMINDERS_FEEDS_DIR", str(tmp_path / "feeds"))  # feeds kept as files
     return path
 
 

@@ -17,22 +17,23 @@ from tests.conftest import seed
 from tests.helpers import options, run_import
 from tests.web import BST_SHEET, bst_sheet, serving
 from worker.agency_feeds import issue_token
-from worker.app import App
+from worker.app import SESSIONS, App
 from worker.db import transaction
 from worker.directory import find_agency
-from worker.feeds import SESSIONS_CACHE, SessionFilter, sessions_feed
+from worker.feeds import ALL, SessionFilter, sessions_key
 from worker.importers import import_files
 from worker.models import BriefingSession
 from worker.obligations import sync_obligations
 from worker.settings import load_settings
-from worker.web.context import Web
 
 LONDON = "Europe/London"
 
 
 def imported(app: App, path: Path, at: datetime) -> None:
+    """As `reminders import` does: the document, then the public feeds written again."""
     [result] = import_files([path], app.sessions, options(app), at)
     assert result.error is None, result.error
+    app.publish_feeds()
 
 
 def events(response: httpx.Response) -> dict[str, icalendar.Event]:
@@ -280,24 +281,33 @@ def test_another_host_gets_no_page_and_no_redirect(app: App, host: str) -> None:
     assert "evil" not in ours.headers.get("location", "")
 
 
-def test_variants_of_one_filter_share_one_cached_feed(app: App, tmp_path: Path) -> None:
+def test_variants_of_one_filter_share_one_kept_feed(app: App, tmp_path: Path) -> None:
     imported(app, bst_sheet(tmp_path), datetime(2026, 3, 1, 9, tzinfo=UTC))
     variants = [" Kings Lynn Town Hall", "kings lynn  town hall ", "KINGS LYNN TOWN HALL", "%20"]
     with serving(app) as client:
         bodies = [
             client.get("/feeds/sessions.ics", params={"venue": v}).content for v in variants[:3]
         ]
-        client.get("/feeds/sessions.ics", params={"venue": " "})
+        blank = client.get("/feeds/sessions.ics", params={"venue": " "})
         client.get("/feeds/sessions.ics", params={"venue": ""})
     assert bodies[0] == bodies[1] == bodies[2]
     assert len(events_of(bodies[0])) == 2
-    keys = [
-        k
-        for k in SESSIONS_CACHE.entries
-        if k[0] == app.engine.url.render_as_string(hide_password=True)
-    ]
-    filters = [k[2] for k in keys if isinstance(k[2], SessionFilter)]
-    assert sorted(f.venue for f in filters) == ["", "kings lynn town hall"]
+    assert blank.content == kept_body(app, ALL)  # no filter at all: the whole feed
+    one = sessions_key(SessionFilter(venue="kings lynn town hall"))
+    assert kept_keys(app) == sorted([ALL, one])
+    assert kept_body(app, one) == bodies[0]
+
+
+def kept_keys(app: App) -> list[str]:
+    files = app.feed_files(SESSIONS)
+    return sorted(p.stem for p in (files.folder / (files.current() or "")).glob("*.ics"))
+
+
+def kept_body(app: App, key: str) -> bytes:
+    kept = app.feed_files(SESSIONS).find(key)
+    assert kept is not None, key
+    with kept.file as file:
+        return file.read()
 
 
 def events_of(body: bytes) -> list[icalendar.Component]:
@@ -318,7 +328,7 @@ def test_a_rate_limit_answers_429_with_retry_after(app: App) -> None:
 def test_a_stored_javascript_booking_link_never_reaches_a_calendar(
     app: App, tmp_path: Path
 ) -> None:
-    imported(app, bst_sheet(tmp_path), datetime(2026, 3, 1, 9, tzinfo=UTC))
+    run_import(app, bst_sheet(tmp_path))  # not yet published: the first request builds it
     with transaction(app.sessions) as session:
         session.execute(update(BriefingSession).values(booking_url="javascript:alert(1)"))
     with serving(app) as client:
@@ -373,14 +383,13 @@ def test_an_unexpected_error_gets_a_plain_page(app: App, monkeypatch: pytest.Mon
     assert response.headers["referrer-policy"] == "no-referrer"
 
 
-def test_an_unchanged_feed_is_served_from_the_cache_and_a_change_rebuilds_it(
+def test_an_unchanged_feed_is_not_written_again_and_a_change_rewrites_it(
     app: App, tmp_path: Path
 ) -> None:
     run_import(app, seed("000"))
-    with app.sessions() as session:
-        first = sessions_feed(session, Web(app).site(), SessionFilter())
-        again = sessions_feed(session, Web(app).site(), SessionFilter())
-    assert again is first  # not rebuilt
+    assert app.publish_feeds() is True  # the first publication
+    first = kept_body(app, ALL)
+    assert app.publish_feeds() is False  # nothing changed: nothing built
     moved = tmp_path / "000.txt"
     text = seed("000").read_text(encoding="utf-8")
     moved.write_text(
@@ -388,8 +397,8 @@ def test_an_unchanged_feed_is_served_from_the_cache_and_a_change_rebuilds_it(
         encoding="utf-8",
     )
     run_import(app, moved)
-    with app.sessions() as session:
-        changed = sessions_feed(session, Web(app).site(), SessionFilter())
-    assert changed is not first
-    assert changed.body != first.body
-    assert b"SEQUENCE:1" in changed.body
+    assert kept_body(app, ALL) == first  # imported, not yet published: still the old file
+    assert app.publish_feeds() is True
+    changed = kept_body(app, ALL)
+    assert changed != first
+    assert b"SEQUENCE:1" in changed

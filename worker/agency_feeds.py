@@ -18,13 +18,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 
 from icalendar import Event
 from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
-from worker.feeds import NEVER, Feed, Site, new_calendar
+from worker.feed_files import FeedFiles, Stored, generation_of
+from worker.feeds import FORMAT, NEVER, Feed, Site, new_calendar
 from worker.models import (
     Action,
     Agency,
@@ -120,6 +122,35 @@ def deadline_feed(session: Session, site: Site, agency: Agency, rules: Rules, to
         calendar.add_component(deadline_event(item, site, changed(item.row, moved)))
     body: bytes = calendar.to_ical()
     return Feed(name, body, deadlines_changed(session, site, today))
+
+
+def agency_key(agency: Agency) -> str:
+    """The name an agency's feed is kept under: its people decide which MI sheets it owns."""
+    people = sorted(c.email.lower() for c in agency.contacts)
+    return f"agency-{agency.id}-{generation_of(people)[:16]}"
+
+
+def deadlines_generation(session: Session, site: Site, today: date, config: object) -> str:
+    """What every agency's feed is built from today, as a generation's name: the day (stages
+    are worked out for it), the directory and rules in force (`config`, their fingerprint),
+    and the latest change to any obligation, event, stage, action or MI sheet."""
+    return generation_of(FORMAT, site, today, config, deadlines_changed(session, site, today))
+
+
+def kept_deadline_feed(
+    files: FeedFiles, key: str, generation: str, build: Callable[[], Feed]
+) -> Stored | Feed:
+    """The agency's feed as kept for this generation, or built now and kept for the rest of
+    it; keeping a new generation's first feed removes the feeds of older ones."""
+    kept = files.find(key, generation)
+    if kept is not None:
+        return kept
+    feed = build()
+    with files.locked():
+        files.put(generation, key, feed)
+        if files.current() != generation:
+            files.publish(generation)
+    return feed
 
 
 def stage_changes(session: Session) -> dict[int, datetime]:

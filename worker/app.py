@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from worker.config import Config, Files, Versions
 from worker.db import alembic_config, make_engine, session_factory, transaction, upgrade
 from worker.directory import Directory, sync_directory
+from worker.feed_files import FeedFiles
+from worker.feeds import Site, publish_sessions
 from worker.importers import Importer, ImportOptions
 from worker.importers.columns import Columns
 from worker.rules import Rules
@@ -23,6 +25,7 @@ from worker.versions import first_versions
 from worker.workdays import local_date
 
 CONFIG_CHECK_SECONDS = 1.0  # how often a process asks whether a new version was saved
+SESSIONS, AGENCY = "sessions", "agency"  # the folders of the kept feeds
 
 
 class NotInitialisedError(Exception):
@@ -37,7 +40,9 @@ class App:
 
     @cached_property
     def engine(self) -> Engine:
-        return make_engine(self.settings.database_url)
+        # Every sending thread of a worker holds a connection at once at busy times.
+        size = max(5, self.settings.send_concurrency + 1)
+        return make_engine(self.settings.database_url, pool_size=size)
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
@@ -104,6 +109,24 @@ class App:
         names every plan (or, `if_untitled`, those whose document has no title)."""
         options = replace(self.import_options(plan), plan_if_untitled=if_untitled)
         return Importer(self.sessions, options, self.now(), by, self.settings.imports_dir, dry_run)
+
+    def site(self) -> Site:
+        """Whose feeds these are and where they are served."""
+        return Site(
+            label=self.partnership_label(),
+            domain=self.settings.partnership_domain,
+            base_url=self.settings.public_base_url.rstrip("/"),
+            tz=self.timezone,
+        )
+
+    def feed_files(self, kind: str) -> FeedFiles:
+        """Where feeds of `kind` ("sessions", "agency") are kept as files."""
+        return FeedFiles(self.settings.feeds_dir / kind)
+
+    def publish_feeds(self) -> bool:
+        """Write the public sessions feed again if what it shows changed (after an import,
+        and at every tick for any other change); True if it did."""
+        return publish_sessions(self.sessions, self.site(), self.feed_files(SESSIONS))
 
     def partnership_label(self) -> str:
         partnership = self.directory().partnership

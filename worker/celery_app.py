@@ -1,13 +1,19 @@
 """The Celery application: at-least-once delivery settings and the one beat entry.
 
-Tasks acknowledge late and are rejected if their worker dies, a worker takes one message at a
-time, and due times live in the database rather than in long ETAs (the Redis transport
-re-delivers anything unacknowledged after its visibility timeout). The beat runs one short
-UTC tick; local send times are worked out in `worker.planning`, not by crontab.
+Tasks acknowledge late and are rejected if their worker dies, each sending thread takes one
+message at a time, and due times live in the database rather than in long ETAs (the Redis
+transport re-delivers anything unacknowledged after its visibility timeout). The beat runs one
+short UTC tick; local send times are worked out in `worker.planning`, not by crontab.
+
+A worker is one process with a pool of threads (`send_concurrency`, 8 by default): a send is
+mostly waiting on the relay, so threads keep several sends in flight where prefork processes
+would each hold one. Each thread keeps its own connection to the relay; the database pool is
+as large as the thread pool. More processes (one per core) add CPU, not waiting.
 """
 
 from __future__ import annotations
 
+import threading
 from functools import cached_property
 from typing import Any
 
@@ -21,21 +27,28 @@ from worker.transport import Transport, transport_for
 
 
 class Runtime:
-    """The worker process's application and mail transport, built on first use."""
+    """The worker process's application, built on first use, and each thread's transport."""
+
+    def __init__(self) -> None:
+        self.local = threading.local()
 
     @cached_property
     def app(self) -> App:
         return App()
 
-    @cached_property
+    @property
     def transport(self) -> Transport:
-        return transport_for(self.app.settings)
+        """This thread's own transport: an SMTP connection is one conversation at a time."""
+        transport: Transport | None = getattr(self.local, "transport", None)
+        if transport is None:
+            transport = self.local.transport = transport_for(self.app.settings)
+        return transport
 
     def after_fork(self) -> None:
         # Connections inherited from the parent must not be shared with it.
         if "app" in self.__dict__:
             self.app.engine.dispose(close=False)
-        self.__dict__.pop("transport", None)
+        self.local = threading.local()
 
 
 runtime = Runtime()
@@ -47,6 +60,8 @@ def configure(celery: Celery, settings: Settings) -> None:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        worker_pool="threads",
+        worker_concurrency=settings.send_concurrency,
         task_ignore_result=True,
         task_serializer="json",
         accept_content=["json"],

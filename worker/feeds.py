@@ -16,9 +16,7 @@ its hash is a strong ETag and an unchanged feed answers 304.
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
@@ -27,11 +25,15 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, vDuration
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from worker.feed_files import FeedFiles, generation_of
 from worker.models import BriefingSession, MISheet, SessionStatus
 
 REFRESH = timedelta(hours=1)
+# Part of every kept feed's generation: a release that writes feeds differently changes it,
+# and the feeds kept by the one before are built again.
+FORMAT = 2
 # Last-Modified of a feed with nothing in it yet: any first row moves it forward.
 NEVER = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -172,38 +174,48 @@ def sessions_version(session: Session) -> tuple[object, ...]:
     return (*session.execute(sessions).one(), *session.execute(sheets).one())
 
 
-class FeedCache:
-    """Feeds already built in this process, keyed by what they were built from.
-
-    A 10,000-session feed takes seconds to build; calendar clients ask every hour, mostly
-    for an unchanged feed. With the cache an unchanged feed costs one small query.
-    """
-
-    def __init__(self, size: int = 64) -> None:
-        self.size, self.lock = size, threading.Lock()
-        self.entries: OrderedDict[tuple[object, ...], Feed] = OrderedDict()
-
-    def get(self, key: tuple[object, ...], build: Callable[[], Feed]) -> Feed:
-        with self.lock:
-            if key in self.entries:
-                self.entries.move_to_end(key)
-                return self.entries[key]
-        feed = build()
-        with self.lock:
-            self.entries[key] = feed
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
-        return feed
+ALL = "all"  # the key of the whole sessions feed
 
 
-SESSIONS_CACHE = FeedCache()
+def sessions_key(chosen: SessionFilter) -> str:
+    """The name a filter's feed is kept under: variants of one filter share one."""
+    normal = chosen.normalised()
+    return ALL if normal == SessionFilter() else f"filter-{generation_of(normal)[:24]}"
 
 
-def sessions_feed(session: Session, site: Site, chosen: SessionFilter) -> Feed:
-    database = session.get_bind().engine.url.render_as_string(hide_password=True)
-    chosen = chosen.normalised()
-    key = (database, site, chosen, sessions_version(session))
-    return SESSIONS_CACHE.get(key, lambda: build_sessions_feed(session, site, chosen))
+def session_key(reference: str) -> str:
+    return f"session-{generation_of(reference)[:24]}"
+
+
+def sessions_generation(session: Session, site: Site) -> str:
+    """What every sessions feed is built from, as a generation's name (`worker.feed_files`)."""
+    return generation_of(FORMAT, site, sessions_version(session))
+
+
+def publish_sessions(factory: sessionmaker[Session], site: Site, files: FeedFiles) -> bool:
+    """Write the whole sessions feed again if what it is built from changed since it was
+    last published, and serve it from now on; True if it was rebuilt."""
+    with files.locked(), factory() as session:
+        generation = sessions_generation(session, site)
+        if files.current() == generation:
+            return False
+        files.put(generation, ALL, build_sessions_feed(session, site, SessionFilter()))
+        files.publish(generation)
+        return True
+
+
+def sessions_feed(
+    factory: sessionmaker[Session], site: Site, files: FeedFiles, chosen: SessionFilter
+) -> Feed:
+    """A sessions feed that has not been kept yet in the published generation: built, kept,
+    and returned (publishing first if nothing ever was)."""
+    if files.current() is None:
+        publish_sessions(factory, site, files)
+    generation = files.current() or ""
+    with factory() as session:
+        feed = build_sessions_feed(session, site, chosen.normalised())
+    files.put(generation, sessions_key(chosen), feed)
+    return feed
 
 
 def build_sessions_feed(session: Session, site: Site, chosen: SessionFilter) -> Feed:
@@ -214,8 +226,20 @@ def build_sessions_feed(session: Session, site: Site, chosen: SessionFilter) -> 
     return Feed(name, render(site, name, description, rows), sessions_changed(session))
 
 
-def session_feed(session: Session, site: Site, reference: str) -> Feed | None:
-    """One session, for an "add to calendar" link; None if there is no such session."""
+def session_feed(
+    factory: sessionmaker[Session], site: Site, files: FeedFiles, reference: str
+) -> Feed | None:
+    """One session, for an "add to calendar" link, built and kept like a filter's feed;
+    None if there is no such session."""
+    generation = files.current()
+    with factory() as session:
+        feed = one_session_feed(session, site, reference)
+    if feed is not None and generation is not None:
+        files.put(generation, session_key(reference), feed)
+    return feed
+
+
+def one_session_feed(session: Session, site: Site, reference: str) -> Feed | None:
     query = select(BriefingSession).where(BriefingSession.reference == reference)
     row = session.scalar(query.options(selectinload(BriefingSession.mi_sheet)))
     if row is None:

@@ -1,4 +1,4 @@
-"""The tick: plan the current period once, then queue what needs sending.
+"""The tick: plan the current period once, queue what needs sending, keep the feeds current.
 
 Tasks are queued only after the transaction that wrote their rows has committed, and take
 ids, never objects. The business manager's directory and rules come from `App.config`,
@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from datetime import date, datetime
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from worker.app import App
 from worker.db import transaction
@@ -36,7 +36,17 @@ def run_tick(app: App, now: datetime, enqueue: Callable[[int], object]) -> list[
         mark_enqueued(session, ids, now)
     for delivery_id in ids:
         enqueue(delivery_id)
+    publish_feeds(app)
     return ids
+
+
+def publish_feeds(app: App) -> None:
+    """The public feeds written again if anything they show changed by a path that did not
+    write them itself; a failure is logged and never stops the digests."""
+    try:
+        app.publish_feeds()
+    except (OSError, SQLAlchemyError):
+        log.exception("the public feeds could not be written; they are tried at the next tick")
 
 
 def in_step(app: App) -> str:

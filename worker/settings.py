@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     tick_seconds: float = Field(default=60.0, gt=0)
     # First retry delay after a temporary mail failure; it doubles up to 15 minutes.
     retry_first_delay_seconds: float = Field(default=30.0, gt=0)
+    # Digests one worker process sends at once. They are threads: sending is mostly waiting
+    # on the relay, so more sends in flight, not more processes, keep up with it.
+    send_concurrency: int = Field(default=8, ge=1, le=64)
     # How long a worker may hold a claimed digest before another may take it over.
     lease_seconds: float = Field(default=300.0, gt=0)
     # A planned digest still waiting this long is queued again (a lost broker or worker).
@@ -104,6 +107,8 @@ class Settings(BaseSettings):
     # Without SMTP settings, mail is written as .eml files into the outbox folder.
     smtp: Smtp | None = None
     outbox_dir: Path = VAR_DIR / "outbox"
+    # The public feeds and the agencies' feeds, kept as files and served from them.
+    feeds_dir: Path = VAR_DIR / "feeds"
     # Every imported document's original, kept owner-only under its SHA-256.
     imports_dir: Path = VAR_DIR / "imports"
     beat_schedule_file: Path = VAR_DIR / "celerybeat-schedule"

@@ -173,6 +173,7 @@ def first_start(app: App) -> bool:
     samples = sorted(p for p in EXAMPLES_DIR.iterdir() if p.suffix in {".txt", ".csv"})
     options = app.import_options()
     import_files(samples, app.sessions, options, app.now())
+    app.publish_feeds()
     click.echo(f"imported the {len(samples)} sample documents in {EXAMPLES_DIR}")
     return True
 

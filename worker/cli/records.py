@@ -54,6 +54,8 @@ def import_command(
         for path in files:
             results.append(importer.file(path))
             progress.advance(task)
+    if not dry_run:
+        app.publish_feeds()
     for result in results:
         report(result, dry_run)
     if any(r.error for r in results):

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -13,14 +11,31 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from worker.agency_feeds import agency_for_token, deadline_feed
-from worker.feeds import Feed, SessionFilter, Site, session_feed, sessions_feed, webcal
+from worker.agency_feeds import (
+    agency_for_token,
+    agency_key,
+    deadline_feed,
+    deadlines_generation,
+    kept_deadline_feed,
+)
+from worker.app import AGENCY, SESSIONS
+from worker.feed_files import Stored
+from worker.feeds import (
+    Feed,
+    SessionFilter,
+    Site,
+    session_feed,
+    session_key,
+    sessions_feed,
+    sessions_key,
+    webcal,
+)
 from worker.models import BriefingSession, MISheet
 from worker.web.context import Web, page, problem, web_of
-from worker.web.http import calendar_response
+from worker.web.http import calendar_response, kept_response
 
-T = TypeVar("T")
 FILTERS = ("venue", "mi", "code")
+SESSIONS_FILE, SESSION_FILE, DEADLINES_FILE = "sessions.ics", "session.ics", "deadlines.ics"
 NOT_FOUND = "There is no calendar at this address."
 
 
@@ -90,37 +105,51 @@ async def all_sessions(request: Request) -> Response:
         )
     chosen = SessionFilter(**{k: request.query_params.get(k, "") for k in FILTERS})
     web = web_of(request)
-    feed = await run_in_threadpool(read, web, lambda s: sessions_feed(s, web.site(), chosen))
-    return calendar_response(request, feed, web.app.now(), private=False, filename="sessions.ics")
+    files = web.app.feed_files(SESSIONS)
+    kept = files.find(sessions_key(chosen))  # the hot path: a file, no database
+    if kept is not None:
+        return kept_response(request, kept, web.app.now(), private=False, filename=SESSIONS_FILE)
+    site = web.site()
+    feed = await run_in_threadpool(sessions_feed, web.app.sessions, site, files, chosen)
+    return calendar_response(request, feed, web.app.now(), private=False, filename=SESSIONS_FILE)
 
 
 async def one_session(request: Request) -> Response:
     reference = request.path_params["reference"]
     web = web_of(request)
-    feed = await run_in_threadpool(read, web, lambda s: session_feed(s, web.site(), reference))
+    files = web.app.feed_files(SESSIONS)
+    kept = files.find(session_key(reference))
+    if kept is not None:
+        return kept_response(request, kept, web.app.now(), private=False, filename=SESSION_FILE)
+    site = web.site()
+    feed = await run_in_threadpool(session_feed, web.app.sessions, site, files, reference)
     if feed is None:
         return problem(404, "No such session", f"No briefing session has reference {reference}.")
-    return calendar_response(request, feed, web.app.now(), private=False, filename="session.ics")
+    return calendar_response(request, feed, web.app.now(), private=False, filename=SESSION_FILE)
 
 
 async def agency(request: Request) -> Response:
     web = web_of(request)
     feed = await run_in_threadpool(agency_calendar, web, request.path_params["token"])
+    now = web.app.now()
     if feed is None:
         # An unknown token and an unknown page look the same: nothing to learn by guessing.
         return problem(404, "Not found", NOT_FOUND)
-    return calendar_response(request, feed, web.app.now(), private=True, filename="deadlines.ics")
+    if isinstance(feed, Stored):
+        return kept_response(request, feed, now, private=True, filename=DEADLINES_FILE)
+    return calendar_response(request, feed, now, private=True, filename=DEADLINES_FILE)
 
 
-def agency_calendar(web: Web, token: str) -> Feed | None:
-    rules = web.app.rules()
-    with web.app.sessions() as session:
+def agency_calendar(web: Web, token: str) -> Stored | Feed | None:
+    """The agency's feed as kept for today's generation, or built and kept now."""
+    app, site, today = web.app, web.site(), web.app.today()
+    rules, config = app.rules(), app.config.fingerprint()
+    with app.sessions() as session:
         found = agency_for_token(session, token)
         if found is None:
             return None
-        return deadline_feed(session, web.site(), found, rules, web.app.today())
-
-
-def read(web: Web, build: Callable[[Session], T]) -> T:
-    with web.app.sessions() as session:
-        return build(session)
+        generation = deadlines_generation(session, site, today, config)
+        return kept_deadline_feed(
+            app.feed_files(AGENCY), agency_key(found), generation,
+            lambda: deadline_feed(session, site, found, rules, today),
+        )  # fmt: skip

@@ -30,13 +30,7 @@ class Web:
     choices: Keeper[Choices] = field(default_factory=Keeper)
 
     def site(self) -> Site:
-        settings = self.app.settings
-        return Site(
-            label=self.app.partnership_label(),
-            domain=settings.partnership_domain,
-            base_url=settings.public_base_url.rstrip("/"),
-            tz=self.app.timezone,
-        )
+        return self.app.site()
 
     @cached_property
     def limiter(self) -> MovingWindowRateLimiter:

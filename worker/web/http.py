@@ -18,11 +18,12 @@ import time
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from worker.feed_files import Stored
 from worker.feeds import Feed
 
 log = logging.getLogger("reminders.web.access")
@@ -31,6 +32,7 @@ CALENDAR = "text/calendar; charset=utf-8"
 # Public feeds may be cached by anyone for a while; the private agency feed by its reader only.
 PUBLIC_CACHE = "public, max-age=300, no-transform"
 PRIVATE_CACHE = "private, max-age=300, no-transform"
+CHUNK = 1 << 18  # bytes of a kept feed read and sent at a time
 
 SECURITY_HEADERS = {
     # A token in the address must not leak to another site through the Referer header.
@@ -43,6 +45,8 @@ SECURITY_HEADERS = {
         "frame-ancestors 'none'; base-uri 'none'"
     ),
 }
+
+RAW_SECURITY_HEADERS = [(n.encode(), v.encode()) for n, v in SECURITY_HEADERS.items()]
 
 # A path segment or query value shaped like a token (agency feed tokens are 43 characters,
 # link tokens far longer): long runs of the URL-safe alphabet. Real words in our addresses
@@ -82,18 +86,57 @@ def parse_http_date(value: str) -> datetime | None:
 def calendar_response(
     request: Request, feed: Feed, now: datetime, *, private: bool, filename: str
 ) -> Response:
-    """The feed, or 304 when the client's copy is current."""
-    changed = min(feed.last_modified, now).replace(microsecond=0)
-    etag = feed.etag
-    headers = {
-        "etag": etag,
-        "last-modified": http_date(changed),
-        "cache-control": PRIVATE_CACHE if private else PUBLIC_CACHE,
-    }
-    if not_modified(request.headers, etag, changed):
+    """A feed just built, or 304 when the client's copy is current."""
+    changed = min(feed.last_modified, now)
+    headers = validators(feed.etag, changed, private)
+    if not_modified(request.headers, feed.etag, changed):
         return Response(status_code=304, headers=headers)
     headers["content-disposition"] = f'inline; filename="{filename}"'
     return Response(feed.body, media_type=CALENDAR, headers=headers)
+
+
+def kept_response(
+    request: Request, kept: Stored, now: datetime, *, private: bool, filename: str
+) -> Response:
+    """A kept feed sent from its file, or 304 when the client's copy is current."""
+    changed = min(kept.last_modified, now)
+    headers = validators(kept.etag, changed, private)
+    if not_modified(request.headers, kept.etag, changed):
+        kept.file.close()
+        return Response(status_code=304, headers=headers)
+    headers["content-disposition"] = f'inline; filename="{filename}"'
+    return FileBody(kept, headers)
+
+
+def validators(etag: str, changed: datetime, private: bool) -> dict[str, str]:
+    return {
+        "etag": etag,
+        "last-modified": http_date(changed.replace(microsecond=0)),
+        "cache-control": PRIVATE_CACHE if private else PUBLIC_CACHE,
+    }
+
+
+class FileBody(Response):
+    """The open file of a kept feed, sent in large pieces read straight from it.
+
+    Starlette's FileResponse opens the file by name (a rebuild could have replaced it since
+    its ETag was read) and reads each 64 KB in a worker thread; a kept feed is already open,
+    and reading it is copying from the page cache, so it is read here, 256 KB at a time.
+    """
+
+    def __init__(self, kept: Stored, headers: dict[str, str]) -> None:
+        super().__init__(None, media_type=CALENDAR, headers=headers)
+        self.kept = kept
+        self.headers["content-length"] = str(kept.size)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with self.kept.file as file:
+            start = {"type": "http.response.start", "status": 200, "headers": self.raw_headers}
+            await send(start)
+            if scope.get("method") != "HEAD":
+                while piece := file.read(CHUNK):
+                    await send({"type": "http.response.body", "body": piece, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
 
 
 def redact(text: str) -> str:
@@ -117,9 +160,10 @@ class SecurityHeaders:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers += [(n, v) for n, v in RAW_SECURITY_HEADERS if n not in present]
+                message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, with_headers)
