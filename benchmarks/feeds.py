@@ -1,5 +1,6 @@
 """B3: the sessions feed, first built, then served to wrk; nginx serving the same bytes is the
 floor. Both get the same number of server processes (2, one per core), wrk the same load.
+The app starts with no kept feeds (a folder of its own), so its first request builds one.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ PROCESSES = 2
 # One connection per server process: the app then never has a backlog that would still be
 # draining when the next run starts; nginx gets exactly the same load.
 CONNECTIONS = PROCESSES
-TARGET = "≤ 4x (≥ 25% of nginx's requests/s)"
+GET_TARGET = "≤ 2x (≥ 50% of nginx's requests/s)"
+REVALIDATION_TARGET = "≤ 4x (≥ 25% of nginx's 304s), each answered 304"
 NGINX = """daemon off; worker_processes {processes}; pid {root}/nginx.pid;
 error_log {root}/error.log; {user}
 events {{ worker_connections 1024; }}
@@ -159,8 +161,8 @@ def run(scale: Scale, databases: Databases) -> list[Figure]:
              "app_304": app_side["revalidation_status"],
              "nginx_304": floor["revalidation_status"]}  # fmt: skip
     return [
-        Figure("B3", f"{what}: GET", app_side["full"], floor["full"], "req/s", TARGET, True,
+        Figure("B3", f"{what}: GET", app_side["full"], floor["full"], "req/s", GET_TARGET, True,
                extra),
         Figure("B3", f"{what}: revalidation (If-None-Match)", app_side["revalidate"],
-               floor["revalidate"], "req/s", "answered 304", True, extra),
+               floor["revalidate"], "req/s", REVALIDATION_TARGET, True, extra),
     ]  # fmt: skip

@@ -136,6 +136,7 @@ class Recorder:
         self.lock = threading.Lock()
         self.delay = 0.0  # seconds to think before answering DATA, like a busy relay
         self.busy = 0  # DATA commands being answered now
+        self.pausing: dict[int, float] = {}  # when each of them began
         self.after_accept: Callable[[list[str]], None] | None = None
 
     async def handle_RCPT(  # noqa: N802 - the name aiosmtpd calls
@@ -152,10 +153,12 @@ class Recorder:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         self.busy += 1
+        self.pausing[id(envelope)] = time.monotonic()
         try:
             await asyncio.sleep(self.delay)
         finally:
             self.busy -= 1
+            del self.pausing[id(envelope)]
         transport = getattr(server, "transport", None)
         if transport is None or transport.is_closing():
             # The client vanished before our reply: like a real relay, keep nothing.
@@ -176,6 +179,12 @@ class Recorder:
     def count(self) -> int:
         with self.lock:
             return self.accepted
+
+    def pausing_for(self, seconds: float) -> bool:
+        """Whether every DATA being answered will still pause at least `seconds`: a client
+        killed now is killed before the relay accepts any of them."""
+        now, began = time.monotonic(), list(self.pausing.values())
+        return all(now - start < self.delay - seconds for start in began)
 
     def all(self) -> list[bytes]:
         with self.lock:
@@ -229,7 +238,7 @@ def celery_process(
         command += ["--hostname", f"{name}@%h", "--without-mingle", "--without-gossip"]
     else:
         command += ["--schedule", str(workdir / f"{name}-schedule")]
-    log = (workdir / f"{name}.log").open("wb")
+    log = (workdir / f"{name}.log").open("ab")  # a restarted process adds to its log
     # Its own process group, so that kill_hard reaches every process it started.
     process = subprocess.Popen(
         command,

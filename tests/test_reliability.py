@@ -1,6 +1,6 @@
 """Faults injected into real processes: nothing lost, nothing sent twice.
 
-Each test runs the real thing: redis-server, Celery worker (prefork) and beat processes,
+Each test runs the real thing: redis-server, Celery worker (its sending threads) and beat processes,
 an aiosmtpd server and the database (SQLite and PostgreSQL). The worker's clock is set to
 Tuesday 28 February 2017, 09:00, when MI sheet 3/17 is due soon for the 200 schools of a
 test directory: 200 digests to send. Measured outcomes are printed as RELIABILITY lines.
@@ -194,16 +194,18 @@ def test_redis_killed_with_tasks_queued(scene: Scene) -> None:
     recorder = scene.recorder
     recorder.delay = 0.5  # a slow relay: most tasks wait in Redis
 
+    sends = scene.app.settings.send_concurrency  # the worker's sending threads
+
     def queued() -> bool:
-        # Both pool processes inside the relay's 0.5 s pause: the kill cannot land between a
+        # Every sending thread inside the relay's 0.5 s pause: the kill cannot land between a
         # relay's 250 and its ledger commit (that window is fault 2's, not this test's).
-        if recorder.busy < 2 or recorder.count() < 2:
+        if recorder.busy < sends or recorder.count() < 2:
             return False
         enqueued = [r for r in ledger(scene.app) if r.enqueued_at]
-        return len(enqueued) == SCHOOLS and recorder.busy >= 2
+        return len(enqueued) == SCHOOLS and recorder.busy >= sends and recorder.pausing_for(0.2)
 
     with redis_server(broker_port), run_workers(env, scene.folder) as processes:
-        wait_for(queued, 60, "200 queued, 2 sent")
+        wait_for(queued, 60, "200 queued, every thread sending")
         for process in processes:
             kill_hard(process)
     # redis-server is gone, without persistence, and the 190-odd tasks queued in it.

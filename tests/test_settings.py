@@ -111,6 +111,17 @@ def test_docker_compose_publishes_on_this_machine_only_and_keeps_tls_on() -> Non
     assert compose["services"]["mail"]["profiles"] == ["catcher"]
 
 
+def test_docker_compose_shares_the_kept_feeds_between_the_worker_and_the_web_server() -> None:
+    """The worker's tick and the console's imports write the feeds the web server sends."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    for name in ("worker", "web"):
+        assert "feeds:/app/var/feeds" in compose["services"][name]["volumes"][0]
+    assert "feeds" in compose["volumes"]
+    assert "chown -R reminders /app/var" in dockerfile  # the volume starts writable
+    assert "--concurrency" not in compose["services"]["worker"]["command"]  # the setting
+
+
 def test_a_password_in_the_query_of_an_address_is_refused_too(tmp_path: Path) -> None:
     path = settings_file(tmp_path, "database_url: postgresql+psycopg://r@db/r?Password=hunter2\n")
     with pytest.raises(ConfigError) as caught:

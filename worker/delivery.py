@@ -36,8 +36,10 @@ from worker.transport import PermanentError, RecipientRefusedError, TransientErr
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 20
-# Seconds between attempts to record an outcome while the database is unreachable (~1 min).
-DATABASE_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+# Seconds between attempts to record an outcome while the database is unreachable (~70 s):
+# often at first, so that the outcome is written as soon as the database is back, before the
+# recovery pass can take the row for abandoned and send it again.
+DATABASE_RETRY_DELAYS = (0.2,) * 25 + (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 # Backoff: 30 s doubling, at most 15 min: far below the broker's one-hour visibility timeout.
 FIRST_DELAY, LONGEST_DELAY = 30.0, 900.0
 

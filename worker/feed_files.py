@@ -146,7 +146,7 @@ def opened(link: str) -> Stored:
     """The body `link` points to, opened; its ETag from the name of the file opened.
     (Plain strings, not pathlib: this runs for every request a calendar client makes.)"""
     body = os.readlink(link)
-    file = open(os.path.join(os.path.dirname(link), body), "rb")  # noqa: PTH123, SIM115
+    file = open(os.path.join(os.path.dirname(link), body), "rb")  # noqa: SIM115
     status = os.fstat(file.fileno())
     changed = datetime.fromtimestamp(status.st_mtime, UTC)
     return Stored(file, f'"{os.path.basename(body).removesuffix(SUFFIX)}"', changed, status.st_size)

@@ -211,10 +211,11 @@ def sessions_feed(
     and returned (publishing first if nothing ever was)."""
     if files.current() is None:
         publish_sessions(factory, site, files)
-    generation = files.current() or ""
+    generation = files.current()
     with factory() as session:
         feed = build_sessions_feed(session, site, chosen.normalised())
-    files.put(generation, sessions_key(chosen), feed)
+    if generation is not None:
+        files.put(generation, sessions_key(chosen), feed)
     return feed
 
 

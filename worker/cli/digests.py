@@ -139,13 +139,14 @@ def delivery_row(row: Delivery) -> list[str]:
 
 
 @click.command()
-@click.option("--concurrency", default=1, show_default=True, help="Worker processes.")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=None,
+              help="Digests sent at once (threads; default: send_concurrency, 8).")  # fmt: skip
 @click.option("--web/--no-web", default=True, show_default=True,
               help="Also serve the calendar feeds and the digest link pages.")  # fmt: skip
 @HOST
 @PORT
 @click.pass_context
-def start(ctx: click.Context, concurrency: int, web: bool, host: str, port: int) -> None:
+def start(ctx: click.Context, concurrency: int | None, web: bool, host: str, port: int) -> None:
     """Run the worker with its beat, and the web server. On an empty database, load the
     sample documents first and, when mail goes to the outbox, write the latest working
     day's digests right away."""
@@ -155,8 +156,10 @@ def start(ctx: click.Context, concurrency: int, web: bool, host: str, port: int)
     if first_start(app) and app.settings.smtp is None:
         demonstrate(app)
     app.close()
+    if concurrency is not None:  # the setting, so that the worker's database pool matches
+        os.environ["REMINDERS_SEND_CONCURRENCY"] = str(concurrency)
     command = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "--beat",
-               "--loglevel", "INFO", "--concurrency", str(concurrency)]  # fmt: skip
+               "--loglevel", "INFO"]  # fmt: skip
     if not web:
         os.execv(sys.executable, command)  # noqa: S606 - this process becomes the worker
     server = [sys.executable, "-m", "worker.cli", "serve", "--host", host, "--port", str(port)]

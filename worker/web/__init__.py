@@ -156,7 +156,7 @@ def lean_log_records() -> None:
     by walking the stack), thread and process names. The access log writes a record for
     every request, a calendar client's poll answered 304 included (the Logging HOWTO's
     "Optimization")."""
-    logging._srcfile = None  # noqa: SLF001 - the documented switch
+    logging._srcfile = None
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
 
 
