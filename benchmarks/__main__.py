@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,23 +29,24 @@ def machine() -> dict[str, Any]:
     return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version()}
 
 
-def run(scale_name: str, only: list[str], folder: Path) -> list[Figure]:
-    scale, figures = SCALES[scale_name], []
+def run(scale_name: str, only: list[str], folder: Path) -> tuple[list[Figure], dict[str, float]]:
+    """The figures of the parts in `only`, and the seconds each part took."""
+    scale, figures, seconds = SCALES[scale_name], [], {}
     with postgres_cluster() as postgres:
         databases = Databases(folder, postgres)
-        if "B1" in only:
-            figures += sweep.run(scale, databases)
-        if "B2" in only:
-            figures += digests.run(scale, databases, folder / "b2")
-        if "B3" in only:
-            figures += feeds.run(scale, databases)
-        if "B4" in only:
-            figures += imports.run(scale, databases, folder / "b4")
-        if "B5" in only:
-            figures += planning.run(scale, databases)
-        if "B6" in only:
-            figures += console.run(scale, databases)
-    return figures
+        parts: dict[str, Callable[[], list[Figure]]] = {
+            "B1": lambda: sweep.run(scale, databases),
+            "B2": lambda: digests.run(scale, databases, folder / "b2"),
+            "B3": lambda: feeds.run(scale, databases),
+            "B4": lambda: imports.run(scale, databases, folder / "b4"),
+            "B5": lambda: planning.run(scale, databases),
+            "B6": lambda: console.run(scale, databases),
+        }
+        for name in (p for p in PARTS if p in only):
+            start = time.perf_counter()
+            figures += parts[name]()
+            seconds[name] = round(time.perf_counter() - start, 1)
+    return figures, seconds
 
 
 def table(figures: list[Figure]) -> str:
@@ -67,14 +69,14 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    figures = run(args.scale, args.only, args.out)
+    figures, parts = run(args.scale, args.only, args.out)
     elapsed = time.perf_counter() - start
     report = {"scale": args.scale, "finished": datetime.now(UTC).isoformat(),
-              "seconds": round(elapsed, 1), "machine": machine(),
+              "seconds": round(elapsed, 1), "seconds_per_part": parts, "machine": machine(),
               "figures": [f.to_json() for f in figures]}  # fmt: skip
     (args.out / "results.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     print(table(figures))
-    print(f"\nscale {args.scale}, {elapsed:.0f} s on {report['machine']}")
+    print(f"\nscale {args.scale}, {elapsed:.0f} s on {report['machine']}; per part: {parts}")
     print(f"written to {args.out / 'results.json'}")
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from worker import listing
-from worker.app import App
+from worker.app import SESSIONS, App
 from worker.importers import ImportOptions, ImportResult, import_files
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -39,3 +39,17 @@ def fetch(session: Session, app: App, what: str) -> list[dict[str, Any]]:
 
 def by_key(items: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
     return {item[key]: item for item in items}
+
+
+def kept_keys(app: App) -> list[str]:
+    """The sessions feeds kept in the generation being served."""
+    files = app.feed_files(SESSIONS)
+    return sorted(p.stem for p in (files.folder / (files.current() or "")).glob("*.ics"))
+
+
+def kept_body(app: App, key: str) -> bytes:
+    """The bytes of a kept sessions feed, as the web server would send them."""
+    kept = app.feed_files(SESSIONS).find(key)
+    assert kept is not None, key
+    with kept.file as file:
+        return file.read()

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from sqlalchemy import event
 
 from tests.conftest import seed
-from tests.helpers import run_import
+from tests.helpers import kept_body, kept_keys, run_import
 from tests.test_agency_feeds import deadlines, synced, token_from
 from tests.web import BST_SHEET, bst_sheet, serving
 from worker import feed_files
@@ -211,15 +211,6 @@ def test_an_agency_feed_is_kept_for_the_day_and_built_again_the_next(
     assert again.headers["etag"] == first.headers["etag"]
     assert deadlines(tomorrow)
     assert len(list(app.feed_files(AGENCY).generations())) == 1  # yesterday's removed
-
-
-def kept_keys(app: App) -> list[str]:
-    files = app.feed_files(SESSIONS)
-    return sorted(p.stem for p in (files.folder / (files.current() or "")).glob("*.ics"))
-
-
-def kept_body(app: App, key: str) -> bytes:
-    kept = app.feed_files(SESSIONS).find(key)
-    assert kept is not None, key
-    with kept.file as file:
-        return file.read()
+    bodies = list((app.feed_files(AGENCY).folder / "bodies").iterdir())
+    assert bodies
+    assert all(b.stat().st_mode & 0o077 == 0 for b in bodies)  # the agency's deadlines: private

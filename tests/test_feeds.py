@@ -14,10 +14,10 @@ import vobject
 from sqlalchemy import update
 
 from tests.conftest import seed
-from tests.helpers import options, run_import
+from tests.helpers import kept_body, kept_keys, options, run_import
 from tests.web import BST_SHEET, bst_sheet, serving
 from worker.agency_feeds import issue_token
-from worker.app import SESSIONS, App
+from worker.app import App
 from worker.db import transaction
 from worker.directory import find_agency
 from worker.feeds import ALL, SessionFilter, sessions_key
@@ -296,18 +296,6 @@ def test_variants_of_one_filter_share_one_kept_feed(app: App, tmp_path: Path) ->
     one = sessions_key(SessionFilter(venue="kings lynn town hall"))
     assert kept_keys(app) == sorted([ALL, one])
     assert kept_body(app, one) == bodies[0]
-
-
-def kept_keys(app: App) -> list[str]:
-    files = app.feed_files(SESSIONS)
-    return sorted(p.stem for p in (files.folder / (files.current() or "")).glob("*.ics"))
-
-
-def kept_body(app: App, key: str) -> bytes:
-    kept = app.feed_files(SESSIONS).find(key)
-    assert kept is not None, key
-    with kept.file as file:
-        return file.read()
 
 
 def events_of(body: bytes) -> list[icalendar.Component]:

@@ -153,12 +153,12 @@ def opened(link: str) -> Stored:
 
 
 def write_atomically(path: Path, data: bytes, modified: float) -> None:
-    """`data` into `path`, whole or not at all, dated `modified`."""
+    """`data` into `path`, whole or not at all, dated `modified`; its owner's alone (0600), as
+    everything under var/ is: the agencies' feeds are private."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
-        os.chmod(temporary, 0o644)
         os.utime(temporary, (modified, modified))
         os.replace(temporary, path)
     except BaseException:

@@ -32,7 +32,7 @@ from worker.feeds import (
 )
 from worker.models import BriefingSession, MISheet
 from worker.web.context import Web, page, problem, web_of
-from worker.web.http import calendar_response, kept_response
+from worker.web.http import calendar_response
 
 FILTERS = ("venue", "mi", "code")
 SESSIONS_FILE, SESSION_FILE, DEADLINES_FILE = "sessions.ics", "session.ics", "deadlines.ics"
@@ -106,11 +106,10 @@ async def all_sessions(request: Request) -> Response:
     chosen = SessionFilter(**{k: request.query_params.get(k, "") for k in FILTERS})
     web = web_of(request)
     files = web.app.feed_files(SESSIONS)
-    kept = files.find(sessions_key(chosen))  # the hot path: a file, no database
-    if kept is not None:
-        return kept_response(request, kept, web.app.now(), private=False, filename=SESSIONS_FILE)
-    site = web.site()
-    feed = await run_in_threadpool(sessions_feed, web.app.sessions, site, files, chosen)
+    # The hot path is the kept file, no database; only a feed not kept yet is built.
+    feed: Stored | Feed | None = files.find(sessions_key(chosen))
+    if feed is None:
+        feed = await run_in_threadpool(sessions_feed, web.app.sessions, web.site(), files, chosen)
     return calendar_response(request, feed, web.app.now(), private=False, filename=SESSIONS_FILE)
 
 
@@ -118,11 +117,9 @@ async def one_session(request: Request) -> Response:
     reference = request.path_params["reference"]
     web = web_of(request)
     files = web.app.feed_files(SESSIONS)
-    kept = files.find(session_key(reference))
-    if kept is not None:
-        return kept_response(request, kept, web.app.now(), private=False, filename=SESSION_FILE)
-    site = web.site()
-    feed = await run_in_threadpool(session_feed, web.app.sessions, site, files, reference)
+    feed: Stored | Feed | None = files.find(session_key(reference))
+    if feed is None:
+        feed = await run_in_threadpool(session_feed, web.app.sessions, web.site(), files, reference)
     if feed is None:
         return problem(404, "No such session", f"No briefing session has reference {reference}.")
     return calendar_response(request, feed, web.app.now(), private=False, filename=SESSION_FILE)
@@ -135,8 +132,6 @@ async def agency(request: Request) -> Response:
     if feed is None:
         # An unknown token and an unknown page look the same: nothing to learn by guessing.
         return problem(404, "Not found", NOT_FOUND)
-    if isinstance(feed, Stored):
-        return kept_response(request, feed, now, private=True, filename=DEADLINES_FILE)
     return calendar_response(request, feed, now, private=True, filename=DEADLINES_FILE)
 
 

@@ -84,28 +84,20 @@ def parse_http_date(value: str) -> datetime | None:
 
 
 def calendar_response(
-    request: Request, feed: Feed, now: datetime, *, private: bool, filename: str
+    request: Request, feed: Feed | Stored, now: datetime, *, private: bool, filename: str
 ) -> Response:
-    """A feed just built, or 304 when the client's copy is current."""
+    """A feed (just built, or kept as a file and sent from it), or 304 when the client's copy
+    is current."""
     changed = min(feed.last_modified, now)
     headers = validators(feed.etag, changed, private)
     if not_modified(request.headers, feed.etag, changed):
+        if isinstance(feed, Stored):
+            feed.file.close()
         return Response(status_code=304, headers=headers)
     headers["content-disposition"] = f'inline; filename="{filename}"'
+    if isinstance(feed, Stored):
+        return FileBody(feed, headers)
     return Response(feed.body, media_type=CALENDAR, headers=headers)
-
-
-def kept_response(
-    request: Request, kept: Stored, now: datetime, *, private: bool, filename: str
-) -> Response:
-    """A kept feed sent from its file, or 304 when the client's copy is current."""
-    changed = min(kept.last_modified, now)
-    headers = validators(kept.etag, changed, private)
-    if not_modified(request.headers, kept.etag, changed):
-        kept.file.close()
-        return Response(status_code=304, headers=headers)
-    headers["content-disposition"] = f'inline; filename="{filename}"'
-    return FileBody(kept, headers)
 
 
 def validators(etag: str, changed: datetime, private: bool) -> dict[str, str]:
