@@ -12,8 +12,15 @@ from playwright.sync_api import Browser
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.browser import chromium
-from tests.services import Recorder, postgres_cluster, redis_server, smtp_server
+from tests.browser import CHECKER, chromium
+from tests.services import (
+    NuChecker,
+    Recorder,
+    nu_checker,
+    postgres_cluster,
+    redis_server,
+    smtp_server,
+)
 from worker.app import App
 from worker.db import transaction
 from worker.settings import load_settings
@@ -56,8 +63,18 @@ def redis_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    """One headless Chromium (Debian's) for the run, driven by Playwright."""
+def markup_checker() -> Iterator[NuChecker]:
+    """One Nu HTML Checker for the run, as a local web service."""
+    with nu_checker() as checker:
+        CHECKER.append(checker)
+        yield checker
+        CHECKER.remove(checker)
+
+
+@pytest.fixture(scope="session")
+def browser(markup_checker: NuChecker) -> Iterator[Browser]:
+    """One headless Chromium (Debian's) for the run, driven by Playwright; every page it
+    looks at is checked by the Nu HTML Checker too."""
     with chromium() as found:
         yield found
 

@@ -265,3 +265,52 @@ def kill_hard(process: subprocess.Popen[bytes]) -> None:
     with suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
+
+
+VNU_JAR = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+
+
+class NuChecker:
+    """The Nu HTML Checker (the W3C validator, npm's vnu-jar) as a local web service."""
+
+    def __init__(self, port: int) -> None:
+        self.url = f"http://127.0.0.1:{port}/?out=json"
+
+    def errors(self, html: bytes) -> tuple[list[str], list[str]]:
+        """The checker's errors and warnings for one HTML document, each with its line."""
+        import httpx
+
+        reply = httpx.post(self.url, content=html, timeout=60,
+                           headers={"Content-Type": "text/html; charset=utf-8"})  # fmt: skip
+        reply.raise_for_status()
+        found: dict[str, list[str]] = {"error": [], "info": []}
+        for m in reply.json()["messages"]:
+            kind = "error" if m["type"] != "info" else "info"
+            found[kind].append(f"line {m.get('lastLine', '?')}: {m['message']}")
+        return found["error"], found["info"]
+
+
+@contextmanager
+def nu_checker() -> Iterator[NuChecker]:
+    """The checker's own HTTP service on a free port (Java 17; scripts/test runs npm ci)."""
+    java = shutil.which("java")
+    if java is None or not VNU_JAR.exists():
+        raise RuntimeError(f"the Nu HTML Checker needs java and {VNU_JAR} (scripts/test)")
+    port = free_port()
+    command = [java, "-cp", str(VNU_JAR), "-Dnu.validator.servlet.bind-address=127.0.0.1",
+               "nu.validator.servlet.Main", str(port)]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: port_open(port), 60, "the Nu HTML Checker to listen")
+        yield NuChecker(port)
+    finally:
+        process.kill()
+        process.wait()
+
+
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False

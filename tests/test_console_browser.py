@@ -12,7 +12,7 @@ from docx import Document
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import func, select
 
-from tests.browser import looked_at
+from tests.browser import looked_at, new_page
 from tests.conftest import new_version
 from tests.console import CHAIR, MANAGER, NURSE, POLICE, link_token, partnership
 from tests.services import wait_for
@@ -58,7 +58,7 @@ def sign_in_by_mail(page: Page, base: str, outbox: Path, name: str) -> None:
 def signed_in(browser: Browser, app: App, base: str, email: str) -> Page:
     """A browser of its own for `email`, signed in with a fresh one-time link (downloads
     allowed)."""
-    page = browser.new_context(base_url=base, accept_downloads=True).new_page()
+    page = new_page(browser, base, downloads=True)
     page.goto(f"/console/sign-in/{link_token(app, email)}")
     page.get_by_role("button", name="Sign in").click()
     return page
@@ -73,8 +73,7 @@ def test_the_console_in_a_browser(app: App, browser: Browser, tmp_path: Path) ->
     new_version(app, RULES, rules + "\n# Reviewed by the board in November.\n")
     with serving(app) as client:
         base = str(client.base_url).rstrip("/")
-        context = browser.new_context(base_url=base)
-        page = context.new_page()
+        page = new_page(browser, base)
         sign_in_by_mail(page, base, outbox, name)
         looked_at(page, f"{name}-04-overview")
         expect(page.get_by_role("table").first).to_be_visible()
@@ -138,7 +137,7 @@ def test_the_console_in_a_browser(app: App, browser: Browser, tmp_path: Path) ->
         expect(
             page.get_by_role("heading", name="Sign in to the partnership console")
         ).to_be_visible()
-        context.close()
+        page.context.close()
 
 
 def test_the_rules_edited_previewed_saved_and_put_back_in_a_browser(

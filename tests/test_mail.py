@@ -16,6 +16,8 @@ from typing import Any
 import jinja2
 import pytest
 
+from tests.browser import valid_markup
+from tests.services import NuChecker
 from worker.digest import Digest, Item, Undelivered
 from worker.mail import build_digest_message, one_line, subject_line
 from worker.templating import html_environment, long_date, text_environment
@@ -589,3 +591,8 @@ def test_environments_are_built_once() -> None:
 )
 def test_long_date(iso: str, expected: str) -> None:
     assert long_date(iso) == expected
+
+
+def test_the_html_part_is_valid_markup(markup_checker: NuChecker) -> None:
+    _, html = bodies(reparsed(build(full_digest())))
+    valid_markup(html.encode("utf-8"), "the digest's HTML part")

@@ -81,6 +81,47 @@ def test_an_mi_sheet_in_pdf_with_its_sessions_table(app: App, tmp_path: Path) ->
     assert sessions["TLS-1226-T002"]["start"].startswith("2026-12-08T14:00")
 
 
+LIMIT = "Places are free of charge but will be limited to 2 delegates per school/establishment."
+
+
+def test_sessions_written_as_lines_of_text_end_at_the_sentence_under_them(
+    app: App, tmp_path: Path
+) -> None:
+    # No ruled table: each session a line of text, then the sheet's prose carries on.
+    story: list[Flowable] = [
+        Paragraph("Management Information Sheet", STYLES["Title"]),
+        Paragraph("Safeguarding update for schools", STYLES["Heading2"]),
+        *(Paragraph(field, STYLES["Normal"]) for field in SHEET_FIELDS),
+        Paragraph("Date Time Venue Reference", STYLES["Normal"]),
+        *(Paragraph(" ".join(row), STYLES["Normal"]) for row in SESSIONS[1:]),
+        Paragraph(LIMIT, STYLES["Normal"]),
+    ]
+    [result] = run_import(app, pdf(tmp_path / "sheet.pdf", story))
+    assert result.error is None, result.error
+    [sheet] = records(app, "mi-sheets")
+    assert sheet["delegate_limit"] == 2  # the sentence is the sheet's text, not a session
+    sessions = {s["reference"]: s for s in records(app, "sessions")}
+    assert sorted(sessions) == ["TLS-1226-T001", "TLS-1226-T002"]
+    assert sessions["TLS-1226-T001"]["venue"] == "County Hall, Room 3"
+
+
+def test_a_malformed_session_line_after_good_ones_is_still_refused(
+    app: App, tmp_path: Path
+) -> None:
+    story: list[Flowable] = [
+        Paragraph("Management Information Sheet", STYLES["Title"]),
+        Paragraph("Safeguarding update for schools", STYLES["Heading2"]),
+        *(Paragraph(field, STYLES["Normal"]) for field in SHEET_FIELDS),
+        Paragraph("Date Time Venue Reference", STYLES["Normal"]),
+        Paragraph(" ".join(SESSIONS[1]), STYLES["Normal"]),
+        Paragraph("Tuesday 8 December 2026 Riverside Centre TLS-1226-T002", STYLES["Normal"]),
+    ]
+    [result] = run_import(app, pdf(tmp_path / "sheet.pdf", story))
+    assert result.error is not None
+    assert result.error.reason == "no time range after the date"
+    assert records(app, "mi-sheets") == []
+
+
 def test_a_pdf_without_text_is_refused_and_the_one_beside_it_imports(
     app: App, tmp_path: Path
 ) -> None:

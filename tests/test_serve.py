@@ -1,51 +1,78 @@
-"""`reminders serve --workers N`: the socket it hands uvicorn's processes."""
+"""`reminders serve`: every connection it accepts sends at once (TCP_NODELAY), whichever way
+the uvicorn release installed binds its sockets."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
-import uvicorn
+import pytest
 
-from tests.services import free_port
-from worker.cli.web import listening_socket
-
-
-def nodelay_of_accepted(listener: socket.socket) -> int:
-    """TCP_NODELAY on the server side of a connection asyncio accepts on `listener`."""
-
-    async def accept_one() -> int:
-        found: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-
-        class Report(asyncio.Protocol):
-            def connection_made(self, transport: asyncio.BaseTransport) -> None:
-                sock = transport.get_extra_info("socket")
-                found.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
-                transport.close()
-
-        server = await asyncio.get_running_loop().create_server(Report, sock=listener)
-        _, writer = await asyncio.open_connection(*listener.getsockname()[:2])
-        result = await asyncio.wait_for(found, 10)
-        writer.close()
-        server.close()
-        return result
-
-    # In a thread of its own: the browser tests leave an event loop running in this one.
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, accept_one()).result()
+from tests.services import free_port, wait_for
+from worker.cli.web import server_config, server_of
+from worker.settings import load_settings
 
 
-def config() -> uvicorn.Config:
-    return uvicorn.Config("worker.web:from_settings", host="127.0.0.1", port=free_port())
+def accepted_by_us(client: socket.socket) -> socket.socket | None:
+    """The server's end of `client`'s connection, found among this process's descriptors."""
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            found = socket.socket(fileno=os.dup(int(fd)))
+        except OSError:  # not a socket, or closed meanwhile
+            continue
+        try:
+            if found.type == socket.SOCK_STREAM and found.getpeername() == client.getsockname():
+                return found
+        except OSError:
+            pass
+        found.close()
+    return None
 
 
-def test_uvicorn_own_socket_leaves_nagle_on() -> None:
-    # What the fix is for: without it, each keep-alive request waits for a delayed ACK.
-    assert nodelay_of_accepted(config().bind_socket()) == 0
+@contextmanager
+def serving(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> Iterator[int]:
+    """The server `reminders serve` runs, in a thread of this process; yields its port."""
+    monkeypatch.setenv("REMINDERS_DATABASE_URL", f"sqlite:///{tmp / 'reminders.db'}")
+    port = free_port()
+    config = server_config("worker.web:from_settings", "127.0.0.1", port, 1,
+                           load_settings())  # fmt: skip
+    server, sockets = server_of(config)
+    thread = threading.Thread(target=asyncio.run, args=(server.serve(sockets),), daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: server.started, 30, "the server to start")
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(30)
 
 
-def test_connections_on_the_served_socket_send_at_once() -> None:
-    listener = listening_socket(config())
-    assert listener.proto == socket.IPPROTO_TCP
-    assert nodelay_of_accepted(listener) != 0
+def server_end(client: socket.socket) -> socket.socket:
+    found: list[socket.socket] = []
+
+    def look() -> bool:
+        end = accepted_by_us(client)
+        if end is not None:
+            found.append(end)
+        return bool(found)
+
+    wait_for(look, 10, "the server to accept the connection")
+    return found[0]
+
+
+def test_every_connection_served_sends_at_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Without TCP_NODELAY each keep-alive request after the first waits for a delayed ACK.
+    # `--workers N` hands the same sockets to each of its processes.
+    with (
+        serving(monkeypatch, tmp_path) as port,
+        socket.create_connection(("127.0.0.1", port)) as client,
+        server_end(client) as ours,
+    ):
+        assert ours.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0

@@ -59,7 +59,23 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
 
 def run_server(factory: str, host: str, port: int, workers: int, settings: Settings) -> None:
     """uvicorn on the app that `factory` ("module:function") makes, in `workers` processes."""
-    config = uvicorn.Config(
+    config = server_config(factory, host, port, workers, settings)
+    server, sockets = server_of(config)
+    try:
+        if workers > 1:
+            Multiprocess(config, sockets=sockets).run()
+            return
+        server.run(sockets=sockets)
+    except KeyboardInterrupt:  # Ctrl-C: uvicorn has stopped; nothing more to say
+        return
+    if not server.started:
+        raise SystemExit(STARTUP_FAILURE)
+
+
+def server_config(
+    factory: str, host: str, port: int, workers: int, settings: Settings
+) -> uvicorn.Config:
+    return uvicorn.Config(
         factory,
         factory=True,
         host=host,
@@ -74,25 +90,21 @@ def run_server(factory: str, host: str, port: int, workers: int, settings: Setti
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
     )
-    server = uvicorn.Server(config)
-    try:
-        if workers > 1:
-            Multiprocess(config, sockets=[listening_socket(config)]).run()
-            return
-        server.run()
-    except KeyboardInterrupt:  # Ctrl-C: uvicorn has stopped; nothing more to say
-        return
-    if not server.started:
-        raise SystemExit(STARTUP_FAILURE)
+
+
+def server_of(config: uvicorn.Config) -> tuple[uvicorn.Server, list[socket.socket]]:
+    """The server and the sockets it (or each of its processes) accepts connections on."""
+    return uvicorn.Server(config), [listening_socket(config)]
 
 
 def listening_socket(config: uvicorn.Config) -> socket.socket:
-    """uvicorn's listening socket for several processes, marked as TCP.
+    """The listening socket every server process accepts on, marked as TCP.
 
-    uvicorn binds it with the protocol left at 0 and the accepted connections inherit that;
+    A socket bound with the protocol left at 0 hands that to the connections it accepts;
     asyncio then never sets TCP_NODELAY on them, and every keep-alive request after the
-    first waits about 40 ms for the client's delayed ACK (uvicorn issue 3149). The same
-    descriptor wrapped again with IPPROTO_TCP gets TCP_NODELAY on every connection.
+    first waits about 40 ms for the client's delayed ACK (some uvicorn releases bind it so).
+    The same descriptor wrapped again with IPPROTO_TCP gets TCP_NODELAY on every connection,
+    whichever uvicorn binds it.
     """
     bound = config.bind_socket()
     if bound.family not in (socket.AF_INET, socket.AF_INET6):

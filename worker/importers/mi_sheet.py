@@ -49,6 +49,7 @@ NUMBER = re.compile(r"\d{1,4}/\d{2}")
 TABLE_HEADER = re.compile(r"^\s*Date\s*Time\s*Venue\s*(Reference|Course\s*Code)\s*$", re.I)
 WRITTEN_DATE = r"(?:[A-Za-z]+,?\s+)?\d{1,2}(?:st|nd|rd|th)?\s+[A-Za-z]+,?\s+\d{4}"
 NUMERIC_DATE = r"\d{1,2}/\d{1,2}/\d{4}"
+ROW_START = re.compile(rf"\s*(?:{WRITTEN_DATE}|{NUMERIC_DATE})")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 URL = re.compile(r"(?:https?://|www\.)[^\s<>\"]+", re.I)
 BOOKING = re.compile(r"\b(book|reserve|register)", re.I)
@@ -209,19 +210,29 @@ def sessions(lines: list[str], course_code: str) -> tuple[ParsedSession, ...]:
 
 
 def table_rows(lines: list[str], start: int) -> list[tuple[int, str]]:
-    """The non-blank lines under a table header, up to the first blank line after a row."""
+    """The rows under a table header: up to the first blank line after a row, or the first
+    line after a row that is not one (a sentence under the table is the sheet's text)."""
     rows: list[tuple[int, str]] = []
     for number, line in enumerate(lines[start:], start=start + 1):
-        if not line.strip():
-            if rows:
-                break
-            continue
-        rows.append((number, line))
+        if rows and not looks_like_row(line):
+            break
+        if line.strip():
+            rows.append((number, line))
     return rows
 
 
+def looks_like_row(line: str) -> bool:
+    """A line that starts with a date, or has a table row's four cells: a session row, well
+    formed or not (a malformed one is refused, never taken for prose)."""
+    return bool(ROW_START.match(line)) or len(cells_of(line)) == 4
+
+
+def cells_of(text: str) -> list[str]:
+    return [c.strip() for c in re.split(r"\t|\s{3,}", text.strip()) if c.strip()]
+
+
 def session_row(text: str, line: int, course_code: str) -> ParsedSession:
-    cells = [c.strip() for c in re.split(r"\t|\s{3,}", text.strip()) if c.strip()]
+    cells = cells_of(text)
     if len(cells) == 4:
         day, times, venue, reference = cells
     else:
