@@ -10,7 +10,6 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-import re
 import shutil
 import smtplib
 import ssl
@@ -295,8 +294,9 @@ def test_a_self_signed_relay_is_refused_until_trusted_in_configuration(
         assert row.state is DeliveryState.PENDING
         assert row.attempts == 1
         assert row.sent_at is None
-        assert "certificate" in (row.last_error or "")
-        assert re.search(r"self[- ]signed", row.last_error or "")
+        # Ours, then OpenSSL's reason (its words vary with its version).
+        assert (row.last_error or "").startswith("the mail server's certificate was refused: ")
+        assert len(row.last_error or "") > len("the mail server's certificate was refused: ")
     message_ids = {r.recipient: r.message_id for r in refused}
 
     # Explicit trust: the certificate itself as the CA file. The retry delay (at most 0.05 s

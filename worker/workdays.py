@@ -22,6 +22,16 @@ __all__ = ["WorkingCalendar", "local_date"]
 MEMO = 1 << 16  # `add` results kept per calendar: items share a few thousand target dates
 
 
+BEYOND_CALENDAR = "a date past the calendar's end (9999-12-31)"
+
+
+def _day(ordinal: int) -> date:
+    """The day of `ordinal`; OverflowError, in our words, past either end of the calendar."""
+    if not 1 <= ordinal <= date.max.toordinal():
+        raise OverflowError(BEYOND_CALENDAR)
+    return date.fromordinal(ordinal)
+
+
 def local_date(now: datetime, tz: ZoneInfo) -> date:
     """The calendar date of the aware datetime `now` in the time zone `tz`."""
     if now.tzinfo is None or now.utcoffset() is None:
@@ -66,7 +76,7 @@ class WorkingCalendar:
         """Non-working weekdays with ordinals in (low, high]; 0 when high <= low."""
         if high <= low:
             return 0
-        first, last = date.fromordinal(low + 1).year, date.fromordinal(high).year
+        first, last = _day(low + 1).year, _day(high).year
         total = 0
         for year in range(first, last + 1):
             days = self._excluded(year)
@@ -99,9 +109,9 @@ class WorkingCalendar:
 
     def _add(self, d: date, n: int) -> date:
         if n > 0:
-            return date.fromordinal(self._forward(d.toordinal(), n))
+            return _day(self._forward(d.toordinal(), n))
         if n < 0:
-            return date.fromordinal(self._backward(d.toordinal(), -n))
+            return _day(self._backward(d.toordinal(), -n))
         return d
 
     def next_working_day(self, d: date) -> date:

@@ -24,7 +24,7 @@ from worker.obligations.store import engine_view, stream
 from worker.obligations.view import View, view_of
 from worker.recipients import Owner, Partnership, Recipient, owner_of, who
 from worker.rules import Ladder, Rules
-from worker.workdays import WorkingCalendar
+from worker.workdays import BEYOND_CALENDAR, WorkingCalendar
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +113,11 @@ class Assessor:
 
 
 def problem_text(row: Obligation, exc: Exception) -> str:
+    """Why `row` could not be assessed, in words the business manager can act on."""
     target = f" (target date {row.target_date.isoformat()})" if row.target_date else ""
-    return f"{str(exc) or type(exc).__name__}{target}"
+    # Python's own words for a date past year 9999 ("date value out of range") say less.
+    reason = BEYOND_CALENDAR if isinstance(exc, OverflowError) else str(exc)
+    return f"{reason or type(exc).__name__}{target}"
 
 
 def assess(
