@@ -84,19 +84,23 @@ def test_an_mi_sheet_in_pdf_with_its_sessions_table(app: App, tmp_path: Path) ->
 LIMIT = "Places are free of charge but will be limited to 2 delegates per school/establishment."
 
 
-def test_sessions_written_as_lines_of_text_end_at_the_sentence_under_them(
-    app: App, tmp_path: Path
-) -> None:
-    # No ruled table: each session a line of text, then the sheet's prose carries on.
+def sheet_in_lines(path: Path, *lines: str) -> Path:
+    """A PDF MI sheet whose sessions are lines of text under the table's heading, no table."""
     story: list[Flowable] = [
         Paragraph("Management Information Sheet", STYLES["Title"]),
         Paragraph("Safeguarding update for schools", STYLES["Heading2"]),
-        *(Paragraph(field, STYLES["Normal"]) for field in SHEET_FIELDS),
-        Paragraph("Date Time Venue Reference", STYLES["Normal"]),
-        *(Paragraph(" ".join(row), STYLES["Normal"]) for row in SESSIONS[1:]),
-        Paragraph(LIMIT, STYLES["Normal"]),
+        *(Paragraph(field, STYLES["Normal"]) for field in [*SHEET_FIELDS, " ".join(SESSIONS[0])]),
+        *(Paragraph(line, STYLES["Normal"]) for line in lines),
     ]
-    [result] = run_import(app, pdf(tmp_path / "sheet.pdf", story))
+    return pdf(path, story)
+
+
+def test_sessions_written_as_lines_of_text_end_at_the_sentence_under_them(
+    app: App, tmp_path: Path
+) -> None:
+    # Each session a line of text, then the sheet's prose carries on.
+    rows = [" ".join(row) for row in SESSIONS[1:]]
+    [result] = run_import(app, sheet_in_lines(tmp_path / "sheet.pdf", *rows, LIMIT))
     assert result.error is None, result.error
     [sheet] = records(app, "mi-sheets")
     assert sheet["delegate_limit"] == 2  # the sentence is the sheet's text, not a session
@@ -108,15 +112,9 @@ def test_sessions_written_as_lines_of_text_end_at_the_sentence_under_them(
 def test_a_malformed_session_line_after_good_ones_is_still_refused(
     app: App, tmp_path: Path
 ) -> None:
-    story: list[Flowable] = [
-        Paragraph("Management Information Sheet", STYLES["Title"]),
-        Paragraph("Safeguarding update for schools", STYLES["Heading2"]),
-        *(Paragraph(field, STYLES["Normal"]) for field in SHEET_FIELDS),
-        Paragraph("Date Time Venue Reference", STYLES["Normal"]),
-        Paragraph(" ".join(SESSIONS[1]), STYLES["Normal"]),
-        Paragraph("Tuesday 8 December 2026 Riverside Centre TLS-1226-T002", STYLES["Normal"]),
-    ]
-    [result] = run_import(app, pdf(tmp_path / "sheet.pdf", story))
+    no_time = "Tuesday 8 December 2026 Riverside Centre TLS-1226-T002"
+    path = sheet_in_lines(tmp_path / "sheet.pdf", " ".join(SESSIONS[1]), no_time)
+    [result] = run_import(app, path)
     assert result.error is not None
     assert result.error.reason == "no time range after the date"
     assert records(app, "mi-sheets") == []
