@@ -22,8 +22,13 @@ def accepted_by_us(client: socket.socket) -> socket.socket | None:
     """The server's end of `client`'s connection, found among this process's descriptors."""
     for fd in os.listdir("/proc/self/fd"):
         try:
-            found = socket.socket(fileno=os.dup(int(fd)))
-        except OSError:  # not a socket, or closed meanwhile
+            copy = os.dup(int(fd))
+        except OSError:  # closed meanwhile
+            continue
+        try:
+            found = socket.socket(fileno=copy)
+        except OSError:  # not a socket: close the copy, or a pipe's far end never sees EOF
+            os.close(copy)
             continue
         try:
             if found.type == socket.SOCK_STREAM and found.getpeername() == client.getsockname():
