@@ -65,7 +65,7 @@ def looked_at(page: Page, name: str) -> Path:
 
 def valid_markup(html: bytes, name: str) -> None:
     """No error from the Nu HTML Checker; its warnings listed in var/screenshots/."""
-    errors, warnings = CHECKER[0].errors(html)
+    errors, warnings = CHECKER[0].check(html)
     assert errors == [], f"{name}: the Nu HTML Checker found errors:\n" + "\n".join(errors)
     if warnings:
         SHOTS.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -276,10 +278,8 @@ class NuChecker:
     def __init__(self, port: int) -> None:
         self.url = f"http://127.0.0.1:{port}/?out=json"
 
-    def errors(self, html: bytes) -> tuple[list[str], list[str]]:
+    def check(self, html: bytes) -> tuple[list[str], list[str]]:
         """The checker's errors and warnings for one HTML document, each with its line."""
-        import httpx
-
         reply = httpx.post(self.url, content=html, timeout=60,
                            headers={"Content-Type": "text/html; charset=utf-8"})  # fmt: skip
         reply.raise_for_status()
