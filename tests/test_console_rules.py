@@ -200,9 +200,10 @@ def test_saved_after_a_preview_with_a_reason_and_recorded(app: App, tmp_path: Pa
         assert (action.action, action.subject) == (
             "rules saved", "rules version 2, re-applied to 1 live item(s)"
         )  # fmt: skip
-        r2 = session.scalar(select(Obligation).where(Obligation.ladder.is_(None),
-                                                     Obligation.stage >= 1))  # fmt: skip
-        assert r2 is not None
+        climbing = session.scalar(select(Obligation).where(Obligation.stage >= 1))
+        assert climbing is not None  # assessed at once, under the rules just saved
+        assert climbing.ladder == app.rules().ladder().to_json()
+        assert not climbing.pending
         change = session.scalar(select(Change).where(Change.field == "ladder"))
         assert change is not None
         assert change.source == f"rules version 2 by {MANAGER}"

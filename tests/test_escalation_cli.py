@@ -169,7 +169,8 @@ def test_ambiguous_and_unknown_refs(app: App) -> None:
 
 
 def test_copied_rules_hold_until_reapplied(app: App, config_copy: Path) -> None:
-    run("import", str(seed("002")))
+    with freeze_time("2017-01-18 12:00:00"):  # imported, and so assessed, before 3.1 is due
+        run("import", str(seed("002")))
     assert run("escalation", "run", "--on", "2017-02-02")[0] == 0  # 3.1 enters stage 1
     rules = config_copy / "escalation.yaml"
     text = rules.read_text(encoding="utf-8")
@@ -196,7 +197,8 @@ def test_a_broken_rules_file_is_refused_and_replaces_nothing(app: App, config_co
 
 
 def test_report_escalations_csv(app: App) -> None:
-    run("import", str(seed("002")))
+    with freeze_time("2017-01-18 12:00:00"):
+        run("import", str(seed("002")))
     for day in ("2017-01-18", "2017-02-02", "2017-02-09"):
         assert run("escalation", "run", "--on", day)[0] == 0
     code, output = run("report", "escalations", "--since", "2017-02-01", "--csv")

@@ -12,6 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from worker import obligations
 from worker.config import Config, Files, Versions
 from worker.db import alembic_config, make_engine, session_factory, transaction, upgrade
 from worker.directory import Directory, sync_directory
@@ -127,6 +128,16 @@ class App:
         """Write the public sessions feed again if what it shows changed (after an import,
         and at every tick for any other change); True if it did."""
         return publish_sessions(self.sessions, self.site(), self.feed_files(SESSIONS))
+
+    def bring_up_to_date(self) -> None:
+        """After an import or a new version of the directory or rules: the directory's tables,
+        the obligations (`obligations.bring_up_to_date`: assessed as the daily run would) and
+        the sessions feed as they now stand, so that every screen shows where items stand."""
+        self.sync_directory()
+        rules = self.rules()
+        with transaction(self.sessions) as session:
+            obligations.bring_up_to_date(session, rules, self.timezone, self.today())
+        self.publish_feeds()
 
     def partnership_label(self) -> str:
         partnership = self.directory().partnership

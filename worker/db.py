@@ -10,7 +10,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, false, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -76,6 +76,16 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: committed if the block succeeds, rolled back whole if not."""
     with factory() as session, session.begin():
         yield session
+
+
+def one_at_a_time(session: Session, key: int, model: type[Any]) -> None:
+    """Transactions that call this with the same `key` wait for each other until they end,
+    and each then reads what the one before wrote. PostgreSQL: an advisory lock; SQLite: its
+    one writer, taken now with an update of `model`'s table that changes nothing."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    else:
+        session.execute(update(model).where(false()).values(id=0))
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -494,6 +494,9 @@ class PlanRun(Base):
     # Who could be told about what when it was planned (a signature of the directory's reach):
     # while it stays the same, the next period need not look at people with nothing new.
     reach: Mapped[str | None] = mapped_column(String(64))
+    # The newest stage change when it was planned: one written later, on the same day (an
+    # item assessed at once after an import or an event), is still news to the next period.
+    changes_upto: Mapped[int | None] = mapped_column()
 
 
 class AgencyFeed(Base):

@@ -49,10 +49,9 @@ from worker.obligations import (
     Assessor,
     Reach,
     Unassessed,
-    keep_in_step,
+    bring_up_to_date,
     officer_stage,
     owners_where,
-    record,
     stream,
 )
 from worker.preferences import daily_readers
@@ -113,16 +112,15 @@ def deliveries_due(session: Session, rules: Rules, tz: ZoneInfo, period: date,
     """Sweep, then the ledger rows of this period's digests, not yet added to the session:
     `plan` writes them (and notes on its `claim` who could be told), a preview looks at them
     and rolls everything back. `cover`: who is away this period, and who covers for them."""
-    before = and_(PlanRun.kind == KIND, PlanRun.period < period)
-    previous = session.scalar(select(func.max(PlanRun.period)).where(before))
-    keep_in_step(session, rules, tz, period)
     unassessed: list[Unassessed] = []
-    record(session, rules, period, unassessed)
+    bring_up_to_date(session, rules, tz, period, unassessed)
     session.flush()
+    previous = Previous.read(session, period)
     assessor = Assessor.build(session, rules, period)
     hearing = Listeners.find(session, assessor, previous)
     if claim is not None:
         claim.reach = hearing.reach
+        claim.changes_upto = session.scalar(select(func.max(StageChange.id)))
     open_items = assessor.each(stream(session, where=hearing.rows))
     inboxes = hearing.only(gather(open_items, resolved_since(session, assessor, previous)))
     inboxes = covered(inboxes, cover or {})
@@ -132,6 +130,41 @@ def deliveries_due(session: Session, rules: Rules, tz: ZoneInfo, period: date,
     manager = assessor.partnership.business_manager
     return due_deliveries(session, rules, period, partnership, inboxes, manager,
                           links=links, attention=attention)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The last period planned before this one, and the newest stage change it knew of.
+
+    What was written after it is news, even when written on that same day: an item assessed
+    at once after an import or an event, once that day's digests had been planned.
+    """
+
+    period: date | None
+    changes_upto: int | None = None
+
+    @classmethod
+    def read(cls, session: Session, period: date) -> Previous:
+        query = (
+            select(PlanRun.period, PlanRun.changes_upto)
+            .where(PlanRun.kind == KIND, PlanRun.period < period)
+            .order_by(PlanRun.period.desc())
+            .limit(1)
+        )
+        row = session.execute(query).first()
+        return cls(row.period, row.changes_upto) if row else cls(None)
+
+    def resolved(self, today: date) -> ColumnElement[bool]:
+        """Obligations resolved since this plan, up to `today`."""
+        upto = Obligation.resolved_on <= today
+        if self.period is None:
+            return upto
+        after = Obligation.resolved_on > self.period
+        if self.changes_upto is not None:
+            later = select(StageChange.obligation_id).where(StageChange.id > self.changes_upto)
+            that_day = and_(Obligation.resolved_on == self.period, Obligation.id.in_(later))
+            after = or_(after, that_day)
+        return and_(upto, after)
 
 
 @dataclass(frozen=True)
@@ -146,19 +179,20 @@ class Listeners:
     reach: str  # the signature of who could be told about what
 
     @classmethod
-    def find(cls, session: Session, assessor: Assessor, previous: date | None) -> Listeners:
+    def find(cls, session: Session, assessor: Assessor, previous: Previous) -> Listeners:
         """Everyone in the week's first window. Later, those whom an item with something to
         say can reach; and, if who reaches what changed since the last plan, everyone not yet
         sent a digest this week (someone who took over a role). The rest had an empty inbox
         or this week's digest at the last plan, and nothing has happened to them since."""
         period, start = assessor.today, week_start(assessor.today, assessor.calendar)
         reach = Reach.load(session, assessor.partnership)
-        if previous is None or previous < start:
+        if previous.period is None or previous.period < start:
             return cls(None, [], reach.signature)
         people = reach.people_of(owners_where(session, something_to_say(assessor, previous, start)))
         daily = daily_readers(session)  # they hear whenever they have items
         people |= {p for p in reach.people if p.lower() in daily}
-        before = select(PlanRun.reach).where(PlanRun.kind == KIND, PlanRun.period == previous)
+        last = PlanRun.period == previous.period
+        before = select(PlanRun.reach).where(PlanRun.kind == KIND, last)
         if session.scalar(before) != reach.signature:
             heard = {e for e, d in last_sent(session, period).items() if d >= start}
             people |= reach.people - heard
@@ -171,7 +205,7 @@ class Listeners:
         return {email: inbox for email, inbox in inboxes.items() if email in self.people}
 
 
-def something_to_say(assessor: Assessor, previous: date, start: date) -> ColumnElement[bool]:
+def something_to_say(assessor: Assessor, previous: Previous, start: date) -> ColumnElement[bool]:
     """Obligations that may be news this period: assessed today (a stage entered, a reminder,
     an event), changed stage this week, serious enough for a daily digest, or just resolved."""
     period = assessor.today
@@ -181,8 +215,7 @@ def something_to_say(assessor: Assessor, previous: date, start: date) -> ColumnE
         Obligation.stage >= assessor.rules.digests.daily_from_stage,
         Obligation.id.in_(moved),
     )
-    resolved = Obligation.resolved_on.between(previous + timedelta(days=1), period)
-    return or_(and_(Obligation.resolved_on.is_(None), live), resolved)
+    return or_(and_(Obligation.resolved_on.is_(None), live), previous.resolved(period))
 
 
 def could_not_assess(found: Unassessed, period: date) -> Attention:
@@ -190,11 +223,9 @@ def could_not_assess(found: Unassessed, period: date) -> Attention:
     return Attention(found.ref, f"could not assess: {found.reason}", since.isoformat())
 
 
-def resolved_since(session: Session, assessor: Assessor, previous: date | None) -> list[Assessment]:
+def resolved_since(session: Session, assessor: Assessor, previous: Previous) -> list[Assessment]:
     """Obligations resolved since the last planned period: everyone told hears once."""
-    since = [Obligation.resolved_on <= assessor.today]
-    if previous is not None:
-        since.append(Obligation.resolved_on > previous)
+    since = [previous.resolved(assessor.today)]
     found = []
     for row in stream(session, include_resolved=True, where=since):
         assessed = assessor.on(row.resolved_on or assessor.today).attempt(row)
@@ -212,13 +243,15 @@ def due_deliveries(session: Session, rules: Rules, period: date, partnership: st
     cadence = Cadence(rules.digests.daily_from_stage, week_start(period, rules.calendar()),
                       daily_readers(session))  # fmt: skip
     last, moved = last_sent(session, period), changed_keys(session, cadence.week_start, period)
+    marks = plan_marks(session, cadence.week_start, period)
     failures = report_failures(session, period) if manager is not None else []
     if manager is not None and (failures or attention):
         open_inbox(inboxes, manager)
     rows, held = [], undeliverable.marked(session)
     for email, inbox in inboxes.items():
         since = last.get(email, date.min)
-        news = any(d > since for i in inbox.items for d in moved.get(i.key, []))
+        news = any(is_news(change, since, marks.get(since)) for i in inbox.items
+                   for change in moved.get(i.key, []))  # fmt: skip
         mine = manager is not None and email == manager.email
         undelivered, notes = (failures, attention) if mine else ([], ())
         fresh = any(date.fromisoformat(n.since) > since for n in notes)
@@ -280,15 +313,34 @@ def last_sent(session: Session, before: date) -> dict[str, date]:
     return {recipient: period for recipient, period in session.execute(query)}
 
 
-def changed_keys(session: Session, start: date, period: date) -> dict[str, list[date]]:
-    """Obligation key → days it changed stage this week. Earlier changes are news to nobody:
-    whoever has not had a digest since the week began is due one anyway."""
+Written = tuple[date, int]  # a stage change: its day, and its place in the order of writing
+
+
+def changed_keys(session: Session, start: date, period: date) -> dict[str, list[Written]]:
+    """Obligation key → the stage changes written for it this week. Earlier changes are news
+    to nobody: whoever has not had a digest since the week began is due one anyway."""
     query = (
-        select(Obligation.key, StageChange.on)
+        select(Obligation.key, StageChange.on, StageChange.id)
         .join(StageChange.obligation)
         .where(StageChange.on.between(start, period))
     )
-    moved: dict[str, list[date]] = defaultdict(list)
-    for key, on in session.execute(query):
-        moved[key].append(on)
+    moved: dict[str, list[Written]] = defaultdict(list)
+    for key, on, number in session.execute(query):
+        moved[key].append((on, number))
     return moved
+
+
+def plan_marks(session: Session, start: date, period: date) -> dict[date, int]:
+    """This week's planned periods → the newest stage change each knew of."""
+    query = select(PlanRun.period, PlanRun.changes_upto).where(
+        PlanRun.kind == KIND, PlanRun.period.between(start, period),
+        PlanRun.changes_upto.is_not(None),
+    )  # fmt: skip
+    return {day: mark for day, mark in session.execute(query) if mark is not None}
+
+
+def is_news(change: Written, last_period: date, mark: int | None) -> bool:
+    """Whether a reader whose last digest was for `last_period` has not heard of `change`:
+    written for a later day, or written after that digest was planned."""
+    on, number = change
+    return on > last_period or (mark is not None and number > mark)

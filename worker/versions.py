@@ -17,11 +17,12 @@ from datetime import date, datetime
 from difflib import unified_diff
 from pathlib import Path
 
-from sqlalchemy import event, false, func, select, text, update
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from worker.console.sessions import end_all
+from worker.db import one_at_a_time
 from worker.directory import Directory, directory_from
 from worker.directory_edits import add_cover, replace_person
 from worker.models import ConfigVersion
@@ -128,7 +129,7 @@ def save(session: Session, kind: str, text: str, author: Author, folder: Path,
     given and another version has been saved since that one (a form opened on it)."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind of configuration {kind!r}")
-    one_at_a_time(session)
+    one_at_a_time(session, LOCK_KEY, ConfigVersion)
     last = newest(session, kind)
     number = last.number + 1 if last else 1
     if after is not None and last is not None and last.number != after:
@@ -148,16 +149,6 @@ def save(session: Session, kind: str, text: str, author: Author, folder: Path,
         problem = "another version was saved at the same moment: nothing saved, try again"
         raise ConfigError(origin(kind, number), [problem]) from None
     return row
-
-
-def one_at_a_time(session: Session) -> None:
-    """Saves wait for each other until the transaction ends, so that each is checked against
-    what the one before saved (a directory and rules saved together could each pass against
-    the other's old version). PostgreSQL: an advisory lock; SQLite: its one writer, taken now."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
-    else:
-        session.execute(update(ConfigVersion).where(false()).values(number=0))
 
 
 def difference(old: str, new: str) -> list[tuple[str, str]]:

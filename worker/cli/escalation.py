@@ -182,9 +182,7 @@ def run(ctx: click.Context, on: datetime | None) -> None:
     app = ready(app_from(ctx))
     rules = rules_of(app)
     with transaction(app.sessions) as session:
-        synced(app, session, rules)
-        session.flush()
-        changes = record(session, rules, day(app, on))
+        changes = obligations.bring_up_to_date(session, rules, app.timezone, day(app, on))
         lines = [f"{c.label}: {c.from_stage} → {c.to_stage}: {c.reason}"
                  for c in changes]  # fmt: skip
     click.echo("\n".join(lines) or "no stage changes")
@@ -321,6 +319,8 @@ def act(ctx: click.Context, ref: str, plan: str | None, place: str | None, kind:
                 refusals.append(str(exc))
         if not done:
             raise click.ClickException("; ".join(refusals[1:] or refusals))
+        session.flush()
+        record(session, rules, app.today())  # where the items stand now, on every screen
     click.echo(f"{ref}: {kind} for {done} obligation(s)")
 
 
@@ -347,10 +347,12 @@ def agency_named(session: Session, name: str) -> Agency:
 def reapply_command(ctx: click.Context, ref: str | None, plan: str | None, by: str) -> None:
     """Put live items (one REF, or all) under the rules in force instead of their copy."""
     app = ready(app_from(ctx))
-    rules_of(app)
+    rules = rules_of(app)
     with transaction(app.sessions) as session:
         rows = located(session, ref, plan) if ref else list(session.scalars(select(Obligation)))
         changed = obligations.reapply(session, rows, f"escalation reapply by {by}", app.now())
+        session.flush()
+        record(session, rules, app.today())  # where the items stand now, on every screen
     click.echo(f"{changed} live obligation(s) now follow the rules in force")
 
 

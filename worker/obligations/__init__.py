@@ -10,6 +10,8 @@ The rest of the service talks to this package only:
   says why, step by step;
 * `events` is the one way anything happens to one, whoever makes it happen;
 * `stages` writes the daily record: stage changes, their reasons, resolutions, problems;
+  `bring_up_to_date` is the one way to have it written, by the daily run or at once after
+  anything that moves an item;
 * `reach` says whom an obligation can reach, and which obligations can reach a person.
 """
 
@@ -25,7 +27,7 @@ from worker.obligations.events import (
 from worker.obligations.explain import Explanation, explain
 from worker.obligations.find import RefError, find
 from worker.obligations.reach import Reach, officer_stage, owners_where
-from worker.obligations.stages import reapply, record, record_each
+from worker.obligations.stages import Moved, bring_up_to_date, reapply, record, record_each
 from worker.obligations.store import engine_view, stream
 from worker.obligations.view import View, uid, view_of
 
@@ -36,11 +38,13 @@ __all__ = [
     "Assessor",
     "EventRefusedError",
     "Explanation",
+    "Moved",
     "Reach",
     "RefError",
     "Unassessed",
     "View",
     "assess",
+    "bring_up_to_date",
     "completed",
     "engine_view",
     "explain",

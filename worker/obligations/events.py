@@ -51,7 +51,7 @@ def record_event(
         row.agency, row.kind, row.lead_name = agency, reassigned_kind(row), None
     event = ObligationEvent(on=on, kind=kind, note=note, new_target=new_target, by=by)
     row.events.append(event)
-    row.pending = True  # the next daily run assesses it again
+    row.pending = True  # assessed again by `stages.record`, at once or by the next daily run
     return event
 
 

@@ -17,16 +17,18 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from worker import escalation as engine
-from worker.db import clock_of
+from worker.db import clock_of, one_at_a_time
 from worker.escalation import Decision
 from worker.history import record_change
 from worker.models import DailyRun, Obligation, StageChange
 from worker.obligations.assess import Assessor, Unassessed, problem_text
+from worker.obligations.documents import keep_in_step
 from worker.obligations.events import completed
 from worker.obligations.store import BATCH, engine_view, stream
 from worker.obligations.view import view_of
@@ -35,6 +37,7 @@ from worker.rules import Rules
 log = logging.getLogger(__name__)
 
 REASON_WINDOW_DAYS = 120
+LOCK_KEY = 7_216_002  # the advisory lock that makes assessments wait for each other
 MOVES = ("stage", "retargeted", "reopened", "resumed")
 
 
@@ -62,6 +65,7 @@ def record_each(
     An item that cannot be assessed keeps its stage, gets the reason written on it, and
     stays pending.
     """
+    one_at_a_time(session, LOCK_KEY, DailyRun)  # two at once would write each change twice
     assessor = Assessor.build(session, rules, today)
     runs = Runs.read(session, today, fingerprint(rules))
     due = [] if runs.full else [or_(Obligation.pending, Obligation.next_change <= today)]
@@ -89,10 +93,22 @@ def record(
     return list(record_each(session, rules, today, unassessed))
 
 
+def bring_up_to_date(session: Session, rules: Rules, tz: ZoneInfo, today: date,
+                     unassessed: list[Unassessed] | None = None) -> list[Moved]:  # fmt: skip
+    """The obligations in step with the documents, directory and rules, then the daily run
+    for `today`: done by the daily run first, and at once after an import, an event, a rules
+    or a directory change, so that every screen shows where each item stands now. The records
+    are the same, so the next run neither repeats nor contradicts them."""
+    one_at_a_time(session, LOCK_KEY, DailyRun)
+    keep_in_step(session, rules, tz, today)
+    session.flush()
+    return record(session, rules, today, unassessed)
+
+
 def reapply(session: Session, rows: Iterable[Obligation], source: str, now: datetime) -> int:
     """Put the live items among `rows` under the rules in force instead of the ladder they
     copied on entering stage 1; each copy dropped is kept in the history, with `source`
-    (who decided, and how). The next daily run assesses them again. How many moved."""
+    (who decided, and how); they are pending, to be assessed again. How many moved."""
     changed = [r for r in rows if r.ladder is not None and r.resolved_on is None]
     for row in changed:
         record_change(session, "obligation", row.key, "ladder", row.ladder, None, source, now)

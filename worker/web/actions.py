@@ -31,6 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from worker import obligations
 from worker.console.sessions import Client
 from worker.db import transaction
 from worker.links import ACKNOWLEDGE, Grant, LinkError, SigningKeyError
@@ -134,6 +135,7 @@ def perform(web: Web, purpose: str, token: str, fields: dict[str, str], client: 
         with transaction(web.app.sessions) as session:
             target = locate(web, session, grant)
             record(web, session, target, note, client)
+            obligations.record(session, web.app.rules(), web.app.today())  # as it stands now
             after = locate(web, session, grant, allow_used=True, allow_resolved=True)
     except RefusedError as refused:
         return refused.response

@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from worker import delivery, preferences
+from worker import delivery, obligations, preferences
 from worker.agency_feeds import issue_token, revoke
 from worker.console import records, sessions
 from worker.console.acts import NOTE_LIMIT, Doer, ForbiddenError, act, keep
@@ -240,6 +240,7 @@ def perform(web: Web, who: Visitor, number: int, what: str, fields: dict[str, st
             row = visible_row(session, who.person, number)
             asked = asked_of(session, what, fields)
             act(session, Doer(who.person, who.client, app.now(), app.today()), row, asked)
+            obligations.record(session, app.rules(), app.today())  # the item as it stands now
     except ForbiddenError:
         return forbidden()
     except (EventRefusedError, ValueError) as exc:

@@ -65,6 +65,7 @@ async def link_action(request: Request) -> Response:
                  f"{row.review} recommendation {row.number} → {action.ref}")  # fmt: skip
             session.commit()
             linked = row.id
+        app.bring_up_to_date()
         return RedirectResponse(f"{PAGE}?linked={linked}#r{linked}", status_code=303)
 
     return await run_in_threadpool(apply)
