@@ -12,7 +12,7 @@ from playwright.sync_api import Browser
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.browser import CHECKER, chromium
+from tests.browser import CHECKER, MARKUP_WARNINGS, chromium
 from tests.services import (
     NuChecker,
     Recorder,
@@ -28,6 +28,12 @@ from worker.versions import DIRECTORY, Author, save
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = Path(os.environ.get("REMINDERS_SEEDS", ROOT.parent / "shared" / "seeds"))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A run lists only its own markup warnings (once, by the process that runs the others)."""
+    if not hasattr(session.config, "workerinput"):
+        MARKUP_WARNINGS.unlink(missing_ok=True)
 
 
 def seed(prefix: str) -> Path:

@@ -9,7 +9,9 @@ test directory: 200 digests to send. Measured outcomes are printed as RELIABILIT
 from __future__ import annotations
 
 import shutil
+import socket
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -36,6 +38,7 @@ from tests.services import (
     wait_for,
 )
 from tests.workers import (
+    WorkerLogs,
     expected_digests,
     flush,
     ledger,
@@ -155,7 +158,7 @@ def test_kill_9_during_delivery_then_restart(scene: Scene) -> None:
         killed_after = recorder.count()
         recorder.delay = 0.0
         with celery_process("worker", env, folder, "worker-b"):
-            settle(recorder, SCHOOLS, scene.app)
+            settle(recorder, SCHOOLS, scene.app, folder)
     assert 37 <= killed_after < SCHOOLS
     scene.delivered_once("kill -9", f"worker killed after {killed_after} of {SCHOOLS}")
 
@@ -175,7 +178,7 @@ def test_smtp_refusing_connections_for_a_while(scene: Scene) -> None:
         assert any("ConnectionRefusedError" in (r.last_error or "") for r in rows)
         server.start()
         try:
-            settle(server.recorder, SCHOOLS, scene.app, timeout=120)
+            settle(server.recorder, SCHOOLS, scene.app, scene.folder, timeout=120)
         finally:
             server.stop()
     attempts = max(r.attempts for r in ledger(scene.app))
@@ -212,7 +215,7 @@ def test_redis_killed_with_tasks_queued(scene: Scene) -> None:
     before = recorder.count()
     recorder.delay = 0.0
     with redis_server(broker_port), run_workers(env, scene.folder):
-        settle(recorder, SCHOOLS, scene.app)
+        settle(recorder, SCHOOLS, scene.app, scene.folder)
     scene.delivered_once(
         "redis-server killed with tasks queued",
         f"{SCHOOLS - before} queued tasks lost with Redis; the recovery pass re-queued them from the database",
@@ -222,16 +225,44 @@ def test_redis_killed_with_tasks_queued(scene: Scene) -> None:
 def test_redis_down_when_the_worker_starts(scene: Scene) -> None:
     broker_port = free_port()
     env = scene.env(broker=f"redis://127.0.0.1:{broker_port}/0")
-    log = scene.folder / "worker0.log"
     with run_workers(env, scene.folder) as processes:
-        wait_for(lambda: log.exists() and b"Cannot connect" in log.read_bytes(), 30, "a refusal")
-        assert all(p.poll() is None for p in processes)  # still running, no crash
+        with Unanswered(broker_port) as down:
+            wait_for(lambda: down.attempts >= 2, 60, "the worker to try the broker again")
+            assert all(p.poll() is None for p in processes)  # still running, no crash
         with redis_server(broker_port):
-            settle(scene.recorder, SCHOOLS, scene.app)
+            settle(scene.recorder, SCHOOLS, scene.app, scene.folder)
     scene.delivered_once(
         "Redis down when the worker starts",
         "the worker kept retrying, never exiting, until Redis came up",
     )
+
+
+class Unanswered:
+    """A broker's port where nothing answers: each connection is dropped at once, counted."""
+
+    def __init__(self, port: int) -> None:
+        self.listener = socket.create_server(("127.0.0.1", port))
+        self.listener.settimeout(0.2)
+        self.attempts, self.open = 0, True
+        self.thread = threading.Thread(target=self.drop, daemon=True)
+
+    def __enter__(self) -> Unanswered:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.open = False
+        self.thread.join(5)
+        self.listener.close()
+
+    def drop(self) -> None:
+        while self.open:
+            try:
+                connection, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            connection.close()
+            self.attempts += 1
 
 
 def test_the_same_task_twice_and_redelivery(scene: Scene) -> None:
@@ -244,7 +275,7 @@ def test_the_same_task_twice_and_redelivery(scene: Scene) -> None:
         broker.send_task("reminders.send_digest", args=[row.id])
         broker.send_task("reminders.send_digest", args=[row.id])
     with run_workers(env, scene.folder, workers=2, beats=0):
-        settle(scene.recorder, SCHOOLS, app)
+        settle(scene.recorder, SCHOOLS, app, scene.folder)
     broker.close()
     scene.delivered_once(
         "forced redelivery", "every task queued three times, visibility timeout 1 s, slow relay"
@@ -299,7 +330,7 @@ def test_killed_between_the_relays_250_and_the_ledger_commit(scene: Scene) -> No
             kill_hard(worker)
         lock.release()
         with celery_process("worker", env, folder, "worker-b"):
-            settle(recorder, SCHOOLS + 1, app)
+            settle(recorder, SCHOOLS + 1, app, folder)
     copies = recorder.to(target)
     assert len(copies) == 2
     assert len({parsed(raw)["Message-ID"] for raw in copies}) == 1
@@ -341,13 +372,13 @@ def test_database_down_for_a_while(cluster_scene: tuple[Scene, PostgresCluster])
         down_at = recorder.count()
         time.sleep(5)
         cluster.start()
-        settle(recorder, SCHOOLS, scene.app, timeout=120)
+        settle(recorder, SCHOOLS, scene.app, scene.folder, timeout=120)
     scene.delivered_once("database down for 5 s mid-run", f"stopped after {down_at} of {SCHOOLS}")
 
 
 def test_two_beats_and_two_workers(scene: Scene) -> None:
     with run_workers(scene.env(), scene.folder, workers=2, beats=2):
-        settle(scene.recorder, SCHOOLS, scene.app)
+        settle(scene.recorder, SCHOOLS, scene.app, scene.folder)
     scene.delivered_once("two beats and two workers", "one plan per period, one send per row")
 
 
@@ -360,7 +391,7 @@ def test_broken_rules_loaded_mid_run_are_refused_and_change_nothing(scene: Scene
         wait_for(lambda: scene.recorder.count() >= 20, 60, "20 digests")
         load = ["rules", "load", str(broken), "--by", "bm@example.org", "--reason", "typo"]
         refused = CliRunner().invoke(main, load)
-        settle(scene.recorder, SCHOOLS, scene.app)
+        settle(scene.recorder, SCHOOLS, scene.app, scene.folder)
         assert all(p.poll() is None for p in processes)
     assert refused.exit_code == 1
     assert "stages[0].tell[0]: unknown role 'boss'" in refused.output
@@ -382,14 +413,15 @@ def test_a_rules_version_saved_mid_run_is_followed_at_the_next_tick(scene: Scene
     new_version(scene.app, RULES, later)
     loaded = scene.folder / "new-rules.yaml"
     loaded.write_text(rules, encoding="utf-8")
+    logs = WorkerLogs.now(scene.folder)
     with run_workers(scene.env(), scene.folder) as processes:
-        time.sleep(5)  # five ticks under the 09:30 rules: nothing is due
+        wait_for(lambda: logs.read()[0] >= 5, 60, "five ticks under the 09:30 rules")
         assert scene.recorder.count() == 0
         assert ledger(scene.app) == []
         load = ["rules", "load", str(loaded), "--by", "bm@example.org", "--reason", "8am"]
         saved = CliRunner().invoke(main, load)
         assert saved.exit_code == 0, saved.output
-        settle(scene.recorder, SCHOOLS, scene.app)
+        settle(scene.recorder, SCHOOLS, scene.app, scene.folder)
         assert all(p.poll() is None for p in processes)
     with scene.app.sessions() as session:
         [in_force, *_] = history(session, RULES)
@@ -417,7 +449,7 @@ def test_a_rules_version_saved_while_digests_go_out_never_half_applies(scene: Sc
         load = ["rules", "load", str(loaded), "--by", "bm@example.org", "--reason", "names"]
         saved = CliRunner().invoke(main, load)
         assert saved.exit_code == 0, saved.output
-        settle(scene.recorder, SCHOOLS, scene.app)
+        settle(scene.recorder, SCHOOLS, scene.app, scene.folder)
     bodies = [text_of(raw) for _, raw in scene.recorder.messages]
     assert all(("Due soon" in b or "Practitioner" in b) for b in bodies)
     assert [b for b in bodies if "Coming up" in b or "First reminder" in b] == []
@@ -439,7 +471,7 @@ def test_mixed_replies_451_retried_550_failed_once_and_reported(scene: Scene) ->
     recorder.replies = {a: ["451 4.3.0 Try again later"] * 2 for a in later}
     recorder.replies |= {a: ["550 5.1.1 No such user"] for a in gone}
     with run_workers(env, scene.folder):
-        settle(recorder, SCHOOLS - len(gone), scene.app)
+        settle(recorder, SCHOOLS - len(gone), scene.app, scene.folder)
     rows = {row.recipient: row for row in ledger(scene.app)}
     assert {(rows[a].state, rows[a].attempts) for a in later} == {(DeliveryState.SENT, 3)}
     assert {(rows[a].state, rows[a].attempts) for a in gone} == {(DeliveryState.FAILED, 1)}

@@ -18,6 +18,7 @@ from tests.conftest import SEED_LA_CONTACTS, seed, use_la_contacts
 from tests.helpers import run_import
 from tests.services import Recorder
 from tests.workers import (
+    WorkerLogs,
     expected_digests,
     flush,
     ledger,
@@ -70,7 +71,7 @@ def test_each_recipient_gets_exactly_one_digest(
     wanted = expected(app)
     assert len(wanted) >= 10
     with run_workers(env, tmp_path):
-        settle(recorder, len(wanted), app)
+        settle(recorder, len(wanted), app, tmp_path)
     assert recorder.count() == len(wanted)
     rows = {r.recipient: r for r in ledger(app)}
     for address, digest in wanted.items():
@@ -108,7 +109,7 @@ def test_the_same_period_twice_and_two_workers_send_nothing_twice(
     run_import(app, seed("000"), seed("002"))
     wanted = expected(app)
     with run_workers(env, tmp_path, workers=2, beats=2):
-        settle(recorder, len(wanted), app)
+        settle(recorder, len(wanted), app, tmp_path)
     assert recorder.count() == len(wanted)
     assert all(len(recorder.to(a)) == 1 for a in wanted)
     result = CliRunner().invoke(main, ["send", "--on", PERIOD.isoformat()])
@@ -128,7 +129,7 @@ def test_451_is_retried_and_550_is_failed_once_then_reported(
     assert gone in wanted
     recorder.replies = {slow: ["451 4.3.0 Try again later"] * 2, gone: ["550 5.1.1 No such user"]}
     with run_workers(env, tmp_path):
-        settle(recorder, len(wanted) - 1, app)
+        settle(recorder, len(wanted) - 1, app, tmp_path)
     rows = {r.recipient: r for r in ledger(app)}
     assert (rows[slow].state, rows[slow].attempts) == (DeliveryState.SENT, 3)
     assert len(recorder.to(slow)) == 1
@@ -161,7 +162,7 @@ def test_a_poisoned_item_stops_nobody_elses_digest(
         )
     wanted = expected(app)
     with run_workers(env, tmp_path):
-        settle(recorder, len(wanted), app)
+        settle(recorder, len(wanted), app, tmp_path)
     assert recorder.count() == len(wanted)
     print(f"\npoisoned item: {len(wanted)} of {len(wanted)} expected digests delivered")
     for address, digest in clean.items():
@@ -187,3 +188,29 @@ def plain_text(message: EmailMessage) -> str:
     body = message.get_body(("plain",))
     assert body is not None
     return " ".join(body.get_content().split("\n    "))  # unwrap the indented fields
+
+
+def test_the_workers_count_as_quiet_only_once_every_task_taken_is_done(tmp_path: Path) -> None:
+    """What `settle` waits for, read from logs written as Celery writes them."""
+    log = tmp_path / "worker0.log"
+    line = "[2026-12-03 08:00:0{n},000: INFO/MainProcess] Task reminders.{task}[{id}] {what}\n"
+
+    def write(n: int, task: str, task_id: str, what: str) -> None:
+        with log.open("a") as f:
+            f.write(line.format(n=n, task=task, id=task_id, what=what))
+
+    write(0, "tick", "0a", "received")
+    write(0, "tick", "0a", "succeeded in 0.01s: 1")
+    logs = WorkerLogs.now(tmp_path)
+    assert logs.ticking
+    write(1, "send_digest", "1b", "received")
+    for n in range(3):
+        write(n + 1, "tick", f"2{n}", "received")
+        write(n + 1, "tick", f"2{n}", "succeeded in 0.01s: 0")
+    assert not logs.quiet()  # a digest being sent: it may be a second copy
+    write(4, "send_digest", "1b", "retry: Retry in 1s")
+    write(4, "send_digest", "1b", "received")
+    assert not logs.quiet()  # retried, and taken again
+    write(5, "send_digest", "1b", "succeeded in 0.1s: 'sent'")
+    assert logs.quiet()
+    assert not WorkerLogs.now(tmp_path).quiet()  # no tick done since

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -76,9 +77,48 @@ def ledger(app: App) -> list[Delivery]:
         return list(session.scalars(select(Delivery).order_by(Delivery.recipient)))
 
 
-def settle(recorder: Recorder, expected: int, app: App, timeout: float = 90) -> None:
-    """Wait for `expected` messages and a settled ledger, then a few ticks for stragglers."""
+def settle(recorder: Recorder, expected: int, app: App, logs: Path, timeout: float = 90) -> None:
+    """Wait for `expected` messages and a settled ledger; then, while a beat ticks, for three
+    more ticks done and every task taken since done too: a digest sent twice would have
+    arrived by then. `logs`: the folder of the workers' logs."""
     wait_for(lambda: recorder.count() >= expected, timeout, f"{expected} messages")
     done = (DeliveryState.SENT, DeliveryState.FAILED)
     wait_for(lambda: all(r.state in done for r in ledger(app)), 30, "the ledger to settle")
-    time.sleep(4)  # four more ticks: anything sent twice would arrive now
+    since = WorkerLogs.now(logs)
+    wait_for(since.quiet, 30, "three more ticks, with every task taken done")
+
+
+TASK = re.compile(r"Task reminders\.(\w+)\[([0-9a-f-]+)\] (received|succeeded|retry|raised)")
+
+
+@dataclass(frozen=True)
+class WorkerLogs:
+    """What the Celery workers' logs in a folder say from where each stood when read first."""
+
+    folder: Path
+    start: dict[Path, int]  # each log's length then
+    ticking: bool  # a beat had sent ticks by then
+
+    @classmethod
+    def now(cls, folder: Path) -> WorkerLogs:
+        logs = list(folder.glob("worker*.log"))
+        ticked = any("Task reminders.tick[" in log.read_text(errors="replace") for log in logs)
+        return cls(folder, {log: log.stat().st_size for log in logs}, ticked)
+
+    def quiet(self) -> bool:
+        """No task taken since and not done; three ticks done since, if a beat ticks."""
+        ticks, running = self.read()
+        return running == 0 and (not self.ticking or ticks >= 3)
+
+    def read(self) -> tuple[int, int]:
+        """Ticks done since, and tasks taken since and not done."""
+        ticks, running = 0, 0
+        for log in self.folder.glob("worker*.log"):
+            with log.open("rb") as f:
+                f.seek(self.start.get(log, 0))
+                last: dict[str, str] = {}
+                for name, task, what in TASK.findall(f.read().decode(errors="replace")):
+                    last[task] = what
+                    ticks += name == "tick" and what == "succeeded"
+            running += sum(what == "received" for what in last.values())
+        return ticks, running
