@@ -11,13 +11,15 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from click.testing import CliRunner
 from freezegun import freeze_time
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from tests.conftest import seed
-from tests.console import MANAGER, NURSE, post, sign_in
+from tests.console import MANAGER, NURSE, csrf, post, sign_in
 from tests.helpers import run_import
+from tests.services import wait_for
 from tests.test_console_imports import confirm, upload
 from tests.web import serving
 from worker.app import App
@@ -25,7 +27,7 @@ from worker.cli import main
 from worker.db import transaction
 from worker.digest import Digest
 from worker.models import Delivery, Obligation, StageChange
-from worker.obligations import bring_up_to_date, record, record_event
+from worker.obligations import bring_up_to_date, record, record_event, take_turn
 from worker.planning import plan
 
 STAGE_ROW = re.compile(r'<tr><td>([^<]+)</td><td class="num">(\d+)</td></tr>')
@@ -99,24 +101,14 @@ def test_an_import_in_the_console_shows_on_the_overview_at_once(app: App) -> Non
 
 def test_an_event_in_the_console_moves_the_item_at_once(app: App) -> None:
     cli("import", *map(str, SEEDS))
-    with app.sessions() as session:
-        item = session.scalar(
-            select(Obligation)
-            .where(
-                Obligation.resolved_on.is_(None),
-                Obligation.stage >= 0,
-                Obligation.agency.has(name="Health"),
-            )
-            .order_by(Obligation.id)
-        )
-        assert item is not None
+    item = health_item(app)
     with serving(app) as client:
         sign_in(client, app, NURSE)
-        page = f"/console/items/{item.id}"
+        page = f"/console/items/{item}"
         done = post(client, f"{page}/complete", page, note="done and reviewed")
         assert done.status_code == 303, done.text
     with app.sessions() as session:
-        row = session.get(Obligation, item.id)
+        row = session.get(Obligation, item)
         assert row is not None
         assert row.resolved_on == app.today()
         assert not row.pending
@@ -217,3 +209,50 @@ def digests_telling(app: App, reader: str, item: int) -> list[Digest]:
         rows = session.scalars(select(Delivery).where(Delivery.recipient == reader))
         digests = [Digest.from_json(r.payload) for r in rows]
     return [d for d in digests if any(i.key == key for i in d.resolved)]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # row locks: PostgreSQL's
+def test_an_event_waits_for_an_assessment_before_it_touches_a_row(app: App) -> None:
+    """A console event and the daily run at the same moment: the event takes its turn before
+    it touches its item, so the run neither writes over the event (the item left open) nor
+    waits in a circle for the event's lock (a deadlock)."""
+    cli("import", *map(str, SEEDS))
+    item = health_item(app)
+    with transaction(app.sessions) as session:  # the daily run will write this row
+        row = session.get(Obligation, item)
+        assert row is not None
+        row.pending = True
+    with serving(app) as client:
+        sign_in(client, app, NURSE)
+        page = f"/console/items/{item}"
+        token = csrf(client.get(page))
+        answers: list[httpx.Response] = []
+        with app.sessions() as run, run.begin():
+            take_turn(run)  # the daily run has begun
+            poster = threading.Thread(target=lambda: answers.append(client.post(
+                f"{page}/complete", data={"csrftoken": token, "note": "done"})))  # fmt: skip
+            poster.start()
+            wait_for(lambda: waiting_for_a_turn(app), 30, "the event to wait for its turn")
+            record(run, app.rules(), app.today())  # writes the item's row, then commits
+        poster.join(30)
+    assert [a.status_code for a in answers] == [303]
+    with app.sessions() as session:
+        done = session.get(Obligation, item)
+        assert done is not None
+        assert done.resolved_on == app.today()
+
+
+def health_item(app: App) -> int:
+    with app.sessions() as session:
+        query = select(Obligation.id).where(
+            Obligation.resolved_on.is_(None), Obligation.agency.has(name="Health")
+        )
+        found = session.scalar(query.order_by(Obligation.id))
+        assert found is not None
+        return found
+
+
+def waiting_for_a_turn(app: App) -> bool:
+    with app.engine.connect() as connection:
+        query = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        return bool(connection.scalar(text(query)))

@@ -305,6 +305,7 @@ def act(ctx: click.Context, ref: str, plan: str | None, place: str | None, kind:
     app = ready(app_from(ctx))
     rules = rules_of(app)
     with transaction(app.sessions) as session:
+        obligations.take_turn(session)
         synced(app, session, rules)
         session.flush()
         rows, to = located(session, ref, plan, place), None
@@ -349,6 +350,7 @@ def reapply_command(ctx: click.Context, ref: str | None, plan: str | None, by: s
     app = ready(app_from(ctx))
     rules = rules_of(app)
     with transaction(app.sessions) as session:
+        obligations.take_turn(session)
         rows = located(session, ref, plan) if ref else list(session.scalars(select(Obligation)))
         changed = obligations.reapply(session, rows, f"escalation reapply by {by}", app.now())
         session.flush()

@@ -6,6 +6,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from worker import obligations
 from worker.cli.common import app_from, console, plain_table, ready
 from worker.db import transaction
 from worker.models import Action, Plan
@@ -48,6 +49,7 @@ def link_command(
     """Record that action REF answers recommendation NUMBER of REVIEW ('Case A1' 3 4.6)."""
     app = ready(app_from(ctx))
     with transaction(app.sessions) as session:
+        obligations.take_turn(session)  # its item is completed: no assessment overwrites it
         row = find_recommendation(session, review, number)
         if row is None:
             raise click.ClickException(f"no recommendation {number} of {review!r}")

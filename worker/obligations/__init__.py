@@ -11,7 +11,7 @@ The rest of the service talks to this package only:
 * `events` is the one way anything happens to one, whoever makes it happen;
 * `stages` writes the daily record: stage changes, their reasons, resolutions, problems;
   `bring_up_to_date` is the one way to have it written, by the daily run or at once after
-  anything that moves an item;
+  anything that moves an item (`take_turn` first when the same transaction moves it);
 * `reach` says whom an obligation can reach, and which obligations can reach a person.
 """
 
@@ -27,7 +27,14 @@ from worker.obligations.events import (
 from worker.obligations.explain import Explanation, explain
 from worker.obligations.find import RefError, find
 from worker.obligations.reach import Reach, officer_stage, owners_where
-from worker.obligations.stages import Moved, bring_up_to_date, reapply, record, record_each
+from worker.obligations.stages import (
+    Moved,
+    bring_up_to_date,
+    reapply,
+    record,
+    record_each,
+    take_turn,
+)
 from worker.obligations.store import engine_view, stream
 from worker.obligations.view import View, uid, view_of
 
@@ -58,6 +65,7 @@ __all__ = [
     "record_event",
     "stream",
     "sync_obligations",
+    "take_turn",
     "uid",
     "view_of",
 ]

@@ -65,7 +65,7 @@ def record_each(
     An item that cannot be assessed keeps its stage, gets the reason written on it, and
     stays pending.
     """
-    one_at_a_time(session, LOCK_KEY, DailyRun)  # two at once would write each change twice
+    take_turn(session)  # two at once would write each change twice
     assessor = Assessor.build(session, rules, today)
     runs = Runs.read(session, today, fingerprint(rules))
     due = [] if runs.full else [or_(Obligation.pending, Obligation.next_change <= today)]
@@ -99,10 +99,19 @@ def bring_up_to_date(session: Session, rules: Rules, tz: ZoneInfo, today: date,
     for `today`: done by the daily run first, and at once after an import, an event, a rules
     or a directory change, so that every screen shows where each item stands now. The records
     are the same, so the next run neither repeats nor contradicts them."""
-    one_at_a_time(session, LOCK_KEY, DailyRun)
+    take_turn(session)
     keep_in_step(session, rules, tz, today)
     session.flush()
     return record(session, rules, today, unassessed)
+
+
+def take_turn(session: Session) -> None:
+    """Wait until no other transaction is assessing, and keep the turn until this one ends.
+
+    Taken by every assessment; a transaction that changes obligations and then assesses them
+    takes it first, before it touches a row: taken after, it could wait for an assessment
+    that waits for that row (a deadlock)."""
+    one_at_a_time(session, LOCK_KEY, DailyRun)
 
 
 def reapply(session: Session, rows: Iterable[Obligation], source: str, now: datetime) -> int:

@@ -133,6 +133,7 @@ def perform(web: Web, purpose: str, token: str, fields: dict[str, str], client: 
         return confirmation(web, purpose, token, note, too_long)
     try:
         with transaction(web.app.sessions) as session:
+            obligations.take_turn(session)
             target = locate(web, session, grant)
             record(web, session, target, note, client)
             obligations.record(session, web.app.rules(), web.app.today())  # as it stands now

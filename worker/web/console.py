@@ -237,6 +237,7 @@ def perform(web: Web, who: Visitor, number: int, what: str, fields: dict[str, st
     app = web.app
     try:
         with app.sessions() as session, session.begin():
+            obligations.take_turn(session)
             row = visible_row(session, who.person, number)
             asked = asked_of(session, what, fields)
             act(session, Doer(who.person, who.client, app.now(), app.today()), row, asked)

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from worker import obligations
 from worker.console.acts import Doer, keep
 from worker.models import Action, Plan, Recommendation
 from worker.recommendations import link, standings
@@ -54,6 +55,7 @@ async def link_action(request: Request) -> Response:
     def apply() -> Response:
         app = web.app
         with app.sessions() as session:  # committed below, else rolled back on closing
+            obligations.take_turn(session)  # its item is completed: no assessment overwrites it
             row = session.get(Recommendation, int(number)) if number.isdigit() else None
             action = chosen(session, form)
             if row is None or action is None:

@@ -128,6 +128,8 @@ def saving(web: Web, who: Visitor, text: str, proposal: Proposal) -> Response:
     author = Author(who.person.email, proposal.reason, who.client.address or "console")
     try:
         with app.sessions() as session, session.begin():
+            if proposal.reapply:  # live items change: no assessment may write over them
+                obligations.take_turn(session)
             row = save(session, RULES, text, author, app.settings.config_dir, proposal.base)
             what = f"rules version {row.number}"
             if proposal.reapply:
