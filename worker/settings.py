@@ -129,9 +129,10 @@ class Settings(BaseSettings):
     # Sign-in links one address may be sent, and sign-in requests one client may make.
     sign_in_rate_per_address: str = "5/15 minutes"
     sign_in_rate_per_client: str = "30/hour"
-    # The proxies whose X-Forwarded-For names the real client (comma-separated addresses,
-    # or * where nothing but the proxy can reach the server, as in docker-compose).
-    forwarded_allow_ips: str = "127.0.0.1"
+    # The proxies whose X-Forwarded-For names the real client (comma-separated addresses or
+    # networks, or * where nothing but the proxy can reach the server, as in docker-compose).
+    # Empty: nobody's is believed, and the client is whoever connected.
+    forwarded_allow_ips: str = ""
 
     @field_validator("column_names")
     @classmethod

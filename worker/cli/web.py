@@ -87,8 +87,8 @@ def server_config(
         server_header=False,
         # The client address (rate limits, the record of who acted) is the proxy's unless
         # X-Forwarded-For is believed from it: only from the proxies named in the settings.
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
+        proxy_headers=bool(settings.forwarded_allow_ips.strip()),
+        forwarded_allow_ips=settings.forwarded_allow_ips.strip() or None,
     )
 
 

@@ -1,0 +1,53 @@
+"""The console's second walls: whose address is believed, where a form may come from, whose
+session a form token belongs to, and a double confirm."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from sqlalchemy import select
+
+from tests.console import MANAGER, NURSE, csrf, link_token
+from tests.web import serve_process
+from worker.app import App
+from worker.models import ConsoleSession
+
+
+def sign_in_asks(client: httpx.Client, forwarded: list[str]) -> list[int]:
+    """Sign-in requests for the nurse, each claiming another address."""
+    token = csrf(client.get("/console/sign-in"))
+    return [
+        client.post("/console/sign-in", data={"csrftoken": token, "email": NURSE},
+                    headers={"X-Forwarded-For": address}).status_code
+        for address in forwarded
+    ]  # fmt: skip
+
+
+def test_a_forwarded_address_is_believed_from_no_one_by_default(app: App, tmp_path: Path) -> None:
+    env = {"REMINDERS_DATABASE_URL": app.settings.database_url,
+           "REMINDERS_SIGN_IN_RATE_PER_CLIENT": "3/hour",
+           "REMINDERS_OUTBOX_DIR": str(tmp_path / "outbox")}  # fmt: skip
+    forged = [f"203.0.113.{n}" for n in range(1, 5)]
+    with serve_process(env, tmp_path / "serve.log") as client:
+        assert sign_in_asks(client, forged) == [200, 200, 200, 429]  # one client: this one
+        token = link_token(app, MANAGER)
+        offer = client.get(f"/console/sign-in/{token}")
+        client.post(f"/console/sign-in/{token}", data={"csrftoken": csrf(offer)},
+                    headers={"X-Forwarded-For": "198.51.100.7"})  # fmt: skip
+    with app.sessions() as session:
+        recorded = session.scalars(select(ConsoleSession.client)).all()
+    assert list(recorded) == ["127.0.0.1"]
+
+
+def test_a_forwarded_address_is_believed_from_a_proxy_named_in_the_settings(
+    app: App, tmp_path: Path
+) -> None:
+    env = {"REMINDERS_DATABASE_URL": app.settings.database_url,
+           "REMINDERS_SIGN_IN_RATE_PER_CLIENT": "3/hour",
+           "REMINDERS_OUTBOX_DIR": str(tmp_path / "outbox"),
+           "REMINDERS_FORWARDED_ALLOW_IPS": "127.0.0.1"}  # fmt: skip
+    forged = [f"203.0.113.{n}" for n in range(1, 5)]
+    with serve_process(env, tmp_path / "serve.log") as client:
+        assert sign_in_asks(client, forged) == [200, 200, 200, 200]  # four clients
+        assert sign_in_asks(client, ["203.0.113.1"] * 3) == [200, 200, 429]  # the first again
