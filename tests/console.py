@@ -6,12 +6,14 @@ import re
 from datetime import timedelta
 
 import httpx
+from sqlalchemy import select
 
 from tests.conftest import seed
 from tests.helpers import run_import
 from worker.app import App
 from worker.console.signin import new_link
 from worker.db import transaction
+from worker.models import Obligation
 from worker.obligations import record, sync_obligations
 
 MANAGER = "business.manager@example.org"
@@ -62,3 +64,14 @@ def post(client: httpx.Client, path: str, page: str, **fields: str) -> httpx.Res
     """POST a console form, with the CSRF token of the page at `page`."""
     token = csrf(client.get(page))
     return client.post(path, data={"csrftoken": token, **fields})
+
+
+def health_item(app: App) -> int:
+    """The first open item of Health's, which the nurse may act on."""
+    with app.sessions() as session:
+        query = select(Obligation.id).where(
+            Obligation.resolved_on.is_(None), Obligation.agency.has(name="Health")
+        )
+        found = session.scalar(query.order_by(Obligation.id))
+        assert found is not None
+        return found

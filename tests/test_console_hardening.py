@@ -8,10 +8,10 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
-from tests.console import MANAGER, NURSE, csrf, link_token
-from tests.web import serve_process
+from tests.console import MANAGER, NURSE, csrf, health_item, link_token, partnership, sign_in
+from tests.web import serve_process, serving
 from worker.app import App
-from worker.models import ConsoleSession
+from worker.models import ConsoleSession, ObligationEvent
 
 
 def sign_in_asks(client: httpx.Client, forwarded: list[str]) -> list[int]:
@@ -51,3 +51,34 @@ def test_a_forwarded_address_is_believed_from_a_proxy_named_in_the_settings(
     with serve_process(env, tmp_path / "serve.log") as client:
         assert sign_in_asks(client, forged) == [200, 200, 200, 200]  # four clients
         assert sign_in_asks(client, ["203.0.113.1"] * 3) == [200, 200, 429]  # the first again
+
+
+def notes(app: App) -> int:
+    with app.sessions() as session:
+        return len(
+            session.scalars(select(ObligationEvent).where(ObligationEvent.kind == "noted")).all()
+        )
+
+
+def test_a_console_post_from_another_origin_is_refused_with_a_good_token(app: App) -> None:
+    partnership(app)
+    with serving(app) as client:
+        sign_in(client, app, NURSE)
+        page = f"/console/items/{health_item(app)}"
+        token = csrf(client.get(page))
+
+        def note(origin: str | None) -> int:
+            headers = {"Origin": origin} if origin is not None else {}
+            answer = client.post(f"{page}/note", data={"csrftoken": token, "note": "on it"},
+                                 headers=headers)  # fmt: skip
+            return answer.status_code
+
+        before = notes(app)
+        assert [note("https://evil.example"), note("null"), note("http://localhost:1")] == [
+            403, 403, 403
+        ]  # fmt: skip
+        assert notes(app) == before
+        own = str(client.base_url).rstrip("/")
+        public = app.settings.public_base_url.rstrip("/")
+        assert [note(own), note(public.upper()), note(None)] == [303, 303, 303]
+        assert notes(app) == before + 3

@@ -17,7 +17,7 @@ from freezegun import freeze_time
 from sqlalchemy import func, select, text
 
 from tests.conftest import seed
-from tests.console import MANAGER, NURSE, csrf, post, sign_in
+from tests.console import MANAGER, NURSE, csrf, health_item, post, sign_in
 from tests.helpers import run_import
 from tests.services import wait_for
 from tests.test_console_imports import confirm, upload
@@ -240,16 +240,6 @@ def test_an_event_waits_for_an_assessment_before_it_touches_a_row(app: App) -> N
         done = session.get(Obligation, item)
         assert done is not None
         assert done.resolved_on == app.today()
-
-
-def health_item(app: App) -> int:
-    with app.sessions() as session:
-        query = select(Obligation.id).where(
-            Obligation.resolved_on.is_(None), Obligation.agency.has(name="Health")
-        )
-        found = session.scalar(query.order_by(Obligation.id))
-        assert found is not None
-        return found
 
 
 def waiting_for_a_turn(app: App) -> bool:

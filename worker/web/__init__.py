@@ -46,7 +46,7 @@ from worker.web import (
     versions,
 )
 from worker.web.context import Web, problem
-from worker.web.guard import Csrf, FormLimit, RefusedError
+from worker.web.guard import Csrf, FormLimit, RefusedError, SameOrigin
 from worker.web.http import AccessLog, SecurityHeaders
 from worker.web.limits import RateLimit
 from worker.yaml_files import ConfigError
@@ -77,6 +77,7 @@ def create_app(app: App) -> Starlette:
             Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings)),
             Middleware(RateLimit, rate=settings.rate_limit),
             Middleware(FormLimit),
+            Middleware(SameOrigin, settings=settings),
             Middleware(Csrf, settings=settings),
         ],
         exception_handlers={

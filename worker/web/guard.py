@@ -6,6 +6,8 @@
 * CSRF: every console form carries the token of asgi-csrf (a signed double-submit cookie,
   the library Datasette uses); a POST without it, or with another, is refused before any
   handler runs. Every change is a POST; no GET changes anything.
+* Origin: a console POST a browser sends from another site (or from an opaque origin,
+  `null`) is refused before the token is even read: the second wall.
 * Each page and action asks `visitor` who is there and checks what they may do on the server.
 """
 
@@ -18,7 +20,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from asgi_csrf import Errors, asgi_csrf
 from starlette.concurrency import run_in_threadpool
@@ -251,6 +253,32 @@ class FormLimit:
                 await too_big(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+class SameOrigin:
+    """Console POSTs whose `Origin` is neither the service's own (`public_base_url`) nor the
+    address the request was sent to are refused; `null` always. A browser names the origin
+    of every POST it sends; a request without one came from no web page."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app, self.public = app, origin_of(settings.public_base_url)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and \
+                str(scope["path"]).startswith(PREFIX):  # fmt: skip
+            headers = dict(scope["headers"])
+            sent = headers.get(b"origin", b"").decode("latin-1").strip().lower()
+            own = f"{scope.get('scheme', 'http')}://{headers.get(b'host', b'').decode('latin-1')}"
+            if sent and sent not in {self.public, own.lower()}:
+                await not_accepted()(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def origin_of(url: str) -> str:
+    """'https://example.org' for 'https://Example.org/console/'."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 class Csrf:
