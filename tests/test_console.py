@@ -115,7 +115,9 @@ def test_sign_in_by_mail_answers_the_same_for_unknown_addresses(app: App, tmp_pa
         used = client.post(path, data={"csrftoken": csrf(offer)})
         assert used.status_code == 303
         assert client.get("/console/mine").status_code == 200
-        twice = client.post(path, data={"csrftoken": csrf(offer)})
+        stale = client.post(path, data={"csrftoken": csrf(offer)})
+        assert stale.status_code == 403  # the session has a form token of its own now
+        twice = client.post(path, data={"csrftoken": csrf(client.get(path))})
         assert twice.status_code == 410  # single use
     assert len(mails(outbox)) == 1  # nothing sent for the unknown address
 

@@ -82,3 +82,31 @@ def test_a_console_post_from_another_origin_is_refused_with_a_good_token(app: Ap
         public = app.settings.public_base_url.rstrip("/")
         assert [note(own), note(public.upper()), note(None)] == [303, 303, 303]
         assert notes(app) == before + 3
+
+
+def test_a_form_token_from_another_browser_is_refused_with_this_session(app: App) -> None:
+    """An attacker's own valid token and cookie, planted beside the victim's session."""
+    partnership(app)
+    with serving(app) as attacker, serving(app) as victim:
+        own = csrf(attacker.get("/console/sign-in"))  # a token the attacker was given
+        planted = attacker.cookies["csrftoken"]
+        csrf(victim.get("/console/sign-in"))
+        brought = victim.cookies["csrftoken"]
+        sign_in(victim, app, NURSE)
+        assert victim.cookies["csrftoken"] != brought  # a fresh one with the session
+        page = f"/console/items/{health_item(app)}"
+        count = notes(app)
+        plant(victim, planted)
+        forged = victim.post(f"{page}/note", data={"csrftoken": own, "note": "planted"})
+        assert forged.status_code == 403
+        assert notes(app) == count
+        sign_in(victim, app, NURSE)  # a new session, with its own token again
+        assert victim.post(f"{page}/note", data={"csrftoken": csrf(victim.get(page)),
+                                                 "note": "mine"}).status_code == 303  # fmt: skip
+        assert notes(app) == count + 1
+
+
+def plant(client: httpx.Client, token: str) -> None:
+    """`token` as the browser's form-token cookie, in place of its own."""
+    [mine] = [c for c in client.cookies.jar if c.name == "csrftoken"]
+    client.cookies.set("csrftoken", token, domain=mine.domain, path=mine.path)

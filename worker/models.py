@@ -570,6 +570,9 @@ class ConsoleSession(Base):
     ended_why: Mapped[str | None] = mapped_column(String(200))
     client: Mapped[str | None] = mapped_column(String(100))
     user_agent: Mapped[str | None] = mapped_column(String(500))
+    # The SHA-256 of the form token given with the session: forms carrying another are
+    # refused, so a token planted from another browser is worth nothing (None: refused).
+    form_token_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class ConsoleAction(Base):

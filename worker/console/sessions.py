@@ -1,7 +1,8 @@
 """Signed-in browsers, kept on the server so that any of them can be ended.
 
 The cookie holds a random token; the table keeps its SHA-256, who it is for, when it began,
-when it was last used, and when and why it ended. A session ends when its person signs out
+when it was last used, and when and why it ended, and the SHA-256 of the form token it was
+given (a form carrying any other is refused). A session ends when its person signs out
 (this browser or all of them), when the business manager ends it, when its person leaves the
 directory, after `session_idle_minutes` without a request, and `session_lifetime_hours` after
 it began however busy it is.
@@ -9,6 +10,7 @@ it began however busy it is.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -53,8 +55,9 @@ class Client:
     user_agent: str | None
 
 
-def begin(session: Session, email: str, now: datetime, client: Client) -> str:
-    """A new session for `email`; the token for the cookie."""
+def begin(session: Session, email: str, now: datetime, client: Client, form_token: str) -> str:
+    """A new session for `email`, bound to `form_token` (its forms' token); the token for
+    the cookie."""
     token = new_token()
     session.add(
         ConsoleSession(
@@ -64,9 +67,16 @@ def begin(session: Session, email: str, now: datetime, client: Client) -> str:
             last_seen_at=now,
             client=client.address,
             user_agent=client.user_agent,
+            form_token_hash=hash_token(form_token),
         )
     )
     return token
+
+
+def forms_match(row: ConsoleSession, form_token: str) -> bool:
+    """Whether `form_token` is the one `row` was given."""
+    given = row.form_token_hash
+    return given is not None and secrets.compare_digest(given, hash_token(form_token))
 
 
 def current(session: Session, token: str, now: datetime, life: Lifetimes) -> ConsoleSession | None:

@@ -5,7 +5,9 @@
   database (worker/console/sessions.py), so it can be ended from anywhere.
 * CSRF: every console form carries the token of asgi-csrf (a signed double-submit cookie,
   the library Datasette uses); a POST without it, or with another, is refused before any
-  handler runs. Every change is a POST; no GET changes anything.
+  handler runs. Every change is a POST; no GET changes anything. Each session is given a
+  fresh token when it begins and accepts no other, so a token planted from another browser
+  is worth nothing.
 * Origin: a console POST a browser sends from another site (or from an opaque origin,
   `null`) is refused before the token is even read: the second wall.
 * Each page and action asks `visitor` who is there and checks what they may do on the server.
@@ -23,6 +25,7 @@ from typing import Any, cast
 from urllib.parse import quote, urlsplit
 
 from asgi_csrf import Errors, asgi_csrf
+from itsdangerous import URLSafeSerializer
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -30,7 +33,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from worker.console.people import Person, person_of
-from worker.console.sessions import Client, Lifetimes, current, end_all
+from worker.console.sessions import Client, Lifetimes, current, end_all, forms_match
 from worker.db import transaction
 from worker.importers.text import MAX_BYTES
 from worker.links import SigningKeyError, signing_key
@@ -93,12 +96,15 @@ def visitor(web: Web, request: Request) -> Visitor:
         row = current(session, token, now, Lifetimes.of(app.settings))
         if row is not None:
             session_id, person = row.id, person_of(app.directory(), row.email, app.today())
+            forms = forms_match(row, csrf_of(request))
             if person is None:
                 end_all(session, row.email, now, "removed from the directory")
     if row is None:
         raise RefusedError(to_sign_in("expired" if token else "", request, app.settings))
     if person is None:
         raise RefusedError(to_sign_in("removed"))
+    if request.method == "POST" and not forms:  # a token from another browser's session
+        raise RefusedError(not_accepted())
     return Visitor(person, session_id, csrf_of(request), client_of(request))
 
 
@@ -181,17 +187,36 @@ class Everything:
         return isinstance(path, str) and path.startswith(PREFIX)
 
 
-def csrf_protected(app: ASGIApp, settings: Settings) -> ASGIApp:
-    """`app` with asgi-csrf on every console POST (the digest links have their own tokens)."""
+PROCESS_KEY = new_token().encode()  # forms' key when no signing key is set: this process's
+FORM_FIELD = "csrftoken"  # asgi-csrf's cookie and form field, and its signing namespace
+
+
+def form_secret(settings: Settings) -> str:
+    """The key console form tokens are signed with, from the service's signing key."""
     try:
         key = signing_key(settings)
     except SigningKeyError:
         log.warning("no signing key: console forms are protected with a key of this process")
-        key = new_token().encode()
-    secret = hmac.new(key, b"console-csrf", hashlib.sha256).hexdigest()
+        key = PROCESS_KEY
+    return hmac.new(key, b"console-csrf", hashlib.sha256).hexdigest()
+
+
+def new_form_token(settings: Settings) -> str:
+    """A fresh form token, as asgi-csrf makes them (given with each new session)."""
+    return str(URLSafeSerializer(form_secret(settings)).dumps(new_token(), FORM_FIELD))
+
+
+def set_form_token_cookie(response: Response, token: str, settings: Settings) -> None:
+    """The form token's cookie, as asgi-csrf sets it, replacing the browser's."""
+    response.set_cookie(FORM_FIELD, token, path=PREFIX, secure=secure(settings),
+                        samesite="lax")  # fmt: skip
+
+
+def csrf_protected(app: ASGIApp, settings: Settings) -> ASGIApp:
+    """`app` with asgi-csrf on every console POST (the digest links have their own tokens)."""
     wrap = asgi_csrf(
         app,
-        signing_secret=secret,
+        signing_secret=form_secret(settings),
         always_protect=Everything(),
         skip_if_scope=lambda scope: (
             not str(scope["path"]).startswith(PREFIX) or scope["path"] in UPLOADS

@@ -42,6 +42,8 @@ from worker.web.guard import (
     client_of,
     csrf_of,
     form_of,
+    new_form_token,
+    set_form_token_cookie,
     set_session_cookie,
     visiting,
     way_back,
@@ -118,13 +120,15 @@ async def offer(request: Request) -> Response:
 async def use(request: Request) -> Response:
     web, token, client = web_of(request), request.path_params["token"], client_of(request)
 
+    forms = new_form_token(web.app.settings)  # never the one this browser brought
+
     def sign_in() -> str | None:
         app = web.app
         with transaction(app.sessions) as session:
             email = redeem(session, token, app.now())
             if email is None or person_of(app.directory(), email, app.today()) is None:
                 return None
-            return begin(session, email, app.now(), client)
+            return begin(session, email, app.now(), client, forms)
 
     cookie = await run_in_threadpool(sign_in)
     if cookie is None:
@@ -132,6 +136,7 @@ async def use(request: Request) -> Response:
     back = way_back(request.cookies.get(BACK, ""))
     response = RedirectResponse(back or "/console/", status_code=303)
     set_session_cookie(response, cookie, web.app.settings)
+    set_form_token_cookie(response, forms, web.app.settings)
     response.delete_cookie(BACK, path=PREFIX)
     return response
 
