@@ -18,7 +18,7 @@ from worker.console.overview import Overview
 from worker.feeds import Site
 from worker.links import Links
 from worker.templating import render_html
-from worker.web.http import SECURITY_HEADERS
+from worker.web.http import security_headers
 
 
 @dataclass
@@ -52,7 +52,7 @@ def page(template: str, status: int = 200, **context: object) -> HTMLResponse:
     response = HTMLResponse(render_html(f"web/{template}", **context), status_code=status)
     response.headers["cache-control"] = "no-store"
     # Also set here, not only by the middleware: the 500 page is sent from outside it.
-    response.headers.update(SECURITY_HEADERS)
+    response.headers.update(security_headers(template.startswith("console/")))
     return response
 
 

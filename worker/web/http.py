@@ -46,7 +46,15 @@ SECURITY_HEADERS = {
     ),
 }
 
-RAW_SECURITY_HEADERS = [(n.encode(), v.encode()) for n, v in SECURITY_HEADERS.items()]
+# The console's own forms must name their origin (with no-referrer a browser sends
+# `Origin: null`, which the console refuses): its pages send a Referer to this site only.
+CONSOLE_SECURITY_HEADERS = {**SECURITY_HEADERS, "referrer-policy": "same-origin"}
+
+
+def security_headers(console: bool) -> dict[str, str]:
+    """The security headers of a response: the console's, or everything else's."""
+    return CONSOLE_SECURITY_HEADERS if console else SECURITY_HEADERS
+
 
 # A path segment or query value shaped like a token (agency feed tokens are 43 characters,
 # link tokens far longer): long runs of the URL-safe alphabet. Real words in our addresses
@@ -150,11 +158,14 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        wanted = security_headers(str(scope["path"]).startswith("/console")).items()
+        raw = [(name.encode(), value.encode()) for name, value in wanted]
+
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
                 present = {name.lower() for name, _ in headers}
-                headers += [(n, v) for n, v in RAW_SECURITY_HEADERS if n not in present]
+                headers += [(n, v) for n, v in raw if n not in present]
                 message = {**message, "headers": headers}
             await send(message)
 
