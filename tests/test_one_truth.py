@@ -28,7 +28,7 @@ from worker.db import transaction
 from worker.digest import Digest
 from worker.models import Delivery, Obligation, StageChange
 from worker.obligations import bring_up_to_date, record, record_event, take_turn
-from worker.planning import plan
+from worker.planning import is_news, plan
 
 STAGE_ROW = re.compile(r'<tr><td>([^<]+)</td><td class="num">(\d+)</td></tr>')
 SEEDS = [seed("000"), seed("001"), seed("002"), seed("003")]
@@ -246,3 +246,26 @@ def waiting_for_a_turn(app: App) -> bool:
     with app.engine.connect() as connection:
         query = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
         return bool(connection.scalar(text(query)))
+
+
+def test_news_is_what_a_reader_has_not_heard_since_their_last_digest() -> None:
+    day, mark = date(2026, 12, 3), 50
+    assert is_news((day + timedelta(days=1), 1), day, mark)  # a later day
+    assert is_news((day, mark + 1), day, mark)  # that day, after its digest was planned
+    assert not is_news((day, mark), day, mark)  # in that digest
+    assert not is_news((day - timedelta(days=1), mark + 9), day, mark)  # a backdated run
+    assert not is_news((day, mark + 1), day, None)  # a plan that kept no mark: by day only
+
+
+def test_an_import_is_kept_when_what_follows_it_cannot_be_written(
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocked = tmp_path / "feeds-is-a-file"
+    blocked.write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv("REMINDERS_FEEDS_DIR", str(blocked))
+    result = CliRunner().invoke(main, ["import", str(SEEDS[3])])
+    assert result.exit_code == 0, result.output
+    assert "imported" in result.output
+    assert sum(status_counts().values()) > 0
+    with app.sessions() as session:  # assessed before the feed failed
+        assert session.scalar(select(func.count(StageChange.id)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from functools import cached_property
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker import obligations
@@ -24,6 +26,9 @@ from worker.rules import Rules
 from worker.settings import Settings, load_settings
 from worker.versions import first_versions
 from worker.workdays import local_date
+from worker.yaml_files import ConfigError
+
+log = logging.getLogger(__name__)
 
 CONFIG_CHECK_SECONDS = 1.0  # how often a process asks whether a new version was saved
 SESSIONS, AGENCY = "sessions", "agency"  # the folders of the kept feeds
@@ -129,15 +134,22 @@ class App:
         and at every tick for any other change); True if it did."""
         return publish_sessions(self.sessions, self.site(), self.feed_files(SESSIONS))
 
-    def bring_up_to_date(self) -> None:
-        """After an import or a new version of the directory or rules: the directory's tables,
-        the obligations (`obligations.bring_up_to_date`: assessed as the daily run would) and
-        the sessions feed as they now stand, so that every screen shows where items stand."""
-        self.sync_directory()
-        rules = self.rules()
-        with transaction(self.sessions) as session:
-            obligations.bring_up_to_date(session, rules, self.timezone, self.today())
-        self.publish_feeds()
+    def follow_change(self) -> bool:
+        """After an import or a new version of the directory or rules, committed: the
+        directory's tables, the obligations (`obligations.bring_up_to_date`: assessed as the
+        daily run would) and the sessions feed as they now stand, so that every screen shows
+        where items stand. Best effort: what fails is logged and caught up by the next tick's
+        plan or feed (the change itself is kept); False then."""
+        try:
+            self.sync_directory()
+            rules = self.rules()
+            with transaction(self.sessions) as session:
+                obligations.bring_up_to_date(session, rules, self.timezone, self.today())
+            self.publish_feeds()
+        except (SQLAlchemyError, OSError, ConfigError):
+            log.exception("what the change moves will be worked out at the next daily run")
+            return False
+        return True
 
     def partnership_label(self) -> str:
         partnership = self.directory().partnership

@@ -114,7 +114,6 @@ def deliveries_due(session: Session, rules: Rules, tz: ZoneInfo, period: date,
     and rolls everything back. `cover`: who is away this period, and who covers for them."""
     unassessed: list[Unassessed] = []
     bring_up_to_date(session, rules, tz, period, unassessed)
-    session.flush()
     previous = Previous.read(session, period)
     assessor = Assessor.build(session, rules, period)
     hearing = Listeners.find(session, assessor, previous)
@@ -333,14 +332,14 @@ def changed_keys(session: Session, start: date, period: date) -> dict[str, list[
 def plan_marks(session: Session, start: date, period: date) -> dict[date, int]:
     """This week's planned periods → the newest stage change each knew of."""
     query = select(PlanRun.period, PlanRun.changes_upto).where(
-        PlanRun.kind == KIND, PlanRun.period.between(start, period),
-        PlanRun.changes_upto.is_not(None),
-    )  # fmt: skip
+        PlanRun.kind == KIND, PlanRun.period.between(start, period)
+    )
     return {day: mark for day, mark in session.execute(query) if mark is not None}
 
 
 def is_news(change: Written, last_period: date, mark: int | None) -> bool:
     """Whether a reader whose last digest was for `last_period` has not heard of `change`:
-    written for a later day, or written after that digest was planned."""
+    written for a later day, or for that day after that digest was planned (a run for an
+    earlier day, asked for later, is news to nobody)."""
     on, number = change
-    return on > last_period or (mark is not None and number > mark)
+    return on > last_period or (on == last_period and mark is not None and number > mark)

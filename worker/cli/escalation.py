@@ -306,8 +306,7 @@ def act(ctx: click.Context, ref: str, plan: str | None, place: str | None, kind:
     rules = rules_of(app)
     with transaction(app.sessions) as session:
         obligations.take_turn(session)
-        synced(app, session, rules)
-        session.flush()
+        obligations.keep_in_step(session, rules, app.timezone, app.today())
         rows, to = located(session, ref, plan, place), None
         if agency is not None:
             to, rows = agency_named(session, agency[0]), moving(session, rows, agency[1])

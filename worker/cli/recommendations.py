@@ -55,7 +55,8 @@ def link_command(
             raise click.ClickException(f"no recommendation {number} of {review!r}")
         action = action_of(session, ref, plan)
         link(session, row, action, by, app.now(), app.today())
-    app.bring_up_to_date()
+        session.flush()
+        obligations.bring_up_to_date(session, app.rules(), app.timezone, app.today())
     click.echo(f"Recommendation {number} of {row.review} is answered by action {ref}")
 
 

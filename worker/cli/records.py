@@ -55,7 +55,7 @@ def import_command(
             results.append(importer.file(path))
             progress.advance(task)
     if not dry_run:
-        app.bring_up_to_date()
+        app.follow_change()
     for result in results:
         report(result, dry_run)
     if any(r.error for r in results):

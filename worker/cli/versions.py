@@ -53,7 +53,7 @@ def saving(app: App, make: Callable[[Session], ConfigVersion], what: str = "") -
             warnings = warnings_in_force(session, app.settings.config_dir)
     except ConfigError as exc:
         raise click.ClickException(f"{what}nothing saved.\n{exc}") from exc
-    app.bring_up_to_date()
+    app.follow_change()
     click.echo(f"Saved {kind} version {number}; in force from the next tick or request.")
     for warning in warnings:
         click.echo(f"warning: {warning}")
@@ -148,7 +148,7 @@ def correct(ctx: click.Context, address: str, corrected: str, by: str, reason: s
             number = made.number if made else None
     except ConfigError as exc:
         raise click.ClickException(f"nothing changed.\n{exc}") from exc
-    app.bring_up_to_date()
+    app.follow_change()
     if number is not None:
         click.echo(f"Saved directory version {number}: {corrected} in place of {address}.")
     click.echo(f"{released.sent_again} digest(s) held for {address} go to {corrected} at the "

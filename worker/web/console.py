@@ -244,28 +244,33 @@ def perform(web: Web, who: Visitor, number: int, what: str, fields: dict[str, st
             obligations.record(session, app.rules(), app.today())  # the item as it stands now
     except ForbiddenError:
         return forbidden()
-    except (EventRefusedError, ValueError) as exc:
+    except (EventRefusedError, FormError) as exc:
         message = str(exc).split(": ", 1)[-1]
         return item_page(web, who, number, "", message, 409 if isinstance(exc, EventRefusedError)
                          else 422)  # fmt: skip
     return RedirectResponse(f"/console/items/{number}?done={what}", status_code=303)
 
 
+class FormError(ValueError):
+    """What was filled in cannot be acted on; the message says what to mend."""
+
+
 def asked_of(session: Session, what: str, fields: dict[str, str]) -> Asked:
+    """The request on the form; FormError when it cannot be acted on."""
     note = fields.get("note", "").strip()
     if len(note) > NOTE_LIMIT:
-        raise ValueError(f"Please keep the note under {NOTE_LIMIT} characters.")
+        raise FormError(f"Please keep the note under {NOTE_LIMIT} characters.")
     new_target = None
     if what == "retarget":
         try:
             new_target = date.fromisoformat(fields.get("target", ""))
         except ValueError as exc:
-            raise ValueError("Enter the new target date, like 2027-03-31.") from exc
+            raise FormError("Enter the new target date, like 2027-03-31.") from exc
     agency = None
     if what == "reassign":
         agency = session.scalar(select(Agency).where(Agency.name == fields.get("agency", "")))
         if agency is None:
-            raise ValueError("Choose the agency to give the item to.")
+            raise FormError("Choose the agency to give the item to.")
     return Asked(what, note, new_target, agency)
 
 

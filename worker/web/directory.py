@@ -188,7 +188,7 @@ async def save_edit(request: Request) -> Response:
         except ConfigError as exc:
             return page("console/directory_edit.html", 422, who=who, text=text, reason=reason,
                         base=base, problems=exc.problems)  # fmt: skip
-        app.bring_up_to_date()
+        app.follow_change()
         return RedirectResponse(f"{PAGE}?saved={number}", status_code=303)
 
     return await run_in_threadpool(apply)
@@ -220,7 +220,7 @@ async def changing(request: Request, form: dict[str, str], needed: tuple[str, ..
         except ConfigError as exc:
             return show(web, who, error="Nothing changed: " + "; ".join(exc.problems),
                         status=422, form=form)  # fmt: skip
-        app.bring_up_to_date()
+        app.follow_change()
         return RedirectResponse(f"{PAGE}?{said}", status_code=303)
 
     return await run_in_threadpool(apply)

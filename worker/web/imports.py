@@ -126,7 +126,7 @@ async def confirm(request: Request) -> Response:
 
         importer = replace(app.importer(who.person.email, plan, if_untitled=True), also=note)
         results = [importer.one(document) for document in documents]
-        app.bring_up_to_date()
+        app.follow_change()
         ids = ",".join(str(r.record_id) for r in results if r.record_id is not None)
         return RedirectResponse(f"{PAGE}?done={ids}#done", status_code=303)
 

@@ -65,9 +65,9 @@ async def link_action(request: Request) -> Response:
             keep(session, Doer(who.person, who.client, app.now(), app.today()),
                  "recommendation linked",
                  f"{row.review} recommendation {row.number} → {action.ref}")  # fmt: skip
+            obligations.bring_up_to_date(session, app.rules(), app.timezone, app.today())
             session.commit()
             linked = row.id
-        app.bring_up_to_date()
         return RedirectResponse(f"{PAGE}?linked={linked}#r{linked}", status_code=303)
 
     return await run_in_threadpool(apply)

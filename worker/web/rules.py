@@ -143,5 +143,5 @@ def saving(web: Web, who: Visitor, text: str, proposal: Proposal) -> Response:
     except ConfigError as exc:
         proposal.general = ["Nothing saved: " + "; ".join(exc.problems)]
         return rules_page(web, who, proposal, 422)
-    app.bring_up_to_date()
+    app.follow_change()
     return RedirectResponse(f"/console/rules?saved={number}", status_code=303)

@@ -81,4 +81,5 @@ async def rollback(request: Request) -> Response:
     if isinstance(done, str):
         return await run_in_threadpool(versions_page, web, who, kind, (None, None), None, done,
                                        422)  # fmt: skip
+    await run_in_threadpool(web.app.follow_change)
     return RedirectResponse(f"/console/versions/{kind}?saved={done}", status_code=303)

@@ -20,6 +20,11 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("plan_runs") as batch:
         batch.add_column(sa.Column("changes_upto", sa.Integer(), nullable=True))
+    # Until now every change of a day was written by that day's plan or before it.
+    op.execute(
+        "UPDATE plan_runs SET changes_upto = (SELECT max(s.id) FROM stage_changes s "
+        'WHERE s."on" <= plan_runs.period)'
+    )
 
 
 def downgrade() -> None:
