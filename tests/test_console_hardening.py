@@ -3,13 +3,18 @@ session a form token belongs to, and a double confirm."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from tests.console import MANAGER, NURSE, csrf, health_item, link_token, partnership, sign_in
+from tests.test_console_imports import GOOD, actions, confirm, upload
 from tests.web import serve_process, serving
+from worker import importers
 from worker.app import App
 from worker.models import ConsoleSession, ObligationEvent
 
@@ -113,3 +118,30 @@ def plant(client: httpx.Client, token: str) -> None:
     """`token` as the browser's form-token cookie, in place of its own."""
     [mine] = [c for c in client.cookies.jar if c.name == "csrftoken"]
     client.cookies.set("csrftoken", token, domain=mine.domain, path=mine.path)
+
+
+def test_the_same_confirm_twice_at_once_answers_409_and_imports_once(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    both = threading.Barrier(2, timeout=20)  # each has looked for the plan before either stores
+
+    def together(writer: Any, parsed: Any, name: str) -> Any:
+        both.wait()
+        return stored(writer, parsed, name)
+
+    stored = importers.store
+    with serving(app) as client:
+        sign_in(client, app, MANAGER)
+        preview = upload(client, ("plan.csv", GOOD))
+        monkeypatch.setattr(importers, "store", together)  # the confirms, not the preview
+        answers: list[httpx.Response] = []
+        presses = [threading.Thread(target=lambda: answers.append(confirm(client, preview)))
+                   for _ in range(2)]  # fmt: skip
+        for press in presses:
+            press.start()
+        for press in presses:
+            press.join(60)
+        assert sorted(a.status_code for a in answers) == [303, 409]
+        [clash] = [a for a in answers if a.status_code == 409]
+        assert "Already imported" in clash.text
+    assert actions(app) == ["1.1", "1.2"]  # once

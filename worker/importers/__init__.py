@@ -12,6 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.db import transaction
@@ -158,6 +159,14 @@ def store(writer: Writer, parsed: Parsed, name: str) -> Outcome:
     return store_briefing(writer, parsed)
 
 
+class ImportedMeanwhileError(Exception):
+    """Another import stored the same new plan or sheet while this one was being stored."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name}: imported by another import at the same moment; "
+                         "nothing of this copy was stored")  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Importer:
     """Imports documents, each in its own transaction, and keeps their history: who, when,
@@ -181,8 +190,12 @@ class Importer:
             return self.one(received(path))
         except DocumentError as exc:
             return ImportResult(str(path), error=exc)
+        except ImportedMeanwhileError as exc:
+            return ImportResult(str(path), error=DocumentError(str(exc), file=str(path)))
 
     def one(self, document: Received) -> ImportResult:
+        """Import `document`; ImportedMeanwhileError when another import stored the same
+        plan or sheet at the same moment (nothing of this one is stored)."""
         result = ImportResult(document.name, sha256=document.sha256, size=len(document.data))
         try:
             result.kind, parsed = parse_document(document, self.options)
@@ -194,6 +207,8 @@ class Importer:
                 if not self.dry_run:
                     self.remember(session, document, result)
                     session.commit()
+        except IntegrityError as exc:  # the same new plan or sheet, stored by another import
+            raise ImportedMeanwhileError(document.name) from exc
         except DocumentError as exc:
             exc.file = document.name
             result.error, result.outcomes, result.changes = exc, [], []

@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
 from worker.console.acts import Doer, keep
-from worker.importers import ImportResult, Received
+from worker.importers import ImportedMeanwhileError, ImportResult, Received
 from worker.importers.history import display_name, keep_original, original
 from worker.importers.preview import Entry, entries
 from worker.importers.text import MAX_BYTES, one_line
@@ -125,12 +125,23 @@ async def confirm(request: Request) -> Response:
             keep(session, doer, "document imported", f"{result.name} ({result.sha256[:12]})")
 
         importer = replace(app.importer(who.person.email, plan, if_untitled=True), also=note)
-        results = [importer.one(document) for document in documents]
+        try:
+            results = [importer.one(document) for document in documents]
+        except ImportedMeanwhileError:  # the same Confirm pressed twice at once
+            app.follow_change()
+            return imported_meanwhile()
         app.follow_change()
         ids = ",".join(str(r.record_id) for r in results if r.record_id is not None)
         return RedirectResponse(f"{PAGE}?done={ids}#done", status_code=303)
 
     return await run_in_threadpool(apply)
+
+
+def imported_meanwhile() -> Response:
+    return problem(409, "Already imported",
+                   "These documents were being imported by another request at the same moment "
+                   "(Confirm pressed twice, perhaps). Each was imported once; nothing twice.",
+                   "The import history on the Imports page shows each.")  # fmt: skip
 
 
 def kept(folder: Path, choice: str) -> Received | None:
