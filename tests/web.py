@@ -71,6 +71,15 @@ def serving(app: App) -> Iterator[httpx.Client]:
 @contextmanager
 def serve_process(env: dict[str, str], log: Path) -> Iterator[httpx.Client]:
     """`reminders serve` as an operator runs it, its output (the access log) in `log`."""
+    with server_process(env, log) as (client, _):
+        yield client
+
+
+@contextmanager
+def server_process(
+    env: dict[str, str], log: Path
+) -> Iterator[tuple[httpx.Client, subprocess.Popen[bytes]]]:
+    """`serve_process`, with the server's process (to read its memory, say)."""
     port = free_port()
     command = [sys.executable, "-m", "worker.cli", "serve", "--port", str(port)]
     with log.open("wb") as out:
@@ -79,8 +88,8 @@ def serve_process(env: dict[str, str], log: Path) -> Iterator[httpx.Client]:
         )
         try:
             wait_for(lambda: answers(port), 30, "reminders serve to answer")
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-                yield client
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+                yield client, process
         finally:
             process.terminate()
             process.wait(timeout=30)

@@ -106,6 +106,7 @@ class App:
             self.today(),
             plan,
             Columns.of(self.settings.column_names),
+            limits=self.settings.document_limits,
         )
 
     def importer(

@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from worker.importers.columns import DEFAULT_NAMES, merged_names
+from worker.importers.limits import Limits
 from worker.paths import CONFIG_DIR, VAR_DIR
 from worker.yaml_files import ConfigError, describe_errors, mapping, read_yaml
 
@@ -133,6 +134,8 @@ class Settings(BaseSettings):
     # networks, or * where nothing but the proxy can reach the server, as in docker-compose).
     # Empty: nobody's is believed, and the client is whoever connected.
     forwarded_allow_ips: str = ""
+    # What reading one uploaded or imported document may cost (worker/importers/limits.py).
+    document_limits: Limits = Field(default_factory=Limits)
 
     @field_validator("column_names")
     @classmethod

@@ -23,10 +23,11 @@ from worker.importers.csv_files import csv_kind, csv_table, parse_actions_csv, p
 from worker.importers.documents import Parsed, ParsedPlan, ParsedSessionList, ParsedSheet
 from worker.importers.errors import DocumentError, refuse
 from worker.importers.history import keep_original, record_import
+from worker.importers.limits import Limits
 from worker.importers.mi_sheet import looks_like_mi_sheet, parse_mi_sheet
 from worker.importers.placeholders import check_dates
 from worker.importers.read import Read
-from worker.importers.sources import read_source
+from worker.importers.sources import DEFAULT_LIMITS, read_source
 from worker.importers.store import (
     FieldChange,
     Outcome,
@@ -64,6 +65,7 @@ class ImportOptions:
     plan: str | None = None
     columns: Columns = DEFAULT_COLUMNS  # the headings an action plan's columns go by
     plan_if_untitled: bool = False  # `plan` names only plans whose document has no title
+    limits: Limits = DEFAULT_LIMITS  # what reading one document may cost
 
     def title_for(self, lines: list[str]) -> str | None:
         """The title to give a plan read from `lines`; None for the document's own."""
@@ -116,7 +118,7 @@ def parse_document(document: Received, options: ImportOptions) -> tuple[str, lis
     """The document's kind and what it holds; raises DocumentError naming the file."""
     source = Read()
     try:
-        source = read_source(document.data)
+        source = read_source(document.data, options.limits)
         kind, parsed = parse_lines(source.lines, options)
         for item in parsed:
             check_dates(item, options.today)

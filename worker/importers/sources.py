@@ -7,15 +7,18 @@ import io
 import re
 import zipfile
 from collections.abc import Callable
+from functools import partial
 
 from worker.importers.errors import DocumentError, refuse
 from worker.importers.excel import xlsx_lines
+from worker.importers.limits import Limits, Reader, check_package, check_pages, read_apart
 from worker.importers.pdf import pdf_lines
 from worker.importers.read import Read
 from worker.importers.text import check_size, decode, text_lines
 from worker.importers.web_page import html_lines
 from worker.importers.word import docx_lines
 
+DEFAULT_LIMITS = Limits()
 ZIP_MAGIC = b"PK\x03\x04"
 PDF_MAGIC = b"%PDF-"
 PACKAGES = {  # the part that says what an Office package holds, and how to read it
@@ -25,17 +28,32 @@ PACKAGES = {  # the part that says what an Office package holds, and how to read
 HTML_START = re.compile(r"\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html\b)", re.I | re.S)
 
 
-def read_source(data: bytes) -> Read:
-    """Any document the importers read: each format by its content, else text."""
+def read_source(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Read:
+    """Any document the importers read: each format by its content, else text. Word, Excel
+    and PDF documents are read apart, within `limits` (worker/importers/limits.py)."""
     check_size(data)
     if data.startswith(PDF_MAGIC):
-        return reading("a PDF document", pdf_lines, data)
+        return reading("a PDF document", partial(read_apart, partial(pdf_within, limits=limits),
+                                                 limits=limits), data)  # fmt: skip
     package = package_of(data)
     if package is not None:
-        return reading(*PACKAGES[package], data)
+        what, read = PACKAGES[package]
+        return reading(what, partial(package_within, read=read, limits=limits), data)
     if HTML_START.match(data[:4096].decode("utf-8", errors="replace").lstrip("\ufeff")):
         return reading("a web page", lambda page: html_lines(decode(page)), data)
     return Read(text_lines(data))
+
+
+def pdf_within(data: bytes, limits: Limits) -> Read:
+    """A PDF's lines, its page count checked first (in the reading process)."""
+    check_pages(data, limits)
+    return pdf_lines(data)
+
+
+def package_within(data: bytes, read: Reader, limits: Limits) -> Read:
+    """An Office package's lines: its zip directory checked here, then read apart."""
+    check_package(data, limits)
+    return read_apart(read, data, limits)
 
 
 def reading(what: str, read: Callable[[bytes], Read], data: bytes) -> Read:
