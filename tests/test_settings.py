@@ -129,3 +129,9 @@ def test_a_password_in_the_query_of_an_address_is_refused_too(tmp_path: Path) ->
     assert caught.value.problems == [
         "database_url (its password): secrets come from the environment only"
     ]
+
+
+def test_document_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REMINDERS_DOCUMENT_LIMITS__PDF_PAGES", "1000")
+    limits = load_settings().document_limits
+    assert (limits.pdf_pages, limits.unpacked_mb) == (1000, 100)
