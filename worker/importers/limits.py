@@ -62,9 +62,8 @@ def check_package(data: bytes, limits: Limits) -> None:
 
 def check_pages(data: bytes, limits: Limits) -> None:
     """Refuses a PDF whose page tree counts more pages than `limits` allow."""
-    document = PDFDocument(PDFParser(io.BytesIO(data)))
-    pages = resolve1(resolve1(document.catalog.get("Pages")) or {}).get("Count", 0)
-    count = resolve1(pages)
+    tree = resolve1(PDFDocument(PDFParser(io.BytesIO(data))).catalog.get("Pages")) or {}
+    count = resolve1(tree.get("Count", 0))
     if isinstance(count, int) and count > limits.pdf_pages:
         raise refuse(f"has {count:,} pages; the limit is {limits.pdf_pages}")
 
