@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from worker.app import App
 from worker.db import transaction
-from worker.delivery import LONGEST_DELAY, backoff, claim, deliver, needing_a_push
+from worker.delivery import LONGEST_DELAY, backoff, claim, deliver, needing_a_push, retry_delays
 from worker.digest import Digest
 from worker.models import Delivery, DeliveryState
 from worker.transport import Outbox
@@ -80,3 +80,13 @@ def test_backoff_grows_and_stays_under_the_visibility_timeout() -> None:
     assert delays == sorted(delays)
     assert max(delays) <= LONGEST_DELAY < 3600
     assert backoff(1, 0.0) == 15.0
+
+
+def test_an_outcome_write_keeps_trying_through_the_lease_never_a_second_apart() -> None:
+    """While the lease holds nobody else may send the row: the write that records the relay's
+    250 keeps trying all that time, often enough to land as soon as the database is back."""
+    delays = list(retry_delays(300.0))
+    assert delays[0] == 0.2
+    assert max(delays) == 1.0
+    assert 300.0 <= sum(delays) < 301.0
+    assert list(retry_delays(0.0)) == []

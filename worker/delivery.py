@@ -16,7 +16,7 @@ import logging
 import random
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -36,10 +36,9 @@ from worker.transport import PermanentError, RecipientRefusedError, TransientErr
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 20
-# Seconds between attempts to record an outcome while the database is unreachable (~70 s):
-# often at first, so that the outcome is written as soon as the database is back, before the
-# recovery pass can take the row for abandoned and send it again.
-DATABASE_RETRY_DELAYS = (0.2,) * 25 + (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+# An outcome write that finds the database unreachable is tried again for as long as the
+# row's lease keeps other workers off it, and at least this many seconds.
+LEAST_PATIENCE = 70.0
 # Backoff: 30 s doubling, at most 15 min: far below the broker's one-hour visibility timeout.
 FIRST_DELAY, LONGEST_DELAY = 30.0, 900.0
 
@@ -55,6 +54,18 @@ def backoff(attempt: int, jitter: float, first: float = FIRST_DELAY) -> float:
     """Exponential with jitter (`jitter` in [0, 1)), so retries of many rows spread out."""
     ceiling = min(first * 2.0 ** (attempt - 1), LONGEST_DELAY)
     return ceiling * (0.5 + jitter / 2)
+
+
+def retry_delays(patience: float) -> Iterator[float]:
+    """Seconds to wait between attempts to write an outcome: 0.2 s at first, growing to at
+    most 1 s, for `patience` seconds in all. Never longer than a second, so the outcome is
+    written as soon as the database is back, before the lease runs out and the recovery pass
+    may take the row for abandoned and send it again."""
+    waited, delay = 0.0, 0.2
+    while waited < patience:
+        yield delay
+        waited += delay
+        delay = min(delay * 1.5, 1.0)
 
 
 def claimable(now: datetime) -> object:
@@ -113,37 +124,42 @@ def deliver(
         if row is None:
             return Outcome("skipped")
         session.expunge(row)
+    keep = Keep(factory, max(settings.lease_seconds, LEAST_PATIENCE))
     try:
         message = digest_message(row, settings, now)
     except Exception as exc:  # an unusable address, a template or payload that breaks
         log.exception("digest %s could not be built", delivery_id)
-        return failed_for_good(factory, row, f"cannot build the message: {exc}")
+        return failed_for_good(keep, row, f"cannot build the message: {exc}")
     try:
         transport.send(message)
     except TransientError as exc:
-        return failed_for_now(factory, row, now, str(exc), settings.retry_first_delay_seconds)
+        return failed_for_now(keep, row, now, str(exc), settings.retry_first_delay_seconds)
     except RecipientRefusedError as exc:
-        return refused_for_good(factory, row, str(exc))
+        return refused_for_good(keep, row, str(exc))
     except PermanentError as exc:  # the relay, the sender or the message: not the address
-        return failed_for_good(factory, row, str(exc))
-    persist(
-        factory, lambda s: finish(s, row, state=DeliveryState.SENT, sent_at=now, lease_until=None)
-    )
+        return failed_for_good(keep, row, str(exc))
+    keep(lambda s: finish(s, row, state=DeliveryState.SENT, sent_at=now, lease_until=None))
     return Outcome("sent")
 
 
-def persist(factory: sessionmaker[Session], write: Callable[[Session], object]) -> None:
-    """Write an outcome, riding out a short database outage: once the relay has accepted
-    a message, losing this write is what would make it go out a second time."""
-    for delay in (*DATABASE_RETRY_DELAYS, None):
-        try:
-            with transaction(factory) as session:
-                write(session)
-            return
-        except (OperationalError, InterfaceError):
-            if delay is None:
-                raise
-            time.sleep(delay)
+@dataclass(frozen=True)
+class Keep:
+    """Writes an outcome, riding out a database outage for `patience` seconds: once the relay
+    has accepted a message, losing this write is what would make it go out a second time."""
+
+    factory: sessionmaker[Session]
+    patience: float
+
+    def __call__(self, write: Callable[[Session], object]) -> None:
+        for delay in (*retry_delays(self.patience), None):
+            try:
+                with transaction(self.factory) as session:
+                    write(session)
+                return
+            except (OperationalError, InterfaceError):
+                if delay is None:
+                    raise
+                time.sleep(delay)
 
 
 def digest_message(row: Delivery, settings: Settings, now: datetime) -> EmailMessage:
@@ -156,25 +172,23 @@ def digest_message(row: Delivery, settings: Settings, now: datetime) -> EmailMes
     )
 
 
-def failed_for_now(
-    factory: sessionmaker[Session], row: Delivery, now: datetime, reason: str, first: float
-) -> Outcome:
+def failed_for_now(keep: Keep, row: Delivery, now: datetime, reason: str, first: float) -> Outcome:
     if row.attempts >= MAX_ATTEMPTS:
-        return failed_for_good(factory, row, f"gave up after {row.attempts} attempts: {reason}")
+        return failed_for_good(keep, row, f"gave up after {row.attempts} attempts: {reason}")
     delay = backoff(row.attempts, random.random(), first)  # noqa: S311 - jitter, not security
     later = now + timedelta(seconds=delay)
-    persist(factory, lambda s: finish(s, row, state=DeliveryState.PENDING, lease_until=None,
-                                      next_attempt_at=later, last_error=reason))  # fmt: skip
+    keep(lambda s: finish(s, row, state=DeliveryState.PENDING, lease_until=None,
+                          next_attempt_at=later, last_error=reason))  # fmt: skip
     return Outcome("retry", delay, reason)
 
 
-def failed_for_good(factory: sessionmaker[Session], row: Delivery, reason: str) -> Outcome:
+def failed_for_good(keep: Keep, row: Delivery, reason: str) -> Outcome:
     failed = DeliveryState.FAILED
-    persist(factory, lambda s: finish(s, row, state=failed, lease_until=None, last_error=reason))
+    keep(lambda s: finish(s, row, state=failed, lease_until=None, last_error=reason))
     return Outcome("failed", reason=reason)
 
 
-def refused_for_good(factory: sessionmaker[Session], row: Delivery, reply: str) -> Outcome:
+def refused_for_good(keep: Keep, row: Delivery, reply: str) -> Outcome:
     """The relay refused the address for good: failed, and the address marked undeliverable
     (its later digests are held until it is corrected); held, if it was marked already."""
 
@@ -186,7 +200,7 @@ def refused_for_good(factory: sessionmaker[Session], row: Delivery, reply: str) 
         elif finish(session, row, state=DeliveryState.FAILED, lease_until=None, last_error=reply):
             undeliverable.mark(session, row, reply)
 
-    persist(factory, write)
+    keep(write)
     return Outcome("failed", reason=reply)
 
 
