@@ -16,7 +16,7 @@ from benchmarks import console, digests, feeds, imports, planning, sweep
 from benchmarks.databases import Databases
 from benchmarks.measure import Figure
 from benchmarks.scales import SCALES
-from tests.services import postgres_cluster
+from tests.support.services import postgres_cluster
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTS = ("B1", "B2", "B3", "B4", "B5", "B6")

@@ -32,13 +32,13 @@ from benchmarks.generate import STAMP, Row, insert, partnership, table
 from benchmarks.measure import Figure
 from benchmarks.scales import TODAY, Scale
 from benchmarks.sweep import BACKENDS
-from tests.services import free_port
+from tests.support.services import free_port
 from worker.app import App
 from worker.cli.web import run_server
-from worker.console.sessions import Client, begin
 from worker.db import transaction
 from worker.models import Agency, Obligation, StageChange
 from worker.settings import load_settings
+from worker.signin.sessions import Client, begin
 from worker.web import create_app
 
 PROCESSES = 2

@@ -32,10 +32,10 @@ from benchmarks.generate import (
 from benchmarks.generate import sheets as make_sheets
 from benchmarks.measure import Figure
 from benchmarks.scales import TODAY, Scale
-from tests.services import Recorder, celery_process, redis_server, smtp_server, wait_for
+from tests.support.services import Recorder, celery_process, redis_server, smtp_server, wait_for
 from worker.app import App
+from worker.delivery.tick import plan_once
 from worker.models import DailyRun, Delivery, DeliveryState, Obligation
-from worker.scheduler import plan_once
 
 DELAY = 0.05  # seconds the SMTP server waits per message
 ITEMS = 20

@@ -22,7 +22,7 @@ from benchmarks.databases import Databases, app_for, settle
 from benchmarks.generate import partnership
 from benchmarks.measure import Figure
 from benchmarks.scales import Scale
-from tests.services import free_port, wait_for
+from tests.support.services import free_port, wait_for
 
 PATH = "/feeds/sessions.ics"
 PROCESSES = 2

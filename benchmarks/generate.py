@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import Connection, Table, func, select
 
 from benchmarks.scales import TODAY
-from worker import escalation as engine
 from worker.app import App
 from worker.db import transaction
 from worker.models import (
@@ -38,7 +37,8 @@ from worker.models import (
 )
 from worker.obligations.documents import signature
 from worker.obligations.stages import fingerprint
-from worker.rules import Rules
+from worker.rules import engine
+from worker.rules.ladder import Rules
 
 CHUNK = 5_000
 STAMP = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)

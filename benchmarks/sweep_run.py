@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 
 from benchmarks.measure import counting_queries, peak_rss_mb, timed
 from worker.app import App
+from worker.delivery.planning import plan
 from worker.models import DailyRun
 from worker.obligations import record, record_each
-from worker.planning import plan
 from worker.settings import load_settings
 
 PLAIN = "SELECT * FROM obligations WHERE resolved_on IS NULL ORDER BY id"

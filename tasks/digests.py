@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 from worker.celery_app import celery, runtime
-from worker.delivery import deliver
-from worker.scheduler import run_tick
+from worker.delivery.ledger import deliver
+from worker.delivery.tick import run_tick
 
 DATABASE_RETRY_SECONDS = 5
 

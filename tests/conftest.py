@@ -12,8 +12,8 @@ from playwright.sync_api import Browser
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.browser import CHECKER, MARKUP_WARNINGS, chromium
-from tests.services import (
+from tests.support.browser import CHECKER, MARKUP_WARNINGS, chromium
+from tests.support.services import (
     NuChecker,
     Recorder,
     nu_checker,
@@ -22,9 +22,9 @@ from tests.services import (
     smtp_server,
 )
 from worker.app import App
+from worker.config.versions import DIRECTORY, Author, save
 from worker.db import transaction
 from worker.settings import load_settings
-from worker.versions import DIRECTORY, Author, save
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = Path(os.environ.get("REMINDERS_SEEDS", ROOT.parent / "shared" / "seeds"))

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.services import ROOT
+from tests.support.services import ROOT
 
 
 def test_small_scale_run_reports_every_figure_with_its_floor(tmp_path: Path) -> None:

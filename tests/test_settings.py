@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
-from tests.services import Recorder
+from tests.support.services import Recorder
+from worker.mail.transport import PermanentError, SmtpRelay
 from worker.settings import Smtp, load_settings
-from worker.transport import PermanentError, SmtpRelay
 from worker.yaml_files import ConfigError
 
 

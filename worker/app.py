@@ -15,16 +15,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker import obligations
-from worker.config import Config, Files, Versions
+from worker.config.in_force import Config, Files, Versions
+from worker.config.versions import first_versions
 from worker.db import alembic_config, make_engine, session_factory, transaction, upgrade
-from worker.directory import Directory, sync_directory
-from worker.feed_files import FeedFiles
-from worker.feeds import Site, publish_sessions
+from worker.directory.entries import Directory, sync_directory
+from worker.feeds.files import FeedFiles
+from worker.feeds.public import Site, publish_sessions
 from worker.importers import Importer, ImportOptions
 from worker.importers.columns import Columns
-from worker.rules import Rules
+from worker.rules.ladder import Rules
 from worker.settings import Settings, load_settings
-from worker.versions import first_versions
 from worker.workdays import local_date
 from worker.yaml_files import ConfigError
 

@@ -3,7 +3,7 @@
 Tasks acknowledge late and are rejected if their worker dies, each sending thread takes one
 message at a time, and due times live in the database rather than in long ETAs (the Redis
 transport re-delivers anything unacknowledged after its visibility timeout). The beat runs one
-short UTC tick; local send times are worked out in `worker.planning`, not by crontab.
+short UTC tick; local send times are worked out in `worker.delivery.planning`, not by crontab.
 
 A worker is one process with a pool of threads (`send_concurrency`, 8 by default): a send is
 mostly waiting on the relay, so threads keep several sends in flight where prefork processes
@@ -21,9 +21,9 @@ from celery import Celery
 from celery.signals import worker_process_init
 
 from worker.app import App
+from worker.mail.transport import Transport, transport_for
 from worker.paths import private_files
 from worker.settings import Settings
-from worker.transport import Transport, transport_for
 
 
 class Runtime:

@@ -156,8 +156,8 @@ def nested_model(annotation: Any) -> type[BaseModel] | None:
 
 
 def round_trip() -> YAML:
-    """How the directory and rules are edited in place (worker/directory_edits.py,
-    worker/rules_form.py): ruamel.yaml, round trip, keeping comments and layout."""
+    """How the directory and rules are edited in place (worker/directory/edits.py,
+    worker/rules/form.py): ruamel.yaml, round trip, keeping comments and layout."""
     yaml = YAML(typ="rt")
     yaml.width = 4096  # long lines stay on one line, as the business manager wrote them
     yaml.preserve_quotes = True

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from worker.app import App, NotInitialisedError
-from worker.csv_export import csv_text
+from worker.reports.csv_files import csv_text
 from worker.yaml_files import ConfigError
 
 console = Console(soft_wrap=True)

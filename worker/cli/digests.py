@@ -12,19 +12,19 @@ from sqlalchemy import select
 
 from worker.app import App
 from worker.cli.common import app_from, ready, show_report
+from worker.cli.supervisor import run_together
 from worker.cli.web import HOST, PORT, check_signing_key
-from worker.delivery import deliver
-from worker.digest import Digest
+from worker.delivery.ledger import deliver
+from worker.delivery.planning import deliveries_due, latest_period
+from worker.delivery.tick import cover_on, plan_once
 from worker.importers import import_files
-from worker.links import digest_links
-from worker.mail import build_digest_message
+from worker.mail.digest import Digest
+from worker.mail.links import digest_links
+from worker.mail.message import build_digest_message
+from worker.mail.transport import transport_for
 from worker.models import Delivery, DeliveryState, Plan
 from worker.paths import EXAMPLES_DIR
-from worker.planning import deliveries_due, latest_period
-from worker.scheduler import cover_on, plan_once
 from worker.settings import Settings
-from worker.supervisor import run_together
-from worker.transport import transport_for
 
 ON = click.option("--on", "on", type=click.DateTime(["%Y-%m-%d"]), help="The send period.")
 

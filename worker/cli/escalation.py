@@ -15,7 +15,7 @@ from worker import obligations
 from worker.app import App
 from worker.cli.common import app_from, console, plain_table, ready, show_report
 from worker.db import transaction
-from worker.directory import find_agency
+from worker.directory.entries import find_agency
 from worker.models import Agency, Obligation, StageChange
 from worker.obligations import (
     Assessment,
@@ -32,8 +32,8 @@ from worker.obligations import (
 from worker.obligations import (
     explain as explanation,
 )
-from worker.rule_warnings import rule_warnings
-from worker.rules import Ladder, Rules, load_rules
+from worker.rules.ladder import Ladder, Rules, load_rules
+from worker.rules.warnings import rule_warnings
 from worker.yaml_files import ConfigError
 
 ON = click.option("--on", "on", type=click.DateTime(["%Y-%m-%d"]), help="Assess as of this date.")

@@ -10,7 +10,7 @@ from worker import obligations
 from worker.cli.common import app_from, console, plain_table, ready
 from worker.db import transaction
 from worker.models import Action, Plan
-from worker.recommendations import find_recommendation, link, standings
+from worker.obligations.recommendations import find_recommendation, link, standings
 
 
 @click.group("recommendations")

@@ -13,12 +13,12 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.text import Text
 
-from worker import listing
 from worker.app import App, NotInitialisedError
+from worker.cli import listing
 from worker.cli.common import app_from, console, plain_table, ready
+from worker.directory.recipients import Partnership, UnknownContact, unknown_la_contacts
 from worker.importers import ImportResult
 from worker.importers.preview import Entry, entries
-from worker.recipients import Partnership, UnknownContact, unknown_la_contacts
 from worker.yaml_files import ConfigError
 
 

@@ -18,18 +18,12 @@ from sqlalchemy.orm import Session
 
 from worker.app import App
 from worker.cli.common import app_from, console, plain_table, ready
-from worker.db import transaction
-from worker.models import ConfigVersion
-from worker.recipients import Person
-from worker.schools import SchoolChanges, SchoolsError, apply, compare, read_schools
-from worker.undeliverable import correct_address
-from worker.versions import (
+from worker.config.changes import correct_address, cover, hand_over
+from worker.config.versions import (
     DIRECTORY,
     FILES,
     RULES,
     Author,
-    cover,
-    hand_over,
     history,
     newest,
     roll_back,
@@ -37,6 +31,10 @@ from worker.versions import (
     text_in_force,
     warnings_in_force,
 )
+from worker.db import transaction
+from worker.directory.recipients import Person
+from worker.directory.schools import SchoolChanges, SchoolsError, apply, compare, read_schools
+from worker.models import ConfigVersion
 from worker.yaml_files import ConfigError
 
 BY = click.option("--by", required=True, help="Who makes this version (e-mail address).")

@@ -15,17 +15,17 @@ from sqlalchemy.orm import Session
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
-from worker.agency_feeds import feed_of, feed_path, issue_token, shown_token
 from worker.app import App
 from worker.cli.common import app_from, console, plain_table, ready
 from worker.console.people import person_of
-from worker.console.signin import link_url, new_link
 from worker.db import transaction
-from worker.directory import find_agency
-from worker.feeds import webcal
-from worker.links import SigningKeyError, signing_key
+from worker.directory.entries import find_agency
+from worker.feeds.agency import feed_of, feed_path, issue_token, shown_token
+from worker.feeds.public import webcal
+from worker.mail.links import SigningKeyError, signing_key
 from worker.models import Agency, AgencyFeed
 from worker.settings import Settings
+from worker.signin.links import link_url, new_link
 
 HOST = click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 PORT = click.option("--port", default=8000, show_default=True, help="Port to listen on.")

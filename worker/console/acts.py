@@ -13,9 +13,9 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session
 
 from worker.console.people import ACKNOWLEDGE, COMPLETE, NOTE, REASSIGN, RETARGET, Person
-from worker.console.sessions import Client
 from worker.models import Agency, ConsoleAction, Obligation, ObligationEvent
 from worker.obligations import record_event
+from worker.signin.sessions import Client
 
 EVENTS = {
     ACKNOWLEDGE: "acknowledged",

@@ -26,7 +26,8 @@ from worker.console.items import (
     status_column,
     theme_column,
 )
-from worker.directory import Directory, fold
+from worker.directory.entries import Directory, fold
+from worker.directory.undeliverable import marked
 from worker.models import (
     Action,
     DailyRun,
@@ -39,7 +40,6 @@ from worker.models import (
     StageChange,
     UndeliverableAddress,
 )
-from worker.undeliverable import marked
 
 SHORT_LIST = 10
 RECENT_DAYS = 30

@@ -19,9 +19,9 @@ from datetime import date
 
 from sqlalchemy import ColumnElement, false, or_, select
 
-from worker.directory import Directory
+from worker.directory.entries import Directory
 from worker.models import Agency, Establishment, Obligation
-from worker.rules import ROLE_NAMES
+from worker.rules.ladder import ROLE_NAMES
 
 ACKNOWLEDGE, NOTE, COMPLETE, RETARGET, REASSIGN = (
     "acknowledge", "note", "complete", "retarget", "reassign",

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
-from worker.agency_feeds import shown_token
 from worker.app import App
 from worker.console.items import COMPLETE, DUE_SOON, ON_TRACK, OVERDUE, page_number
+from worker.feeds.agency import shown_token
 from worker.models import (
     Agency,
     AgencyFeed,

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from worker.directory import fold
+from worker.directory.entries import fold
 from worker.history import change_row
 from worker.importers.documents import (
     ParsedAction,

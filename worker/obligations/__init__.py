@@ -12,7 +12,9 @@ The rest of the service talks to this package only:
 * `stages` writes the daily record: stage changes, their reasons, resolutions, problems;
   `bring_up_to_date` is the one way to have it written, by the daily run or at once after
   anything that moves an item (`take_turn` first when the same transaction moves it);
-* `reach` says whom an obligation can reach, and which obligations can reach a person.
+* `reach` says whom an obligation can reach, and which obligations can reach a person;
+* `preview` says what proposed rules would do to the items live, before they are saved;
+* `recommendations` links a review's recommendations to the CAP actions that answer them.
 """
 
 from worker.obligations.assess import Assessment, Assessor, Unassessed, assess

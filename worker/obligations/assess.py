@@ -17,13 +17,13 @@ from functools import cached_property
 
 from sqlalchemy.orm import Session
 
-from worker import escalation as engine
-from worker.escalation import Decision
+from worker.directory.recipients import Owner, Partnership, Recipient, owner_of, who
 from worker.models import Obligation
 from worker.obligations.store import engine_view, stream
 from worker.obligations.view import View, view_of
-from worker.recipients import Owner, Partnership, Recipient, owner_of, who
-from worker.rules import Ladder, Rules
+from worker.rules import engine
+from worker.rules.engine import Decision
+from worker.rules.ladder import Ladder, Rules
 from worker.workdays import BEYOND_CALENDAR, WorkingCalendar
 
 log = logging.getLogger(__name__)

@@ -41,7 +41,7 @@ from worker.models import (
     group_members,
 )
 from worker.obligations.events import DOCUMENT, completed, last_event, record_event
-from worker.rules import Rules
+from worker.rules.ladder import Rules
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from worker import escalation as engine
 from worker.models import Obligation
 from worker.obligations.store import engine_view
 from worker.obligations.view import view_of
-from worker.rules import Ladder, Rules
+from worker.rules import engine
+from worker.rules.ladder import Ladder, Rules
 
 ONE_DAY = timedelta(days=1)
 

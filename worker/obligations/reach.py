@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
-from worker.directory import fold
+from worker.directory.entries import fold
+from worker.directory.recipients import Partnership
 from worker.models import Agency, Contact, Establishment, MISheet, Obligation, Role
-from worker.recipients import Partnership
-from worker.rules import Ladder
+from worker.rules.ladder import Ladder
 
 OFFICERS = ("business_manager", "independent_chair")
 MOST_IDS = 10_000  # owners named in one query (SQLite allows 32,766 parameters a statement)

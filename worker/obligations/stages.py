@@ -22,9 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from worker import escalation as engine
 from worker.db import clock_of, one_at_a_time
-from worker.escalation import Decision
 from worker.history import record_change
 from worker.models import DailyRun, Obligation, StageChange
 from worker.obligations.assess import Assessor, Unassessed, problem_text
@@ -32,7 +30,9 @@ from worker.obligations.documents import keep_in_step
 from worker.obligations.events import completed
 from worker.obligations.store import BATCH, engine_view, stream
 from worker.obligations.view import view_of
-from worker.rules import Rules
+from worker.rules import engine
+from worker.rules.engine import Decision
+from worker.rules.ladder import Rules
 
 log = logging.getLogger(__name__)
 

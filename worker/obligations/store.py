@@ -9,9 +9,9 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from worker import escalation as engine
 from worker.models import Action, Agency, Contact, Obligation, ObligationEvent
-from worker.rules import Ladder
+from worker.rules import engine
+from worker.rules.ladder import Ladder
 
 BATCH = 1000  # rows fetched (and, when recording, flushed) at a time
 # The events that move the ladder; the others (progress notes, reassignments) are the record.

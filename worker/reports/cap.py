@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from worker.app import App
 from worker.models import Action, ActionStatus, Obligation, Plan
-from worker.rules import Ladder
+from worker.rules.ladder import Ladder
 from worker.templating import long_date
 
 STATUSES = ("Overdue", "Due soon", "On track", "Complete")

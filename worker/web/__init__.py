@@ -31,7 +31,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from worker.app import App
-from worker.links import ACKNOWLEDGE, COMPLETE
+from worker.mail.links import ACKNOWLEDGE, COMPLETE
 from worker.settings import Settings
 from worker.web import (
     actions,

@@ -32,9 +32,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from worker import obligations
-from worker.console.sessions import Client
 from worker.db import transaction
-from worker.links import ACKNOWLEDGE, Grant, LinkError, SigningKeyError
+from worker.mail.links import ACKNOWLEDGE, Grant, LinkError, SigningKeyError
 from worker.models import LinkUse, Obligation
 from worker.obligations import (
     Assessment,
@@ -44,6 +43,7 @@ from worker.obligations import (
     record_event,
     stream,
 )
+from worker.signin.sessions import Client
 from worker.web.context import Web, page, problem, web_of
 from worker.yaml_files import ConfigError
 

@@ -11,17 +11,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from worker.agency_feeds import (
+from worker.app import AGENCY, SESSIONS
+from worker.feeds.agency import (
     agency_for_token,
     agency_key,
     deadline_feed,
     deadlines_generation,
     kept_deadline_feed,
 )
-from worker.app import AGENCY, SESSIONS
-from worker.feed_files import Stored
-from worker.feeds import (
-    Feed,
+from worker.feeds.files import Feed, Stored
+from worker.feeds.public import (
     SessionFilter,
     Site,
     session_feed,

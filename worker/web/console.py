@@ -23,9 +23,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from worker import delivery, obligations, preferences
-from worker.agency_feeds import issue_token, revoke
-from worker.console import records, sessions
+from worker import obligations
+from worker.console import records
 from worker.console.acts import NOTE_LIMIT, Doer, ForbiddenError, act, keep
 from worker.console.acts import Request as Asked
 from worker.console.chart import status_chart
@@ -43,11 +42,15 @@ from worker.console.items import (
 from worker.console.kept import Kept
 from worker.console.overview import Overview, overview, revision
 from worker.console.people import REASSIGN, Person
-from worker.csv_export import csv_text
+from worker.delivery import ledger as delivery
+from worker.feeds.agency import issue_token, revoke
+from worker.mail import preferences
+from worker.mail.preferences import wants_daily
 from worker.models import Agency, DeliveryState, Obligation
 from worker.obligations import EventRefusedError, officer_stage, stream
-from worker.preferences import wants_daily
-from worker.rules import Ladder
+from worker.reports.csv_files import csv_text
+from worker.rules.ladder import Ladder
+from worker.signin import sessions
 from worker.web.context import Web, page, problem, web_of
 from worker.web.guard import RefusedError, Visitor, forbidden, form_of, visiting
 

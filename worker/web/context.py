@@ -15,8 +15,8 @@ from worker.app import App
 from worker.console.items import Choices
 from worker.console.kept import Keeper
 from worker.console.overview import Overview
-from worker.feeds import Site
-from worker.links import Links
+from worker.feeds.public import Site
+from worker.mail.links import Links
 from worker.templating import render_html
 from worker.web.http import security_headers
 

@@ -8,8 +8,8 @@
     GET, POST /console/directory/edit the directory's text, edited whole (manager)
 
 Both changes go through the same functions as `reminders directory replace` and `reminders
-directory correct` (worker/versions.py, worker/undeliverable.py): a new directory version
-with who, when, why and from where, and a console action, in one transaction.
+directory correct` (worker/config/changes.py): a new directory version with who, when, why
+and from where, and a console action, in one transaction.
 """
 
 from __future__ import annotations
@@ -25,20 +25,20 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from worker import versions
-from worker.console.acts import Doer, keep
-from worker.models import Delivery, DeliveryState, UndeliverableAddress
-from worker.recipients import Person
-from worker.undeliverable import correct_address, marked
-from worker.versions import (
+from worker.config import changes
+from worker.config.changes import correct_address, hand_over
+from worker.config.versions import (
     DIRECTORY,
     Author,
-    hand_over,
     newest,
     numbered,
     save,
     text_in_force,
 )
+from worker.console.acts import Doer, keep
+from worker.directory.recipients import Person
+from worker.directory.undeliverable import marked
+from worker.models import Delivery, DeliveryState, UndeliverableAddress
 from worker.web.context import Web, page, web_of
 from worker.web.guard import Visitor, forbidden, form_of, visiting
 from worker.yaml_files import ConfigError
@@ -130,7 +130,7 @@ async def cover(request: Request) -> Response:
     def change(session: Session, author: Author, web: Web, now: datetime) -> str:
         starts, ends = (day(form.get(k, ""), k) for k in ("from", "to"))
         folder = web.app.settings.config_dir
-        row = versions.cover(session, away, Person(name, email), starts, ends, author, folder)
+        row = changes.cover(session, away, Person(name, email), starts, ends, author, folder)
         return f"saved={row.number}"
 
     return await changing(request, form, ("away", "delegate", "delegate_name", "from", "to"),

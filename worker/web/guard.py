@@ -2,7 +2,7 @@
 
 * The session cookie (`console`) holds a random token, `HttpOnly`, `SameSite=Lax`, scoped to
   /console, `Secure` when the service is on https. The session behind it lives in the
-  database (worker/console/sessions.py), so it can be ended from anywhere.
+  database (worker/signin/sessions.py), so it can be ended from anywhere.
 * CSRF: every console form carries the token of asgi-csrf (a signed double-submit cookie,
   the library Datasette uses); a POST without it, or with another, is refused before any
   handler runs. Every change is a POST; no GET changes anything. Each session is given a
@@ -33,11 +33,11 @@ from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from worker.console.people import Person, person_of
-from worker.console.sessions import Client, Lifetimes, current, end_all, forms_match
 from worker.db import transaction
 from worker.importers.text import MAX_BYTES
-from worker.links import SigningKeyError, signing_key
+from worker.mail.links import SigningKeyError, signing_key
 from worker.settings import Settings
+from worker.signin.sessions import Client, Lifetimes, current, end_all, forms_match
 from worker.tokens import new_token
 from worker.web.context import Web, problem, web_of
 

@@ -2,7 +2,7 @@
 
 Calendar clients poll; answering "not modified" (304) saves them and us the body. The ETag
 is the SHA-256 of the body (strong: same bytes, same tag), and Last-Modified comes from the
-data (see `worker.feeds.Feed`), never later than now. Feeds are never compressed: one Outlook
+data (see `worker.feeds.public.Feed`), never later than now. Feeds are never compressed: one Outlook
 subscription failure was cured by turning gzip off, so this app has no GZip middleware and
 sends `Cache-Control: no-transform` so that proxies leave the body alone too.
 
@@ -23,8 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from worker.feed_files import Stored
-from worker.feeds import Feed
+from worker.feeds.files import Feed, Stored
 
 log = logging.getLogger("reminders.web.access")
 

@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from worker import obligations
 from worker.console.acts import Doer, keep
 from worker.models import Action, Plan, Recommendation
-from worker.recommendations import link, standings
+from worker.obligations.recommendations import link, standings
 from worker.web.context import Web, page, web_of
 from worker.web.guard import Visitor, forbidden, form_of, visiting
 

@@ -6,7 +6,7 @@
 
 Saving takes a preview of exactly what is saved (the form carries its fingerprint) and the
 version the form was opened on: if someone saved another version meanwhile, nothing is saved
-and the form says so. A save is one transaction: the new version (worker/versions.py), the
+and the form says so. A save is one transaction: the new version (worker/config/versions.py), the
 live items re-applied when the business manager chose so, and the console action, all with
 who, when, why and from where.
 """
@@ -23,13 +23,22 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from worker import obligations
+from worker.config.versions import (
+    RULES,
+    Author,
+    check,
+    newest,
+    origin,
+    parse_rules,
+    save,
+    text_in_force,
+)
 from worker.console.acts import Doer, keep
 from worker.models import Obligation
-from worker.rule_warnings import rule_warnings
-from worker.rules import ROLE_NAMES
-from worker.rules_form import Form, RulesFields, by_field, fields_of, one, proposed_text
-from worker.rules_preview import HORIZON, Preview, preview
-from worker.versions import RULES, Author, check, newest, origin, parse_rules, save, text_in_force
+from worker.obligations.preview import HORIZON, Preview, preview
+from worker.rules.form import Form, RulesFields, by_field, fields_of, one, proposed_text
+from worker.rules.ladder import ROLE_NAMES
+from worker.rules.warnings import rule_warnings
 from worker.web.context import Web, page, web_of
 from worker.web.guard import Visitor, forbidden, form_lists, visiting
 from worker.yaml_files import ConfigError

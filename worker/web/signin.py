@@ -27,12 +27,12 @@ from starlette.responses import RedirectResponse, Response
 
 from worker.app import App
 from worker.console.people import person_of
-from worker.console.sessions import begin, end, end_all
-from worker.console.signin import Letter, link_url, new_link, redeem, sign_in_message, usable
 from worker.db import transaction
-from worker.mail import parse_address
+from worker.mail.message import parse_address
+from worker.mail.transport import transport_for
 from worker.models import ConsoleSession
-from worker.transport import transport_for
+from worker.signin.links import Letter, link_url, new_link, redeem, sign_in_message, usable
+from worker.signin.sessions import begin, end, end_all
 from worker.web.context import page, problem, web_of
 from worker.web.guard import (
     BACK,

@@ -1,4 +1,4 @@
-"""The console's pages for the versions of the rules and the directory (worker/versions.py).
+"""The console's pages for the versions of the rules and the directory (worker/config/versions.py).
 
     /console/versions/{kind}                     every version; ?a=N&b=M: their difference
     /console/versions/{kind}/{number}/rollback   POST: put version N back in force (manager)
@@ -13,8 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from worker.config.versions import KINDS, Author, difference, history, numbered, roll_back
 from worker.console.acts import Doer, keep
-from worker.versions import KINDS, Author, difference, history, numbered, roll_back
 from worker.web.context import Web, page, problem, web_of
 from worker.web.guard import Visitor, forbidden, form_of, visiting
 from worker.yaml_files import ConfigError

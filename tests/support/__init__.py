@@ -1,0 +1,1 @@
+"""What the tests share: servers, browsers, workers, and helpers for the console and web."""

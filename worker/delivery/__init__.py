@@ -1,0 +1,10 @@
+"""Getting each period's digests out: planned once, sent once, never lost.
+
+* `planning` decides, for one send period, who is due a digest and writes the ledger rows;
+* `ledger` claims a row, sends it through a transport, records the outcome, and finds what
+  a lost worker or broker left behind;
+* `tick` is what the beat does every minute: plan the current period once, queue what needs
+  sending, keep the feeds current.
+
+Celery tasks (`tasks/`) call `tick.run_tick` and `ledger.deliver`; nothing else sends.
+"""

@@ -1,0 +1,234 @@
+"""The delivery ledger: claim a row, send it once, record the outcome. Never lose one.
+
+No part of Celery, Redis or SMTP is exactly-once; the database row is the only record to
+trust. A row is claimed with a conditional UPDATE (no row changed: another worker has it),
+and its lease, attempt count and Message-ID are committed before the SMTP DATA.
+
+The one unavoidable window: the relay accepts the message (250) and the worker dies before
+the "sent" commit. When the lease runs out, the recovery pass sends the row again, with the
+SAME Message-ID. The policy is at-least-once: a reminder that may, rarely, arrive twice
+(and which mail systems that honour Message-ID show once) is better than one lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from worker.db import transaction
+from worker.directory import undeliverable
+from worker.mail.digest import Digest
+from worker.mail.message import build_digest_message
+from worker.mail.transport import PermanentError, RecipientRefusedError, TransientError, Transport
+from worker.models import Delivery, DeliveryState
+from worker.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 20
+# An outcome write that finds the database unreachable is tried again for as long as the
+# row's lease keeps other workers off it, and at least this many seconds.
+LEAST_PATIENCE = 70.0
+# Backoff: 30 s doubling, at most 15 min: far below the broker's one-hour visibility timeout.
+FIRST_DELAY, LONGEST_DELAY = 30.0, 900.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: str  # sent | retry | failed | skipped
+    retry_in: float | None = None
+    reason: str = ""
+
+
+def backoff(attempt: int, jitter: float, first: float = FIRST_DELAY) -> float:
+    """Exponential with jitter (`jitter` in [0, 1)), so retries of many rows spread out."""
+    ceiling = min(first * 2.0 ** (attempt - 1), LONGEST_DELAY)
+    return ceiling * (0.5 + jitter / 2)
+
+
+def retry_delays(patience: float) -> Iterator[float]:
+    """Seconds to wait between attempts to write an outcome: 0.2 s at first, growing to at
+    most 1 s, for `patience` seconds in all. Never longer than a second, so the outcome is
+    written as soon as the database is back, before the lease runs out and the recovery pass
+    may take the row for abandoned and send it again."""
+    waited, delay = 0.0, 0.2
+    while waited < patience:
+        yield delay
+        waited += delay
+        delay = min(delay * 1.5, 1.0)
+
+
+def claimable(now: datetime) -> object:
+    due = or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)
+    pending = and_(Delivery.state == DeliveryState.PENDING, due)
+    abandoned = and_(Delivery.state == DeliveryState.SENDING, Delivery.lease_until < now)
+    return or_(pending, abandoned)
+
+
+def claim(
+    session: Session, delivery_id: int, now: datetime, domain: str, lease: float = 300.0
+) -> Delivery | None:
+    """Take the row for this worker, or None when someone else has it or it is done."""
+    # Short enough that the header is never folded; unique by row and a random part.
+    message_id = f"<digest.{delivery_id}.{secrets.token_hex(6)}@{domain}>"
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, claimable(now))  # type: ignore[arg-type]
+        .values(
+            state=DeliveryState.SENDING,
+            attempts=Delivery.attempts + 1,
+            lease_until=now + timedelta(seconds=lease),
+            message_id=func.coalesce(Delivery.message_id, message_id),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return session.get(Delivery, delivery_id, populate_existing=True)
+
+
+def finish(session: Session, row: Delivery, **values: object) -> bool:
+    """Record the outcome, only if our claim still stands (fenced by the attempt count)."""
+    result = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id == row.id,
+            Delivery.state == DeliveryState.SENDING,
+            Delivery.attempts == row.attempts,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def deliver(
+    factory: sessionmaker[Session],
+    transport: Transport,
+    settings: Settings,
+    delivery_id: int,
+    now: datetime,
+) -> Outcome:
+    with transaction(factory) as session:
+        row = claim(session, delivery_id, now, settings.partnership_domain, settings.lease_seconds)
+        if row is None:
+            return Outcome("skipped")
+        session.expunge(row)
+    keep = Keep(factory, max(settings.lease_seconds, LEAST_PATIENCE))
+    try:
+        message = digest_message(row, settings, now)
+    except Exception as exc:  # an unusable address, a template or payload that breaks
+        log.exception("digest %s could not be built", delivery_id)
+        return failed_for_good(keep, row, f"cannot build the message: {exc}")
+    try:
+        transport.send(message)
+    except TransientError as exc:
+        return failed_for_now(keep, row, now, str(exc), settings.retry_first_delay_seconds)
+    except RecipientRefusedError as exc:
+        return refused_for_good(keep, row, str(exc))
+    except PermanentError as exc:  # the relay, the sender or the message: not the address
+        return failed_for_good(keep, row, str(exc))
+    keep(lambda s: finish(s, row, state=DeliveryState.SENT, sent_at=now, lease_until=None))
+    return Outcome("sent")
+
+
+@dataclass(frozen=True)
+class Keep:
+    """Writes an outcome, riding out a database outage for `patience` seconds: once the relay
+    has accepted a message, losing this write is what would make it go out a second time."""
+
+    factory: sessionmaker[Session]
+    patience: float
+
+    def __call__(self, write: Callable[[Session], object]) -> None:
+        for delay in (*retry_delays(self.patience), None):
+            try:
+                with transaction(self.factory) as session:
+                    write(session)
+                return
+            except (OperationalError, InterfaceError):
+                if delay is None:
+                    raise
+                time.sleep(delay)
+
+
+def digest_message(row: Delivery, settings: Settings, now: datetime) -> EmailMessage:
+    return build_digest_message(
+        Digest.from_json(row.payload),
+        sender=settings.mail_from,
+        message_id=row.message_id or "",
+        list_id=f"Partnership reminders <digests.{settings.partnership_domain}>",
+        sent_at=now,
+    )
+
+
+def failed_for_now(keep: Keep, row: Delivery, now: datetime, reason: str, first: float) -> Outcome:
+    if row.attempts >= MAX_ATTEMPTS:
+        return failed_for_good(keep, row, f"gave up after {row.attempts} attempts: {reason}")
+    delay = backoff(row.attempts, random.random(), first)  # noqa: S311 - jitter, not security
+    later = now + timedelta(seconds=delay)
+    keep(lambda s: finish(s, row, state=DeliveryState.PENDING, lease_until=None,
+                          next_attempt_at=later, last_error=reason))  # fmt: skip
+    return Outcome("retry", delay, reason)
+
+
+def failed_for_good(keep: Keep, row: Delivery, reason: str) -> Outcome:
+    failed = DeliveryState.FAILED
+    keep(lambda s: finish(s, row, state=failed, lease_until=None, last_error=reason))
+    return Outcome("failed", reason=reason)
+
+
+def refused_for_good(keep: Keep, row: Delivery, reply: str) -> Outcome:
+    """The relay refused the address for good: failed, and the address marked undeliverable
+    (its later digests are held until it is corrected); held, if it was marked already."""
+
+    def write(session: Session) -> None:
+        mark = undeliverable.marked(session).get(row.recipient.lower())
+        if mark is not None:  # refused before: held with the others, released with them
+            finish(session, row, state=DeliveryState.HELD, lease_until=None,
+                   last_error=undeliverable.held_for(mark))  # fmt: skip
+        elif finish(session, row, state=DeliveryState.FAILED, lease_until=None, last_error=reply):
+            undeliverable.mark(session, row, reply)
+
+    keep(write)
+    return Outcome("failed", reason=reply)
+
+
+def needing_a_push(session: Session, now: datetime, requeue_after: float = 600.0) -> list[int]:
+    """Rows a lost worker or broker left behind: pending and not queued lately, or sending
+    past their lease. Re-enqueueing is safe: the claim lets only one worker send."""
+    since = now - timedelta(seconds=requeue_after)
+    stale = or_(Delivery.enqueued_at.is_(None), Delivery.enqueued_at < since)
+    query = select(Delivery.id).where(claimable(now), stale)  # type: ignore[arg-type]
+    return list(session.scalars(query.order_by(Delivery.id)))
+
+
+def mark_enqueued(session: Session, ids: list[int], now: datetime) -> None:
+    if ids:
+        session.execute(
+            update(Delivery).where(Delivery.id.in_(ids)).values(enqueued_at=now)
+            .execution_options(synchronize_session=False)
+        )  # fmt: skip
+
+
+def resend(session: Session, delivery_id: int) -> bool:
+    """Put a digest that failed for good back in the queue, with a fresh count of attempts;
+    the next push sends it. False when it has not failed (nothing changed)."""
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.state == DeliveryState.FAILED)
+        .values(state=DeliveryState.PENDING, attempts=0, next_attempt_at=None,
+                enqueued_at=None, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]

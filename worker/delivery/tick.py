@@ -1,0 +1,75 @@
+"""The tick: plan the current period once, queue what needs sending, keep the feeds current.
+
+Tasks are queued only after the transaction that wrote their rows has committed, and take
+ids, never objects. The business manager's directory and rules come from `App.config`,
+read again when they change; a broken edit is reported and the last good version stays in
+force, so the worker never stops (or crash-loops) over a typing mistake in either.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date, datetime
+
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from worker.app import App
+from worker.db import transaction
+from worker.delivery.ledger import mark_enqueued, needing_a_push
+from worker.delivery.planning import Cover, plan, send_period
+from worker.directory.recipients import Person
+from worker.mail.links import digest_links
+from worker.rules.ladder import Rules
+from worker.yaml_files import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def run_tick(app: App, now: datetime, enqueue: Callable[[int], object]) -> list[int]:
+    rules = app.rules()  # the last good version; ConfigError only if none was ever read
+    period = send_period(now, rules, app.timezone)
+    if period is not None:
+        plan_once(app, rules, period, in_step(app))
+    with transaction(app.sessions) as session:
+        ids = needing_a_push(session, now, app.settings.requeue_after_seconds)
+        mark_enqueued(session, ids, now)
+    for delivery_id in ids:
+        enqueue(delivery_id)
+    publish_feeds(app)
+    return ids
+
+
+def publish_feeds(app: App) -> None:
+    """The public feeds written again if anything they show changed by a path that did not
+    write them itself; a failure is logged and never stops the digests."""
+    try:
+        app.publish_feeds()
+    except (OSError, SQLAlchemyError):
+        log.exception("the public feeds could not be written; they are tried at the next tick")
+
+
+def in_step(app: App) -> str:
+    """The directory in force brought into the database; the partnership's name."""
+    try:
+        app.sync_directory()
+        return app.partnership_label()
+    except ConfigError:  # never read a good one: the database keeps the last synced
+        return "Partnership"
+
+
+def cover_on(app: App, period: date) -> Cover:
+    """Who is away in `period`, by the directory in force, and who covers for them."""
+    away = app.directory().covering(period)
+    return {email: Person(d.name, str(d.email).lower()) for email, d in away.items()}
+
+
+def plan_once(app: App, rules: Rules, period: date, label: str) -> list[int]:
+    """Plan `period` unless it already is (by us earlier, or by another beat right now)."""
+    links = digest_links(app.settings, app.now())
+    try:
+        with transaction(app.sessions) as session:
+            cover = cover_on(app, period)
+            return plan(session, rules, app.timezone, period, label, links, cover)
+    except IntegrityError:
+        return []

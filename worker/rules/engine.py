@@ -1,0 +1,417 @@
+"""The escalation engine: where an obligation stands on a given day, and why.
+
+Pure: every function takes `today` (a Europe/London date the caller computed with
+`workdays.local_date`); nothing here reads a clock, touches the database or sends anything.
+
+The ladder, day by day (all counts in working days, see `WorkingCalendar`):
+
+* Stage -1, nothing yet, until the due-soon period; forever when there is no target date
+  (the caller turns "Ongoing" actions into review-date targets itself).
+* Stage 0, due soon, from the largest `due_soon_days` working days before the target until
+  stage 1. A due-soon reminder goes out on each of the `due_soon_days` dates.
+* Stage 1 is entered its `enters_after` working days after the target (1: the next working
+  day); stage k+1 `enters_after` working days after stage k was entered.
+* Acknowledged on day A: the `acknowledgement_pause` working days starting at A do not count
+  towards the next stage. Afterwards the ladder carries on from the stage reached; it never
+  goes back. A later acknowledgement starts a new pause from its own day, but only
+  `acknowledgement_limit_per_stage` acknowledgements pause the ladder at any one stage: a
+  further one is kept as a progress note, so nobody can hold escalation off forever. A
+  stage falling due on the acknowledgement day itself is still entered: that morning's
+  escalation has usually gone out already, and a stage once entered is never taken back.
+* Completed: resolved; the stage stays the last one reached (stages entered on the completion
+  day count), so the caller can tell everyone who had been told.
+* Retargeted: the ladder restarts from the new target; earlier events no longer count (so a
+  completed obligation that is retargeted is open again).
+* Reopened after completion: the ladder restarts as if the obligation were newly due on the
+  reopening day (that day becomes the target); earlier events no longer count. A reopening
+  of an obligation that is not completed changes nothing.
+
+Events dated after `today` are ignored: they have not happened yet. Events on the same day
+apply in the order given.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Literal
+
+from worker.rules.ladder import Ladder
+from worker.workdays import WorkingCalendar
+
+__all__ = ["Decision", "Event", "Obligation", "Step", "decide", "stages_ahead", "timeline"]
+
+EventKind = Literal["acknowledged", "completed", "retargeted", "reopened"]
+StepKind = Literal[
+    "retargeted", "reopened", "resumed", "stage", "due_soon", "acknowledged", "completed"
+]
+Span = tuple[date, date]  # first and last day of a pause, both included
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened to an obligation, on a local date."""
+
+    on: date
+    kind: EventKind
+    new_target: date | None = None  # for retargeted, and only for it
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.kind == "retargeted") != (self.new_target is not None):
+            raise ValueError(f"{self.kind} event on {self.on}: new_target is for retargeted only")
+
+
+@dataclass(frozen=True)
+class Obligation:
+    key: str  # stable id chosen by the caller
+    target: date | None  # the original target date; None = no date
+    unassigned: bool = False  # lead agency unknown: to the business manager, flagged
+    events: tuple[Event, ...] = ()
+    ladder: Ladder | None = None  # the snapshot copied on entering stage 1, if any
+
+
+@dataclass(frozen=True)
+class Decision:
+    key: str
+    stage: int  # -1 nothing yet, 0 due soon, 1..N
+    stage_name: str
+    resolved: bool  # completed on or before today
+    paused_until: date | None  # last day of the acknowledgement pause in force today
+    working_days_overdue: int  # after the target, up to today (or the completion day)
+    next_stage: int | None
+    next_change: date | None  # when next_stage would be entered, pauses included
+    tell: tuple[str, ...]  # roles, cumulative
+    flagged_unassigned: bool
+    ladder_to_copy: Ladder | None  # store this on the obligation: reached stage 1, no snapshot
+    reminder_today: bool  # a due-soon date or the day a stage is entered (not while paused)
+    target: date | None  # the effective target, after retargets and reopenings
+    next_reminder: date | None = None  # the next due-soon date after today, if any
+
+    @property
+    def next_look(self) -> date | None:
+        """The next day its stage changes or a reminder falls due: when to assess it again."""
+        return min((d for d in (self.next_change, self.next_reminder) if d), default=None)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One change in an obligation's timeline, for `reminders escalation explain`."""
+
+    on: date
+    kind: StepKind
+    stage: int  # the stage after this step
+    reason: str
+
+
+@dataclass(frozen=True)
+class _Progress:
+    """Where an obligation stands on `today`, with what it takes to explain it."""
+
+    ladder: Ladder
+    today: date
+    target: date | None
+    restart: Event | None  # the retarget or reopening the ladder restarted from
+    acks: tuple[date, ...]  # acknowledgements since the restart, up to completion
+    pausing: tuple[date, ...]  # those of them within the limit per stage: they pause
+    pauses: tuple[Span, ...]
+    entries: tuple[date, ...]  # entries[k]: the day stage k is (or would be) entered
+    completed_on: date | None
+
+    @property
+    def as_of(self) -> date:
+        """The day the ladder stopped moving: completion, or today."""
+        return min(self.today, self.completed_on or self.today)
+
+    @property
+    def stage(self) -> int:
+        return bisect_right(self.entries, self.as_of) - 1 if self.entries else -1
+
+    def pause_on(self, day: date) -> Span | None:
+        return next((span for span in self.pauses if span[0] <= day <= span[1]), None)
+
+
+def decide(ob: Obligation, current: Ladder, cal: WorkingCalendar, today: date) -> Decision:
+    """Where `ob` stands on `today`, under its own ladder snapshot if it has one, else `current`."""
+    p = _progress(ob, current, cal, today)
+    stage, resolved = p.stage, p.completed_on is not None
+    pause = None if resolved else p.pause_on(today)
+    upcoming = stage + 1 if p.entries and not resolved and stage < p.ladder.top else None
+    return Decision(
+        key=ob.key,
+        stage=stage,
+        stage_name="No target date" if p.target is None else p.ladder.stage_name(stage),
+        resolved=resolved,
+        paused_until=pause[1] if pause else None,
+        working_days_overdue=_overdue(p, cal),
+        next_stage=upcoming,
+        next_change=None if upcoming is None else p.entries[upcoming],
+        tell=("business_manager",) if ob.unassigned else p.ladder.roles_for(stage),
+        flagged_unassigned=ob.unassigned,
+        ladder_to_copy=current if ob.ladder is None and stage >= 1 else None,
+        reminder_today=_reminder_today(p, cal),
+        target=p.target,
+        next_reminder=None if resolved else _next_reminder(p, cal),
+    )
+
+
+def stages_ahead(
+    ob: Obligation, current: Ladder, cal: WorkingCalendar, today: date, days: Sequence[date]
+) -> list[int]:
+    """The stage `ob` would be at on each of `days` (all after `today`) if nothing more
+    happened to it: the events known today, the ladder worked out once."""
+    p = _progress(ob, current, cal, today)
+    if not p.entries:
+        return [p.stage] * len(days)
+    stop = p.completed_on
+    return [bisect_right(p.entries, min(day, stop or day)) - 1 for day in days]
+
+
+def timeline(
+    ob: Obligation, current: Ladder, cal: WorkingCalendar, start: date, end: date
+) -> list[Step]:
+    """Every change from `start` to `end` (both included), day by day, with its reason.
+
+    The obligation is followed as `decide` would see it on each day, so events only take
+    effect on their own dates.
+    """
+    steps: list[Step] = []
+    before = _progress(ob, current, cal, start - timedelta(days=1))
+    for offset in range((end - start).days + 1):
+        now = _progress(ob, current, cal, start + timedelta(days=offset))
+        steps += _changes(before, now, cal)
+        before = now
+    return steps
+
+
+# ---------------------------------------------------------------------------------------------
+# Working out the progress
+
+
+def _progress(ob: Obligation, current: Ladder, cal: WorkingCalendar, today: date) -> _Progress:
+    ladder = ob.ladder if ob.ladder is not None else current
+    target, restart, events = _since_restart(ob, today)
+    completed_on = next((e.on for e in events if e.kind == "completed"), None)
+    acks = tuple(
+        e.on
+        for e in events
+        if e.kind == "acknowledged" and (completed_on is None or e.on <= completed_on)
+    )
+    pausing, pauses = _pausing(cal, ladder, target, acks)
+    entries = () if target is None else _entries(cal, ladder, target, pauses)
+    return _Progress(ladder, today, target, restart, acks, pausing, pauses, entries, completed_on)
+
+
+def _pausing(
+    cal: WorkingCalendar, ladder: Ladder, target: date | None, acks: Sequence[date]
+) -> tuple[tuple[date, ...], tuple[Span, ...]]:
+    """The acknowledgements that pause (at most the limit at each stage), and their pauses.
+
+    Taken in date order: a pause only moves stages entered after it starts, so the stage an
+    acknowledgement is counted against does not depend on any later one.
+    """
+    pausing: list[date] = []
+    used: dict[int, int] = {}
+    for ack in sorted(acks):
+        pauses = _pauses(cal, ladder.acknowledgement_pause, pausing)
+        entries = () if target is None else _entries(cal, ladder, target, pauses)
+        stage = bisect_right(entries, ack) - 1
+        limit = ladder.acknowledgement_limit_per_stage
+        if limit is None or used.get(stage, 0) < limit:
+            used[stage] = used.get(stage, 0) + 1
+            pausing.append(ack)
+    return tuple(pausing), _pauses(cal, ladder.acknowledgement_pause, pausing)
+
+
+def _since_restart(ob: Obligation, today: date) -> tuple[date | None, Event | None, list[Event]]:
+    """The effective target, the event that last restarted the ladder, and the events since."""
+    target, restart, events = ob.target, None, list[Event]()
+    for event in sorted((e for e in ob.events if e.on <= today), key=lambda e: e.on):
+        if event.kind == "retargeted":
+            target, restart, events = event.new_target, event, []
+        elif event.kind == "reopened":
+            if any(e.kind == "completed" for e in events):
+                target, restart, events = event.on, event, []
+        else:
+            events.append(event)
+    return target, restart, events
+
+
+def _pauses(cal: WorkingCalendar, length: int, acks: Sequence[date]) -> tuple[Span, ...]:
+    """Pause spans: `length` working days from each acknowledgement, overlapping ones merged."""
+    spans: list[Span] = []
+    for ack in sorted(acks):
+        last = cal.add(ack - timedelta(days=1), length)
+        if last < ack:  # a pause of 0 days
+            continue
+        if spans and ack <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(last, spans[-1][1]))
+        else:
+            spans.append((ack, last))
+    return tuple(spans)
+
+
+def _entries(
+    cal: WorkingCalendar, ladder: Ladder, target: date, pauses: Sequence[Span]
+) -> tuple[date, ...]:
+    """The day each stage is (or would be) entered, stage 0 first."""
+    days = [cal.add(target, -max(ladder.due_soon_days))]
+    previous = target
+    for stage in ladder.stages:
+        previous = _entry(cal, previous, stage.enters_after, pauses)
+        days.append(previous)
+    return tuple(days)
+
+
+def _entry(cal: WorkingCalendar, start: date, n: int, pauses: Sequence[Span]) -> date:
+    """The n-th unpaused working day after `start`.
+
+    A pause starting on the very day the stage falls due does not delay it (see the module
+    docstring), so pauses are applied one at a time, each only if it starts before the entry
+    worked out so far.
+    """
+    entry = cal.add(start, n)
+    for used in range(1, len(pauses) + 1):
+        if pauses[used - 1][0] >= entry:
+            break
+        entry = _unpaused_forward(cal, start, n, pauses[:used])
+    return entry
+
+
+def _unpaused_forward(cal: WorkingCalendar, start: date, n: int, pauses: Sequence[Span]) -> date:
+    # Step n working days; each paused day in that stretch needs one more, and so on.
+    day = start
+    while n > 0:
+        landed = cal.add(day, n)
+        n = sum(_paused_between(cal, span, day, landed) for span in pauses)
+        day = landed
+    return day
+
+
+def _paused_between(cal: WorkingCalendar, span: Span, low: date, high: date) -> int:
+    """Working days of `span` in (low, high]."""
+    start, end = max(low, span[0] - timedelta(days=1)), min(high, span[1])
+    return cal.working_days_between(start, end) if end > start else 0
+
+
+def _overdue(p: _Progress, cal: WorkingCalendar) -> int:
+    if p.target is None:
+        return 0
+    return max(0, cal.working_days_between(p.target, p.as_of))
+
+
+def _due_soon_dates(p: _Progress, cal: WorkingCalendar) -> set[date]:
+    if p.target is None:
+        return set()
+    return {cal.add(p.target, -n) for n in p.ladder.due_soon_days}
+
+
+def _next_reminder(p: _Progress, cal: WorkingCalendar) -> date | None:
+    return min((d for d in _due_soon_dates(p, cal) if d > p.today), default=None)
+
+
+def _reminder_today(p: _Progress, cal: WorkingCalendar) -> bool:
+    if p.completed_on is not None or p.stage < 0 or p.pause_on(p.today):
+        return False
+    entered_today = p.entries[p.stage] == p.today
+    return entered_today or (p.stage == 0 and p.today in _due_soon_dates(p, cal))
+
+
+# ---------------------------------------------------------------------------------------------
+# Explaining the changes
+
+
+def _changes(before: _Progress, now: _Progress, cal: WorkingCalendar) -> list[Step]:
+    """What changed between the day before and `now.today`, in the order it happened."""
+    day, steps = now.today, list[Step]()
+    if now.restart is not None and now.restart != before.restart:
+        steps.append(_restart_step(now))
+    if _resumes(now, cal):
+        steps.append(_step(now, "resumed", _resume_reason(now)))
+    if now.stage >= 0 and now.entries[now.stage] == day and now.as_of == day:
+        steps.append(_step(now, "stage", _entry_reason(now, cal)))
+    elif _reminder_today(now, cal):
+        steps.append(_step(now, "due_soon", _due_soon_reason(now, cal)))
+    if day in now.acks:
+        steps.append(_step(now, "acknowledged", _ack_reason(now)))
+    if now.completed_on == day:
+        steps.append(_step(now, "completed", _completed_reason(now)))
+    return steps
+
+
+def _step(p: _Progress, kind: StepKind, reason: str) -> Step:
+    return Step(on=p.today, kind=kind, stage=p.stage, reason=reason)
+
+
+def _stage_text(p: _Progress, stage: int) -> str:
+    return f"stage {stage} {p.ladder.stage_name(stage)}"
+
+
+def _days(n: int, what: str = "working") -> str:
+    return f"{n} {what} day" if n == 1 else f"{n} {what} days"
+
+
+def _restart_step(p: _Progress) -> Step:
+    assert p.restart is not None
+    if p.restart.kind == "retargeted":
+        kind: StepKind = "retargeted"
+        head = f"retargeted to {p.target}: the ladder restarts from the new target date"
+    else:
+        kind, head = "reopened", "reopened: the ladder restarts as if newly due today"
+    note = f" ({p.restart.note})" if p.restart.note else ""
+    return _step(p, kind, f"{head}{note}; now at {_stage_text(p, p.stage)}")
+
+
+def _entry_reason(p: _Progress, cal: WorkingCalendar) -> str:
+    k, head = p.stage, f"entered {_stage_text(p, p.stage)}"
+    if k == 0:
+        return f"{head}: {_days(max(p.ladder.due_soon_days))} before the target date {p.target}"
+    rule = p.ladder.stages[k - 1]
+    base = p.target if k == 1 else p.entries[k - 1]
+    assert base is not None
+    since = f"the target date {base}" if k == 1 else f"stage {k - 1} on {base}"
+    paused = cal.working_days_between(base, p.entries[k]) - rule.enters_after
+    extra = f" (not counting {_days(paused, 'paused working')})" if paused else ""
+    return f"{head}: {_days(rule.enters_after)} after {since}{extra}"
+
+
+def _due_soon_reason(p: _Progress, cal: WorkingCalendar) -> str:
+    assert p.target is not None
+    n = cal.working_days_between(p.today, p.target)
+    return f"due-soon reminder: {_days(n)} before the target date {p.target}"
+
+
+def _ack_reason(p: _Progress) -> str:
+    limit = p.ladder.acknowledgement_limit_per_stage
+    if p.today not in p.pausing and p.ladder.acknowledgement_pause and limit is not None:
+        plural = "" if limit == 1 else "s"
+        return (
+            f"acknowledged, kept as a progress note: the limit of {limit} pausing "
+            f"acknowledgement{plural} at {_stage_text(p, p.stage)} is reached, so escalation "
+            "goes on"
+        )
+    pause = p.pause_on(p.today)
+    if pause is None:
+        return "acknowledged: acknowledgements do not pause escalation under these rules"
+    length = _days(p.ladder.acknowledgement_pause)
+    return f"acknowledged: escalation paused for {length}, until {pause[1]}"
+
+
+def _resumes(p: _Progress, cal: WorkingCalendar) -> bool:
+    if p.completed_on is not None or p.pause_on(p.today):
+        return False
+    return any(cal.next_working_day(span[1]) == p.today for span in p.pauses)
+
+
+def _resume_reason(p: _Progress) -> str:
+    reason = f"pause over: escalation resumes at {_stage_text(p, p.stage)}"
+    upcoming = p.stage + 1
+    if p.entries and upcoming <= p.ladder.top:
+        reason += f"; {_stage_text(p, upcoming)} on {p.entries[upcoming]}"
+    return reason
+
+
+def _completed_reason(p: _Progress) -> str:
+    return f"completed at {_stage_text(p, p.stage)}: resolved, everyone told so far is told"
