@@ -92,6 +92,15 @@ def smtp() -> Iterator[tuple[Recorder, int]]:
         yield server
 
 
+@pytest.fixture
+def relay(smtp: tuple[Recorder, int], monkeypatch: pytest.MonkeyPatch) -> Recorder:
+    """The SMTP server of `smtp` as the relay in the settings (this machine: no STARTTLS)."""
+    monkeypatch.setenv("REMINDERS_SMTP__HOST", "127.0.0.1")
+    monkeypatch.setenv("REMINDERS_SMTP__PORT", str(smtp[1]))
+    monkeypatch.setenv("REMINDERS_SMTP__STARTTLS", "false")
+    return smtp[0]
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A new, empty database for one test."""

@@ -88,7 +88,7 @@ class Settings(BaseSettings):
     # field's defaults (worker/importers/columns.py).
     column_names: dict[str, tuple[str, ...]] = Field(default_factory=lambda: dict(DEFAULT_NAMES))
     config_dir: Path = CONFIG_DIR
-    # How often the beat asks whether digests are due (seconds, in UTC; see worker/planning).
+    # How often the beat asks whether digests are due (seconds, UTC; worker/delivery/planning.py).
     tick_seconds: float = Field(default=60.0, gt=0)
     # First retry delay after a temporary mail failure; it doubles up to 15 minutes.
     retry_first_delay_seconds: float = Field(default=30.0, gt=0)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import smtplib
 from datetime import date
 
-import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -23,14 +22,6 @@ from worker.settings import load_settings
 
 CORRECTED = "designated.nurse@health.example.org"
 WHO = ["--by", "business.manager@example.org", "--reason", "the nurse's address had a typo"]
-
-
-@pytest.fixture
-def relay(smtp: tuple[Recorder, int], monkeypatch: pytest.MonkeyPatch) -> Recorder:
-    monkeypatch.setenv("REMINDERS_SMTP__HOST", "127.0.0.1")
-    monkeypatch.setenv("REMINDERS_SMTP__PORT", str(smtp[1]))
-    monkeypatch.setenv("REMINDERS_SMTP__STARTTLS", "false")
-    return smtp[0]
 
 
 def send(period: date) -> str:

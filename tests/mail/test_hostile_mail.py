@@ -129,14 +129,6 @@ def hostile_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-@pytest.fixture
-def plain_smtp(smtp: tuple[Recorder, int], monkeypatch: pytest.MonkeyPatch) -> Recorder:
-    monkeypatch.setenv("REMINDERS_SMTP__HOST", "127.0.0.1")
-    monkeypatch.setenv("REMINDERS_SMTP__PORT", str(smtp[1]))
-    monkeypatch.setenv("REMINDERS_SMTP__STARTTLS", "false")
-    return smtp[0]
-
-
 @pytest.mark.parametrize(
     ("what", "name", "key"),
     [
@@ -173,7 +165,7 @@ def test_config_check_accepts_the_other_line_breaks(hostile_config: Path, app: A
 
 
 def test_no_header_injected_and_markup_escaped_on_the_wire(
-    app: App, hostile_config: Path, plain_smtp: Recorder, tmp_path: Path
+    app: App, hostile_config: Path, relay: Recorder, tmp_path: Path
 ) -> None:
     new_version(app, DIRECTORY, (hostile_config / "directory.yaml").read_text(encoding="utf-8"))
     document = tmp_path / "hostile-cap.txt"
@@ -197,9 +189,9 @@ def test_no_header_injected_and_markup_escaped_on_the_wire(
         (r.recipient, r.last_error) for r in rows
     ]
     # Every message went to its one recipient and to nobody named in a header value.
-    assert sorted(rcpts for rcpts, _ in plain_smtp.messages) == sorted([r.recipient] for r in rows)
+    assert sorted(rcpts for rcpts, _ in relay.messages) == sorted([r.recipient] for r in rows)
 
-    for recipients, raw in plain_smtp.messages:
+    for recipients, raw in relay.messages:
         message = assert_no_injected_header(raw, recipients[0])
         assert message["Subject"].startswith(f"NS CP Bcc: {ATTACKER} X-Injected: subject actions: ")
         html_part, text_part = message.get_body(("html",)), message.get_body(("plain",))
@@ -210,7 +202,7 @@ def test_no_header_injected_and_markup_escaped_on_the_wire(
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
         assert SCRIPT in text
 
-    nurse = parsed(plain_smtp.to("designated.nurse@example.org")[0])
+    nurse = parsed(relay.to("designated.nurse@example.org")[0])
     assert nurse["To"].addresses[0].display_name == (
         f"Designated Bcc: {ATTACKER} Nurse X-Injected: nurse"
     )
@@ -218,11 +210,11 @@ def test_no_header_injected_and_markup_escaped_on_the_wire(
     assert "Check &lt;script&gt;alert(1)&lt;/script&gt; now" in body(nurse, "html")
     assert "    Latest progress: Started <script>alert(1)</script>\n" in body(nurse, "plain")
     assert "Started &lt;script&gt;alert(1)&lt;/script&gt;" in body(nurse, "html")
-    manager = parsed(plain_smtp.to("business.manager@example.org")[0])
+    manager = parsed(relay.to("business.manager@example.org")[0])
     assert manager["To"].addresses[0].display_name == f"Business Cc: {ATTACKER} Manager"
     assert "    Action: Review <script>alert(1)</script> the plan\n" in body(manager, "plain")
     assert "&lt;script&gt;alert(1)&lt;" in body(manager, "html")  # the lead agency cell
-    chair = parsed(plain_smtp.to("independent.chair@example.org")[0])
+    chair = parsed(relay.to("independent.chair@example.org")[0])
     assert chair["To"].addresses[0].display_name == "Independent Chair Subject: forged"
     assert len(chair.get_all("Subject", [])) == 1
 

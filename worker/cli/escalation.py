@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -79,8 +81,14 @@ def escalation() -> None:
     """Where every obligation stands on the escalation ladder, and why."""
 
 
-def synced(app: App, session: Session, rules: Rules) -> None:
-    sync_obligations(session, rules, app.timezone, app.today())
+@contextmanager
+def synced_read(app: App, rules: Rules) -> Iterator[Session]:
+    """A session that sees the obligations as syncing the documents would leave them; it
+    only reads: what the sync changed is rolled back when it closes."""
+    with app.sessions() as session:
+        sync_obligations(session, rules, app.timezone, app.today())
+        session.flush()
+        yield session
 
 
 @escalation.command("status")
@@ -91,9 +99,7 @@ def status(ctx: click.Context, on: datetime | None, as_json: bool) -> None:
     """Every open obligation: owner, stage, days overdue, next stage, who would be told."""
     app = ready(app_from(ctx))
     rules = rules_of(app)
-    with app.sessions() as session:  # a read: what syncing would change is rolled back
-        synced(app, session, rules)
-        session.flush()
+    with synced_read(app, rules) as session:
         unassessed: list[Unassessed] = []
         found = assess(session, rules, day(app, on), unassessed)
         records = [status_record(a) for a in found if not a.decision.resolved]
@@ -197,9 +203,7 @@ def explain(ctx: click.Context, ref: str, plan: str | None, on: datetime | None)
     """The timeline of one item under the rules in force, with the reason for each step."""
     app = ready(app_from(ctx))
     rules, today = rules_of(app), day(app, on)
-    with app.sessions() as session:  # a read: what syncing would change is rolled back
-        synced(app, session, rules)
-        session.flush()
+    with synced_read(app, rules) as session:
         for row in located(session, ref, plan):
             click.echo("\n".join(explanation(row, rules, today).lines()))
 

@@ -93,7 +93,7 @@ def plan(session: Session, rules: Rules, tz: ZoneInfo, period: date, partnership
          links: Decorate | None = None, cover: Cover | None = None) -> list[int]:  # fmt: skip
     """Sweep and write this period's pending deliveries; IntegrityError if already planned.
 
-    `links` adds the signed Acknowledge / Mark complete links to each digest (worker/links):
+    `links` adds the signed Acknowledge / Mark complete links to each digest (worker/mail/links.py):
     they are stored in the ledger with the rest, so every attempt sends the same message.
     """
     claim = PlanRun(kind=KIND, period=period)

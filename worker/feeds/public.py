@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, vDuration
@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from worker.feeds.files import Feed, FeedFiles, generation_of
+from worker.importers.text import is_web_address
 from worker.models import BriefingSession, MISheet, SessionStatus
 
 REFRESH = timedelta(hours=1)
@@ -270,9 +271,8 @@ def session_event(row: BriefingSession, site: Site) -> Event:
 
 def web_address(url: str | None) -> str | None:
     """`url` if it is an http(s) address: whatever reached the database, a calendar never
-    gets a javascript: or data: link to open."""
-    parts = urlsplit(url or "")
-    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+    gets a javascript: or data: link to open (the importers' own test)."""
+    return url if url and is_web_address(url) else None
 
 
 def session_description(row: BriefingSession) -> str:

@@ -86,21 +86,21 @@ class Writer:
     noted: list[FieldChange] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)  # written by `save`
 
-    def apply(
-        self, row: Any, subject: str, key: str, values: Mapping[str, Any], new_row: bool = False
-    ) -> bool:
-        """Set the values that differ; a new row's one "created" record stands for them all."""
-        changed = False
-        for name, new in values.items():
-            old = getattr(row, name)
-            if old != new:
-                if new_row:
-                    self.note(subject, key, name, None, new)
-                else:
-                    self.record(subject, key, name, old, new)
-                setattr(row, name, new)
-                changed = True
-        return changed
+    def compare(self, subject: str, key: str, stored: Any | None, values: Mapping[str, Any],
+                name: object = None) -> dict[str, Any]:  # fmt: skip
+        """What `values` change on the row as `stored`, each change recorded (history and
+        preview). A new row (`stored` None) has one "created" record, of `name` (else its
+        key), that stands for all its values (noted for the preview when not empty)."""
+        if stored is None:
+            self.record(subject, key, "created", None, key if name is None else name)
+            for name, value in values.items():
+                if value not in (None, "", []):
+                    self.note(subject, key, name, None, value)
+            return dict(values)
+        differ = {name: v for name, v in values.items() if getattr(stored, name) != v}
+        for name, value in differ.items():
+            self.record(subject, key, name, getattr(stored, name), value)
+        return differ
 
     def record(self, subject: str, key: str, field: str, old: Any, new: Any) -> None:
         """A change for the history (written by `save`, in one statement) and the preview."""
@@ -157,21 +157,14 @@ class PlanWrite:
     def action(self, item: ParsedAction) -> None:
         row = self.existing.get(item.ref)
         key, values = f"{self.plan.title} {item.ref}", action_values(item, row.rag if row else "")
+        differ = self.writer.compare("action", key, row, values, item.ref)
+        now = self.writer.now
         if row is None:
-            self.writer.record("action", key, "created", None, item.ref)
-            for name, value in values.items() if self.writer.preview else ():
-                if value not in (None, "", []):
-                    self.writer.note("action", key, name, None, value)
-            now = self.writer.now
             self.new.append({"plan_id": self.plan.id, "ref": item.ref, **values, "updated_at": now})
             self.leads[item.ref] = item.lead_agency
-        else:
-            differ = {name: v for name, v in values.items() if getattr(row, name) != v}
-            for name, value in differ.items():
-                self.writer.record("action", key, name, getattr(row, name), value)
-            if differ:
-                self.changed.append({"id": row.id, **differ, "updated_at": self.writer.now})
-                self.leads[item.ref] = item.lead_agency
+        elif differ:
+            self.changed.append({"id": row.id, **differ, "updated_at": now})
+            self.leads[item.ref] = item.lead_agency
         self.outcome.count(None if row is None else item.ref in self.leads)
 
     def withdraw(self, seen: set[str]) -> None:
@@ -264,18 +257,13 @@ def store_sheet(writer: Writer, parsed: ParsedSheet) -> Outcome:
     found = writer.session.execute(query).first()
     outcome = Outcome(f"MI sheet {parsed.number}", "sessions:", "cancelled")
     values = sheet_values(parsed, writer.source)
+    differ = writer.compare("mi_sheet", parsed.number, found, values)
     if found is None:
-        writer.record("mi_sheet", parsed.number, "created", None, parsed.number)
-        for name, value in values.items():
-            writer.note("mi_sheet", parsed.number, name, None, value)
         row = {"number": parsed.number, **values, "updated_at": writer.now}
         sheet_id = writer.session.execute(insert(table).returning(table.c.id), row).scalar_one()
         outcome.subject += " (new)"
     else:
         sheet_id = found.id
-        differ = {name: v for name, v in values.items() if getattr(found, name) != v}
-        for name, value in differ.items():
-            writer.record("mi_sheet", parsed.number, name, getattr(found, name), value)
         if differ:
             update_row = update(table).where(table.c.id == sheet_id)
             writer.session.execute(update_row.values(**differ, updated_at=writer.now))
@@ -344,22 +332,19 @@ def store_sessions(
     for sheet_id, item, limit, url in rows:
         values = session_values(sheet_id, item, limit, url, origin)
         row = existing.get(item.reference)
+        differ = writer.compare("session", item.reference, row, values)
         if row is None:
-            writer.record("session", item.reference, "created", None, item.reference)
-            for name, value in values.items():
-                writer.note("session", item.reference, name, None, value)
             new.append({"reference": item.reference, **values, "sequence": 0,
                         "created_at": writer.now, "updated_at": writer.now})  # fmt: skip
-        else:
-            differ = {name: v for name, v in values.items() if getattr(row, name) != v}
-            if differ:
-                changed.append(changed_session(writer, row, differ))
+        elif differ:
+            changed.append(changed_session(writer, row, differ))
         outcome.count(None if row is None else bool(changed) and changed[-1]["id"] == row.id)
     gone = [row for row in found if row.reference not in existing and row.mi_sheet_id in sheets
             and row.origin == origin]  # fmt: skip
     for row in gone:
         if row.status != SessionStatus.CANCELLED:
-            changed.append(changed_session(writer, row, {"status": SessionStatus.CANCELLED}))
+            cancelled = writer.compare("session", row.reference, row, CANCELLED)
+            changed.append(changed_session(writer, row, cancelled))
             outcome.retired += 1
     if new:
         session.execute(insert(table), new)
@@ -383,12 +368,12 @@ def session_values(
     }
 
 
+CANCELLED = {"status": SessionStatus.CANCELLED}
+
+
 def changed_session(writer: Writer, row: Any, differ: dict[str, Any]) -> dict[str, Any]:
     """The update of a session that changed (or disappeared: cancelled, kept so calendars
-    strike it out), its history recorded, and its sequence bumped: calendars replace their
-    copy of the event."""
-    for name, value in differ.items():
-        writer.record("session", row.reference, name, getattr(row, name), value)
+    strike it out), with its sequence bumped: calendars replace their copy of the event."""
     writer.note("session", row.reference, "sequence", row.sequence, row.sequence + 1)
     return {"id": row.id, **differ, "sequence": row.sequence + 1, "updated_at": writer.now}
 
@@ -401,24 +386,27 @@ def store_briefing(writer: Writer, parsed: ParsedBriefing) -> Outcome:
     existing = {r.number: r for r in session.scalars(query)}
     outcome = Outcome(f"learning briefing of {parsed.review!r}", "recommendations:")
     for item in parsed.recommendations:
-        row = existing.get(item.number)
-        key = f"{parsed.review} recommendation {item.number}"
-        created = row is None
-        if row is None:
-            row = Recommendation(review=parsed.review, number=item.number, withdrawn=False,
-                                 imported_at=writer.now)  # fmt: skip
-            session.add(row)
-            writer.record("recommendation", key, "created", None, item.number)
+        row, key = existing.get(item.number), f"{parsed.review} recommendation {item.number}"
         values = {"text": item.text, "withdrawn": False, "source_file": writer.source}
-        changed = writer.apply(row, "recommendation", key, values, new_row=created)
-        if changed:
-            row.updated_at = writer.now
-        outcome.count(None if created else changed)
+        differ = writer.compare("recommendation", key, row, values, item.number)
+        if row is None:
+            session.add(Recommendation(review=parsed.review, number=item.number, **values,
+                                       imported_at=writer.now, updated_at=writer.now))  # fmt: skip
+        else:
+            change(row, differ, writer.now)
+        outcome.count(None if row is None else bool(differ))
     seen = {item.number for item in parsed.recommendations}
     for number, row in existing.items():
         if number not in seen and not row.withdrawn:
             key = f"{parsed.review} recommendation {number}"
-            writer.apply(row, "recommendation", key, {"withdrawn": True})
-            row.updated_at = writer.now
+            change(row, writer.compare("recommendation", key, row, {"withdrawn": True}), writer.now)
             outcome.retired += 1
     return outcome
+
+
+def change(row: Any, differ: Mapping[str, Any], now: datetime) -> None:
+    """Set what changed on an ORM row, and when."""
+    for name, value in differ.items():
+        setattr(row, name, value)
+    if differ:
+        row.updated_at = now

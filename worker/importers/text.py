@@ -86,11 +86,16 @@ def one_line(value: str) -> str:
     return _SPACES.sub(" ", _BREAKS.sub(" ", visible)).strip()
 
 
+def is_web_address(text: str) -> bool:
+    """An http or https address with a host: never javascript:, data: or file:."""
+    parts = urlsplit(text)
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
 def web_address(value: str, line: int, field: str) -> str:
     """An http or https address; anything else (javascript:, data:, file:) is refused."""
     text = one_line(value)
-    parts = urlsplit(text)
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+    if not is_web_address(text):
         reason = "expected a web address starting with https:// (or http://)"
         raise refuse(reason, line, field, value)
     return text

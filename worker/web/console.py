@@ -25,7 +25,7 @@ from starlette.responses import RedirectResponse, Response
 
 from worker import obligations
 from worker.console import records
-from worker.console.acts import NOTE_LIMIT, Doer, ForbiddenError, act, keep
+from worker.console.acts import NOTE_LIMIT, ForbiddenError, act, keep
 from worker.console.acts import Request as Asked
 from worker.console.chart import status_chart
 from worker.console.items import (
@@ -119,7 +119,7 @@ async def preference(request: Request) -> Response:
         app = web.app
         with app.sessions() as session, session.begin():
             preferences.choose(session, who.person.email, daily, app.now(), who.client.address)
-            doer = Doer(who.person, who.client, app.now(), app.today())
+            doer = who.doer(app)
             keep(session, doer, "digest preference", "daily" if daily else "as the rules say")
 
     await run_in_threadpool(choose_it)
@@ -243,7 +243,7 @@ def perform(web: Web, who: Visitor, number: int, what: str, fields: dict[str, st
             obligations.take_turn(session)
             row = visible_row(session, who.person, number)
             asked = asked_of(session, what, fields)
-            act(session, Doer(who.person, who.client, app.now(), app.today()), row, asked)
+            act(session, who.doer(app), row, asked)
             obligations.record(session, app.rules(), app.today())  # the item as it stands now
     except ForbiddenError:
         return forbidden()
@@ -305,7 +305,7 @@ async def resend(request: Request) -> Response:
         with app.sessions() as session, session.begin():
             if not delivery.resend(session, number):
                 return False
-            doer = Doer(who.person, who.client, app.now(), app.today())
+            doer = who.doer(app)
             keep(session, doer, "resent a digest", f"delivery {number}")
         return True
 
@@ -345,7 +345,7 @@ async def feed_change(request: Request) -> Response:
                 issue_token(session, agency, app.now(), web.links.key)
             elif not revoke(session, agency):
                 return False
-            doer = Doer(who.person, who.client, app.now(), app.today())
+            doer = who.doer(app)
             keep(session, doer, f"{what}d a calendar address", agency.name)
         return True
 
@@ -382,7 +382,7 @@ async def end_sessions(request: Request) -> Response:
         app = web.app
         with app.sessions() as session, session.begin():
             ended = sessions.end_all(session, email, app.now(), f"ended by {who.person.email}")
-            doer = Doer(who.person, who.client, app.now(), app.today())
+            doer = who.doer(app)
             keep(session, doer, "ended sessions", email)
         return ended
 

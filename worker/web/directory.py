@@ -35,7 +35,7 @@ from worker.config.versions import (
     save,
     text_in_force,
 )
-from worker.console.acts import Doer, keep
+from worker.console.acts import keep
 from worker.directory.recipients import Person
 from worker.directory.undeliverable import marked
 from worker.models import Delivery, DeliveryState, UndeliverableAddress
@@ -182,7 +182,7 @@ async def save_edit(request: Request) -> Response:
         try:
             with app.sessions() as session, session.begin():
                 row = save(session, DIRECTORY, text, author, app.settings.config_dir, base)
-                keep(session, Doer(who.person, who.client, app.now(), app.today()),
+                keep(session, who.doer(app),
                      "directory edited", f"directory version {row.number}")  # fmt: skip
                 number = row.number
         except ConfigError as exc:
@@ -215,7 +215,7 @@ async def changing(request: Request, form: dict[str, str], needed: tuple[str, ..
         try:
             with app.sessions() as session, session.begin():
                 said = change(session, author, web, app.now())
-                keep(session, Doer(who.person, who.client, app.now(), app.today()), action,
+                keep(session, who.doer(app), action,
                      subject)  # fmt: skip
         except ConfigError as exc:
             return show(web, who, error="Nothing changed: " + "; ".join(exc.problems),

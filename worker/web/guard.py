@@ -32,6 +32,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from worker.app import App
+from worker.console.acts import Doer
 from worker.console.people import Person, person_of
 from worker.db import transaction
 from worker.importers.text import MAX_BYTES
@@ -71,6 +73,10 @@ class Visitor:
     session_id: int
     csrf: str
     client: Client
+
+    def doer(self, app: App) -> Doer:
+        """This visitor as the one who asks, now: for `act` and `keep`."""
+        return Doer(self.person, self.client, app.now(), app.today())
 
 
 def secure(settings: Settings) -> bool:

@@ -24,7 +24,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from worker.console.acts import Doer, keep
+from worker.console.acts import keep
 from worker.importers import ImportedMeanwhileError, ImportResult, Received
 from worker.importers.history import display_name, keep_original, original
 from worker.importers.preview import Entry, entries
@@ -119,7 +119,7 @@ async def confirm(request: Request) -> Response:
                                                                   choice)) is not None]  # fmt: skip
         if not documents:
             return show(web, who, [], "Nothing was imported: tick at least one document.", 422)
-        doer = Doer(who.person, who.client, app.now(), app.today())
+        doer = who.doer(app)
 
         def note(session: Session, result: ImportResult) -> None:
             keep(session, doer, "document imported", f"{result.name} ({result.sha256[:12]})")

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from worker import obligations
-from worker.console.acts import Doer, keep
+from worker.console.acts import keep
 from worker.models import Action, Plan, Recommendation
 from worker.obligations.recommendations import link, standings
 from worker.web.context import Web, page, web_of
@@ -62,7 +62,7 @@ async def link_action(request: Request) -> Response:
                 return show(web, who, error="Nothing linked: choose an action that exists "
                             "(its plan, and its ref such as 4.6).", status=422)  # fmt: skip
             link(session, row, action, who.person.email, app.now(), app.today())
-            keep(session, Doer(who.person, who.client, app.now(), app.today()),
+            keep(session, who.doer(app),
                  "recommendation linked",
                  f"{row.review} recommendation {row.number} → {action.ref}")  # fmt: skip
             obligations.bring_up_to_date(session, app.rules(), app.timezone, app.today())

@@ -33,7 +33,7 @@ from worker.config.versions import (
     save,
     text_in_force,
 )
-from worker.console.acts import Doer, keep
+from worker.console.acts import keep
 from worker.models import Obligation
 from worker.obligations.preview import HORIZON, Preview, preview
 from worker.rules.form import Form, RulesFields, by_field, fields_of, one, proposed_text
@@ -146,7 +146,7 @@ def saving(web: Web, who: Visitor, text: str, proposal: Proposal) -> Response:
                 moved = obligations.reapply(session, live, f"{what} by {who.person.email}",
                                             app.now())  # fmt: skip
                 what += f", re-applied to {moved} live item(s)"
-            doer = Doer(who.person, who.client, app.now(), app.today())
+            doer = who.doer(app)
             keep(session, doer, "rules saved", what)
             number = row.number
     except ConfigError as exc:

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from worker.config.versions import KINDS, Author, difference, history, numbered, roll_back
-from worker.console.acts import Doer, keep
+from worker.console.acts import keep
 from worker.web.context import Web, page, problem, web_of
 from worker.web.guard import Visitor, forbidden, form_of, visiting
 from worker.yaml_files import ConfigError
@@ -71,7 +71,7 @@ async def rollback(request: Request) -> Response:
         try:
             with app.sessions() as session, session.begin():
                 made = roll_back(session, kind, wanted, author, app.settings.config_dir)
-                doer = Doer(who.person, who.client, app.now(), app.today())
+                doer = who.doer(app)
                 keep(session, doer, f"{kind} rollback", f"{kind} version {wanted}")
                 return made.number
         except ConfigError as exc:
