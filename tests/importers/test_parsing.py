@@ -184,9 +184,17 @@ def test_bad_cap_rows(tmp_path: Path, rows: str, expected: list[str]) -> None:
 
 
 def test_unknown_theme_is_refused(tmp_path: Path) -> None:
-    text = CAP_HEAD + "Workforce wellbeing\t\t\t\t\t\n" + HEADER + "1.1\tA\tX\tNSCB\t01/02/17\tp\n"
+    """In a plan under the directory's themes; one naming none of them has its own."""
+    known = "Professional curiosity\t\t\t\t\t\n" + HEADER + "1.1\tA\tX\tNSCB\t01/02/17\tp\n"
+    text = (
+        CAP_HEAD
+        + known
+        + "Workforce wellbeing\t\t\t\t\t\n"
+        + HEADER
+        + "2.1\tA\tY\tNSCB\t01/02/17\n"
+    )
     message = refusal(write(tmp_path, text))
-    assert "line 3" in message
+    assert "line 6" in message
     assert "unknown theme" in message
     assert "Workforce wellbeing" in message
 

@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 NOT_RECOGNISED = (
-    "neither a Composite Action Plan (no table with the columns Ref, Action, Lead agency and "
+    "neither a Composite Action Plan (no table with the columns Action, Lead agency and "
     "Target date) nor an MI sheet (no 'Management Information Sheet' heading or MI Number), "
     "nor a learning briefing (no 'Recommendation 1.' under a heading naming the review), "
     "nor a CSV file with a documented header"

@@ -1,12 +1,18 @@
 """Composite Action Plans in their text form: theme headings, then tables of actions.
 
-Each table is a header row (Ref, Action, Lead agency, Target date, and SCR Ref, Progress,
+Each table is a header row (Action, Lead agency, Target date, and Ref, SCR Ref, Progress,
 Theme, RAG when kept, in any order and under any of the headings in
 worker/importers/columns.py) under a theme heading, then one tab-separated row per action. A
 row with an empty Ref continues the action above it (text that wrapped across a page break).
 A Theme column gives each row its theme instead of the heading above the table. Above a
 table's header everything is prose, but a one-cell line naming a theme: titles, dates of
 update, a workbook's key sheet.
+
+A plan that names none of the directory's themes is another partnership's: its heading rows,
+and numbered lines ("1. Update on the data") anywhere, are its sections, each the theme of
+the rows under it (`NO_THEME` before the first). A table with no
+Ref column numbers its rows: 1, 2, … or, under a numbered section, 1.1, 1.2, …. A key under a
+table ("1 Fully Achieved") says what the numbers in its status column mean.
 """
 
 from __future__ import annotations
@@ -21,7 +27,13 @@ from worker.importers.errors import DocumentError, refuse
 from worker.importers.target_dates import date_to_set, target_date
 from worker.importers.text import one_line
 
-REF = re.compile(r"\d+(?:\.\d+)*")
+REF = re.compile(r"[A-Za-z]{0,3}\d+(?:\.\d+)*[a-z]?")  # 4.6, 1, A1, 2.3b ("1." is 1)
+SECTION = re.compile(r"(\d+)[.)]\s+\S.*")
+NO_THEME = "General"
+# A line of a status key: a number, then what it means in the words plans use for progress.
+STATUS_KEY = re.compile(r"(\d{1,2})\s*[-=:.)]?\s+([A-Za-z][A-Za-z ,/&'()-]{2,60})")
+STATUS_WORDS = re.compile(r"achiev|complet|track|progress|start|delay|risk|ongoing|attention|"
+                          r"action|closed|concern|red|amber|green|blue", re.I)  # fmt: skip
 SHEET_BREAK = "\f"  # between a workbook's sheets: each has its own header row
 ONCE = ("ref", "theme", "rag")  # cells a continuation row does not add to
 # A plan's title: "Serious Case Review Composite Action Plan January 2017", "LCSPR Child D
@@ -48,7 +60,11 @@ class Reader:
 
     themes: Sequence[str]
     names: Columns = DEFAULT_COLUMNS
+    themed: bool = True  # the plan names the directory's themes (else: sections of its own)
     theme: str | None = None
+    section: str | None = None  # the number of the section above, in a plan of sections
+    numbered: int = 0  # rows numbered so far in it, when the table has no Ref column
+    key: dict[str, str] = field(default_factory=dict)  # a status key: "1" -> "Fully Achieved"
     odd_heading: tuple[int, str] | None = None  # the last one-cell line above the first table
     # that names neither a theme nor the plan: a misspelt theme, named if no theme is found
     columns: dict[str, int] | None = None
@@ -59,8 +75,11 @@ class Reader:
             self.columns = None  # a new sheet: prose until its own header row
             return
         cells = line.split("\t")
-        if len(cells) < 2 or not any(c.strip() for c in cells):
-            return  # prose, or a blank line inside a table
+        if not any(c.strip() for c in cells):
+            return  # a blank line, inside a table or not
+        if len(cells) < 2:
+            self.plain(one_line(line))
+            return
         one_cell = not any(c.strip() for c in cells[1:])
         if (columns := self.names.header(cells)) is not None:
             self.columns = columns
@@ -68,16 +87,39 @@ class Reader:
             self.heading(cells[0], number)
         elif self.columns is None:
             return  # above the table: a title row of several cells ("Updated | 01/03/27")
-        elif self.ref_at >= len(cells) or not cells[self.ref_at].strip():
+        elif "ref" in self.columns and not cell_at(cells, self.columns["ref"]):
             self.continue_row(cells, number)
         else:
             self.start_row(cells, number)
 
-    @property
-    def ref_at(self) -> int:
-        return self.columns["ref"] if self.columns else 0
+    def plain(self, text: str) -> None:
+        """A line outside the tables: prose, but a line of a status key, or a numbered
+        section's heading in a plan of sections."""
+        if not self.status_key(text) and not self.themed and SECTION.fullmatch(text):
+            self.start_section(text)
 
     def heading(self, cell: str, number: int) -> None:
+        text = one_line(cell)
+        if self.status_key(text):
+            return
+        if self.themed:
+            self.theme_heading(cell, number)
+        elif not TITLE.search(text):  # a heading row: the section of the rows below it
+            self.start_section(text)
+
+    def status_key(self, text: str) -> bool:
+        """Whether `text`, below a table, is a line of its status key ("1 Fully Achieved")."""
+        key = STATUS_KEY.fullmatch(text)
+        if self.columns is None or key is None or not STATUS_WORDS.search(key.group(2)):
+            return False
+        self.key[key.group(1)] = key.group(2).strip()
+        return True
+
+    def start_section(self, heading: str) -> None:
+        self.theme, self.numbered = heading, 0
+        self.section = m.group(1) if (m := SECTION.fullmatch(heading)) else None
+
+    def theme_heading(self, cell: str, number: int) -> None:
         if self.columns is None:
             try:
                 self.theme = known_theme(cell, self.themes, number)
@@ -92,16 +134,26 @@ class Reader:
         row: dict[str, str | int] = {"line": number}
         for name, index in self.columns.items():
             row[name] = cells[index] if index < len(cells) else ""
-        ref = one_line(str(row["ref"]))
-        if not REF.fullmatch(ref):
-            raise refuse("expected a reference such as 4.6", number, "Ref", str(row["ref"]))
+        row["ref"] = self.row_ref(row, number)
         row["theme"] = self.row_theme(str(row.get("theme", "")), number)
         self.rows.append(row)
+
+    def row_ref(self, row: dict[str, str | int], number: int) -> str:
+        """The row's Ref ("1." read as 1), or its number when the table has no Ref column."""
+        if "ref" not in row:
+            self.numbered += 1
+            return f"{self.section}.{self.numbered}" if self.section else str(self.numbered)
+        ref = one_line(str(row["ref"])).rstrip(".")
+        if not REF.fullmatch(ref):
+            raise refuse("expected a reference such as 4.6", number, "Ref", str(row["ref"]))
+        return ref
 
     def row_theme(self, cell: str, number: int) -> str:
         """The row's Theme cell, or the heading above the table."""
         if one_line(cell):
-            return known_theme(cell, self.themes, number)
+            return known_theme(cell, self.themes, number) if self.themed else one_line(cell)
+        if not self.themed:
+            return self.theme or NO_THEME
         if self.theme is None and self.odd_heading is not None:  # it was meant as the theme
             line, heading = self.odd_heading
             known_theme(heading, self.themes, line)
@@ -119,6 +171,24 @@ class Reader:
                 row[name] = f"{row[name]} {cells[index]}"
 
 
+def cell_at(cells: list[str], index: int) -> str:
+    return cells[index].strip() if index < len(cells) else ""
+
+
+def names_a_theme(lines: list[str], themes: Sequence[str], columns: Columns) -> bool:
+    """Whether the plan is written under the directory's themes: a one-cell line naming one,
+    or a Theme column."""
+    folded = {t.casefold() for t in themes}
+    for line in lines:
+        cells = [c for c in line.split("\t") if c.strip()]
+        header = columns.header(line.split("\t"))
+        if header is not None and "theme" in header:
+            return True
+        if len(cells) == 1 and one_line(cells[0]).casefold() in folded:
+            return True
+    return False
+
+
 def known_theme(cell: str, themes: Sequence[str], line: int) -> str:
     folded = {t.casefold(): t for t in themes}
     found = folded.get(one_line(cell).casefold())
@@ -134,19 +204,21 @@ def parse_cap(
     title: str | None = None,
     columns: Columns = DEFAULT_COLUMNS,
 ) -> ParsedPlan:
-    reader = Reader(themes, columns)
+    reader = Reader(themes, columns, themed=names_a_theme(lines, themes, columns))
     for number, line in enumerate(lines, start=1):
         reader.read(number, line)
     if not reader.rows:
         raise refuse("no actions found under the table headers")
-    actions = [to_action(row) for row in reader.rows]
+    actions = [to_action(row, reader.key) for row in reader.rows]
     check_unique(actions)
     return ParsedPlan(title=one_line(title) if title else plan_title(lines), actions=tuple(actions))
 
 
-def to_action(row: dict[str, str | int]) -> ParsedAction:
+def to_action(row: dict[str, str | int], key: dict[str, str]) -> ParsedAction:
     line = int(row["line"])
     text = {k: one_line(str(v)) for k, v in row.items()}
+    if "rag" in text:
+        text["rag"] = key.get(text["rag"].rstrip("."), text["rag"])
     for required in ("text", "lead_agency"):
         if not text[required]:
             raise refuse("missing", line, FIELD_LABELS[required])

@@ -4,8 +4,10 @@ A heading is matched ignoring case, spacing and punctuation ("Lead Agency/Office
 "lead agency officer" and "LEAD-AGENCY OFFICER" are one name), through the synonyms map in
 the settings (`column_names`), whose lists replace these defaults field by field.
 
-A table is an action table when its header names at least the required fields; SCR Ref,
-Progress, Theme and RAG are read when present.
+A table is an action table when its header names at least the required fields (Action,
+Lead agency and Target date); Ref, SCR Ref, Progress, Theme and RAG are read when present.
+A table without a Ref column, all of whose headings are known, numbers its actions itself
+(`worker/importers/cap.py`).
 """
 
 from __future__ import annotations
@@ -15,9 +17,27 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 DEFAULT_NAMES: dict[str, tuple[str, ...]] = {
-    "ref": ("Ref", "No.", "Action no.", "Action number", "Ref no."),
+    "ref": (
+        "Ref",
+        "No.",
+        "Action no.",
+        "Action number",
+        "Ref no.",
+        "Reference",
+        "Item",
+        "Item no.",
+        "Number",
+    ),
     "scr_refs": ("SCR Ref", "SCR", "Review", "Case", "Review ref", "LCSPR ref"),
-    "text": ("Action", "Recommendation", "Action required", "Actions"),
+    "text": (
+        "Action",
+        "Recommendation",
+        "Action required",
+        "Actions",
+        "Action point",
+        "Action points",
+        "Actions agreed",
+    ),
     "lead_agency": (
         "Lead agency",
         "Lead",
@@ -25,13 +45,37 @@ DEFAULT_NAMES: dict[str, tuple[str, ...]] = {
         "Owner",
         "Responsible",
         "Lead agencies",
+        "Responsibility",
+        "Lead officer",
+        "Responsible officer",
+        "Lead person",
     ),
-    "target_date": ("Target date", "Target", "Due date", "Deadline", "By when", "Timescale"),
-    "progress": ("Progress", "Progress update", "Update", "Comments"),
-    "rag": ("RAG", "Status", "RAG status"),
+    "target_date": (
+        "Target date",
+        "Target",
+        "Due date",
+        "Deadline",
+        "By when",
+        "Timescale",
+        "Timescales",
+        "Date",
+        "Due",
+        "Completion date",
+        "Target completion date",
+    ),
+    "progress": (
+        "Progress",
+        "Progress update",
+        "Update",
+        "Comments",
+        "Progress presented to Committee",
+        "Progress to date",
+        "Latest update",
+    ),
+    "rag": ("RAG", "Status", "RAG status", "RAG rating", "Assessment of progress", "Rating"),
     "theme": ("Theme",),
 }
-REQUIRED = ("ref", "text", "lead_agency", "target_date")
+REQUIRED = ("text", "lead_agency", "target_date")
 FIELD_LABELS = {
     "ref": "Ref", "scr_refs": "SCR Ref", "text": "Action", "lead_agency": "Lead agency",
     "target_date": "Target date", "progress": "Progress", "rag": "RAG", "theme": "Theme",
@@ -75,11 +119,17 @@ class Columns:
         """Each field's position when `cells` is an action table's header row, else None.
         A field named twice is read from its first column."""
         found: dict[str, int] = {}
+        unknown = False
         for index, cell in enumerate(cells):
             field = self.fields.get(folded(cell))
             if field is not None:
                 found.setdefault(field, index)
-        return found if all(f in found for f in REQUIRED) else None
+            unknown |= field is None and bool(folded(cell))
+        if not all(f in found for f in REQUIRED):
+            return None
+        # Without a Ref column the rows are numbered; but an unknown heading may name the
+        # plan's own references, so such a table is not taken for one until it is named.
+        return found if "ref" in found or not unknown else None
 
 
 DEFAULT_COLUMNS = Columns.of(DEFAULT_NAMES)

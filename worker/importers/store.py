@@ -222,12 +222,14 @@ def alias_map(session: Session) -> dict[str, int]:
     return {a.alias: a.agency_id for a in session.scalars(select(AgencyAlias))}
 
 
-COMPLETE_RAG = ("complete", "completed")
+# What a RAG or Status cell says when the action is done: "Complete", "Fully achieved",
+# "Closed", or Blue (the B of BRAG).
+COMPLETE_RAG = ("complete", "completed", "fully achieved", "achieved", "closed", "done", "blue")
 
 
 def action_values(item: ParsedAction, kept_rag: str = "") -> dict[str, Any]:
     """An action's fields: complete when its Progress starts "Complete" or its RAG or
-    Status says Complete (or Completed); a document that keeps no RAG leaves `kept_rag`."""
+    Status says it is done (`COMPLETE_RAG`); a document that keeps no RAG leaves `kept_rag`."""
     rag = kept_rag if item.rag is None else item.rag
     done = item.progress.casefold().startswith("complete") or (
         rag.casefold().strip(". ") in COMPLETE_RAG

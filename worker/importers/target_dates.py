@@ -5,9 +5,11 @@
 * `June 2019`, `Jun 2019`, `Jun-19`, `end of June 2019`: the last day of that month;
 * `Q2 2019/20`, `Q2 2019-20`, `Q2 19/20`: the last day of that financial-year quarter
   (Q1 is April to June, Q4 January to March);
+* `April - June 2019` (any dash), `Jan to Mar 2020`: a range of months means its end;
+* `By April 2017`, `by end of June 2019`, `before 01/06/17`, `no later than …`: the date;
 * `Ongoing`: no date (the progress-review obligation);
-* `TBC`, `TBA` (to be confirmed, agreed or arranged): no date yet, the business manager
-  flagged to set one (`date_to_set`).
+* `TBC`, `TBA` (to be confirmed, agreed or arranged, also "to be confirmed in the autumn"):
+  no date yet, the business manager flagged to set one (`date_to_set`).
 
 Anything vaguer — a season (`Spring 2019`), a year alone, a day with no year — is refused,
 naming the cell and suggesting a date to write instead.
@@ -36,12 +38,17 @@ SEASONS = {"spring": "31 May", "summer": "31 August", "autumn": "30 November",
            "winter": "28 February"}  # fmt: skip
 
 
-TO_SET = re.compile(r"(tb[ca])|to\s+be\s+(?:confirmed|agreed|arranged)", re.I)
+TO_SET = re.compile(r"(tb[ca])\b|to\s+be\s+(?:confirmed|agreed|arranged)\b", re.I)
+# Words before a deadline that do not change it: "By April 2017", "by end of June".
+BY = re.compile(r"^(?:by|before|no\s+later\s+than)\s+(?:the\s+)?", re.I)
+# "April - June 2019" (any dash), "Jan to Mar 2020", "April 2019 - June 2019": a range.
+MONTH_RANGE = re.compile(r"([a-z]+)\.?(?:\s+\d{4})?\s*(?:to|[-\u2013\u2014])\s*([a-z]+\.?[\s,]+\d{4})",
+                         re.I)  # fmt: skip
 
 
 def date_to_set(cell: str) -> str:
     """'TBC' or 'TBA' when `cell` says the date is still to be set, else ''."""
-    match = TO_SET.fullmatch(" ".join(cell.split()).strip(". "))
+    match = TO_SET.match(" ".join(cell.split()).strip(". "))
     if match is None:
         return ""
     return (match.group(1) or "TBC").upper()
@@ -49,7 +56,9 @@ def date_to_set(cell: str) -> str:
 
 def target_date(cell: str, line: int) -> date | None:
     """The day `cell` means (None for Ongoing); DocumentError naming the cell otherwise."""
-    text = " ".join(cell.split())
+    text = BY.sub("", " ".join(cell.split()))
+    if (months := MONTH_RANGE.fullmatch(text)) and months.group(1).lower() in MONTHS:
+        text = months.group(2).replace(".", "")
     if text.casefold() == "ongoing":
         return None
     if not text:

@@ -1,0 +1,188 @@
+"""Action plans as other partnerships write them: their own headings, references, leads,
+dates and status keys, in text, Word and Excel. Each plan here was written for the tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from docx import Document
+from openpyxl import Workbook
+
+from tests.support.helpers import records, run_import
+from worker.app import App
+
+Lines = list[str | list[str]]  # a one-cell line (a title, a heading, a key), or a table row
+
+COMMITTEE: Lines = [
+    "Safeguarding Children Board Serious Case Review action plan",
+    ["No.", "Recommendation", "Responsibility", "Date", "Progress presented to Committee",
+     "Assessment of progress"],
+    ["1.", "Review the escalation policy with every agency", "Chair / DCS", "April 2017",
+     "Policy agreed at the Board", "1"],
+    ["2.", "Audit the strategy discussions held out of hours", "Assistant Director, Safeguarding"
+     " and Family Support", "To be confirmed in the autumn", "Audit scoped", "2"],
+    ["3.", "Train front-line staff in professional curiosity", "Health", "Ongoing",
+     "Two sessions held", "3"],
+    "1 Fully Achieved",
+    "2 On track",
+    "3 Requiring action/attention",
+]  # fmt: skip
+
+IMPROVEMENT: Lines = [
+    "Children's Trust improvement plan action tracker 2018",
+    ["No.", "Area for Improvement", "Lead", "Action", "By When", "Progress", "R/A/G",
+     "Monitoring and Evaluation"],
+    ["A1", "Early help", "KA", "Publish the early help offer", "Sept 2018", "Published", "Complete",
+     "Audit"],
+    ["A2", "Early help", "AP/CJ", "Survey families on the offer", "31.03.19", "", "A", "Survey"],
+    ["B1", "Neglect", "Police", "Use the neglect tool in every referral", "April – June 2019",
+     "Started", "G", "Dip sample"],
+]  # fmt: skip
+
+SECTIONS: Lines = [
+    "Local Safeguarding Partnership action plan 2019",
+    "1. Update on the data and the dashboard",
+    ["Action", "Lead Officer", "Timescale", "Progress update", "Status"],
+    ["Add the missing children figures", "Head of Performance", "By end of June 2019", "Done",
+     "Complete"],
+    ["Show the figures by district", "Head of Performance", "31/07/2019", "", "Red"],
+    "2. Training",
+    ["Action", "Lead Officer", "Timescale", "Progress update", "Status"],
+    ["Refresh the multi-agency training offer", "Training Manager", "Jan to Mar 2020", "",
+     "Amber"],
+]  # fmt: skip
+
+
+def as_text(path: Path, lines: Lines) -> Path:
+    rows = [line if isinstance(line, str) else "\t".join(line) for line in lines]
+    path.with_suffix(".txt").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path.with_suffix(".txt")
+
+
+def as_word(path: Path, lines: Lines) -> Path:
+    document = Document()
+    table: Any = None
+    for line in lines:
+        if isinstance(line, str):
+            document.add_paragraph(line)
+            table = None
+            continue
+        if table is None:
+            table = document.add_table(rows=0, cols=len(line))
+        for cell, text in zip(table.add_row().cells, line, strict=True):
+            cell.text = text
+    document.save(str(path.with_suffix(".docx")))
+    return path.with_suffix(".docx")
+
+
+def as_excel(path: Path, lines: Lines) -> Path:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for line in lines:
+        sheet.append([line] if isinstance(line, str) else line)
+    book.save(path.with_suffix(".xlsx"))
+    return path.with_suffix(".xlsx")
+
+
+FORMATS: dict[str, Callable[[Path, Lines], Path]] = {
+    "text": as_text, "word": as_word, "excel": as_excel,
+}  # fmt: skip
+
+
+def imported(app: App, tmp_path: Path, lines: Lines, form: str) -> dict[str, dict[str, Any]]:
+    [result] = run_import(app, FORMATS[form](tmp_path / "plan", lines))
+    assert result.error is None, result.error
+    return {action["ref"]: action for action in records(app, "actions")}
+
+
+@pytest.mark.parametrize("form", FORMATS)
+def test_a_committee_plan_with_numbered_refs_roles_and_a_status_key(
+    app: App, tmp_path: Path, form: str
+) -> None:
+    actions = imported(app, tmp_path, COMMITTEE, form)
+    assert sorted(actions) == ["1", "2", "3"]
+    one, two, three = actions["1"], actions["2"], actions["3"]
+    assert (one["target_date"], one["status"]) == ("2017-04-30", "complete")  # 1 Fully Achieved
+    assert one["lead_agencies"] == ["Chair", "DCS"]  # people or roles: kept, unassigned
+    assert one["unassigned"] is True
+    assert two["target_date"] is None  # to be confirmed: a date the business manager sets
+    assert two["lead_agencies"] == ["Assistant Director, Safeguarding and Family Support"]
+    assert (two["status"], three["status"]) == ("open", "open")
+    assert three["lead_agencies"] == ["Health"]
+    assert three["unassigned"] is False
+    assert three["target_date"] is None  # Ongoing
+    assert one["progress"] == "Policy agreed at the Board"
+
+
+@pytest.mark.parametrize("form", FORMATS)
+def test_an_improvement_plan_with_lettered_refs_initials_and_date_ranges(
+    app: App, tmp_path: Path, form: str
+) -> None:
+    actions = imported(app, tmp_path, IMPROVEMENT, form)
+    assert sorted(actions) == ["A1", "A2", "B1"]
+    assert actions["A1"]["action"] == "Publish the early help offer"
+    assert [actions[r]["target_date"] for r in ("A1", "A2", "B1")] == [
+        "2018-09-30", "2019-03-31", "2019-06-30",
+    ]  # fmt: skip
+    assert [actions[r]["status"] for r in ("A1", "A2", "B1")] == ["complete", "open", "open"]
+    assert actions["A2"]["lead_agencies"] == ["AP", "CJ"]
+    assert actions["B1"]["lead_agencies"] == ["Police"]
+
+
+@pytest.mark.parametrize("form", FORMATS)
+def test_a_plan_of_numbered_sections_without_refs_numbers_its_rows(
+    app: App, tmp_path: Path, form: str
+) -> None:
+    actions = imported(app, tmp_path, SECTIONS, form)
+    assert sorted(actions) == ["1.1", "1.2", "2.1"]
+    assert actions["1.1"]["theme"] == "1. Update on the data and the dashboard"
+    assert actions["2.1"]["theme"] == "2. Training"
+    assert [actions[r]["target_date"] for r in ("1.1", "1.2", "2.1")] == [
+        "2019-06-30", "2019-07-31", "2020-03-31",
+    ]  # fmt: skip
+    assert actions["1.1"]["status"] == "complete"
+
+
+def test_the_same_plan_imported_again_changes_nothing(app: App, tmp_path: Path) -> None:
+    first = imported(app, tmp_path, SECTIONS, "text")
+    [again] = run_import(app, as_text(tmp_path / "plan", SECTIONS))
+    assert again.error is None, again.error
+    assert {a["ref"]: a for a in records(app, "actions")} == first
+    assert [(o.created, o.updated, o.unchanged) for o in again.outcomes] == [(0, 0, 3)]
+
+
+def test_a_plan_naming_the_directory_themes_still_refuses_a_misspelt_one(
+    app: App, tmp_path: Path
+) -> None:
+    lines: Lines = [
+        "Serious Case Review Composite Action Plan 2027",
+        "Professional curiosity\t",  # a heading row, as the text form writes one
+        ["Ref", "Action", "Lead agency", "Target date"],
+        ["1.1", "Audit the referrals", "Health", "01/06/2027"],
+        "Profesional curiosity\t",
+        ["Ref", "Action", "Lead agency", "Target date"],
+        ["1.2", "Audit the strategy meetings", "Police", "01/07/2027"],
+    ]
+    [result] = run_import(app, as_text(tmp_path / "plan", lines))
+    assert result.error is not None
+    assert "unknown theme" in str(result.error)
+    assert "Profesional curiosity" in str(result.error)
+    assert records(app, "actions") == []
+
+
+def test_date_ranges_and_words_before_a_date_read_as_their_end() -> None:
+    from worker.importers.target_dates import date_to_set, target_date
+
+    assert target_date("April – June 2019", 1) == date(2019, 6, 30)
+    assert target_date("April 2019 - June 2019", 1) == date(2019, 6, 30)
+    assert target_date("Jan to Mar 2020", 1) == date(2020, 3, 31)
+    assert target_date("By April 2017", 1) == date(2017, 4, 30)
+    assert target_date("no later than 01/06/17", 1) == date(2017, 6, 1)
+    assert target_date("Jun-19", 1) == date(2019, 6, 30)  # a month, not a range
+    assert date_to_set("To be confirmed in the autumn") == "TBC"
+    assert date_to_set("TBCX") == ""
