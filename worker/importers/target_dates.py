@@ -42,8 +42,9 @@ TO_SET = re.compile(r"(tb[ca])\b|to\s+be\s+(?:confirmed|agreed|arranged)\b", re.
 # Words before a deadline that do not change it: "By April 2017", "by end of June".
 BY = re.compile(r"^(?:by|before|no\s+later\s+than)\s+(?:the\s+)?", re.I)
 # "April - June 2019" (any dash), "Jan to Mar 2020", "April 2019 - June 2019": a range.
-MONTH_RANGE = re.compile(r"([a-z]+)\.?(?:\s+\d{4})?\s*(?:to|[-\u2013\u2014])\s*([a-z]+\.?[\s,]+\d{4})",
-                         re.I)  # fmt: skip
+MONTH_RANGE = re.compile(
+    r"([a-z]+)\.?(?:\s+\d{4})?\s*(?:to|[-\u2013\u2014])\s*([a-z]+\.?[\s,]+\d{4})", re.I
+)
 
 
 def date_to_set(cell: str) -> str:
