@@ -243,6 +243,9 @@ class MISheet(Base):
     delegate_limit: Mapped[int | None]
     booking_url: Mapped[str | None] = mapped_column(String(500))
     source_file: Mapped[str] = mapped_column(String(500))
+    # Lines that announce a session the importer could not read ("line 12: …"), shown to
+    # the business manager until a corrected sheet is imported.
+    unread_sessions: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     updated_at: Mapped[datetime] = mapped_column()
     sessions: Mapped[list[BriefingSession]] = relationship(
         back_populates="mi_sheet", order_by="BriefingSession.date"

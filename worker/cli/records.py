@@ -68,9 +68,7 @@ def report(result: ImportResult, dry_run: bool = False) -> None:
         return
     done = "would import" if dry_run else "imported"
     for o in result.outcomes:
-        counts = f"{o.created} new, {o.updated} updated, {o.unchanged} unchanged"
-        retired = f", {o.retired} {o.retired_as}" if o.retired else ""
-        line = f"{result.name} ({result.kind}): {o.subject}: {o.items} {counts}{retired}"
+        line = f"{result.name} ({result.kind}): {o.described()}"
         console.print(f"[green]{done}[/green] {escape(line)}", highlight=False)
     if dry_run:
         for entry in entries(result.changes):

@@ -69,6 +69,7 @@ class Overview:
     failures_total: int
     refused: list[UndeliverableAddress]  # addresses refused for good, not yet corrected
     unknown_contacts: list[tuple[str, int]]  # LA contact names not in the directory, sheets
+    unread_sessions: list[tuple[str, list[str]]]  # MI sheets' session lines not read
     weekly_overdue: list[tuple[date, int]]  # week ending, overdue items then
 
 
@@ -101,6 +102,7 @@ def overview(session: Session, directory: Directory, today: date, top: int) -> O
         failures_total=session.scalar(select(func.count(Delivery.id)).where(failed)) or 0,
         refused=list(marked(session).values()),
         unknown_contacts=unknown_contacts(session, directory),
+        unread_sessions=unread_sessions(session),
         weekly_overdue=weekly_overdue(session, today),
     )
 
@@ -145,6 +147,12 @@ def unknown_contacts(session: Session, directory: Directory) -> list[tuple[str, 
     )
     named = session.execute(query)
     return sorted((name, n) for name, n in named if name and fold(name) not in known)
+
+
+def unread_sessions(session: Session) -> list[tuple[str, list[str]]]:
+    """Each MI sheet whose import could not read a line announcing a session, and the lines."""
+    query = select(MISheet.number, MISheet.unread_sessions).order_by(MISheet.number)
+    return [(number, list(lines)) for number, lines in session.execute(query) if lines]
 
 
 def weekly_overdue(session: Session, today: date, weeks: int = WEEKS) -> list[tuple[date, int]]:

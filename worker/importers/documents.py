@@ -53,6 +53,7 @@ class ParsedSheet:
     delegate_limit: int | None
     booking_url: str | None
     sessions: tuple[ParsedSession, ...] = field(default=())
+    unread: tuple[str, ...] = ()  # session lines that could not be read ("line 12: …")
     due_line: int | None = None  # where the dates were written, for error messages
     published_line: int | None = None
 

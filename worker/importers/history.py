@@ -55,12 +55,7 @@ def summary(result: ImportResult) -> str:
     """What the document did, in the words the command line prints."""
     if result.error is not None:
         return f"refused: {result.error}"
-    parts = []
-    for o in result.outcomes:
-        counts = f"{o.created} new, {o.updated} updated, {o.unchanged} unchanged"
-        retired = f", {o.retired} {o.retired_as}" if o.retired else ""
-        parts.append(f"{o.subject}: {o.items} {counts}{retired}")
-    return "; ".join(parts)
+    return "; ".join(o.described() for o in result.outcomes)
 
 
 def record_import(session: Session, result: ImportResult, by: str, now: datetime) -> int:

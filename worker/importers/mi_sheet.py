@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from worker.importers.documents import ParsedSession, ParsedSheet
 from worker.importers.errors import refuse
+from worker.importers.prose_sessions import Unread, prose_sessions
 from worker.importers.text import (
     TIME_RANGE,
     number_in_words,
@@ -75,12 +76,14 @@ def parse_mi_sheet(lines: list[str], course_code: str, tz: ZoneInfo) -> ParsedSh
     number = sheet_number(fields["number"])
     contact_name, contact_phone = contact(fields.get("contact"))
     body = lines
+    when = published(fields.get("published"), tz)
+    found, unread = sessions(lines, course_code, number, when.date() if when else None)
     return ParsedSheet(
         number=number,
         title=title(lines, fields),
         sheet_type=sheet_type(fields.get("type")),
         due_date=due_date(fields.get("due")),
-        published_at=published(fields.get("published"), tz),
+        published_at=when,
         contact_name=contact_name,
         contact_phone=contact_phone,
         contact_email=contact_email(body, contact_name),
@@ -88,7 +91,8 @@ def parse_mi_sheet(lines: list[str], course_code: str, tz: ZoneInfo) -> ParsedSh
         links=links(fields.get("links")),
         delegate_limit=delegate_limit(body),
         booking_url=booking_url(body),
-        sessions=sessions(lines, course_code),
+        sessions=found,
+        unread=tuple(f"line {line}: {text}" for line, text in unread),
         due_line=fields["due"].line if "due" in fields else None,
         published_line=fields["published"].line if "published" in fields else None,
     )
@@ -197,16 +201,24 @@ def delegate_limit(lines: list[str]) -> int | None:
     return None
 
 
-def sessions(lines: list[str], course_code: str) -> tuple[ParsedSession, ...]:
-    """Every row of every 'Date Time Venue Reference' table in the sheet."""
+def sessions(
+    lines: list[str], course_code: str, sheet: str, published: date | None
+) -> tuple[tuple[ParsedSession, ...], list[Unread]]:
+    """Every row of every 'Date Time Venue Reference' table in the sheet; or, in a sheet
+    without one, the sessions its sentences announce and the session lines not read."""
     found: list[ParsedSession] = []
+    tables = False
     for index, line in enumerate(lines):
         if TABLE_HEADER.match(line):
+            tables = True
             rows = table_rows(lines, index + 1)
             if not rows:
                 raise refuse("a session table header with no rows under it", index + 1)
             found += [session_row(text, number, course_code) for number, text in rows]
-    return tuple(found)
+    if tables:
+        return tuple(found), []
+    prose, unread = prose_sessions(lines, sheet, published)
+    return tuple(prose), unread
 
 
 def table_rows(lines: list[str], start: int) -> list[tuple[int, str]]:

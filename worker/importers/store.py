@@ -53,6 +53,15 @@ class Outcome:
     updated: int = 0
     unchanged: int = 0
     retired: int = 0
+    unread: tuple[str, ...] = ()  # what the document seemed to say but could not be read
+
+    def described(self) -> str:
+        """What the document did, in the words the command line and the history use."""
+        counts = f"{self.created} new, {self.updated} updated, {self.unchanged} unchanged"
+        retired = f", {self.retired} {self.retired_as}" if self.retired else ""
+        lines = "; ".join(self.unread)
+        unread = f"; {len(self.unread)} session line(s) not read: {lines}" if lines else ""
+        return f"{self.subject}: {self.items} {counts}{retired}{unread}"
 
     def count(self, changed: bool | None) -> None:
         if changed is None:
@@ -257,7 +266,7 @@ def store_sheet(writer: Writer, parsed: ParsedSheet) -> Outcome:
     columns = [table.c[name] for name in SHEET_FIELDS]
     query = select(table.c.id, *columns).where(table.c.number == parsed.number)
     found = writer.session.execute(query).first()
-    outcome = Outcome(f"MI sheet {parsed.number}", "sessions:", "cancelled")
+    outcome = Outcome(f"MI sheet {parsed.number}", "sessions:", "cancelled", unread=parsed.unread)
     values = sheet_values(parsed, writer.source)
     differ = writer.compare("mi_sheet", parsed.number, found, values)
     if found is None:
@@ -277,7 +286,7 @@ def store_sheet(writer: Writer, parsed: ParsedSheet) -> Outcome:
 
 SHEET_FIELDS = ("title", "sheet_type", "due_date", "published_at", "contact_name",
                 "contact_phone", "contact_email", "audience", "links", "delegate_limit",
-                "booking_url", "source_file")  # fmt: skip
+                "booking_url", "source_file", "unread_sessions")  # fmt: skip
 
 
 def sheet_values(parsed: ParsedSheet, source: str) -> dict[str, Any]:
@@ -294,6 +303,7 @@ def sheet_values(parsed: ParsedSheet, source: str) -> dict[str, Any]:
         "delegate_limit": parsed.delegate_limit,
         "booking_url": parsed.booking_url,
         "source_file": source,
+        "unread_sessions": list(parsed.unread),
     }
 
 

@@ -186,6 +186,10 @@ def parse_time_range(match: re.Match[str], line: int, field: str) -> tuple[time,
     start = _clock(sh, sm, start_suffix, match.group(0), line, field)
     if ssuf is None and esuf is not None and start >= end:
         start = _clock(sh, sm, None, match.group(0), line, field)
+    if esuf is None and ssuf is None and 1 <= start.hour <= 6:
+        # "2:00 - 4:00": no briefing starts before seven in the morning, so the afternoon.
+        start = time(start.hour + 12, start.minute)
+        end = time(end.hour + 12, end.minute) if end.hour < 12 else end
     if esuf is None and ssuf is None and end <= start and end.hour < 12:
         # "10:00 to 1:30": afternoon end written on the 12-hour clock.
         end = time(end.hour + 12, end.minute)
