@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from tests.conftest import ROOT
 from worker.app import App
 from worker.db import transaction
-from worker.directory.entries import Directory, directory_from, find_agency, fold, sync_directory
+from worker.directory.entries import Directory, directory_from, find_agency, sync_directory
+from worker.directory.names import fold
 from worker.models import Action, ActionLead, ActionStatus, Contact, Establishment, Plan, Role
 
 BASE: dict[str, Any] = {

@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 from docx import Document
 from openpyxl import Workbook
+from sqlalchemy import select
 
 from tests.support.helpers import records, run_import
 from worker.app import App
+from worker.models import ActionLead, Agency
 
 Lines = list[str | list[str]]  # a one-cell line (a title, a heading, a key), or a table row
 
@@ -111,7 +113,9 @@ def test_a_committee_plan_with_numbered_refs_roles_and_a_status_key(
     assert one["lead_agencies"] == ["Chair", "DCS"]  # people or roles: kept, unassigned
     assert one["unassigned"] is True
     assert two["target_date"] is None  # to be confirmed: a date the business manager sets
+    # a role of the directory's, then its portfolio: that contact's agency
     assert two["lead_agencies"] == ["Assistant Director, Safeguarding and Family Support"]
+    assert two["unassigned"] is False
     assert (two["status"], three["status"]) == ("open", "open")
     assert three["lead_agencies"] == ["Health"]
     assert three["unassigned"] is False
@@ -130,7 +134,8 @@ def test_an_improvement_plan_with_lettered_refs_initials_and_date_ranges(
         "2018-09-30", "2019-03-31", "2019-06-30",
     ]  # fmt: skip
     assert [actions[r]["status"] for r in ("A1", "A2", "B1")] == ["complete", "open", "open"]
-    assert actions["A2"]["lead_agencies"] == ["AP", "CJ"]
+    assert actions["A2"]["lead_agencies"] == ["AP", "CJ"]  # nobody's initials: unassigned
+    assert actions["A2"]["unassigned"] is True
     assert actions["B1"]["lead_agencies"] == ["Police"]
 
 
@@ -186,3 +191,22 @@ def test_date_ranges_and_words_before_a_date_read_as_their_end() -> None:
     assert target_date("Jun-19", 1) == date(2019, 6, 30)  # a month, not a range
     assert date_to_set("To be confirmed in the autumn") == "TBC"
     assert date_to_set("TBCX") == ""
+
+
+def test_leads_that_are_people_are_their_agency_and_initials_only_when_one_has_them(
+    app: App, tmp_path: Path
+) -> None:
+    lines: Lines = [
+        "Rapid Review action tracker 2027",
+        ["No.", "Action", "Lead", "By When"],
+        ["1", "Audit the referrals", "MTL", "June 2027"],  # MASH Team Leader alone
+        ["2", "Audit the strategy meetings", "Detective Sergeant", "June 2027"],
+        ["3", "Audit the health visits", "PL", "June 2027"],  # Practice and Partnership Lead
+        ["4", "Audit the school referrals", "Mtl", "June 2027"],  # initials are capitals
+    ]
+    actions = imported(app, tmp_path, lines, "text")
+    with app.sessions() as session:
+        names = {a.id: a.name for a in session.scalars(select(Agency))}
+        leads = {row.name: names.get(row.agency_id) for row in session.scalars(select(ActionLead))}
+    assert leads == {"MTL": "MASH", "Detective Sergeant": "Police", "PL": None, "Mtl": None}
+    assert [actions[r]["unassigned"] for r in "1234"] == [False, False, True, True]

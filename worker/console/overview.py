@@ -26,7 +26,8 @@ from worker.console.items import (
     status_column,
     theme_column,
 )
-from worker.directory.entries import Directory, fold
+from worker.directory.entries import Directory
+from worker.directory.names import fold
 from worker.directory.undeliverable import marked
 from worker.models import (
     Action,

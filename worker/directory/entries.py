@@ -6,7 +6,6 @@ and lead-agency names in documents are matched against the agencies' aliases.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -16,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from worker.directory.leads import Leads
+from worker.directory.names import fold
 from worker.models import (
     ActionLead,
     Agency,
@@ -199,11 +200,6 @@ class Directory(Strict):
         return problems
 
 
-def fold(name: str) -> str:
-    """How names are compared: case, spacing and curly apostrophes do not matter."""
-    return re.sub(r"\s+", " ", name.replace("\u2019", "'")).strip().casefold()
-
-
 def load_directory(path: Path) -> Directory:
     return directory_from(path, read_yaml(path, empty="the partnership's directory"))
 
@@ -319,8 +315,8 @@ def sync_establishments(session: Session, directory: Directory) -> None:
 
 
 def resolve_leads(session: Session) -> None:
-    """Match every action's lead-agency names against the aliases as they now stand."""
+    """Match every action's leads against the directory as it now stands."""
     session.flush()
-    aliases = {a.alias: a.agency_id for a in session.scalars(select(AgencyAlias))}
+    leads = Leads.of(session)
     for lead in session.scalars(select(ActionLead)):
-        lead.agency_id = aliases.get(fold(lead.name))
+        lead.agency_id = leads.agency_of(lead.name)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from worker.directory.entries import fold
+from worker.directory.names import fold
 from worker.models import Contact, MISheet, Obligation, Role
 from worker.workdays import local_date
 

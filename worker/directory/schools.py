@@ -21,7 +21,8 @@ from pathlib import Path
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from worker.directory.entries import Directory, EstablishmentEntry, fold
+from worker.directory.entries import Directory, EstablishmentEntry
+from worker.directory.names import fold
 from worker.yaml_files import round_trip
 
 # Column names as written (case, spaces and punctuation ignored) -> what they hold.

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from worker.directory.entries import fold
+from worker.directory.leads import Leads
 from worker.history import change_row
 from worker.importers.documents import (
     ParsedAction,
@@ -31,7 +31,6 @@ from worker.models import (
     Action,
     ActionLead,
     ActionStatus,
-    AgencyAlias,
     Base,
     BriefingSession,
     MISheet,
@@ -218,17 +217,13 @@ def write_leads(session: Session, written: dict[int, str], replaced: list[int]) 
     """Each written action's lead agencies ("Health/NSCB" gives two), replacing its old."""
     if replaced:
         session.execute(delete(ActionLead).where(ActionLead.action_id.in_(replaced)))
-    aliases = alias_map(session) if written else {}
+    leads = Leads.of(session) if written else None
     rows = [{"action_id": action_id, "position": i, "name": name,
-             "agency_id": aliases.get(fold(name))}
+             "agency_id": leads.agency_of(name) if leads else None}
             for action_id, text in written.items()
             for i, name in enumerate(lead_names(text))]  # fmt: skip
     if rows:
         session.execute(insert(TABLES["action_leads"]), rows)
-
-
-def alias_map(session: Session) -> dict[str, int]:
-    return {a.alias: a.agency_id for a in session.scalars(select(AgencyAlias))}
 
 
 # What a RAG or Status cell says when the action is done: "Complete", "Fully achieved",

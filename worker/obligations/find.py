@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from worker.directory.entries import fold
+from worker.directory.names import fold
 from worker.models import Action, MISheet, Obligation, Plan
 from worker.obligations.store import stream
 

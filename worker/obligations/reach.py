@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
-from worker.directory.entries import fold
+from worker.directory.names import fold
 from worker.directory.recipients import Partnership
 from worker.models import Agency, Contact, Establishment, MISheet, Obligation, Role
 from worker.rules.ladder import Ladder
