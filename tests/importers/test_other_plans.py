@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from docx import Document
 from openpyxl import Workbook
 from sqlalchemy import select
 
 from tests.support.helpers import records, run_import
 from worker.app import App
+from worker.cli import main
 from worker.models import ActionLead, Agency
 
 Lines = list[str | list[str]]  # a one-cell line (a title, a heading, a key), or a table row
@@ -207,6 +209,68 @@ def test_leads_that_are_people_are_their_agency_and_initials_only_when_one_has_t
     actions = imported(app, tmp_path, lines, "text")
     with app.sessions() as session:
         names = {a.id: a.name for a in session.scalars(select(Agency))}
-        leads = {row.name: names.get(row.agency_id) for row in session.scalars(select(ActionLead))}
+        leads = {r.name: names.get(r.agency_id or 0) for r in session.scalars(select(ActionLead))}
     assert leads == {"MTL": "MASH", "Detective Sergeant": "Police", "PL": None, "Mtl": None}
     assert [actions[r]["unassigned"] for r in "1234"] == [False, False, True, True]
+
+
+ACTION_LOG: Lines = [
+    "Board action log 2027",
+    ["Date of Meeting", "Action Point", "Lead", "Progress Update"],
+    ["12/01/2027", "Circulate the neglect toolkit", "Health", "Sent to GPs"],
+    ["12/01/2027", "Brief the heads' forum", "Education", ""],
+]
+ACTION_LOG_MAP = """\
+# The board's action log: no references, no target dates.
+text: Action Point
+lead_agency: Lead
+progress: Progress Update
+target_date: none
+ref: none
+"""
+
+
+def import_command(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["import", *args])
+    return result.exit_code, result.output
+
+
+def test_a_plan_whose_headings_nobody_named_imports_with_a_column_map(
+    app: App, tmp_path: Path
+) -> None:
+    plan = as_excel(tmp_path / "log", ACTION_LOG)
+    code, output = import_command(str(plan))
+    assert code == 1
+    assert "neither a Composite Action Plan" in output
+    assert records(app, "actions") == []
+    column_map = tmp_path / "log-columns.yaml"
+    column_map.write_text(ACTION_LOG_MAP, encoding="utf-8")
+    code, output = import_command(str(plan), "--columns", str(column_map))
+    assert code == 0, output
+    actions = {a["ref"]: a for a in records(app, "actions")}
+    assert sorted(actions) == ["1", "2"]
+    assert actions["1"]["action"] == "Circulate the neglect toolkit"
+    assert (actions["1"]["target_date"], actions["1"]["progress"]) == (None, "Sent to GPs")
+    assert actions["2"]["lead_agencies"] == ["Education"]
+    assert actions["2"]["unassigned"] is False
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("text: Action Point\n", "lead_agency"),  # required
+        ("text: Action Point\nlead_agency: Lead\nowner: Lead\n", "owner"),  # no such field
+        ("text: '--'\nlead_agency: Lead\n", "text"),  # no letters at all
+    ],
+)
+def test_a_broken_column_map_is_refused_by_its_key_and_imports_nothing(
+    app: App, tmp_path: Path, text: str, named: str
+) -> None:
+    column_map = tmp_path / "map.yaml"
+    column_map.write_text(text, encoding="utf-8")
+    code, output = import_command(str(as_text(tmp_path / "log", ACTION_LOG)), "--columns",
+                                  str(column_map))  # fmt: skip
+    assert code == 1
+    assert named in output
+    assert "map.yaml" in output
+    assert records(app, "actions") == []

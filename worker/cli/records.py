@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from worker.cli import listing
 from worker.cli.common import app_from, console, plain_table, ready
 from worker.directory.recipients import Partnership, UnknownContact, unknown_la_contacts
 from worker.importers import ImportResult
+from worker.importers.column_map import read_column_map
 from worker.importers.preview import Entry, entries
 from worker.yaml_files import ConfigError
 
@@ -39,15 +41,26 @@ def init(ctx: click.Context) -> None:
 @click.option("--plan", help="Plan name for these actions (default: the document's title).")
 @click.option("--dry-run", is_flag=True, help="Show what would change; store nothing.")
 @click.option("--by", help="Who imports, for the import history (default: this user).")
+@click.option(
+    "--columns",
+    "column_map",
+    type=click.Path(path_type=Path, exists=True),
+    help="A column map (YAML): which heading holds each field of these plans.",
+)
 @click.pass_context
-def import_command(
-    ctx: click.Context, files: tuple[Path, ...], plan: str | None, dry_run: bool, by: str | None
-) -> None:
+def import_command(ctx: click.Context, files: tuple[Path, ...], plan: str | None, dry_run: bool,
+                   by: str | None, column_map: Path | None) -> None:  # fmt: skip
     """Import Composite Action Plans, MI sheets and CSV files (Word, Excel, PDF, web pages
     and text), each in its own transaction; --dry-run previews each instead."""
     app = ready(app_from(ctx))
     who = by or f"command line ({getpass.getuser()})"
     importer = app.importer(who, plan, dry_run=dry_run)
+    if column_map is not None:
+        try:
+            columns = read_column_map(column_map)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from exc
+        importer = replace(importer, options=replace(importer.options, columns=columns))
     with Progress(console=console, transient=True, disable=len(files) < 5) as progress:
         task = progress.add_task("Importing", total=len(files))
         results = []

@@ -37,8 +37,8 @@ STATUS_WORDS = re.compile(r"achiev|complet|track|progress|start|delay|risk|ongoi
 SHEET_BREAK = "\f"  # between a workbook's sheets: each has its own header row
 ONCE = ("ref", "theme", "rag")  # cells a continuation row does not add to
 # A plan's title: "Serious Case Review Composite Action Plan January 2017", "LCSPR Child D
-# action plan", "Rapid Review action tracker 2027".
-TITLE = re.compile(r"\baction\s+(?:plan|tracker)\b", re.I)
+# action plan", "Rapid Review action tracker 2027", "Board action log", "improvement plan".
+TITLE = re.compile(r"\b(?:action\s+(?:plan|tracker|log)|improvement\s+plan)\b", re.I)
 
 
 def looks_like_cap(lines: list[str], columns: Columns = DEFAULT_COLUMNS) -> bool:
@@ -222,6 +222,7 @@ def to_action(row: dict[str, str | int], key: dict[str, str]) -> ParsedAction:
     for required in ("text", "lead_agency"):
         if not text[required]:
             raise refuse("missing", line, FIELD_LABELS[required])
+    text.setdefault("target_date", "Ongoing")  # a plan mapped as giving no target dates
     to_set = date_to_set(text["target_date"])
     return ParsedAction(
         ref=text["ref"],

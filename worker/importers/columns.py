@@ -110,6 +110,8 @@ class Columns:
     """Which field each heading names."""
 
     fields: Mapping[str, str]  # folded heading -> field
+    mapped: bool = False  # named for one plan: its other headings are its own, not a Ref
+    without: frozenset[str] = frozenset()  # fields the plan does not have (ref, target_date)
 
     @classmethod
     def of(cls, names: Mapping[str, Sequence[str]]) -> Columns:
@@ -125,11 +127,11 @@ class Columns:
             if field is not None:
                 found.setdefault(field, index)
             unknown |= field is None and bool(folded(cell))
-        if not all(f in found for f in REQUIRED):
+        if not all(f in found for f in REQUIRED if f not in self.without):
             return None
         # Without a Ref column the rows are numbered; but an unknown heading may name the
         # plan's own references, so such a table is not taken for one until it is named.
-        return found if "ref" in found or not unknown else None
+        return found if "ref" in found or not unknown or self.mapped else None
 
 
 DEFAULT_COLUMNS = Columns.of(DEFAULT_NAMES)
