@@ -110,11 +110,18 @@ class App:
         )
 
     def importer(
-        self, by: str, plan: str | None = None, dry_run: bool = False, if_untitled: bool = False
+        self,
+        by: str,
+        plan: str | None = None,
+        dry_run: bool = False,
+        if_untitled: bool = False,
+        columns: Columns | None = None,
     ) -> Importer:
         """Imports documents as `by`, keeping each original in the imports folder; `plan`
-        names every plan (or, `if_untitled`, those whose document has no title)."""
+        names every plan (or, `if_untitled`, those whose document has no title); `columns`,
+        a column map, in place of the headings the settings name."""
         options = replace(self.import_options(plan), plan_if_untitled=if_untitled)
+        options = replace(options, columns=columns) if columns is not None else options
         return Importer(self.sessions, options, self.now(), by, self.settings.imports_dir, dry_run)
 
     def site(self) -> Site:

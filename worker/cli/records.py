@@ -5,7 +5,6 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -54,13 +53,11 @@ def import_command(ctx: click.Context, files: tuple[Path, ...], plan: str | None
     and text), each in its own transaction; --dry-run previews each instead."""
     app = ready(app_from(ctx))
     who = by or f"command line ({getpass.getuser()})"
-    importer = app.importer(who, plan, dry_run=dry_run)
-    if column_map is not None:
-        try:
-            columns = read_column_map(column_map)
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from exc
-        importer = replace(importer, options=replace(importer.options, columns=columns))
+    try:
+        columns = read_column_map(column_map) if column_map else None
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    importer = app.importer(who, plan, dry_run=dry_run, columns=columns)
     with Progress(console=console, transient=True, disable=len(files) < 5) as progress:
         task = progress.add_task("Importing", total=len(files))
         results = []

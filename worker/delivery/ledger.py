@@ -124,26 +124,26 @@ def deliver(
         if row is None:
             return Outcome("skipped")
         session.expunge(row)
-    keep = Keep(factory, max(settings.lease_seconds, LEAST_PATIENCE))
+    persist = Persist(factory, max(settings.lease_seconds, LEAST_PATIENCE))
     try:
         message = digest_message(row, settings, now)
     except Exception as exc:  # an unusable address, a template or payload that breaks
         log.exception("digest %s could not be built", delivery_id)
-        return failed_for_good(keep, row, f"cannot build the message: {exc}")
+        return failed_for_good(persist, row, f"cannot build the message: {exc}")
     try:
         transport.send(message)
     except TransientError as exc:
-        return failed_for_now(keep, row, now, str(exc), settings.retry_first_delay_seconds)
+        return failed_for_now(persist, row, now, str(exc), settings.retry_first_delay_seconds)
     except RecipientRefusedError as exc:
-        return refused_for_good(keep, row, str(exc))
+        return refused_for_good(persist, row, str(exc))
     except PermanentError as exc:  # the relay, the sender or the message: not the address
-        return failed_for_good(keep, row, str(exc))
-    keep(lambda s: finish(s, row, state=DeliveryState.SENT, sent_at=now, lease_until=None))
+        return failed_for_good(persist, row, str(exc))
+    persist(lambda s: finish(s, row, state=DeliveryState.SENT, sent_at=now, lease_until=None))
     return Outcome("sent")
 
 
 @dataclass(frozen=True)
-class Keep:
+class Persist:
     """Writes an outcome, riding out a database outage for `patience` seconds: once the relay
     has accepted a message, losing this write is what would make it go out a second time."""
 
@@ -172,23 +172,25 @@ def digest_message(row: Delivery, settings: Settings, now: datetime) -> EmailMes
     )
 
 
-def failed_for_now(keep: Keep, row: Delivery, now: datetime, reason: str, first: float) -> Outcome:
+def failed_for_now(
+    persist: Persist, row: Delivery, now: datetime, reason: str, first: float
+) -> Outcome:
     if row.attempts >= MAX_ATTEMPTS:
-        return failed_for_good(keep, row, f"gave up after {row.attempts} attempts: {reason}")
+        return failed_for_good(persist, row, f"gave up after {row.attempts} attempts: {reason}")
     delay = backoff(row.attempts, random.random(), first)  # noqa: S311 - jitter, not security
     later = now + timedelta(seconds=delay)
-    keep(lambda s: finish(s, row, state=DeliveryState.PENDING, lease_until=None,
+    persist(lambda s: finish(s, row, state=DeliveryState.PENDING, lease_until=None,
                           next_attempt_at=later, last_error=reason))  # fmt: skip
     return Outcome("retry", delay, reason)
 
 
-def failed_for_good(keep: Keep, row: Delivery, reason: str) -> Outcome:
+def failed_for_good(persist: Persist, row: Delivery, reason: str) -> Outcome:
     failed = DeliveryState.FAILED
-    keep(lambda s: finish(s, row, state=failed, lease_until=None, last_error=reason))
+    persist(lambda s: finish(s, row, state=failed, lease_until=None, last_error=reason))
     return Outcome("failed", reason=reason)
 
 
-def refused_for_good(keep: Keep, row: Delivery, reply: str) -> Outcome:
+def refused_for_good(persist: Persist, row: Delivery, reply: str) -> Outcome:
     """The relay refused the address for good: failed, and the address marked undeliverable
     (its later digests are held until it is corrected); held, if it was marked already."""
 
@@ -200,7 +202,7 @@ def refused_for_good(keep: Keep, row: Delivery, reply: str) -> Outcome:
         elif finish(session, row, state=DeliveryState.FAILED, lease_until=None, last_error=reply):
             undeliverable.mark(session, row, reply)
 
-    keep(write)
+    persist(write)
     return Outcome("failed", reason=reply)
 
 

@@ -400,18 +400,20 @@ def store_briefing(writer: Writer, parsed: ParsedBriefing) -> Outcome:
             session.add(Recommendation(review=parsed.review, number=item.number, **values,
                                        imported_at=writer.now, updated_at=writer.now))  # fmt: skip
         else:
-            change(row, differ, writer.now)
+            set_changed(row, differ, writer.now)
         outcome.count(None if row is None else bool(differ))
     seen = {item.number for item in parsed.recommendations}
     for number, row in existing.items():
         if number not in seen and not row.withdrawn:
             key = f"{parsed.review} recommendation {number}"
-            change(row, writer.compare("recommendation", key, row, {"withdrawn": True}), writer.now)
+            set_changed(
+                row, writer.compare("recommendation", key, row, {"withdrawn": True}), writer.now
+            )
             outcome.retired += 1
     return outcome
 
 
-def change(row: Any, differ: Mapping[str, Any], now: datetime) -> None:
+def set_changed(row: Any, differ: Mapping[str, Any], now: datetime) -> None:
     """Set what changed on an ORM row, and when."""
     for name, value in differ.items():
         setattr(row, name, value)
