@@ -274,3 +274,20 @@ def test_a_broken_column_map_is_refused_by_its_key_and_imports_nothing(
     assert named in output
     assert "map.yaml" in output
     assert records(app, "actions") == []
+
+
+def test_rows_under_sections_without_numbers_go_on_counting(app: App, tmp_path: Path) -> None:
+    lines: Lines = [
+        "Partnership improvement plan 2027",
+        "Training\t",
+        ["Action", "Lead", "By When"],
+        ["Refresh the training offer", "Health", "June 2027"],
+        "Audit\t",
+        ["Action", "Lead", "By When"],
+        ["Audit the referrals", "Police", "July 2027"],
+        ["Audit the strategy meetings", "Police", "July 2027"],
+    ]
+    actions = imported(app, tmp_path, lines, "text")
+    assert {ref: a["theme"] for ref, a in actions.items()} == {
+        "1": "Training", "2": "Audit", "3": "Audit",
+    }  # fmt: skip

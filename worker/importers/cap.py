@@ -116,8 +116,11 @@ class Reader:
         return True
 
     def start_section(self, heading: str) -> None:
-        self.theme, self.numbered = heading, 0
+        """Rows are numbered afresh under a numbered section (2.1, 2.2, …); under one without
+        a number they go on counting, so that no two rows share a number."""
+        self.theme = heading
         self.section = m.group(1) if (m := SECTION.fullmatch(heading)) else None
+        self.numbered = 0 if self.section else self.numbered
 
     def theme_heading(self, cell: str, number: int) -> None:
         if self.columns is None:
