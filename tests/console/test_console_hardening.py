@@ -3,6 +3,7 @@ session a form token belongs to, and a double confirm."""
 
 from __future__ import annotations
 
+import importlib
 import threading
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,10 @@ from tests.support.console import (
     sign_in,
 )
 from tests.support.web import serve_process, serving
-from worker import importers
 from worker.app import App
 from worker.models import ConsoleSession, ObligationEvent
+
+store = importlib.import_module("worker.importers.store")  # the package's `store` is a function
 
 
 def sign_in_asks(client: httpx.Client, forwarded: list[str]) -> list[int]:
@@ -131,17 +133,21 @@ def plant(client: httpx.Client, token: str) -> None:
 def test_the_same_confirm_twice_at_once_answers_409_and_imports_once(
     app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    both = threading.Barrier(2, timeout=20)  # each has looked for the plan before either stores
+    # Each has looked for the plan and found none before either stores it. Released together
+    # before the look, the first could commit before the second looked, and the second would
+    # then find the plan and rightly change nothing (303, 303).
+    both = threading.Barrier(2, timeout=20)
 
-    def together(writer: Any, parsed: Any, name: str) -> Any:
+    def together(session: Any, title: str) -> Any:
+        found = looked(session, title)
         both.wait()
-        return stored(writer, parsed, name)
+        return found
 
-    stored = importers.store
+    looked = store.find_plan
     with serving(app) as client:
         sign_in(client, app, MANAGER)
         preview = upload(client, ("plan.csv", GOOD))
-        monkeypatch.setattr(importers, "store", together)  # the confirms, not the preview
+        monkeypatch.setattr(store, "find_plan", together)  # the confirms, not the preview
         answers: list[httpx.Response] = []
         presses = [threading.Thread(target=lambda: answers.append(confirm(client, preview)))
                    for _ in range(2)]  # fmt: skip

@@ -131,7 +131,7 @@ def store_plan(writer: Writer, parsed: ParsedPlan) -> Outcome:
     worked out in memory, then new actions inserted, changed and withdrawn ones updated, and
     their lead agencies rewritten, each in one statement."""
     session = writer.session
-    plan = session.scalar(select(Plan).where(Plan.title == parsed.title))
+    plan = find_plan(session, parsed.title)
     if plan is None:
         plan = Plan(title=parsed.title, source_file=writer.source, imported_at=writer.now)
         session.add(plan)
@@ -145,6 +145,12 @@ def store_plan(writer: Writer, parsed: ParsedPlan) -> Outcome:
     write.withdraw({item.ref for item in parsed.actions})
     write.execute()
     return write.outcome
+
+
+def find_plan(session: Session, title: str) -> Plan | None:
+    """The plan stored under `title`; two imports of one new plan may both find none, and
+    the plans' unique title then refuses the second's insert."""
+    return session.scalar(select(Plan).where(Plan.title == title))
 
 
 @dataclass
