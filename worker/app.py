@@ -21,7 +21,7 @@ from worker.db import alembic_config, make_engine, session_factory, transaction,
 from worker.directory.entries import Directory, sync_directory
 from worker.feeds.files import FeedFiles
 from worker.feeds.public import Site, publish_sessions
-from worker.importers import Importer, ImportOptions
+from worker.importers import Importer, ImportOptions, column_map
 from worker.importers.columns import Columns
 from worker.rules.ladder import Rules
 from worker.settings import Settings, load_settings
@@ -98,7 +98,10 @@ class App:
         return local_date(self.now(), self.timezone)
 
     def import_options(self, plan: str | None = None) -> ImportOptions:
-        """How documents are read here: the directory's themes, the course-code shape."""
+        """How documents are read here: the directory's themes, the course-code shape, the
+        headings the settings name and the column maps saved on the imports page."""
+        with self.sessions() as session:
+            saved = column_map.saved(session)
         return ImportOptions(
             self.directory().themes,
             self.settings.course_code_pattern,
@@ -107,6 +110,7 @@ class App:
             plan,
             Columns.of(self.settings.column_names),
             limits=self.settings.document_limits,
+            saved=saved,
         )
 
     def importer(

@@ -315,6 +315,21 @@ class ImportRecord(Base):
     refused: Mapped[bool] = mapped_column(default=False)
 
 
+class SavedColumnMap(Base):
+    """Which column holds which field in a table whose headings nobody named, chosen by the
+    business manager on the imports page and saved with the import: the next document with
+    a table under the same heading row is read with it, without asking."""
+
+    __tablename__ = "column_maps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    row_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of heading_row
+    headings: Mapped[str] = mapped_column(Text)  # the heading row as written, tab-separated
+    fields: Mapped[dict[str, str]] = mapped_column(JSON)  # field -> heading, or "none"
+    saved_by: Mapped[str] = mapped_column(String(320))
+    saved_at: Mapped[datetime] = mapped_column()
+
+
 class Change(Base):
     """The change history: one row per field changed by an import or a person."""
 

@@ -16,6 +16,7 @@ from tests.conftest import new_version
 from tests.console.test_console import mails, outbox_app
 from tests.console.test_console_directory import SUCCESSOR, refuse
 from tests.console.test_console_rules import soon_due_plan
+from tests.importers.test_other_plans import ACTION_LOG, as_excel
 from tests.obligations.test_recommendations import imported
 from tests.support.browser import looked_at, new_page
 from tests.support.console import CHAIR, MANAGER, NURSE, POLICE, link_token, partnership
@@ -328,3 +329,32 @@ def test_a_recommendation_linked_and_the_cap_report_read_in_a_browser(
             "Composite Action Plan of the review group"
         )
         looked_at(page, f"{name}-03-cap-report")
+
+
+def test_a_plan_nobody_named_mapped_in_a_browser(
+    app: App, browser: Browser, tmp_path: Path
+) -> None:
+    name = f"{app.engine.dialect.name}-columns"
+    log = as_excel(tmp_path / "action-log", ACTION_LOG)
+    with serving(app) as client:
+        page = signed_in(browser, app, str(client.base_url).rstrip("/"), MANAGER)
+        page.goto("/console/imports")
+        page.get_by_label("Documents").set_input_files([log])
+        page.get_by_role("button", name="Upload and preview").click()
+        expect(page.get_by_role("heading", name="Say which column holds what")).to_be_visible()
+        expect(page.get_by_label("Action (needed)")).to_have_value("1")  # its heading's guess
+        looked_at(page, f"{name}-01-choose")
+        page.get_by_label("Lead agency (needed)").select_option(label="Action Point")
+        page.get_by_role("button", name="Preview with these columns").click()
+        problem = page.get_by_role("alert").filter(has_text="These columns cannot be read")
+        expect(problem).to_contain_text("are both the column 'Action Point'")
+        looked_at(page, f"{name}-02-problem")
+        page.get_by_label("Lead agency (needed)").select_option(label="Lead")
+        page.get_by_label("Target date").select_option("none")
+        page.get_by_role("button", name="Preview with these columns").click()
+        expect(page.get_by_text("Read with the columns you chose")).to_be_visible()
+        looked_at(page, f"{name}-03-preview")
+        assert imported_refs(app) == []
+        page.get_by_role("button", name="Confirm and import the ticked documents").click()
+        expect(page.get_by_role("status")).to_contain_text("1 document imported")
+    assert imported_refs(app) == ["1", "2"]

@@ -33,11 +33,16 @@ def upload(client: httpx.Client, *files: tuple[str, bytes], plan: str = "") -> h
 
 def confirm(client: httpx.Client, preview: httpx.Response) -> httpx.Response:
     """Confirm every document ticked on the preview, with its hidden fields, as a browser."""
-    found = re.findall(r'name="document" value="([^"]+)"', preview.text)
+    found = re.findall(r'type="checkbox" name="document" value="([^"]+)"', preview.text)
     chosen = [html.unescape(value) for value in found]
     plan = re.search(r'name="plan" value="([^"]*)"', preview.text)
-    fields = {"csrftoken": csrf(preview), "document": chosen,
-              "plan": html.unescape(plan.group(1)) if plan else ""}  # fmt: skip
+    fields: dict[str, str | list[str]] = {
+        "csrftoken": csrf(preview), "document": chosen,
+        "plan": html.unescape(plan.group(1)) if plan else "",
+    }  # fmt: skip
+    hidden = re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)" form="confirm"',
+                        preview.text)  # fmt: skip
+    fields |= {name: html.unescape(value) for name, value in hidden}  # columns chosen
     return client.post(f"{PAGE}/confirm", data=fields)
 
 

@@ -3,6 +3,7 @@ dates and status keys, in text, Word and Excel. Each plan here was written for t
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -17,6 +18,8 @@ from sqlalchemy import select
 from tests.support.helpers import records, run_import
 from worker.app import App
 from worker.cli import main
+from worker.importers import Received, document_tables
+from worker.importers.column_map import TableMap
 from worker.models import ActionLead, Agency
 
 Lines = list[str | list[str]]  # a one-cell line (a title, a heading, a key), or a table row
@@ -291,3 +294,29 @@ def test_rows_under_sections_without_numbers_go_on_counting(app: App, tmp_path: 
     assert {ref: a["theme"] for ref, a in actions.items()} == {
         "1": "Training", "2": "Audit", "3": "Audit",
     }  # fmt: skip
+
+
+def as_csv(path: Path, lines: Lines) -> Path:
+    with path.with_suffix(".csv").open("w", newline="", encoding="utf-8") as out:
+        csv.writer(out).writerows([line] if isinstance(line, str) else line for line in lines)
+    return path.with_suffix(".csv")
+
+
+@pytest.mark.parametrize("form", [*FORMATS, "csv"])
+def test_a_table_nobody_named_is_offered_and_read_with_the_columns_chosen(
+    app: App, tmp_path: Path, form: str
+) -> None:
+    path = (as_csv if form == "csv" else FORMATS[form])(tmp_path / "log", ACTION_LOG)
+    document = Received(path.name, path.read_bytes())
+    importer = app.importer("bm@example.org")
+    [table] = document_tables(document, importer.options)
+    assert table.headings == tuple(ACTION_LOG[1])
+    assert table.rows == (tuple(ACTION_LOG[2]), tuple(ACTION_LOG[3]))
+    assert table.guessed() == {"text": "1", "lead_agency": "2", "progress": "3"}
+    chosen = TableMap.picked(table, table.guessed() | {"ref": "none", "target_date": "none"})
+    result = importer.read_by(chosen).one(document)
+    assert result.error is None, result.error
+    actions = {a["ref"]: a for a in records(app, "actions")}
+    assert [actions[r]["action"] for r in "12"] == [row[1] for row in ACTION_LOG[2:]]
+    assert [actions[r]["lead_agencies"] for r in "12"] == [["Health"], ["Education"]]
+    assert app.import_options().saved[0].row == table.row  # saved with the import

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from worker.db import transaction
 from worker.importers.briefing import looks_like_briefing, parse_briefing
 from worker.importers.cap import looks_like_cap, parse_cap, plan_title
+from worker.importers.column_map import Table, TableMap, tables
+from worker.importers.column_map import save as save_column_map
 from worker.importers.columns import DEFAULT_COLUMNS, Columns
 from worker.importers.csv_files import csv_kind, csv_table, parse_actions_csv, parse_sessions_csv
 from worker.importers.documents import Parsed, ParsedPlan, ParsedSessionList, ParsedSheet
@@ -66,6 +68,7 @@ class ImportOptions:
     columns: Columns = DEFAULT_COLUMNS  # the headings an action plan's columns go by
     plan_if_untitled: bool = False  # `plan` names only plans whose document has no title
     limits: Limits = DEFAULT_LIMITS  # what reading one document may cost
+    saved: tuple[Columns, ...] = ()  # column maps saved on the imports page, by heading row
 
     def title_for(self, lines: list[str]) -> str | None:
         """The title to give a plan read from `lines`; None for the document's own."""
@@ -130,6 +133,15 @@ def parse_document(document: Received, options: ImportOptions) -> tuple[str, lis
         raise
 
 
+def document_tables(document: Received, options: ImportOptions) -> list[Table]:
+    """The tables in `document` a column map can be made for; DocumentError if unreadable."""
+    try:
+        return tables(read_source(document.data, options.limits).lines)
+    except DocumentError as exc:
+        exc.file = document.name
+        raise
+
+
 def parse_lines(lines: list[str], options: ImportOptions) -> tuple[str, list[Parsed]]:
     kind = csv_kind(lines)
     if kind == "actions":
@@ -148,6 +160,10 @@ def parse_lines(lines: list[str], options: ImportOptions) -> tuple[str, list[Par
     if (table := csv_table(lines, options.columns)) is not None:
         plan = parse_cap(table, options.themes, options.title_for(table), options.columns)
         return "action plan (CSV)", [plan]
+    for columns in options.saved:  # a table whose heading row the business manager mapped
+        if looks_like_cap(lines, columns) or csv_table(lines, columns) is not None:
+            kind, parsed = parse_lines(lines, replace(options, columns=columns, saved=()))
+            return f"{kind}, columns as saved", parsed
     raise refuse(NOT_RECOGNISED)
 
 
@@ -182,6 +198,12 @@ class Importer:
     originals: Path | None = None
     dry_run: bool = False
     also: Callable[[Session, ImportResult], None] | None = None  # in the same transaction
+    table_map: TableMap | None = None  # chosen on the imports page: saved with the import
+
+    def read_by(self, table_map: TableMap) -> Importer:
+        """This importer reading with a map chosen for one table, saved with each import."""
+        options = replace(self.options, columns=table_map.columns())
+        return replace(self, options=options, table_map=table_map)
 
     def run(self, documents: Sequence[Received]) -> list[ImportResult]:
         return [self.one(document) for document in documents]
@@ -208,6 +230,8 @@ class Importer:
                 result.changes = writer.noted
                 if not self.dry_run:
                     self.remember(session, document, result)
+                    if self.table_map is not None:
+                        save_column_map(session, self.table_map, self.by, self.now)
                     session.commit()
         except IntegrityError as exc:  # the same new plan or sheet, stored by another import
             raise ImportedMeanwhileError(document.name) from exc

@@ -1,5 +1,7 @@
 """A column map: which column of one plan's tables holds each field, for a plan whose
-headings the defaults and the settings do not name (`reminders import --columns FILE`).
+headings the defaults and the settings do not name.
+
+On the command line it is a file (`reminders import --columns FILE`):
 
     text: Action Point        # the heading as the plan writes it (case and spacing aside)
     lead_agency: Lead
@@ -7,20 +9,42 @@ headings the defaults and the settings do not name (`reminders import --columns 
     target_date: none         # the plan gives no target dates: each action is Ongoing
     ref: none                 # no references: the rows are numbered (1, 2, … or 1.1, …)
 
+On the imports page the business manager chooses the columns of one of the document's
+`tables`; the map is saved with the import under that table's heading row (`save`), and
+every later document with a table under the same row is read with it (`saved`).
+
 Only the map's headings are read; the plan's other columns are its own. Action and Lead are
 needed; a mistake is refused naming its key, and nothing is imported.
 """
 
 from __future__ import annotations
 
+import csv
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
-from worker.importers.columns import Columns, folded
+from worker.importers.columns import (
+    DEFAULT_COLUMNS,
+    FIELD_LABELS,
+    Columns,
+    folded,
+    heading_row,
+)
+from worker.models import SavedColumnMap
 from worker.yaml_files import mapping, read_yaml, validated
 
 NONE = "none"
+FIELDS = ("ref", "text", "lead_agency", "target_date", "rag", "progress", "scr_refs", "theme")
+TABLES_SHOWN = 5
+ROWS_SHOWN = 3
+LONGEST_HEADING = 80
 
 
 class ColumnMap(BaseModel):
@@ -42,14 +66,139 @@ class ColumnMap(BaseModel):
             raise ValueError("a heading needs at least one letter or digit")
         return value
 
-    def columns(self) -> Columns:
+    @model_validator(mode="after")
+    def one_field_a_column(self) -> ColumnMap:
+        seen: dict[str, str] = {}
+        for field, heading in self.model_dump().items():
+            if heading and folded(heading) != NONE:
+                other = seen.setdefault(folded(heading), field)
+                if other != field:
+                    raise ValueError(f"{FIELD_LABELS[other]} ({other}) and {FIELD_LABELS[field]} "
+                                 f"({field}) are both the column {heading!r}")  # fmt: skip
+        return self
+
+    def columns(self, row: str | None = None) -> Columns:
+        """The map as the plan reader takes it; with `row`, for that heading row alone."""
         named = {field: heading for field, heading in self.model_dump().items() if heading}
         without = {f for f in ("ref", "target_date") if folded(named[f]) == NONE}
         fields = {folded(h): f for f, h in named.items() if f not in without}
-        return Columns(fields, mapped=True, without=frozenset(without))
+        return Columns(fields, mapped=True, without=frozenset(without), row=row)
 
 
 def read_column_map(path: Path) -> Columns:
     """The map in `path`; ConfigError naming each problem by its key."""
     data = mapping(path, read_yaml(path, empty="a column map"), "a column map")
     return validated(path, ColumnMap, data).columns()
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table a column map can be made for: its heading row and the first rows under it."""
+
+    headings: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+    @property
+    def row(self) -> str:
+        return heading_row(self.headings)
+
+    def guessed(self) -> dict[str, str]:
+        """The picks its headings suggest (the default names of each field), first one kept."""
+        picks: dict[str, str] = {}
+        for at, heading in enumerate(self.headings):
+            if (field := DEFAULT_COLUMNS.fields.get(folded(heading))) is not None:
+                picks.setdefault(field, str(at))
+        return picks
+
+    def at(self, pick: str) -> str:
+        """The heading at position `pick` ("0", "1", …), "none" for none; "" for no choice."""
+        if pick == NONE:
+            return NONE
+        return self.headings[int(pick)] if pick.isdigit() and int(pick) < len(self.headings) else ""
+
+
+@dataclass(frozen=True)
+class TableMap:
+    """A map chosen on the imports page for one of a document's tables."""
+
+    table: Table
+    chosen: ColumnMap
+
+    def columns(self) -> Columns:
+        return self.chosen.columns(self.table.row)
+
+    @classmethod
+    def picked(cls, table: Table, picks: Mapping[str, str]) -> TableMap:
+        """The map of `picks` (field -> a column's position, or "none"); ValueError saying,
+        in the field's label, what is missing or wrong."""
+        named = {field: heading for field, pick in picks.items() if (heading := table.at(pick))}
+        try:
+            return cls(table, ColumnMap.model_validate(named))
+        except ValidationError as exc:
+            raise ValueError(problems(exc)) from exc
+
+
+def problems(exc: ValidationError) -> str:
+    """A map's problems in the words of the imports page."""
+    said = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        if error["type"] == "missing":
+            said.append(f"{FIELD_LABELS.get(field, field)}: choose the column that holds it.")
+        else:
+            said.append(str(error["msg"]).removeprefix("Value error, ") + ".")
+    return " ".join(said)
+
+
+def tables(lines: list[str]) -> list[Table]:
+    """The document's tables, each heading row once: a run of lines of several cells (tab-
+    separated, or a CSV file's records), its first line taken for the headings."""
+    found: dict[str, Table] = {}
+    run: list[tuple[str, ...]] = []
+    for cells in [*records(lines), ()]:
+        if sum(1 for c in cells if c) >= 2:
+            run.append(cells)
+            continue
+        if len(run) >= 2 and headings_like(run[0]):
+            rows = tuple(widened(row, len(run[0])) for row in run[1 : 1 + ROWS_SHOWN])
+            found.setdefault(heading_row(run[0]), Table(run[0], rows))
+        run = []
+    return list(found.values())[:TABLES_SHOWN]
+
+
+def records(lines: list[str]) -> list[tuple[str, ...]]:
+    """Each line's cells, trimmed: tab-separated, else (no tab anywhere) a CSV record."""
+    if any("\t" in line for line in lines):
+        return [tuple(" ".join(c.split()) for c in line.split("\t")) for line in lines]
+    try:
+        return [tuple(" ".join(c.split()) for c in cells) for cells in csv.reader(lines)]
+    except csv.Error:
+        return []
+
+
+def widened(cells: tuple[str, ...], width: int) -> tuple[str, ...]:
+    """`cells` as wide as the heading row: cut, or filled with empty cells."""
+    return cells[:width] + ("",) * (width - len(cells))
+
+
+def headings_like(cells: tuple[str, ...]) -> bool:
+    named = [c for c in cells if c]
+    return all(len(c) <= LONGEST_HEADING and any(ch.isalpha() for ch in c) for c in named)
+
+
+def saved(session: Session) -> tuple[Columns, ...]:
+    """Every saved map, each reading only its own heading row."""
+    rows = session.scalars(select(SavedColumnMap).order_by(SavedColumnMap.id))
+    return tuple(
+        ColumnMap.model_validate(row.fields).columns(heading_row(row.headings.split("\t")))
+        for row in rows
+    )
+
+
+def save(session: Session, chosen: TableMap, by: str, now: datetime) -> None:
+    """The map saved under its table's heading row, in place of any map saved for it."""
+    row_hash = hashlib.sha256(chosen.table.row.encode()).hexdigest()
+    session.execute(delete(SavedColumnMap).where(SavedColumnMap.row_hash == row_hash))
+    session.add(SavedColumnMap(row_hash=row_hash, headings="\t".join(chosen.table.headings),
+                               fields=chosen.chosen.model_dump(exclude_none=True), saved_by=by,
+                               saved_at=now))  # fmt: skip

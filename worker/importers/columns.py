@@ -87,6 +87,11 @@ def folded(name: str) -> str:
     return re.sub(r"[\W_]+", "", name.casefold())
 
 
+def heading_row(cells: Sequence[str]) -> str:
+    """A table's heading row as a column map is saved under: its headings folded, in order."""
+    return "|".join(name for cell in cells if (name := folded(cell)))
+
+
 def merged_names(given: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
     """The defaults with `given` lists in place of theirs; ValueError for an unknown field,
     an empty list, or a name given to two fields."""
@@ -112,6 +117,7 @@ class Columns:
     fields: Mapping[str, str]  # folded heading -> field
     mapped: bool = False  # named for one plan: its other headings are its own, not a Ref
     without: frozenset[str] = frozenset()  # fields the plan does not have (ref, target_date)
+    row: str | None = None  # a map saved for one heading row (`heading_row`) reads only it
 
     @classmethod
     def of(cls, names: Mapping[str, Sequence[str]]) -> Columns:
@@ -120,6 +126,8 @@ class Columns:
     def header(self, cells: Sequence[str]) -> dict[str, int] | None:
         """Each field's position when `cells` is an action table's header row, else None.
         A field named twice is read from its first column."""
+        if self.row is not None and heading_row(cells) != self.row:
+            return None
         found: dict[str, int] = {}
         unknown = False
         for index, cell in enumerate(cells):

@@ -3,8 +3,12 @@
     GET  /console/imports                 the upload form and the import history
     POST /console/imports/preview         the uploaded files kept (owner-only, by SHA-256)
                                           and each previewed by a dry run: nothing stored
+    POST /console/imports/columns         one document previewed again, read with the
+                                          columns chosen for one of its tables (a document
+                                          whose headings nobody named)
     POST /console/imports/confirm         the documents ticked imported, each in its own
                                           transaction with its history line and console action
+                                          (and a column map chosen, saved with its import)
     GET  /console/imports/{id}/original   the original file, downloaded byte for byte
 
 Uploading and importing are the business manager's; the chair sees the history and may
@@ -13,7 +17,8 @@ download. The files go through the same `Importer` as `reminders import`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -25,7 +30,17 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
 from worker.console.acts import keep
-from worker.importers import ImportedMeanwhileError, ImportResult, Received
+from worker.importers import (
+    NOT_RECOGNISED,
+    DocumentError,
+    ImportedMeanwhileError,
+    Importer,
+    ImportResult,
+    Received,
+    document_tables,
+)
+from worker.importers.column_map import FIELDS, Table, TableMap
+from worker.importers.columns import FIELD_LABELS
 from worker.importers.history import display_name, keep_original, original
 from worker.importers.preview import Entry, entries
 from worker.importers.text import MAX_BYTES, one_line
@@ -40,6 +55,7 @@ from worker.web.guard import (
     visiting,
 )
 
+FormLists = dict[str, list[str]]
 PAGE = "/console/imports"
 MAX_FILES = MAX_UPLOADS
 HISTORY_SHOWN = 100
@@ -47,10 +63,20 @@ HISTORY_SHOWN = 100
 
 @dataclass(frozen=True)
 class Previewed:
-    """One uploaded document as the preview shows it."""
+    """One uploaded document as the preview shows it: for one whose tables nobody's headings
+    name, its tables to choose columns in, and the columns chosen (in `table`) if any."""
 
     result: ImportResult
     entries: list[Entry]
+    tables: list[Table] = field(default_factory=list)
+    table: int | None = None
+    picks: Mapping[str, str] = field(default_factory=dict)
+    problem: str = ""  # what is wrong with the columns chosen
+
+    @property
+    def mapped(self) -> bool:
+        """Read with the columns chosen, which go with its Confirm."""
+        return self.table is not None and not self.problem
 
 
 async def imports(request: Request) -> Response:
@@ -96,11 +122,85 @@ async def preview(request: Request) -> Response:
             if len(document.data) <= MAX_BYTES:  # a larger one is refused: never confirmed
                 keep_original(folder, document.data)
         importer = web.app.importer(who.person.email, plan, dry_run=True, if_untitled=True)
-        results = importer.run(documents)
-        shown = [Previewed(r, entries(r.changes)) for r in results]
-        return page("console/import_preview.html", who=who, previewed=shown, plan=plan or "")
+        shown = [previewed(importer, document) for document in documents]
+        return preview_page(who, shown, plan)
 
     return await run_in_threadpool(dry_run)
+
+
+def previewed(importer: Importer, document: Received) -> Previewed:
+    """The dry run of one document, with its tables when nobody's headings name them."""
+    result = importer.one(document)
+    unread = result.error is not None and result.error.reason == NOT_RECOGNISED
+    found = document_tables(document, importer.options) if unread else []
+    return Previewed(result, entries(result.changes), found)
+
+
+def preview_page(who: Visitor, shown: list[Previewed], plan: str | None) -> Response:
+    return page("console/import_preview.html", who=who, previewed=shown, plan=plan or "",
+                fields=FIELDS, labels=FIELD_LABELS)  # fmt: skip
+
+
+async def columns(request: Request) -> Response:
+    """One kept document previewed again, read with the columns chosen for one of its
+    tables; a choice that cannot be read is shown beside the tables, with nothing read."""
+    who = await visiting(request)
+    if not who.person.manager:
+        return forbidden()
+    web = web_of(request)
+    form = await form_lists(request, max_fields=len(FIELDS) + 5)
+    plan = one_line(first(form, "plan"))[:300] or None
+
+    def dry_run() -> Response:
+        document = kept(web.app.settings.imports_dir, first(form, "document"))
+        if document is None:
+            return show(web, who, [], "That document is no longer kept: upload it again.", 422)
+        importer = web.app.importer(who.person.email, plan, dry_run=True, if_untitled=True)
+        choice = Choice.of(importer, document, form)
+        if choice is None:
+            return show(web, who, [], "That document has no table to choose columns in.", 422)
+        try:
+            result = choice.applied(importer).one(document)
+        except ValueError as exc:
+            unread = importer.one(document)
+            return preview_page(who, [choice.shown(unread, problem=str(exc))], plan)
+        return preview_page(who, [choice.shown(result)], plan)
+
+    return await run_in_threadpool(dry_run)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The columns the business manager chose for one of a document's tables."""
+
+    tables: list[Table]
+    table: int
+    picks: dict[str, str]  # field -> the column's position, "none", or "" for no choice
+
+    @classmethod
+    def of(cls, importer: Importer, document: Received, form: FormLists) -> Choice | None:
+        """The choice the form makes (in the first table if its own is not one); None when
+        the document has no table."""
+        try:
+            found = document_tables(document, importer.options)
+        except DocumentError:
+            return None
+        number = first(form, "table")
+        at = int(number) if number.isdigit() and int(number) < len(found) else 0
+        picks = {name: first(form, f"column-{name}") for name in FIELDS}
+        return cls(found, at, picks) if found else None
+
+    def applied(self, importer: Importer) -> Importer:
+        """`importer` reading with the columns chosen; ValueError saying what is wrong."""
+        return importer.read_by(TableMap.picked(self.tables[self.table], self.picks))
+
+    def shown(self, result: ImportResult, problem: str = "") -> Previewed:
+        return Previewed(result, entries(result.changes), self.tables, self.table, self.picks,
+                         problem)  # fmt: skip
+
+
+def first(form: dict[str, list[str]], name: str) -> str:
+    return next(iter(form.get(name, [])), "")
 
 
 async def confirm(request: Request) -> Response:
@@ -109,7 +209,7 @@ async def confirm(request: Request) -> Response:
     if not who.person.manager:
         return forbidden()
     web = web_of(request)
-    form = await form_lists(request, max_fields=3 * MAX_FILES + 4)
+    form = await form_lists(request, max_fields=3 * MAX_FILES + len(FIELDS) + 5)
     plan = one_line(next(iter(form.get("plan", [])), ""))[:300] or None
     chosen = form.get("document", [])[:MAX_FILES]
 
@@ -125,6 +225,14 @@ async def confirm(request: Request) -> Response:
             keep(session, doer, "document imported", f"{result.name} ({result.sha256[:12]})")
 
         importer = replace(app.importer(who.person.email, plan, if_untitled=True), also=note)
+        if "table" in form:  # one document, read with the columns chosen for a table of it
+            choice = Choice.of(importer, documents[0], form)
+            try:
+                if choice is None or len(documents) != 1:
+                    raise ValueError("columns are chosen for one document with a table")
+                importer = choice.applied(importer)
+            except ValueError as exc:
+                return show(web, who, [], f"Nothing was imported: {exc}", 422)
         try:
             results = [importer.one(document) for document in documents]
         except ImportedMeanwhileError:  # the same Confirm pressed twice at once
