@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -452,9 +453,11 @@ def test_the_overview_follows_a_change_made_by_another_process(
     partnership(app)
     worked_out: list[date] = []
 
-    def counted(session: Session, directory: Directory, today: date, top: int) -> Overview:
+    def counted(
+        session: Session, directory: Directory, today: date, top: int, tz: ZoneInfo
+    ) -> Overview:
         worked_out.append(today)
-        return overview(session, directory, today, top)
+        return overview(session, directory, today, top, tz)
 
     monkeypatch.setattr(console_pages, "overview", counted)
     with serving(app) as client:

@@ -10,10 +10,11 @@ from pathlib import Path
 import icalendar
 from docx import Document
 
+from tests.support.console import MANAGER, partnership, sign_in
 from tests.support.helpers import records, run_import
 from tests.support.web import serving
 from worker.app import App
-from worker.console.overview import unread_sessions
+from worker.console.overview import due_before_published, unread_sessions
 from worker.importers.history import summary
 from worker.importers.prose_sessions import prose_sessions
 
@@ -116,3 +117,26 @@ def test_a_date_without_its_year_before_the_publication_is_the_next_year() -> No
 def test_numbers_that_are_no_times_are_not_sessions() -> None:
     lines = ["Call 01603-729198 or read pages 3-4.", "Tuesday 17 March 2026 in the hall"]
     assert prose_sessions(lines, "7/26", date(2026, 3, 2)) == ([], [])
+
+
+def test_a_sheet_due_before_it_was_published_is_kept_and_shown(app: App, tmp_path: Path) -> None:
+    early = (SHEET.replace("MI Sheet TypeCPD", "MI Sheet TypeInformation")
+             .replace("To Be Completed By:8/4/2026", "To Be Completed By:1/3/2026")
+             .replace("Publication Date:2/3/2026", "Publication Date:2/3/2026 12:00:00"))  # fmt: skip
+    [result] = run_import(app, sheet_file(tmp_path, early))
+    assert result.error is None, result.error
+    said = summary(result)
+    assert "note: To Be Completed By 01/03/2026 is before the sheet's publication date " \
+           "02/03/2026: kept as written" in said  # fmt: skip
+    assert "note: an Information sheet with a To Be Completed By date" in said
+    [sheet] = records(app, "mi-sheets")
+    assert (sheet["type"], sheet["due"]) == ("Information", "2026-03-01")
+    with app.sessions() as session:
+        assert due_before_published(session, app.timezone) == [
+            ("7/26", date(2026, 3, 1), date(2026, 3, 2))]  # fmt: skip
+    partnership(app)
+    with serving(app) as client:
+        sign_in(client, app, MANAGER)
+        page = client.get("/console/").text
+    assert "MI sheets to be completed before they were published (1)" in page
+    assert "MI sheet 7/26: to be completed by 1 March 2026, published 2 March 2026" in page

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
@@ -71,10 +72,13 @@ class Overview:
     refused: list[UndeliverableAddress]  # addresses refused for good, not yet corrected
     unknown_contacts: list[tuple[str, int]]  # LA contact names not in the directory, sheets
     unread_sessions: list[tuple[str, list[str]]]  # MI sheets' session lines not read
+    due_before_published: list[tuple[str, date, date]]  # MI sheet, its due date, published
     weekly_overdue: list[tuple[date, int]]  # week ending, overdue items then
 
 
-def overview(session: Session, directory: Directory, today: date, top: int) -> Overview:
+def overview(
+    session: Session, directory: Directory, today: date, top: int, tz: ZoneInfo
+) -> Overview:
     recent = today - timedelta(days=RECENT_DAYS)
     failed = Delivery.state == DeliveryState.FAILED
     unassessed = listed(session, Filters(), Obligation.problem_since.is_not(None))
@@ -104,6 +108,7 @@ def overview(session: Session, directory: Directory, today: date, top: int) -> O
         refused=list(marked(session).values()),
         unknown_contacts=unknown_contacts(session, directory),
         unread_sessions=unread_sessions(session),
+        due_before_published=due_before_published(session, tz),
         weekly_overdue=weekly_overdue(session, today),
     )
 
@@ -154,6 +159,17 @@ def unread_sessions(session: Session) -> list[tuple[str, list[str]]]:
     """Each MI sheet whose import could not read a line announcing a session, and the lines."""
     query = select(MISheet.number, MISheet.unread_sessions).order_by(MISheet.number)
     return [(number, list(lines)) for number, lines in session.execute(query) if lines]
+
+
+def due_before_published(session: Session, tz: ZoneInfo) -> list[tuple[str, date, date]]:
+    """MI sheets whose To Be Completed By is earlier than their publication (as written)."""
+    dated = MISheet.due_date.is_not(None), MISheet.published_at.is_not(None)
+    query = select(MISheet.number, MISheet.due_date, MISheet.published_at).where(*dated)
+    found = []
+    for number, due, at in session.execute(query):
+        if due is not None and at is not None and due < at.astimezone(tz).date():
+            found.append((number, due, at.astimezone(tz).date()))
+    return sorted(found)
 
 
 def weekly_overdue(session: Session, today: date, weeks: int = WEEKS) -> list[tuple[date, int]]:

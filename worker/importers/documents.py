@@ -57,6 +57,19 @@ class ParsedSheet:
     due_line: int | None = None  # where the dates were written, for error messages
     published_line: int | None = None
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What the business manager should know of a sheet that imports as it is written."""
+        published = self.published_at.date() if self.published_at else None
+        found = []
+        if self.due_date and published and self.due_date < published:
+            found.append(f"To Be Completed By {self.due_date:%d/%m/%Y} is before the sheet's "
+                         f"publication date {published:%d/%m/%Y}: kept as written")  # fmt: skip
+        if self.due_date and self.sheet_type == "Information":
+            found.append("an Information sheet with a To Be Completed By date: followed as "
+                         "an Action sheet is")  # fmt: skip
+        return tuple(found)
+
 
 @dataclass(frozen=True)
 class ParsedSessionList:

@@ -53,6 +53,7 @@ class Outcome:
     unchanged: int = 0
     retired: int = 0
     unread: tuple[str, ...] = ()  # what the document seemed to say but could not be read
+    notes: tuple[str, ...] = ()  # what it says that the business manager should know
 
     def described(self) -> str:
         """What the document did, in the words the command line and the history use."""
@@ -60,7 +61,8 @@ class Outcome:
         retired = f", {self.retired} {self.retired_as}" if self.retired else ""
         lines = "; ".join(self.unread)
         unread = f"; {len(self.unread)} session line(s) not read: {lines}" if lines else ""
-        return f"{self.subject}: {self.items} {counts}{retired}{unread}"
+        notes = "".join(f"; note: {note}" for note in self.notes)
+        return f"{self.subject}: {self.items} {counts}{retired}{unread}{notes}"
 
     def count(self, changed: bool | None) -> None:
         if changed is None:
@@ -267,7 +269,8 @@ def store_sheet(writer: Writer, parsed: ParsedSheet) -> Outcome:
     columns = [table.c[name] for name in SHEET_FIELDS]
     query = select(table.c.id, *columns).where(table.c.number == parsed.number)
     found = writer.session.execute(query).first()
-    outcome = Outcome(f"MI sheet {parsed.number}", "sessions:", "cancelled", unread=parsed.unread)
+    outcome = Outcome(f"MI sheet {parsed.number}", "sessions:", "cancelled", unread=parsed.unread,
+                      notes=parsed.notes)  # fmt: skip
     values = sheet_values(parsed, writer.source)
     differ = writer.compare("mi_sheet", parsed.number, found, values)
     if found is None:

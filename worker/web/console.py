@@ -84,7 +84,7 @@ def figures(web: Web, today: date, top: int) -> Kept[tuple[Overview, str]]:
     """The overview's figures and chart: this process's last ones while fresh, else anew."""
 
     def work_out() -> tuple[Overview, str]:
-        found = overview(session, web.app.directory(), today, top)
+        found = overview(session, web.app.directory(), today, top, web.app.timezone)
         return found, status_chart(found.themes, "Items by theme and status")
 
     with web.app.sessions() as session:
