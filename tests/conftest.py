@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -104,8 +105,23 @@ def relay(smtp: tuple[Recorder, int], monkeypatch: pytest.MonkeyPatch) -> Record
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A new, empty database for one test."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'reminders.db'}"
+    with empty_database(request, request.param, tmp_path / "reminders.db") as url:
+        yield url
+
+
+@pytest.fixture
+def another_database(database_url: str, request: pytest.FixtureRequest, tmp_path: Path
+                     ) -> Iterator[str]:  # fmt: skip
+    """A second new, empty database of the same kind as `database_url`."""
+    kind = make_url(database_url).get_backend_name()
+    with empty_database(request, kind, tmp_path / "another.db") as url:
+        yield url
+
+
+@contextmanager
+def empty_database(request: pytest.FixtureRequest, kind: str, file: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{file}"
         return
     server = make_url(request.getfixturevalue("postgres_server"))
     name = f"t_{uuid.uuid4().hex[:12]}"

@@ -68,11 +68,20 @@ def configure(celery: Celery, settings: Settings) -> None:
         broker_transport_options=transport_options(settings),
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,
-        beat_schedule={"tick": {"task": "reminders.tick", "schedule": settings.tick_seconds}},
+        beat_schedule=beat_schedule(settings),
         beat_schedule_filename=str(settings.beat_schedule_file),
         timezone="UTC",
         enable_utc=True,
     )
+
+
+def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
+    """The tick, and the check for the day's backup when a backup folder is set."""
+    schedule = {"tick": {"task": "reminders.tick", "schedule": settings.tick_seconds}}
+    if settings.backup_dir is not None:
+        check = settings.backup_check_seconds
+        schedule["backup"] = {"task": "reminders.backup", "schedule": check}
+    return schedule
 
 
 def transport_options(settings: Settings) -> dict[str, Any]:
@@ -83,7 +92,7 @@ def transport_options(settings: Settings) -> dict[str, Any]:
 
 
 private_files()  # this module is where worker and beat processes start
-celery = Celery("reminders", include=["tasks.digests"])
+celery = Celery("reminders", include=["tasks.digests", "tasks.backups"])
 configure(celery, runtime.app.settings)
 
 

@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     # Every imported document's original, kept owner-only under its SHA-256.
     imports_dir: Path = VAR_DIR / "imports"
     beat_schedule_file: Path = VAR_DIR / "celerybeat-schedule"
+    # Where the beat writes the day's backup (worker/backups/scheduled.py); none when unset.
+    backup_dir: Path | None = None
+    backups_kept: int = Field(default=14, ge=1)
+    backup_check_seconds: float = Field(default=600.0, gt=0)  # how often the beat asks
     smtp_password: SecretStr | None = None
     signing_key: SecretStr | None = None
     # Without REMINDERS_SIGNING_KEY, links are signed with a key generated into this file on

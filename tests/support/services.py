@@ -182,6 +182,11 @@ class Recorder:
         with self.lock:
             return self.accepted
 
+    def addresses(self) -> list[str]:
+        """The recipients of the messages kept, once for each message."""
+        with self.lock:
+            return [address for recipients, _ in self.messages for address in recipients]
+
     def pausing_for(self, seconds: float) -> bool:
         """Whether every DATA being answered will still pause at least `seconds`: a client
         killed now is killed before the relay accepts any of them."""

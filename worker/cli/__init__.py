@@ -5,7 +5,17 @@ from __future__ import annotations
 import click
 
 from worker.app import App
-from worker.cli import digests, escalation, recommendations, records, reports, versions, web
+from worker.cli import (
+    backups,
+    digests,
+    escalation,
+    people,
+    recommendations,
+    records,
+    reports,
+    versions,
+    web,
+)
 from worker.paths import private_files
 from worker.yaml_files import ConfigError
 
@@ -44,6 +54,8 @@ for command in (
     web.serve,
     web.feeds,
     web.console_group,
+    backups.backup_group,
+    people.person_group,
 ):
     main.add_command(command)
 

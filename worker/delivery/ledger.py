@@ -215,6 +215,19 @@ def needing_a_push(session: Session, now: datetime, requeue_after: float = 600.0
     return list(session.scalars(query.order_by(Delivery.id)))
 
 
+def released(session: Session) -> int:
+    """After a restore: every row in flight when the backup was taken made claimable and
+    queued again at once, since its worker, lease and queued task went with the old machine.
+    One that was being sent then may have gone out: the window a lost lease always has."""
+    in_flight = Delivery.state.in_([DeliveryState.PENDING, DeliveryState.SENDING])
+    result = session.execute(
+        update(Delivery).where(in_flight)
+        .values(state=DeliveryState.PENDING, lease_until=None, enqueued_at=None)
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def mark_enqueued(session: Session, ids: list[int], now: datetime) -> None:
     if ids:
         session.execute(

@@ -118,6 +118,7 @@ def console_routes() -> list[Route]:
         Route("/console/directory/replace", directory.replace, methods=post),
         Route("/console/directory/correct", directory.correct, methods=post),
         Route("/console/directory/cover", directory.cover, methods=post),
+        Route("/console/directory/held", directory.held, methods=post),
         Route("/console/directory/edit", directory.edit, methods=get),
         Route("/console/directory/edit", directory.save_edit, methods=post),
         Route("/console/imports", imports.imports, methods=get),

@@ -6,6 +6,8 @@
     POST /console/directory/correct   a refused address corrected (manager)
     POST /console/directory/cover     someone away: a delegate between two dates (manager)
     GET, POST /console/directory/edit the directory's text, edited whole (manager)
+    POST /console/directory/held      everything held about one address, downloaded as the
+                                      archive `reminders person export` writes (manager)
 
 Both changes go through the same functions as `reminders directory replace` and `reminders
 directory correct` (worker/config/changes.py): a new directory version with who, when, why
@@ -14,6 +16,7 @@ and from where, and a console action, in one transaction.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -39,11 +42,14 @@ from worker.console.acts import keep
 from worker.directory.recipients import Person
 from worker.directory.undeliverable import marked
 from worker.models import Delivery, DeliveryState, UndeliverableAddress
+from worker.privacy.subject_access import export
 from worker.web.context import Web, page, web_of
 from worker.web.guard import Visitor, forbidden, form_of, visiting
+from worker.web.imports import attachment
 from worker.yaml_files import ConfigError
 
 PAGE = "/console/directory"
+ADDRESS = re.compile(r"[^@\s]{1,200}@[^@\s]{1,118}")
 
 
 @dataclass(frozen=True)
@@ -135,6 +141,30 @@ async def cover(request: Request) -> Response:
 
     return await changing(request, form, ("away", "delegate", "delegate_name", "from", "to"),
                           "cover", f"{email} for {away}", change)  # fmt: skip
+
+
+async def held(request: Request) -> Response:
+    """A subject access request answered: the archive of everything held about an address,
+    its making kept in the console's record."""
+    who = await visiting(request)
+    if not who.person.manager:
+        return forbidden()
+    form, web = await form_of(request), web_of(request)
+    email = form.get("email", "").strip().lower()
+
+    def made() -> Response:
+        app = web.app
+        if not ADDRESS.fullmatch(email):
+            return show(web, who, error="Give the e-mail address of the person who asked.",
+                        status=422, form=form)  # fmt: skip
+        with app.sessions() as session, session.begin():
+            archive = export(session, email, app.now())
+            keep(session, who.doer(app), "subject access export", email)
+        name = f"held-about-{email}.zip"
+        return Response(archive.data, media_type="application/zip",
+                        headers={"content-disposition": attachment(name)})  # fmt: skip
+
+    return await run_in_threadpool(made)
 
 
 def day(value: str, field: str) -> date:

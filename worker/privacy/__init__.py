@@ -1,0 +1,11 @@
+"""Retention: the record classes of the partnership's retention schedule, and which class
+each table and kept file belongs to, with the personal data it holds and who can see it
+(`classes.py`). It is the data map a data protection impact assessment starts from
+(docs/data-map.md, checked against it and the models by the tests).
+
+What the rest may call: `CLASSES`, `TABLES`, `FILES`.
+"""
+
+from worker.privacy.classes import CLASSES, FILES, TABLES, Held, RecordClass
+
+__all__ = ["CLASSES", "FILES", "TABLES", "Held", "RecordClass"]
