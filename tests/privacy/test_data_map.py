@@ -30,3 +30,13 @@ def test_the_data_map_page_says_what_the_code_says() -> None:
     coded = {name: (held.record_class, held.personal or "none", held.seen_by)
              for name, held in {**TABLES, **FILES}.items()}  # fmt: skip
     assert written == coded
+
+
+def test_every_table_with_personal_data_says_where_a_person_is_found() -> None:
+    silent = [name for name, held in TABLES.items() if held.personal and not (
+        held.addresses or held.actors or held.names or held.mentions)]  # fmt: skip
+    assert silent == [], "tables a subject access export and an erasure would miss"
+    for name, held in TABLES.items():
+        columns = set(Base.metadata.tables[name].columns.keys())
+        named = {*held.addresses, *held.actors, *held.names, *held.mentions}
+        assert named <= columns, f"{name}: no columns {sorted(named - columns)}"

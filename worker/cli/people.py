@@ -7,12 +7,15 @@ from pathlib import Path
 import click
 
 from worker.cli.common import app_from, ready
+from worker.config.versions import Author
+from worker.privacy.erasure import StillInDirectoryError, erase
 from worker.privacy.subject_access import export
 
 
 @click.group("person")
 def person_group() -> None:
-    """A person's data: everything held about them, for a subject access request."""
+    """A person's data: everything held about them (a subject access request), and the
+    erasure of a leaver."""
 
 
 @person_group.command("export")
@@ -30,3 +33,27 @@ def export_command(ctx: click.Context, email: str, path: Path) -> None:
     rows = sum(made.counts.values())
     click.echo(f"{path}: {rows} record(s) in {len(made.counts)} table(s)"
                + "".join(f"\n  {table}: {n}" for table, n in made.counts.items()))  # fmt: skip
+
+
+@person_group.command("erase")
+@click.argument("email")
+@click.option("--by", required=True, help="Who erases (for the record).")
+@click.option("--reason", required=True, help="Why, e.g. the retention period since they left.")
+@click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
+@click.pass_context
+def erase_command(ctx: click.Context, email: str, by: str, reason: str, dry_run: bool) -> None:
+    """Erase a leaver: their address and names replaced everywhere by one pseudonym, the
+    bodies of digests sent to them removed; counts, dates and the stage history kept."""
+    app = ready(app_from(ctx))
+    with app.sessions() as session:
+        try:
+            pseudonym, changed = erase(session, email, app.directory(), Author(by, reason),
+                                       app.now())  # fmt: skip
+        except StillInDirectoryError as exc:
+            raise click.ClickException(str(exc)) from exc
+        if not dry_run:
+            session.commit()
+    said = "would be" if dry_run else "now"
+    click.echo(f"{email} is {said} {pseudonym.name} ({pseudonym.address}) in "
+               f"{sum(changed.values())} record(s)"
+               + "".join(f"\n  {table}: {n}" for table, n in changed.items()))  # fmt: skip

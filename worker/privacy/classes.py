@@ -24,7 +24,8 @@ class Held:
     personal: str  # the personal data in it, in words; "" for none
     seen_by: str
     # Where a person is found in it, for subject access (`worker/privacy/subject_access.py`):
-    addresses: tuple[str, ...] = ()  # columns holding an e-mail address
+    addresses: tuple[str, ...] = ()  # columns holding an address mail may go to
+    actors: tuple[str, ...] = ()  # columns holding the address of who did something
     names: tuple[str, ...] = ()  # columns holding a person's name
     mentions: tuple[str, ...] = ()  # free text that may name them: only those lines are given
 
@@ -78,17 +79,17 @@ TABLES = {
         "configuration",
         "the directory's names, addresses and phones in each version; who saved it, from where",
         MANAGERS,
-        addresses=("made_by",),
-        mentions=("content",),
+        actors=("made_by",),
+        mentions=("content", "reason"),
     ),
-    "column_maps": Held("configuration", "who saved it", MANAGERS, addresses=("saved_by",)),
+    "column_maps": Held("configuration", "who saved it", MANAGERS, actors=("saved_by",)),
     "agency_feeds": Held("configuration", "", f"{MANAGERS}; the agency's own people"),
     "plans": Held("plans", "", f"{MANAGERS}; lead agencies, their own actions"),
     "actions": Held(
         "plans", "names written in actions and progress notes", OWN, mentions=("text", "progress")
     ),
     "action_leads": Held("plans", "a lead's name when a person is the lead", OWN, names=("name",)),
-    "recommendations": Held("plans", "who linked it", MANAGERS, addresses=("linked_by",)),
+    "recommendations": Held("plans", "who linked it", MANAGERS, actors=("linked_by",)),
     "obligations": Held("plans", "a lead's name", OWN, names=("lead_name",)),
     "changes": Held(
         "plans",
@@ -105,7 +106,7 @@ TABLES = {
     ),
     "briefing_sessions": Held("sessions", "", "anyone with the public calendar"),
     "obligation_events": Held(
-        "stage_history", "who recorded it, and their note", OWN, addresses=("by",)
+        "stage_history", "who recorded it, and their note", OWN, actors=("by",)
     ),
     "stage_changes": Held("stage_history", "", OWN),
     "daily_runs": Held("stage_history", "", "the operator"),
@@ -115,13 +116,15 @@ TABLES = {
         "recipient's address, the digest's whole text (names, duties, items), the relay's replies",
         MANAGERS,
         addresses=("recipient",),
+        mentions=("payload",),
     ),
     "plan_runs": Held("digests", "", "the operator"),
     "undeliverable_addresses": Held(
         "digests",
         "the refused address, the relay's reply, who corrected it",
         MANAGERS,
-        addresses=("address", "corrected_to", "corrected_by"),
+        addresses=("address", "corrected_to"),
+        actors=("corrected_by",),
     ),
     "digest_preferences": Held(
         "digests", "an address and its choice", "the person", addresses=("email",)
@@ -145,9 +148,9 @@ TABLES = {
         "console_actions",
         "address, network address, browser, what they did",
         MANAGERS,
-        addresses=("email",),
+        actors=("email",),
     ),
-    "imports": Held("imports", "who imported each document", MANAGERS, addresses=("by",)),
+    "imports": Held("imports", "who imported each document", MANAGERS, actors=("by",)),
 }
 
 FILES = {

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, false, func, or_, select
+from sqlalchemy import ColumnElement, Table, Text, cast, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from worker.models import Base
@@ -45,14 +45,15 @@ def person(session: Session, email: str) -> Person:
 
 
 def named(session: Session, table: Table, held: Held, column: str, address: str) -> set[str]:
-    if not held.addresses:
+    if not (held.addresses or held.actors):
         return set()
     found = session.scalars(select(table.c[column]).where(by_address(table, held, address)))
     return {str(name).strip() for name in found if name}
 
 
 def by_address(table: Table, held: Held, address: str) -> ColumnElement[bool]:
-    return or_(false(), *(func.lower(table.c[c]) == address for c in held.addresses))
+    columns = [*held.addresses, *held.actors]
+    return or_(false(), *(func.lower(table.c[c]) == address for c in columns))
 
 
 def held_about(session: Session, who: Person) -> dict[str, list[dict[str, Any]]]:
@@ -73,22 +74,34 @@ def finds(table: Table, held: Held, who: Person) -> ColumnElement[bool]:
     return or_(
         by_address(table, held, who.email),
         *(func.lower(table.c[c]).in_(lowered) for c in held.names if lowered),
-        *(func.lower(table.c[c]).contains(w, autoescape=True)
+        *(func.lower(cast(table.c[c], Text)).contains(w, autoescape=True)
           for c in held.mentions for w in words),
     )  # fmt: skip
 
 
 def given(row: Mapping[Any, Any], held: Held, who: Person) -> dict[str, Any]:
-    """The row as given to the person: tokens withheld, free text cut to their lines."""
+    """The row as given to the person: tokens withheld; free text cut to their lines, but
+    for what was sent to them (a digest of theirs is given whole)."""
     words = [who.email, *(n.lower() for n in who.names)]
+    theirs = any(str(row[c] or "").strip().lower() == who.email for c in held.addresses)
     shown = {}
     for column, value in row.items():
         if column in WITHHELD:
             continue
-        if column in held.mentions and isinstance(value, str):
-            value = [line for line in value.splitlines() if any(w in line.lower() for w in words)]
+        if column in held.mentions and value and not theirs:
+            value = naming(value, words)
         shown[str(column)] = value
     return shown
+
+
+def naming(value: object, words: list[str]) -> list[str]:
+    """The lines of `value` (text, or the texts inside a JSON document) naming any word."""
+    if isinstance(value, dict):
+        return [line for item in value.values() for line in naming(item, words)]
+    if isinstance(value, list):
+        return [line for item in value for line in naming(item, words)]
+    text = value if isinstance(value, str) else ""
+    return [line for line in text.splitlines() if any(w in line.lower() for w in words)]
 
 
 @dataclass(frozen=True)
