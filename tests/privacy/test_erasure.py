@@ -5,12 +5,14 @@ events kept "by a former named contact of Health")."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from tests.conftest import ROOT
 from tests.privacy.test_subject_access import NAME, acted
 from tests.support.console import MANAGER, NURSE, partnership
 from tests.support.web import serving
@@ -20,11 +22,14 @@ from worker.config.versions import DIRECTORY, history, origin, parse_directory
 from worker.models import (
     Base,
     ConsoleAction,
+    Contact,
     Delivery,
     ObligationEvent,
     StageChange,
 )
-from worker.privacy.subject_access import held_about, person
+from worker.privacy.erasure import ERASED, Pseudonym, replaced
+from worker.privacy.people import Person, in_force, person
+from worker.privacy.subject_access import held_about
 
 SUCCESSOR = "new.nurse@example.org"
 
@@ -82,6 +87,7 @@ def test_a_leaver_is_erased_and_the_record_of_what_was_done_stays(app: App) -> N
     theirs = scalar(app, lambda: select(Delivery).where(Delivery.recipient.like("erased.%")))
     assert theirs
     assert all(d.payload == {} and d.recipient.endswith("@erased.example.org") for d in theirs)
+    assert all(d.state == "sent" or d.last_error == ERASED for d in theirs)
     assert scalar(app, lambda: select(StageChange.id)) == scalar(
         app, lambda: select(StageChange.id))  # fmt: skip
     with app.sessions() as session:
@@ -101,3 +107,36 @@ def assert_item_pages_work(client: httpx.Client, app: App) -> None:
     sign_in(client, app, MANAGER)
     page = client.get(f"/console/items/{health_item(app)}")
     assert page.status_code == 200
+
+
+def test_an_address_or_a_name_is_matched_whole_never_inside_another() -> None:
+    who = Person("al@health.example.org", frozenset({"Al Smith"}))
+    pseudonym = Pseudonym("a former contact (1)", "erased.1@erased.example.org")
+    text = ("sal@health.example.org, al@health.example.org. Al Smithson; al smith, "
+            "al@health.example.org.uk")  # fmt: skip
+    assert replaced(text, who, pseudonym) == (
+        "sal@health.example.org, erased.1@erased.example.org. Al Smithson; a former contact "
+        "(1), al@health.example.org.uk")  # fmt: skip
+
+
+def test_someone_covering_is_in_the_directory_in_force(tmp_path: Path) -> None:
+    text = (ROOT / "config" / "directory.yaml").read_text(encoding="utf-8") + (
+        "cover:\n  - {person: designated.nurse@example.org, from: 2027-01-04, to: 2027-01-15,"
+        " delegate: {name: Locum Nurse, email: locum.nurse@example.org}}\n")  # fmt: skip
+    addresses, names = in_force(parse_directory(text, tmp_path / "directory.yaml"))
+    assert "locum.nurse@example.org" in addresses
+    assert "locum nurse" in names
+
+
+def test_a_name_a_successor_shares_is_left_and_their_entry_untouched(app: App) -> None:
+    partnership(app)
+    code, output = run("directory", "replace", NURSE, SUCCESSOR, "--name", NAME,
+                       "--by", MANAGER, "--reason", "retired")  # fmt: skip
+    assert code == 0, output
+    code, output = run("person", "erase", NURSE, "--by", MANAGER, "--reason", "six years")
+    assert code == 0, output
+    assert f"left as written: {NAME} (also the name of someone in the directory)" in output
+    with app.sessions() as session:
+        [successor] = session.scalars(select(Contact).where(Contact.email == SUCCESSOR))
+        assert successor.name == NAME
+        assert anywhere(app, [NURSE]) == []

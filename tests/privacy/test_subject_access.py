@@ -65,6 +65,9 @@ def test_everything_held_about_a_person_and_nothing_of_anyone_else(
     own = [d for d in found["deliveries"] if d["recipient"] == NURSE]
     assert len(own) == len(digests)
     assert all(isinstance(d["payload"], dict) and d["payload"] for d in own)  # whole
+    assert not [k for d in own for k in d["payload"] if k.endswith("_url")]  # but links
+    assert "/links/acknowledge/" in json.dumps([d.payload for d in digests])  # as sent
+    assert "/links/" not in json.dumps(data)  # signed links act for her: never given
     others = [d for d in found["deliveries"] if d["recipient"] != NURSE]
     assert others, "a manager's digest names the nurse's items"
     assert all(line for d in others for line in d["payload"])  # only lines naming her

@@ -47,13 +47,15 @@ def erase_command(ctx: click.Context, email: str, by: str, reason: str, dry_run:
     app = ready(app_from(ctx))
     with app.sessions() as session:
         try:
-            pseudonym, changed = erase(session, email, app.directory(), Author(by, reason),
-                                       app.now())  # fmt: skip
+            done = erase(session, email, app.directory(), Author(by, reason), app.now())
         except StillInDirectoryError as exc:
             raise click.ClickException(str(exc)) from exc
         if not dry_run:
             session.commit()
-    said = "would be" if dry_run else "now"
+    said, pseudonym = "would be" if dry_run else "now", done.pseudonym
     click.echo(f"{email} is {said} {pseudonym.name} ({pseudonym.address}) in "
-               f"{sum(changed.values())} record(s)"
-               + "".join(f"\n  {table}: {n}" for table, n in changed.items()))  # fmt: skip
+               f"{sum(done.changed.values())} record(s)"
+               + "".join(f"\n  {table}: {n}" for table, n in done.changed.items()))  # fmt: skip
+    if done.kept_names:
+        names = ", ".join(sorted(done.kept_names))
+        click.echo(f"left as written: {names} (also the name of someone in the directory)")

@@ -28,6 +28,7 @@ class Held:
     actors: tuple[str, ...] = ()  # columns holding the address of who did something
     names: tuple[str, ...] = ()  # columns holding a person's name
     mentions: tuple[str, ...] = ()  # free text that may name them: only those lines are given
+    also: tuple[str, ...] = ()  # what goes with them in a row of theirs (a phone, a browser)
 
 
 CLASSES = {c.name: c for c in (
@@ -65,6 +66,7 @@ TABLES = {
         MANAGERS,
         addresses=("email",),
         names=("name",),
+        also=("phone",),
     ),
     "establishments": Held(
         "directory",
@@ -103,10 +105,15 @@ TABLES = {
         f"{MANAGERS}; schools and LA contacts",
         addresses=("contact_email",),
         names=("contact_name",),
+        also=("contact_phone",),
     ),
     "briefing_sessions": Held("sessions", "", "anyone with the public calendar"),
     "obligation_events": Held(
-        "stage_history", "who recorded it, and their note", OWN, actors=("by",)
+        "stage_history",
+        "who recorded it, and their note",
+        OWN,
+        actors=("by",),
+        mentions=("note",),
     ),
     "stage_changes": Held("stage_history", "", OWN),
     "daily_runs": Held("stage_history", "", "the operator"),
@@ -116,7 +123,7 @@ TABLES = {
         "recipient's address, the digest's whole text (names, duties, items), the relay's replies",
         MANAGERS,
         addresses=("recipient",),
-        mentions=("payload",),
+        mentions=("payload", "last_error"),
     ),
     "plan_runs": Held("digests", "", "the operator"),
     "undeliverable_addresses": Held(
@@ -125,6 +132,7 @@ TABLES = {
         MANAGERS,
         addresses=("address", "corrected_to"),
         actors=("corrected_by",),
+        mentions=("reply",),
     ),
     "digest_preferences": Held(
         "digests", "an address and its choice", "the person", addresses=("email",)
@@ -137,18 +145,22 @@ TABLES = {
         "address, network address, browser",
         f"{MANAGERS} (who is signed in); the person, their own",
         addresses=("email",),
+        also=("client", "user_agent"),
     ),
     "link_uses": Held(
         "sign_in",
         "recipient's address, network address, browser",
         MANAGERS,
         addresses=("recipient",),
+        also=("client", "user_agent"),
     ),
     "console_actions": Held(
         "console_actions",
         "address, network address, browser, what they did",
         MANAGERS,
         actors=("email",),
+        mentions=("subject",),
+        also=("client", "user_agent"),
     ),
     "imports": Held("imports", "who imported each document", MANAGERS, actors=("by",)),
 }
