@@ -4,15 +4,17 @@ forged archive is refused before anything changes."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import shutil
 import tarfile
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import seed
+from tests.conftest import ROOT, seed
 from tests.support.helpers import records
 from worker.app import App
 from worker.backups import database
@@ -38,7 +40,18 @@ def elsewhere(tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> App:
     monkeypatch.setenv("REMINDERS_IMPORTS_DIR", str(tmp_path / "new" / "imports"))
     monkeypatch.setenv("REMINDERS_FEEDS_DIR", str(tmp_path / "new" / "feeds"))
     monkeypatch.setenv("REMINDERS_SIGNING_KEY_FILE", str(tmp_path / "new" / "signing-key"))
+    monkeypatch.setenv("REMINDERS_CONFIG_DIR", str(tmp_path / "new" / "config"))
     return App(load_settings())
+
+
+def configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of config/ as an installation has it: with a file of its own, linked in."""
+    folder = tmp_path / "config"
+    shutil.copytree(ROOT / "config", folder)
+    (tmp_path / "mounted.yaml").write_text("smtp: {host: relay.example.org}\n", encoding="utf-8")
+    (folder / "settings.local.yaml").symlink_to(tmp_path / "mounted.yaml")
+    monkeypatch.setenv("REMINDERS_CONFIG_DIR", str(folder))
+    return folder
 
 
 def held(app: App) -> tuple[object, ...]:
@@ -48,6 +61,7 @@ def held(app: App) -> tuple[object, ...]:
 def test_a_backup_restores_into_a_new_database_whole(
     app: App, another_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    config = configured(tmp_path, monkeypatch)
     filled(app)
     archive = tmp_path / "backup.tar.gz"
     code, output = run("backup", "create", str(archive))
@@ -66,6 +80,12 @@ def test_a_backup_restores_into_a_new_database_whole(
     assert held(new) == before
     assert sorted(p.name for p in new.settings.imports_dir.iterdir()) == originals
     assert new.settings.signing_key_file.read_bytes() == b"k" * 32
+    restored_config = new.settings.config_dir
+    assert sorted(p.name for p in restored_config.iterdir()) == sorted(
+        p.name for p in config.iterdir())  # fmt: skip
+    assert (
+        restored_config / "settings.local.yaml"
+    ).read_text() == "smtp: {host: relay.example.org}\n"
     new.check_schema()  # at this version's migration
 
     code, output = run("backup", "restore", str(archive))  # again: the database has content
@@ -106,13 +126,12 @@ def test_a_damaged_backup_is_refused_and_changes_nothing(
     new.close()
 
 
-def forged(path: Path, members: dict[str, bytes], listed: dict[str, bytes]) -> Path:
+def forged(path: Path, members: dict[str, bytes], listed: dict[str, bytes],
+           revision: str | None = None) -> Path:  # fmt: skip
     """An archive whose manifest lists `listed` (with their true checksums) but holds
     `members`."""
-    import hashlib
-
     manifest = {"created_at": "2026-12-04T00:00:00+00:00", "database": "sqlite",
-                "revision": None, "format": 1,
+                "revision": revision, "format": 1,
                 "members": {name: {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
                             for name, data in listed.items()}}  # fmt: skip
     with tarfile.open(path, "w:gz") as tar:
@@ -143,3 +162,49 @@ def test_an_archive_that_is_not_ours_is_refused_by_what_is_wrong(
     assert code == 1
     assert said in output
     assert not (tmp_path.parent / "escaped").exists()
+
+
+def test_a_backup_of_a_newer_version_is_refused_before_anything_changes(
+    app: App, another_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    member = database.member_for(app.engine)
+    archive = forged(tmp_path / "newer.tar.gz", {member: b"x"}, {member: b"x"},
+                     revision="0999")  # fmt: skip
+    new = elsewhere(tmp_path, another_database, monkeypatch)
+    code, output = run("backup", "restore", str(archive))
+    assert code == 1
+    assert "made by a newer version of the service (migration 0999)" in output
+    assert database.is_empty(new.engine)
+    new.close()
+
+
+def test_a_replace_that_fails_leaves_the_database_as_it_was(app: App, tmp_path: Path) -> None:
+    filled(app)
+    before = held(app)
+    member = database.member_for(app.engine)
+    archive = forged(tmp_path / "broken.tar.gz", {member: b"not a database"},
+                     {member: b"not a database"})  # fmt: skip
+    code, output = run("backup", "restore", "--replace", str(archive))
+    assert code == 1
+    assert "pg_restore failed" in output or "not a SQLite database" in output
+    assert held(app) == before
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    [
+        b"[]",
+        b'{"created_at": "x", "database": "sqlite", "revision": null, "members": []}',
+        b'{"created_at": "x", "database": "sqlite", "revision": null,'
+        b' "members": {"database.sqlite": {"size": "1"}}}',
+    ],
+)
+def test_a_manifest_that_cannot_be_read_is_refused_as_such(tmp_path: Path, manifest: bytes) -> None:
+    archive = tmp_path / "odd.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        info = tarfile.TarInfo("manifest.json")
+        info.size = len(manifest)
+        tar.addfile(info, io.BytesIO(manifest))
+    code, output = run("backup", "verify", str(archive))
+    assert code == 1
+    assert "the manifest cannot be read" in output

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,9 @@ from tests.support.helpers import records, run_import
 from worker.app import App
 from worker.cli import main
 from worker.importers import Received, document_tables
-from worker.importers.column_map import TableMap
-from worker.models import ActionLead, Agency
+from worker.importers.column_map import Table, TableMap
+from worker.importers.column_map import save as save_column_map
+from worker.models import ActionLead, Agency, SavedColumnMap
 
 Lines = list[str | list[str]]  # a one-cell line (a title, a heading, a key), or a table row
 
@@ -320,3 +321,15 @@ def test_a_table_nobody_named_is_offered_and_read_with_the_columns_chosen(
     assert [actions[r]["action"] for r in "12"] == [row[1] for row in ACTION_LOG[2:]]
     assert [actions[r]["lead_agencies"] for r in "12"] == [["Health"], ["Education"]]
     assert app.import_options().saved[0].row == table.row  # saved with the import
+
+
+def test_a_map_saved_again_for_its_row_replaces_the_first(app: App) -> None:
+    table = Table(tuple(ACTION_LOG[1]), ())
+    first = TableMap.picked(table, {"text": "1", "lead_agency": "2"})
+    second = TableMap.picked(table, {"text": "1", "lead_agency": "2", "progress": "3"})
+    for chosen, by in ((first, "one@example.org"), (second, "two@example.org")):
+        with app.sessions() as session, session.begin():
+            save_column_map(session, chosen, by, datetime.now(UTC))
+    with app.sessions() as session:
+        [row] = session.scalars(select(SavedColumnMap))
+    assert (row.saved_by, row.fields["progress"]) == ("two@example.org", "Progress Update")

@@ -21,11 +21,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.script.revision import ResolutionError
+from alembic.util import CommandError
 
 from worker.app import App
 from worker.backups import database
 from worker.backups.errors import BackupError
-from worker.db import transaction, upgrade
+from worker.db import alembic_config, transaction, upgrade
 from worker.delivery.ledger import released
 from worker.importers.history import SHA256
 
@@ -33,9 +36,10 @@ FORMAT = 1
 MANIFEST = "manifest.json"
 KEY = "signing-key"
 ORIGINAL = re.compile(r"imports/([0-9a-f]{64})")
-CONFIG = re.compile(r"config/([\w-]+\.yaml)")
+CONFIG = re.compile(r"config/([\w-][\w.-]*\.yaml)")  # no folder, no leading dot
 MEMBER = re.compile(rf"database\.(?:sqlite|pgdump)|{KEY}|{ORIGINAL.pattern}|{CONFIG.pattern}")
 CHUNK = 1 << 20
+MANIFEST_LIMIT = 64 << 20  # a manifest lists members by name: far less than this
 
 
 @dataclass(frozen=True)
@@ -58,40 +62,61 @@ class Manifest:
         if manifest.format != FORMAT:
             raise BackupError(f"{name}: a backup of format {manifest.format}; this version "
                               f"reads format {FORMAT}")  # fmt: skip
+        members: object = manifest.members
+        if not isinstance(members, dict) or not all(map(described, members.values())):
+            raise BackupError(f"{name}: the manifest cannot be read (a member without its "
+                              "size and SHA-256)")  # fmt: skip
         odd = [m for m in manifest.members if not MEMBER.fullmatch(m)]
         if odd:
             raise BackupError(f"{name}: the manifest names {odd[0]!r}, which no backup holds")
         return manifest
 
 
+def described(entry: object) -> bool:
+    """A manifest's entry for a member: its size and SHA-256."""
+    if not isinstance(entry, dict):
+        return False
+    size, sha256 = entry.get("size"), entry.get("sha256")
+    return isinstance(size, int) and isinstance(sha256, str) and bool(SHA256.fullmatch(sha256))
+
+
 def create(app: App, path: Path, now: datetime) -> Manifest:
-    """A backup of everything the service keeps, written to `path` (0600) only when whole."""
-    with tempfile.TemporaryDirectory(prefix="reminders-backup-") as staging:
-        sources = {member_name(p, staging): p for p in gathered(app, Path(staging))}
+    """A backup of everything the service keeps, written to `path` (0600) only when whole,
+    and read back whole before it is called made."""
+    with tempfile.TemporaryDirectory(prefix="reminders-backup-") as folder:
+        staging = Path(folder)
+        database.dump(app.engine, staging)
+        for name, source in kept_files(app):
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, staging / name)  # what is hashed is what is archived
+        sources = {p.relative_to(staging).as_posix(): p
+                   for p in sorted(staging.rglob("*")) if p.is_file()}  # fmt: skip
         members = {name: {"size": p.stat().st_size, "sha256": digest(p)}
                    for name, p in sources.items()}  # fmt: skip
         manifest = Manifest(now.isoformat(), app.engine.dialect.name, revision(app), members)
         write_archive(path, manifest, sources)
+    try:
+        verify(path)
+    except BackupError:
+        path.unlink(missing_ok=True)
+        raise
     return manifest
 
 
-def gathered(app: App, staging: Path) -> Iterator[Path]:
-    yield database.dump(app.engine, staging)
+def kept_files(app: App) -> Iterator[tuple[str, Path]]:
+    """Each file kept beside the database, by its member name: the originals, the
+    generated signing key, the configuration files."""
     settings = app.settings
     if settings.imports_dir.is_dir():
-        yield from (p for p in sorted(settings.imports_dir.iterdir()) if SHA256.fullmatch(p.name))
+        for path in sorted(settings.imports_dir.iterdir()):
+            if SHA256.fullmatch(path.name) and path.is_file():
+                yield f"imports/{path.name}", path
     if settings.signing_key_file.is_file():
-        yield settings.signing_key_file
+        yield KEY, settings.signing_key_file
     if settings.config_dir.is_dir():
-        yield from sorted(p for p in settings.config_dir.glob("*.yaml") if p.is_file())
-
-
-def member_name(path: Path, staging: str) -> str:
-    if path.parent == Path(staging):
-        return path.name
-    if SHA256.fullmatch(path.name):
-        return f"imports/{path.name}"
-    return f"config/{path.name}" if path.suffix == ".yaml" else KEY
+        for path in sorted(settings.config_dir.glob("*.yaml")):
+            if CONFIG.fullmatch(f"config/{path.name}") and path.is_file():
+                yield f"config/{path.name}", path
 
 
 def revision(app: App) -> str | None:
@@ -139,6 +164,8 @@ def checked(tar: tarfile.TarFile, path: Path, keep: Path | None) -> Manifest:
     first = tar.next()
     if first is None or first.name != MANIFEST:
         raise BackupError(f"{path}: not a backup archive (no manifest first)")
+    if first.size > MANIFEST_LIMIT:
+        raise BackupError(f"{path}: not a backup archive (its manifest is {first.size} bytes)")
     manifest = Manifest.parse(contents(tar, first).read(), str(path))
     seen: set[str] = set()
     while (member := tar.next()) is not None:
@@ -199,16 +226,30 @@ def restore(app: App, path: Path, replace: bool = False) -> list[str]:
         member = Path(staging) / database.member_for(app.engine)
         if member.name not in manifest.members:
             raise BackupError(f"{path}: holds no {app.engine.dialect.name} database")
+        known_migration(app, manifest, path)
         database.load(app.engine, member)
         done = [f"database restored as it was at {manifest.created_at}"]
-        done += put_back_files(app, Path(staging), manifest)
+        done += put_back_files(app, Path(staging), manifest, replace)
     upgrade(app.engine)
     with transaction(app.sessions) as session:
         waiting = released(session)
     return [*done, f"{waiting} digest(s) not yet sent when the backup was taken, to be sent"]
 
 
-def put_back_files(app: App, staging: Path, manifest: Manifest) -> list[str]:
+def known_migration(app: App, manifest: Manifest, path: Path) -> None:
+    """A backup made by a newer version (a migration this one lacks) is refused before
+    anything is touched: this version could not read what it restored."""
+    if manifest.revision is None:
+        return
+    scripts = ScriptDirectory.from_config(alembic_config(app.engine))
+    try:
+        scripts.get_revision(manifest.revision)
+    except (CommandError, ResolutionError) as exc:
+        said = f"made by a newer version of the service (migration {manifest.revision})"
+        raise BackupError(f"{path}: {said}; restore it with that version") from exc
+
+
+def put_back_files(app: App, staging: Path, manifest: Manifest, replace: bool) -> list[str]:
     settings = app.settings
     done: list[str] = []
     originals = 0
@@ -217,17 +258,29 @@ def put_back_files(app: App, staging: Path, manifest: Manifest) -> list[str]:
         if ORIGINAL.fullmatch(name):
             originals += place(source, settings.imports_dir / source.name)
         elif name == KEY:
-            done.append("signing key restored" if place(source, settings.signing_key_file)
-                        else "signing key kept: the file is already there")  # fmt: skip
+            done.append(signing_key(source, settings.signing_key_file, replace))
         elif CONFIG.fullmatch(name) and not place(source, settings.config_dir / source.name):
             done.append(f"{settings.config_dir / source.name} kept as it is (the backup's "
                         f"copy is in the archive as {name})")  # fmt: skip
     return [f"{originals} imported document(s) restored", *done]
 
 
-def place(source: Path, target: Path) -> bool:
-    """`source` moved to `target` (0600) unless a file is there; whether it was."""
-    if target.exists():
+def signing_key(source: Path, target: Path, replace: bool) -> str:
+    """The backup's key put back: the links of the digests it holds were signed with it."""
+    if target.exists() and target.read_bytes() == source.read_bytes():
+        return "signing key: the same as the backup's"
+    if place(source, target, replace):
+        return "signing key restored"
+    return (
+        "signing key kept, and it differs from the backup's: links in digests made "
+        "before the backup will not work (give --replace to take the backup's)"
+    )
+
+
+def place(source: Path, target: Path, replace: bool = False) -> bool:
+    """`source` moved to `target` (0600) unless a file is there (and not `replace`);
+    whether it was."""
+    if target.exists() and not replace:
         return False
     target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(source, 0o600)

@@ -11,7 +11,7 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, inspect
 
 from worker.backups.errors import BackupError
 
@@ -50,14 +50,12 @@ def load(engine: Engine, path: Path) -> None:
                           f"{engine.dialect.name} one")  # fmt: skip
     engine.dispose()  # no pooled connection keeps the old content open
     if path.name == SQLITE:
-        copy_sqlite(path, sqlite_file(engine))
+        copy_sqlite(path, sqlite_file(engine))  # one step: all of it, or nothing
         return
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+    # One transaction: what the database held is dropped and the backup's put in its place
+    # together, or, if pg_restore fails, nothing changes.
     postgres(engine, "pg_restore", "--no-owner", "--no-privileges", "--exit-on-error",
-             "--single-transaction", str(path))  # fmt: skip
+             "--single-transaction", "--clean", "--if-exists", str(path))  # fmt: skip
 
 
 def sqlite_file(engine: Engine) -> Path:

@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
-from sqlalchemy import delete, select
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from worker.importers.columns import (
@@ -40,6 +42,7 @@ from worker.importers.columns import (
 from worker.models import SavedColumnMap
 from worker.yaml_files import mapping, read_yaml, validated
 
+log = logging.getLogger(__name__)
 NONE = "none"
 FIELDS = ("ref", "text", "lead_agency", "target_date", "rag", "progress", "scr_refs", "theme")
 TABLES_SHOWN = 5
@@ -187,18 +190,27 @@ def headings_like(cells: tuple[str, ...]) -> bool:
 
 
 def saved(session: Session) -> tuple[Columns, ...]:
-    """Every saved map, each reading only its own heading row."""
-    rows = session.scalars(select(SavedColumnMap).order_by(SavedColumnMap.id))
-    return tuple(
-        ColumnMap.model_validate(row.fields).columns(heading_row(row.headings.split("\t")))
-        for row in rows
-    )
+    """Every saved map, each reading only its own heading row; one that no longer reads (a
+    field renamed since) is logged and left out, never in the way of the others."""
+    found = []
+    for row in session.scalars(select(SavedColumnMap).order_by(SavedColumnMap.id)):
+        try:
+            chosen = ColumnMap.model_validate(row.fields)
+        except ValidationError:
+            log.warning("column map %s (%s) no longer reads; left out", row.id, row.headings)
+            continue
+        found.append(chosen.columns(heading_row(row.headings.split("\t"))))
+    return tuple(found)
 
 
 def save(session: Session, chosen: TableMap, by: str, now: datetime) -> None:
     """The map saved under its table's heading row, in place of any map saved for it."""
     row_hash = hashlib.sha256(chosen.table.row.encode()).hexdigest()
-    session.execute(delete(SavedColumnMap).where(SavedColumnMap.row_hash == row_hash))
-    session.add(SavedColumnMap(row_hash=row_hash, headings="\t".join(chosen.table.headings),
-                               fields=chosen.chosen.model_dump(exclude_none=True), saved_by=by,
-                               saved_at=now))  # fmt: skip
+    values = {"headings": "\t".join(chosen.table.headings), "saved_by": by, "saved_at": now,
+              "fields": chosen.chosen.model_dump(exclude_none=True)}  # fmt: skip
+    try:
+        with session.begin_nested():  # two imports saving one row's map at once: one inserts
+            session.execute(insert(SavedColumnMap).values(row_hash=row_hash, **values))
+    except IntegrityError:
+        update_row = update(SavedColumnMap).where(SavedColumnMap.row_hash == row_hash)
+        session.execute(update_row.values(**values))

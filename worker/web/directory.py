@@ -162,7 +162,8 @@ async def held(request: Request) -> Response:
             keep(session, who.doer(app), "subject access export", email)
         name = f"held-about-{email}.zip"
         return Response(archive.data, media_type="application/zip",
-                        headers={"content-disposition": attachment(name)})  # fmt: skip
+                        headers={"content-disposition": attachment(name),
+                                 "cache-control": "no-store"})  # fmt: skip
 
     return await run_in_threadpool(made)
 
