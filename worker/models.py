@@ -330,6 +330,22 @@ class SavedColumnMap(Base):
     saved_at: Mapped[datetime] = mapped_column()
 
 
+class RetentionReview(Base):
+    """What the retention schedule made due for destruction when a review was made (class ->
+    table -> ids), and, once applied, by whom, why, when and how many of each class went."""
+
+    __tablename__ = "retention_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    made_at: Mapped[datetime] = mapped_column()
+    made_by: Mapped[str] = mapped_column(String(320))
+    due: Mapped[dict[str, dict[str, list[int]]]] = mapped_column(JSON)
+    applied_at: Mapped[datetime | None] = mapped_column()
+    applied_by: Mapped[str | None] = mapped_column(String(320))
+    reason: Mapped[str | None] = mapped_column(Text)
+    destroyed: Mapped[dict[str, int] | None] = mapped_column(JSON)
+
+
 class Change(Base):
     """The change history: one row per field changed by an import or a person."""
 

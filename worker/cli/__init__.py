@@ -13,6 +13,7 @@ from worker.cli import (
     recommendations,
     records,
     reports,
+    retention,
     versions,
     web,
 )
@@ -56,6 +57,7 @@ for command in (
     web.console_group,
     backups.backup_group,
     people.person_group,
+    retention.retention_group,
 ):
     main.add_command(command)
 

@@ -39,6 +39,7 @@ from worker.models import (
     MISheet,
     Obligation,
     ObligationEvent,
+    RetentionReview,
     StageChange,
     UndeliverableAddress,
 )
@@ -73,6 +74,7 @@ class Overview:
     unknown_contacts: list[tuple[str, int]]  # LA contact names not in the directory, sheets
     unread_sessions: list[tuple[str, list[str]]]  # MI sheets' session lines not read
     due_before_published: list[tuple[str, date, date]]  # MI sheet, its due date, published
+    retention: RetentionReview | None  # the latest review of what the schedule makes due
     weekly_overdue: list[tuple[date, int]]  # week ending, overdue items then
 
 
@@ -109,6 +111,7 @@ def overview(
         unknown_contacts=unknown_contacts(session, directory),
         unread_sessions=unread_sessions(session),
         due_before_published=due_before_published(session, tz),
+        retention=session.scalar(select(RetentionReview).order_by(RetentionReview.id.desc())),
         weekly_overdue=weekly_overdue(session, today),
     )
 

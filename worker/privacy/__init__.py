@@ -4,10 +4,11 @@ each table and kept file belongs to, with the personal data it holds and who can
 (docs/data-map.md, checked against it and the models by the tests).
 
 `people.py` finds a person in the rows through that map; `subject_access.py` gives them
-everything held about them, `erasure.py` pseudonymises a leaver.
+everything held about them, `erasure.py` pseudonymises a leaver; `retention.py` reviews what
+the schedule makes due and destroys what a review listed, holds kept.
 
 What the rest may call: `CLASSES`, `TABLES`, `FILES`, `subject_access.export`,
-`erasure.erase`.
+`erasure.erase`, `retention.review` and `retention.apply`.
 """
 
 from worker.privacy.classes import CLASSES, FILES, TABLES, Held, RecordClass

@@ -163,6 +163,13 @@ TABLES = {
         also=("client", "user_agent"),
     ),
     "imports": Held("imports", "who imported each document", MANAGERS, actors=("by",)),
+    "retention_reviews": Held(
+        "configuration",
+        "who reviewed and who applied, and why",
+        MANAGERS,
+        actors=("made_by", "applied_by"),
+        mentions=("reason",),
+    ),
 }
 
 FILES = {

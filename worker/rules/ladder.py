@@ -14,9 +14,17 @@ from datetime import date, time
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationInfo
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationInfo,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from worker.workdays import WorkingCalendar
@@ -176,6 +184,34 @@ class Digests(_Strict):
     daily_from_stage: Annotated[int, Field(strict=True, ge=0)] = 2
 
 
+# The record classes (worker/privacy/classes.py) the retention schedule may destroy.
+Destroyable = Literal["plans", "mi_sheets", "sessions", "stage_history", "digests", "sign_in",
+                      "console_actions", "imports"]  # fmt: skip
+
+
+class Hold(_Strict):
+    """A legal hold: nothing linked to the plan, the review (a case in actions' SCR Ref) or
+    the MI sheet is destroyed while it is written here."""
+
+    plan: str | None = None
+    review: str | None = None
+    mi_sheet: str | None = None
+    reason: Annotated[str, Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def one_subject(self) -> Hold:
+        if sum(x is not None for x in (self.plan, self.review, self.mi_sheet)) != 1:
+            raise ValueError("name one of plan, review or mi_sheet")
+        return self
+
+
+class Retention(_Strict):
+    """How long each record class is kept, in months after its date; none: kept."""
+
+    months: dict[Destroyable, Annotated[int, Field(strict=True, ge=1)]] = {}
+    holds: list[Hold] = []
+
+
 class Rules(_Strict):
     due_soon: DueSoon
     stages: Annotated[list[Stage], Field(min_length=1), AfterValidator(_check_order)]
@@ -188,6 +224,7 @@ class Rules(_Strict):
     closure_days: list[date] = []
     audiences: dict[str, Group] = {}
     digests: Digests = Digests()
+    retention: Retention = Retention()
 
     def ladder(self) -> Ladder:
         """The frozen snapshot of the stage timing (due-soon days sorted, largest first)."""

@@ -1,0 +1,259 @@
+"""Retention: what the schedule (`retention` in the rules, `worker/rules/ladder.py`) makes
+due for destruction, listed in a review that is kept, and destroyed only as that review
+listed it, by someone, for a reason, with a record of what class, how many, when and who.
+
+Each record class has its date: a closed action's last change, an MI sheet's deadline (its
+publication without one), a session's day, a digest's sending, a sign-in link's making or a
+session's last use, a console action's, an import's, a stage change's or an event's day. A
+hold on a plan, a review (a case in the actions' SCR Ref) or an MI sheet keeps everything
+linked to it: the actions, their items with their stage history, the sheet and its sessions.
+Applying a review destroys what it listed that is still due and not held now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import ColumnElement, and_, delete, false, or_, select, update
+from sqlalchemy.orm import Session
+
+from worker.models import (
+    Action,
+    ActionStatus,
+    BriefingSession,
+    Change,
+    ConsoleAction,
+    ConsoleSession,
+    Delivery,
+    DeliveryState,
+    ImportRecord,
+    LinkUse,
+    MISheet,
+    Obligation,
+    ObligationEvent,
+    Plan,
+    Recommendation,
+    RetentionReview,
+    SignInLink,
+    StageChange,
+)
+from worker.rules.ladder import Retention
+
+Found = dict[str, list[int]]  # table -> ids
+
+
+@dataclass(frozen=True)
+class Held:
+    """The ids a schedule's holds keep."""
+
+    plans: frozenset[int]
+    actions: frozenset[int]
+    sheets: frozenset[int]
+
+    def obligation(self) -> ColumnElement[bool]:
+        """Items of held actions or sheets."""
+        return or_(false(), Obligation.action_id.in_(sorted(self.actions)),
+                   Obligation.mi_sheet_id.in_(sorted(self.sheets)))  # fmt: skip
+
+
+def held(session: Session, retention: Retention) -> Held:
+    titles = {h.plan.casefold() for h in retention.holds if h.plan}
+    cases = {case_of(h.review) for h in retention.holds if h.review}
+    numbers = {h.mi_sheet.strip() for h in retention.holds if h.mi_sheet}
+    plans = {p.id for p in session.scalars(select(Plan)) if p.title.casefold() in titles}
+    actions = {a.id for a in session.scalars(select(Action)) if a.plan_id in plans
+               or cases & {case_of(r) for r in a.scr_refs}}  # fmt: skip
+    sheets = set(session.scalars(select(MISheet.id).where(MISheet.number.in_(numbers))))
+    return Held(frozenset(plans), frozenset(actions), frozenset(sheets))
+
+
+def case_of(text: str) -> str:
+    """A review as actions name it: "Case P", "case p" and "P" are one."""
+    return text.casefold().removeprefix("case").strip()
+
+
+def cutoff(now: datetime, months: int) -> datetime:
+    return now - relativedelta(months=months)
+
+
+def ids(session: Session, column: Any, *where: ColumnElement[bool]) -> list[int]:
+    return sorted(session.scalars(select(column).where(*where)))
+
+
+def due_digests(session: Session, before: datetime, keep: Held) -> Found:
+    sent = Delivery.state == DeliveryState.SENT, Delivery.sent_at < before
+    rows = session.execute(select(Delivery.id, Delivery.payload).where(*sent))
+    return {"deliveries": sorted(i for i, payload in rows if payload)}
+
+
+def due_sign_in(session: Session, before: datetime, keep: Held) -> Found:
+    return {"sign_in_links": ids(session, SignInLink.id, SignInLink.created_at < before),
+            "console_sessions": ids(session, ConsoleSession.id,
+                                    ConsoleSession.last_seen_at < before),
+            "link_uses": ids(session, LinkUse.id, LinkUse.used_at < before)}  # fmt: skip
+
+
+def due_console_actions(session: Session, before: datetime, keep: Held) -> Found:
+    return {"console_actions": ids(session, ConsoleAction.id, ConsoleAction.at < before)}
+
+
+def due_imports(session: Session, before: datetime, keep: Held) -> Found:
+    return {"imports": ids(session, ImportRecord.id, ImportRecord.at < before)}
+
+
+def due_sessions(session: Session, before: datetime, keep: Held) -> Found:
+    day = BriefingSession.date < before.date()
+    free = BriefingSession.mi_sheet_id.not_in(sorted(keep.sheets))
+    return {"briefing_sessions": ids(session, BriefingSession.id, day, free)}
+
+
+def due_stage_history(session: Session, before: datetime, keep: Held) -> Found:
+    done = select(Obligation.id).where(Obligation.resolved_on.is_not(None), ~keep.obligation())
+    return {"stage_changes": ids(session, StageChange.id, StageChange.on < before.date(),
+                                 StageChange.obligation_id.in_(done)),
+            "obligation_events": ids(session, ObligationEvent.id,
+                                     ObligationEvent.on < before.date(),
+                                     ObligationEvent.obligation_id.in_(done))}  # fmt: skip
+
+
+def due_plans(session: Session, before: datetime, keep: Held) -> Found:
+    closed = Action.status.in_([ActionStatus.COMPLETE, ActionStatus.WITHDRAWN])
+    actions = ids(session, Action.id, closed, Action.updated_at < before,
+                  Action.id.not_in(sorted(keep.actions)))  # fmt: skip
+    still = select(Action.plan_id).where(Action.id.not_in(actions))
+    plans = ids(session, Plan.id, Plan.imported_at < before, Plan.id.not_in(sorted(keep.plans)),
+                Plan.id.not_in(still))  # fmt: skip
+    return {"actions": actions, "plans": plans}
+
+
+def due_mi_sheets(session: Session, before: datetime, keep: Held) -> Found:
+    past = or_(MISheet.due_date < before.date(),
+               and_(MISheet.due_date.is_(None), MISheet.published_at < before))  # fmt: skip
+    return {"mi_sheets": ids(session, MISheet.id, past, MISheet.id.not_in(sorted(keep.sheets)))}
+
+
+FINDERS: dict[str, Callable[[Session, datetime, Held], Found]] = {
+    "plans": due_plans, "mi_sheets": due_mi_sheets, "sessions": due_sessions,
+    "stage_history": due_stage_history, "digests": due_digests, "sign_in": due_sign_in,
+    "console_actions": due_console_actions, "imports": due_imports,
+}  # fmt: skip
+
+
+def review(session: Session, retention: Retention, now: datetime, by: str) -> RetentionReview:
+    """What is due now, kept as a review to apply."""
+    keep = held(session, retention)
+    due = {}
+    for cls, months in retention.months.items():
+        found = FINDERS[cls](session, cutoff(now, months), keep)
+        if any(found.values()):
+            due[cls] = found
+    row = RetentionReview(made_at=now, made_by=by, due=due)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def apply(session: Session, reviewed: RetentionReview, retention: Retention, now: datetime,
+          by: str, reason: str, originals: Path) -> dict[str, int]:  # fmt: skip
+    """Destroy what `reviewed` listed that is still due and not held; how many of each."""
+    if reviewed.applied_at is not None:
+        raise ValueError(f"review {reviewed.id} was applied at {reviewed.applied_at:%Y-%m-%d}")
+    keep, done = held(session, retention), {}
+    for cls, listed in reviewed.due.items():
+        months = retention.months.get(cls)  # type: ignore[call-overload]
+        if months is None:
+            continue  # no longer in the schedule: kept
+        now_due = FINDERS[cls](session, cutoff(now, months), keep)
+        found = {t: sorted(set(listed.get(t, [])) & set(i)) for t, i in now_due.items()}
+        DESTROY[cls](session, found, originals)
+        done[cls] = sum(len(i) for i in found.values())
+    reviewed.applied_at, reviewed.applied_by, reviewed.reason = now, by, reason
+    reviewed.destroyed = done
+    return done
+
+
+def by_ids(session: Session, model: Any, found: list[int]) -> None:
+    if found:
+        session.execute(delete(model).where(model.id.in_(found))
+                        .execution_options(synchronize_session=False))  # fmt: skip
+
+
+def destroy_digests(session: Session, found: Found, originals: Path) -> None:
+    """The bodies go; the ledger's row (who, when, what stage, the outcome) stays."""
+    if found["deliveries"]:
+        bodies = update(Delivery).where(Delivery.id.in_(found["deliveries"]))
+        session.execute(bodies.values(payload={}).execution_options(synchronize_session=False))
+
+
+def destroy_rows(models: dict[str, Any]) -> Callable[[Session, Found, Path], None]:
+    def destroy(session: Session, found: Found, originals: Path) -> None:
+        for table, model in models.items():
+            by_ids(session, model, found.get(table, []))
+
+    return destroy
+
+
+def destroy_imports(session: Session, found: Found, originals: Path) -> None:
+    """The history rows and the originals no later import of the same bytes still needs."""
+    gone = found["imports"]
+    shas = set(session.scalars(select(ImportRecord.sha256).where(ImportRecord.id.in_(gone))))
+    by_ids(session, ImportRecord, gone)
+    kept = set(session.scalars(select(ImportRecord.sha256).where(ImportRecord.sha256.in_(shas))))
+    for sha in shas - kept:
+        (originals / sha).unlink(missing_ok=True)
+
+
+def destroy_plans(session: Session, found: Found, originals: Path) -> None:
+    """Closed actions with their items (events and stage history go with them), their
+    field history and their leads; then the plans left with no action."""
+    actions = found["actions"]
+    if actions:
+        rows = session.execute(select(Plan.title, Action.ref).join(Action.plan)
+                               .where(Action.id.in_(actions)))  # fmt: skip
+        keys = [f"{title} {ref}" for title, ref in rows]
+        session.execute(delete(Change).where(Change.subject == "action",
+                                             Change.subject_key.in_(keys)))  # fmt: skip
+        linked = update(Recommendation).where(Recommendation.action_id.in_(actions))
+        session.execute(linked.values(action_id=None).execution_options(synchronize_session=False))
+        session.execute(delete(Obligation).where(Obligation.action_id.in_(actions))
+                        .execution_options(synchronize_session=False))  # fmt: skip
+        by_ids(session, Action, actions)
+    by_ids(session, Plan, found["plans"])
+
+
+def destroy_mi_sheets(session: Session, found: Found, originals: Path) -> None:
+    """Sheets past their period with their sessions, items and field history."""
+    sheets = found["mi_sheets"]
+    if not sheets:
+        return
+    numbers = list(session.scalars(select(MISheet.number).where(MISheet.id.in_(sheets))))
+    session.execute(delete(Change).where(Change.subject == "mi_sheet",
+                                         Change.subject_key.in_(numbers)))  # fmt: skip
+    for model in (Obligation, BriefingSession):
+        session.execute(delete(model).where(model.mi_sheet_id.in_(sheets))
+                        .execution_options(synchronize_session=False))  # fmt: skip
+    by_ids(session, MISheet, sheets)
+
+
+DESTROY: dict[str, Callable[[Session, Found, Path], None]] = {
+    "plans": destroy_plans,
+    "mi_sheets": destroy_mi_sheets,
+    "sessions": destroy_rows({"briefing_sessions": BriefingSession}),
+    "stage_history": destroy_rows({"stage_changes": StageChange,
+                                   "obligation_events": ObligationEvent}),
+    "digests": destroy_digests,
+    "sign_in": destroy_rows({"sign_in_links": SignInLink, "console_sessions": ConsoleSession,
+                             "link_uses": LinkUse}),
+    "console_actions": destroy_rows({"console_actions": ConsoleAction}),
+    "imports": destroy_imports,
+}  # fmt: skip
+
+
+def summary(due: dict[str, Found]) -> list[tuple[str, int]]:
+    """(class, how many records) of a review."""
+    return [(cls, sum(len(i) for i in found.values())) for cls, found in due.items()]
