@@ -12,13 +12,15 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from tests.conftest import ROOT
-from tests.support.console import MANAGER, link_token, sign_in
+from tests.support.console import MANAGER, link_token, partnership, sign_in
 from tests.support.web import serving
 from worker.app import App
 from worker.cli import main
 from worker.models import (
     Action,
+    BriefingSession,
     Delivery,
+    MISheet,
     Obligation,
     RetentionReview,
     SignInLink,
@@ -170,3 +172,31 @@ def test_a_schedule_that_cannot_be_read_is_refused_by_its_key(
     code, output = run("rules", "check", str(path))
     assert code == 1
     assert said in output
+
+
+def test_mi_sheets_past_their_period_go_with_their_sessions_and_items_but_a_held_one(
+    app: App, tmp_path: Path
+) -> None:
+    partnership(app)  # the seed sheets, due in 2016 and 2017, with their sessions and items
+    rules = (ROOT / "config" / "escalation.yaml").read_text(encoding="utf-8")
+    rules = rules.replace("  months:\n", "  months:\n    mi_sheets: 12\n").replace(
+        "  holds: []\n", '  holds: [{mi_sheet: "3/17", reason: "a review of briefings"}]\n')  # fmt: skip
+    path = tmp_path / "rules.yaml"
+    path.write_text(rules, encoding="utf-8")
+    assert run("rules", "load", str(path), "--by", MANAGER, "--reason", "schedule")[0] == 0
+    with app.sessions() as session:
+        sheets = {
+            number: id_ for number, id_ in session.execute(select(MISheet.number, MISheet.id))
+        }
+    assert "3/17" in sheets
+    assert len(sheets) > 1
+    assert run("retention", "review", "--by", MANAGER)[0] == 0
+    code, output = run("retention", "apply", "1", "--by", MANAGER, "--reason", "schedule")
+    assert code == 0, output
+    assert f"mi_sheets {len(sheets) - 1}" in output
+    with app.sessions() as session:
+        assert list(session.scalars(select(MISheet.number))) == ["3/17"]
+        held = sheets["3/17"]
+        assert set(session.scalars(select(BriefingSession.mi_sheet_id))) == {held}
+        assert set(session.scalars(select(Obligation.mi_sheet_id).where(
+            Obligation.mi_sheet_id.is_not(None)))) == {held}  # fmt: skip
