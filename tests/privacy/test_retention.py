@@ -5,11 +5,12 @@ linked to them. The clock is the worker's own, moved on by its setting (no freez
 from __future__ import annotations
 
 import html
+from datetime import date
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from tests.conftest import ROOT
 from tests.support.console import MANAGER, link_token, partnership, sign_in
@@ -26,6 +27,7 @@ from worker.models import (
     SignInLink,
     StageChange,
 )
+from worker.privacy.retention import Held
 
 PLANS = """plan,ref,theme,scr_refs,action,lead_agency,target_date,progress,rag
 Plan A,1,Professional curiosity,P,Audit the referrals,Health,01/06/2017,Done,Complete
@@ -190,13 +192,30 @@ def test_mi_sheets_past_their_period_go_with_their_sessions_and_items_but_a_held
         }
     assert "3/17" in sheets
     assert len(sheets) > 1
+    code, output = run("retention", "review", "--by", MANAGER)
+    assert (code, "mi_sheets" in output) == (0, False)  # their items are open: none due
+    with app.sessions() as session, session.begin():  # every item done long ago
+        session.execute(update(Obligation).values(resolved_on=date(2017, 12, 1)))
     assert run("retention", "review", "--by", MANAGER)[0] == 0
-    code, output = run("retention", "apply", "1", "--by", MANAGER, "--reason", "schedule")
+    code, output = run("retention", "apply", "2", "--by", MANAGER, "--reason", "schedule")
     assert code == 0, output
     assert f"mi_sheets {len(sheets) - 1}" in output
+    held = sheets["3/17"]
     with app.sessions() as session:
-        assert list(session.scalars(select(MISheet.number))) == ["3/17"]
-        held = sheets["3/17"]
+        assert list(session.scalars(select(MISheet.id))) == [held]
         assert set(session.scalars(select(BriefingSession.mi_sheet_id))) == {held}
         assert set(session.scalars(select(Obligation.mi_sheet_id).where(
             Obligation.mi_sheet_id.is_not(None)))) == {held}  # fmt: skip
+
+
+def test_a_hold_on_actions_keeps_only_their_items(app: App) -> None:
+    partnership(app)  # a plan's action items and MI sheets' items (no action)
+    with app.sessions() as session:
+        one = session.scalar(select(Obligation.action_id).where(
+            Obligation.action_id.is_not(None)).limit(1))  # fmt: skip
+        assert one is not None
+        keep = Held(frozenset(), frozenset({one}), frozenset())
+        free = session.scalar(select(func.count()).where(~keep.obligation())) or 0
+        everything = session.scalar(select(func.count()).select_from(Obligation)) or 0
+        kept = session.scalar(select(func.count()).where(Obligation.action_id == one)) or 0
+    assert free == everything - kept  # a sheet's item (action NULL) is not kept by it

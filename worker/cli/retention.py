@@ -50,6 +50,7 @@ def apply_command(ctx: click.Context, number: int, by: str, reason: str) -> None
                          app.settings.imports_dir)  # fmt: skip
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
+    done.remove_files()
     app.follow_change()
-    said = ", ".join(f"{cls} {n}" for cls, n in done.items()) or "nothing was due"
+    said = ", ".join(f"{cls} {n}" for cls, n in done.counts.items()) or "nothing was due"
     click.echo(f"Review {number} applied: {said}")
