@@ -28,6 +28,7 @@ def test_a_backup_taken_while_sending_restores_and_sends_the_rest_once(
     env = scene.env()
     with run_workers(env, scene.folder) as processes:
         wait_for(lambda: recorder.count() >= 40, 90, "40 digests sent")
+        recorder.delay = 1.0  # the relay slows: the period is still going out when copied
         made = CliRunner().invoke(main, ["backup", "create", str(archive)])
         for process in processes:  # the machine lost just after its backup
             kill_hard(process)
