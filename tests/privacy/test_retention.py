@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from playwright.sync_api import Browser, expect
 from sqlalchemy import func, select, update
 
 from tests.conftest import ROOT
+from tests.console.test_console_browser import signed_in
+from tests.support.browser import looked_at
 from tests.support.console import MANAGER, link_token, partnership, sign_in
 from tests.support.web import serving
 from worker.app import App
@@ -219,3 +222,20 @@ def test_a_hold_on_actions_keeps_only_their_items(app: App) -> None:
         everything = session.scalar(select(func.count()).select_from(Obligation)) or 0
         kept = session.scalar(select(func.count()).where(Obligation.action_id == one)) or 0
     assert free == everything - kept  # a sheet's item (action NULL) is not kept by it
+
+
+def test_the_overview_with_a_review_passes_axe_and_the_nu_checker(
+    app: App, browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    imported(tmp_path, PLANS)
+    schedule(tmp_path, "[]")
+    monkeypatch.setenv("REMINDERS_CLOCK_OFFSET", TEN_YEARS_ON)
+    assert run("retention", "review", "--by", MANAGER)[0] == 0
+    assert run("retention", "apply", "1", "--by", MANAGER, "--reason", "schedule")[0] == 0
+    monkeypatch.delenv("REMINDERS_CLOCK_OFFSET")
+    with serving(app) as client:
+        page = signed_in(browser, app, str(client.base_url).rstrip("/"), MANAGER)
+        page.goto("/console/")
+        heading = page.get_by_role("heading", name="Retention: the latest review")
+        expect(heading).to_be_visible()
+        looked_at(page, f"{app.engine.dialect.name}-retention-overview")
