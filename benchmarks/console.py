@@ -81,7 +81,14 @@ def signed_in(app: App) -> str:
     """A session cookie for the business manager."""
     email = app.directory().partnership.business_manager.email
     with transaction(app.sessions) as session:
-        return begin(session, email, datetime.now(UTC), Client("127.0.0.1", "wrk"), "GETs only")
+        return begin(
+            session,
+            email,
+            datetime.now(UTC),
+            Client("127.0.0.1", "wrk"),
+            "GETs only",
+            signed_in_with="e-mail link",
+        )
 
 
 def busiest_agency(app: App) -> str:

@@ -36,6 +36,8 @@ def settings_file(tmp_path: Path, text: str) -> Path:
             "database_url (its password)",
         ),
         ("broker_url: redis://:hunter2@redis:6379/0\n", "broker_url (its password)"),
+        ("oidc_client_secrets: {entra: hunter2}\n", "oidc_client_secrets"),
+        ("oidc:\n  entra:\n    client_secret: hunter2\n", "oidc.entra.client_secret"),
     ],
 )
 def test_a_secret_in_the_settings_file_is_refused_naming_its_key(
@@ -135,3 +137,19 @@ def test_document_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("REMINDERS_DOCUMENT_LIMITS__PDF_PAGES", "1000")
     limits = load_settings().document_limits
     assert (limits.pdf_pages, limits.unpacked_mb) == (1000, 100)
+
+
+def test_an_organisation_sign_in_is_checked_as_it_is_read(tmp_path: Path) -> None:
+    template = "https://login.microsoftonline.com/{tenantid}/v2.0"
+    cases = {
+        "oidc:\n  entra: {name: A, issuer: 'http://idp.example.org', client_id: c}\n":
+            "an issuer is reached over https",
+        f"oidc:\n  entra: {{name: A, issuer: '{template}', client_id: c}}\n":
+            "needs tenants and discovery_url",
+        "oidc:\n  Entra Two: {name: A, issuer: 'https://idp.example.org', client_id: c}\n":
+            "lower-case letters, digits and -",
+    }  # fmt: skip
+    for text, words in cases.items():
+        with pytest.raises(ConfigError) as caught:
+            load_settings(settings_file(tmp_path, text))
+        assert words in str(caught.value)

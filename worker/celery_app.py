@@ -21,7 +21,8 @@ from celery import Celery
 from celery.signals import worker_process_init
 
 from worker.app import App
-from worker.mail.transport import Transport, transport_for
+from worker.mail.transport import Transport
+from worker.mail.transports import transport_for
 from worker.paths import private_files
 from worker.settings import Settings
 
@@ -76,11 +77,15 @@ def configure(celery: Celery, settings: Settings) -> None:
 
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
-    """The tick, and the check for the day's backup when a backup folder is set."""
+    """The tick; the check for the day's backup when a backup folder is set; the reading of
+    the bounce mailbox when one is set."""
     schedule = {"tick": {"task": "reminders.tick", "schedule": settings.tick_seconds}}
     if settings.backup_dir is not None:
         check = settings.backup_check_seconds
         schedule["backup"] = {"task": "reminders.backup", "schedule": check}
+    if settings.bounce_maildir is not None:
+        check = settings.bounce_check_seconds
+        schedule["bounces"] = {"task": "reminders.bounces", "schedule": check}
     return schedule
 
 
@@ -92,7 +97,7 @@ def transport_options(settings: Settings) -> dict[str, Any]:
 
 
 private_files()  # this module is where worker and beat processes start
-celery = Celery("reminders", include=["tasks.digests", "tasks.backups"])
+celery = Celery("reminders", include=["tasks.digests", "tasks.backups", "tasks.bounces"])
 configure(celery, runtime.app.settings)
 
 

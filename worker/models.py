@@ -513,6 +513,10 @@ class Delivery(Base):
     # The period whose business-manager digest reported this row's failure (once).
     reported_on: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column()
+    # The mail service's own id for the message as last sent (Notify's notification id),
+    # and the last delivery receipt about it ("delivered", "permanent-failure", ...).
+    provider_id: Mapped[str | None] = mapped_column(String(64))
+    receipt: Mapped[str | None] = mapped_column(String(40))
 
 
 class PlanRun(Base):
@@ -607,6 +611,25 @@ class ConsoleSession(Base):
     # The SHA-256 of the form token given with the session: forms carrying another are
     # refused, so a token planted from another browser is worth nothing (None: refused).
     form_token_hash: Mapped[str | None] = mapped_column(String(64))
+    # How the person proved who they were: "e-mail link", or the organisation sign-in's key.
+    signed_in_with: Mapped[str | None] = mapped_column(String(40))
+
+
+class SignInFlow(Base):
+    """An organisation sign-in under way: made when the person chooses a provider, taken once
+    when the provider sends them back. The state, and the browser's cookie it is bound to,
+    are kept as SHA-256; the nonce and PKCE verifier are made from the cookie's token, so
+    nothing here can finish a sign-in without that browser."""
+
+    __tablename__ = "sign_in_flows"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    browser_hash: Mapped[str] = mapped_column(String(64))
+    provider: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    taken_at: Mapped[datetime | None]
 
 
 class ConsoleAction(Base):

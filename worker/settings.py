@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
 from limits import parse
@@ -36,6 +36,52 @@ URL_KEYS = ("database_url", "broker_url")
 
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+class Accessibility(BaseModel):
+    """What the accessibility statement (/accessibility) says that differs between
+    installations, as the Public Sector Bodies Accessibility Regulations 2018 ask."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Who answers a report of an accessibility problem, and within how many working days.
+    contact_email: str = "business.manager@example.org"
+    reply_days: int = Field(default=5, ge=1, le=60)
+    # How far the service meets WCAG 2.2 AA, in the regulations' words.
+    status: Literal["fully", "partially", "not"] = "partially"
+    status_text: str = (
+        "This service is partially compliant with the Web Content Accessibility Guidelines "
+        "version 2.2 AA standard, due to the non-compliances listed below."
+    )
+    # What is known not to be accessible, each in a sentence or two.
+    known_issues: tuple[str, ...] = (
+        "Some wide tables (the preview of a rules change, the preview of an import, the "
+        "directory) scroll sideways on a small screen instead of reflowing (WCAG 1.4.10).",
+        "The Word and Excel reports the console makes, and the partnership's own documents "
+        "kept by the import history, have not been checked with assistive technology.",
+    )
+    last_tested: date = date(2026, 12, 4)
+    how_tested: str = (
+        "Every page of the service is checked automatically on every change, in the Chromium "
+        "browser, with axe-core and the Nu HTML Checker; the pages were also used with the "
+        "keyboard alone and at 400% zoom by the team that builds the service."
+    )
+    prepared: date = date(2026, 12, 4)
+
+
+class Privacy(BaseModel):
+    """Who answers for the personal data the service keeps (the privacy notice, /privacy)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    controller: str = (
+        "The safeguarding partnership: the local authority, the integrated care board and the "
+        "chief officer of police for the area, as its safeguarding partners"
+    )
+    # Whom people write to about their data: a subject access request, a correction, erasure.
+    contact_email: str = "business.manager@example.org"
+    # The data protection officer, where the partnership names one.
+    dpo_email: str | None = None
 
 
 class Smtp(BaseModel):
@@ -64,6 +110,83 @@ class Smtp(BaseModel):
                 "turn starttls on (the relay must offer it)"
             )
         return self
+
+
+SIGN_IN_KINDS = ("business manager", "independent chair", "agency contact", "school DSL")
+SignInKind = Literal["business manager", "independent chair", "agency contact", "school DSL"]
+
+
+class OidcProvider(BaseModel):
+    """An organisation's accounts (OpenID Connect), shown as "Sign in with <name>". Its client
+    secret comes from the environment only: REMINDERS_OIDC_CLIENT_SECRETS__<KEY>."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=80)
+    # Exactly as the provider's discovery document spells it. For a Microsoft Entra ID
+    # registration open to several tenants: https://login.microsoftonline.com/{tenantid}/v2.0
+    # with `tenants` listing the tenant ids allowed, and `discovery_url` set.
+    issuer: str
+    client_id: str = Field(min_length=1)
+    discovery_url: str | None = None  # default: issuer + /.well-known/openid-configuration
+    tenants: tuple[str, ...] = ()
+    # Take preferred_username or upn as the address when no verified e-mail is given (Entra
+    # ID, whose user principal names are the staff's addresses).
+    trust_username: bool = False
+
+    @model_validator(mode="after")
+    def _tenants_with_template(self) -> OidcProvider:
+        template = TENANT in self.issuer
+        if template and not (self.tenants and self.discovery_url):
+            raise ValueError(f"an issuer with {TENANT} needs tenants and discovery_url")
+        if self.tenants and not template:
+            raise ValueError(f"tenants are for an issuer with {TENANT} in it")
+        for url in (self.issuer, self.discovery_url or self.issuer):
+            if urlsplit(url).scheme != "https" and urlsplit(url).hostname not in LOCAL_HOSTS:
+                raise ValueError(f"{url}: an issuer is reached over https")
+        return self
+
+    @property
+    def discovery(self) -> str:
+        return self.discovery_url or self.issuer.rstrip("/") + "/.well-known/openid-configuration"
+
+
+TENANT = "{tenantid}"
+
+
+class Notify(BaseModel):
+    """GOV.UK Notify as the mail transport (worker/mail/notify.py). The API key comes from
+    the environment only (REMINDERS_NOTIFY_API_KEY), as does the token Notify's delivery
+    receipts carry (REMINDERS_NOTIFY_CALLBACK_TOKEN)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = "https://api.notifications.service.gov.uk"
+    # One e-mail template per kind of message, each with the subject ((subject)) and the
+    # body ((body)): the digest, and the console's sign-in link.
+    templates: dict[Literal["digest", "sign_in"], str]
+    # Requests one key may make a minute (Notify's limit: 3,000), shared by every worker
+    # through the broker when it is Redis.
+    rate: str = "3000/minute"
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @field_validator("templates")
+    @classmethod
+    def _both(cls, value: dict[str, str]) -> dict[str, str]:
+        missing = {"digest", "sign_in"} - set(value)
+        if missing:
+            raise ValueError(f"a template id is needed for {', '.join(sorted(missing))}")
+        return value
+
+
+class Dkim(BaseModel):
+    """DKIM signing of the mail sent through SMTP (worker/mail/dkim.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    domain: str = Field(min_length=3)  # d=: the From address's domain, or a parent of it
+    selector: str = Field(default="reminders", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    key_file: Path  # an unencrypted PEM RSA key of 2048 bits or more, readable by us only
 
 
 class Settings(BaseSettings):
@@ -107,6 +230,17 @@ class Settings(BaseSettings):
     mail_from: str = "Safeguarding Partnership <reminders@example.org>"
     # Without SMTP settings, mail is written as .eml files into the outbox folder.
     smtp: Smtp | None = None
+    dkim: Dkim | None = None
+    # GOV.UK Notify instead of SMTP (not both).
+    notify: Notify | None = None
+    notify_api_key: SecretStr | None = None
+    notify_callback_token: SecretStr | None = None
+    # The envelope sender (Return-Path): where late bounces go (`reminders mail bounces`).
+    # Unset: the From address.
+    bounce_address: str | None = None
+    # The maildir the mail server delivers bounce_address to; read every bounce_check_seconds.
+    bounce_maildir: Path | None = None
+    bounce_check_seconds: float = Field(default=300.0, gt=0)
     outbox_dir: Path = VAR_DIR / "outbox"
     # The public feeds and the agencies' feeds, kept as files and served from them.
     feeds_dir: Path = VAR_DIR / "feeds"
@@ -138,13 +272,36 @@ class Settings(BaseSettings):
     # networks, or * where nothing but the proxy can reach the server, as in docker-compose).
     # Empty: nobody's is believed, and the client is whoever connected.
     forwarded_allow_ips: str = ""
+    # Organisation sign-in: providers by a short key of ours (it is in the callback address),
+    # their client secrets from the environment, and the people who must use one (an e-mail
+    # link is then refused them).
+    oidc: dict[str, OidcProvider] = Field(default_factory=dict)
+    oidc_client_secrets: dict[str, SecretStr] = Field(default_factory=dict)
+    organisation_sign_in_for: tuple[SignInKind, ...] = ()
     # What reading one uploaded or imported document may cost (worker/importers/limits.py).
     document_limits: Limits = Field(default_factory=Limits)
+    # The accessibility statement and the privacy notice (config/settings.yaml says more).
+    accessibility: Accessibility = Field(default_factory=Accessibility)
+    privacy: Privacy = Field(default_factory=Privacy)
 
     @field_validator("column_names")
     @classmethod
     def _columns(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
         return merged_names(value)
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> Settings:
+        if self.notify is not None and self.smtp is not None:
+            raise ValueError("choose one mail transport: an smtp or a notify section, not both")
+        return self
+
+    @field_validator("oidc")
+    @classmethod
+    def _provider_keys(cls, value: dict[str, OidcProvider]) -> dict[str, OidcProvider]:
+        for key in value:
+            if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,30}", key):
+                raise ValueError(f"{key!r}: a provider's key is lower-case letters, digits and -")
+        return value
 
     @field_validator("rate_limit", "sign_in_rate_per_address", "sign_in_rate_per_client")
     @classmethod
@@ -194,7 +351,7 @@ def secrets_in(values: dict[str, Any], prefix: str = "") -> list[str]:
     for key, value in values.items():
         path = f"{prefix}{key}"
         folded = re.sub(r"[^a-z]", "", str(key).lower())
-        if folded in SECRET_NAMES or folded.endswith(("password", "secret")):
+        if folded in SECRET_NAMES or folded.endswith(("password", "secret", "secrets")):
             found.append(path)
         elif isinstance(value, dict):
             found += secrets_in(value, f"{path}.")

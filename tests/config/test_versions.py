@@ -138,7 +138,14 @@ def test_someone_leaves_and_a_successor_takes_every_role(app: App) -> None:
     nurse, successor = "designated.nurse@example.org", "alex.new@example.org"
     run_import(app, seed("002"))
     with transaction(app.sessions) as session:
-        begin(session, nurse, app.now(), Client("127.0.0.1", "a browser"), "a form token")
+        begin(
+            session,
+            nurse,
+            app.now(),
+            Client("127.0.0.1", "a browser"),
+            "a form token",
+            signed_in_with="e-mail link",
+        )
     code, out = cli("directory", "replace", nurse, successor, "--name", "Alex New", *WHO,
                     "--reason", "retired in March")  # fmt: skip
     assert code == 0, out

@@ -16,7 +16,8 @@ from worker.cli import main
 from worker.delivery.ledger import deliver
 from worker.delivery.tick import plan_once
 from worker.directory.undeliverable import correct
-from worker.mail.transport import PermanentError, RecipientRefusedError, classify, transport_for
+from worker.mail.transport import PermanentError, RecipientRefusedError, classify
+from worker.mail.transports import transport_for
 from worker.models import Delivery, DeliveryState, UndeliverableAddress
 from worker.settings import load_settings
 

@@ -133,6 +133,7 @@ class Recorder:
         # Benchmarks send tens of thousands of messages: they count them and keep none.
         self.keep, self.accepted = keep, 0
         self.messages: list[tuple[list[str], bytes]] = []
+        self.senders: list[str] = []  # each kept message's envelope sender (MAIL FROM)
         self.replies: dict[str, list[str]] = {}
         self.refusals: list[tuple[str, str]] = []
         self.lock = threading.Lock()
@@ -170,6 +171,7 @@ class Recorder:
             self.accepted += 1
             if self.keep:
                 self.messages.append((recipients, envelope.original_content))
+                self.senders.append(envelope.mail_from)
         if self.after_accept is not None:
             self.after_accept(recipients)
         return "250 Message accepted for delivery"

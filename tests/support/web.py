@@ -49,9 +49,10 @@ def bst_sheet(folder: Path, text: str = BST_SHEET, name: str = "mi-12-26.txt") -
 
 
 @contextmanager
-def serving(app: App) -> Iterator[httpx.Client]:
-    """The app under uvicorn in this process; a client with the server's base URL."""
-    port = free_port()
+def serving(app: App, port: int | None = None) -> Iterator[httpx.Client]:
+    """The app under uvicorn in this process (on `port`, or a free one); a client with the
+    server's base URL."""
+    port = port or free_port()
     config = uvicorn.Config(
         create_app(app), host="127.0.0.1", port=port, log_config=None, access_log=False,
         lifespan="off", ws="none",

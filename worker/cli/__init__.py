@@ -9,6 +9,7 @@ from worker.cli import (
     backups,
     digests,
     escalation,
+    mail,
     people,
     recommendations,
     records,
@@ -56,6 +57,7 @@ for command in (
     web.feeds,
     web.console_group,
     backups.backup_group,
+    mail.mail_group,
     people.person_group,
     retention.retention_group,
 ):

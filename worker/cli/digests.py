@@ -21,7 +21,7 @@ from worker.importers import import_files
 from worker.mail.digest import Digest
 from worker.mail.links import digest_links
 from worker.mail.message import build_digest_message
-from worker.mail.transport import transport_for
+from worker.mail.transports import transport_for
 from worker.models import Delivery, DeliveryState, Plan
 from worker.paths import EXAMPLES_DIR
 from worker.settings import Settings

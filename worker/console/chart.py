@@ -19,9 +19,13 @@ from worker.console.items import STATUSES
 # find_module protocol, so every later import in the process warns: take it out again.
 sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, pygal.PluginImportFixer)]
 
-# Colours with a 3:1 contrast against white and each other's neighbours; the legend and the
-# table name each status in words.
+# Colours with a 3:1 contrast against white and each other's neighbours (repeated in
+# assets/_pages.scss, which draws the chart); the legend and the table name each status in
+# words.
 SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)
+# pygal's own <style> and style="…": the pages allow no inline style (the Content-Security-
+# Policy), so the drawing's rules are in the service's stylesheet (assets/_pages.scss).
+STYLE = re.compile(r"<style\b.*?</style>|\sstyle=\"[^\"]*\"", re.DOTALL)
 COLOURS = {"overdue": "#b10e1e", "due soon": "#a35200", "on track": "#0b3d6e",
            "complete": "#00703c"}  # fmt: skip
 
@@ -47,7 +51,8 @@ def status_chart(themes: dict[str, dict[str, int]], title: str) -> Markup:
         width=720,
         height=120 + 48 * max(len(themes), 1),
         legend_at_bottom=True,
-        legend_at_bottom_columns=len(STATUSES),
+        legend_at_bottom_columns=2,  # two a row: each name in full beside its colour
+        truncate_legend=-1,  # the statuses' names are short: never "over…"
         show_y_guides=False,
         print_values=False,
         title=title,
@@ -63,7 +68,8 @@ def status_chart(themes: dict[str, dict[str, int]], title: str) -> Markup:
 
 def accessible(svg: str, title: str) -> str:
     """Name the drawing for assistive technology (the table beside it carries the figures),
-    and drop the configuration script pygal always writes: these pages run no script."""
+    and drop the configuration script pygal always writes (these pages run no script) and
+    its inline styles."""
     label = Markup.escape(title)
-    svg = SCRIPT.sub("", svg)
+    svg = STYLE.sub("", SCRIPT.sub("", svg))
     return svg.replace("<svg ", f'<svg role="img" aria-label="{label}" focusable="false" ', 1)

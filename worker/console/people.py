@@ -47,6 +47,17 @@ class Person:
     def sees_everything(self) -> bool:
         return self.manager or self.chair
 
+    def needs_organisation(self, kinds: tuple[str, ...]) -> bool:
+        """Whether one of this person's places is among `kinds` (settings'
+        `organisation_sign_in_for`): then only an organisation's account signs them in."""
+        mine = {
+            "business manager": self.manager,
+            "independent chair": self.chair,
+            "agency contact": bool(self.agencies),
+            "school DSL": bool(self.establishments),
+        }
+        return any(mine.get(kind, False) for kind in kinds)
+
     def acts_on(self, row: Obligation) -> tuple[str, ...]:
         """What this person may do to `row` (whatever state it is in)."""
         if self.manager:

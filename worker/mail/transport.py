@@ -13,10 +13,13 @@ import smtplib
 import ssl
 import tempfile
 from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Protocol
 
-from worker.settings import Settings, Smtp
+from worker.mail.dkim import Signer
+from worker.settings import Smtp
 
 
 class TransientError(Exception):
@@ -33,7 +36,9 @@ class RecipientRefusedError(PermanentError):
 
 
 class Transport(Protocol):
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, message: EmailMessage) -> str | None:
+        """Send `message`; the service's own id for it, where it gives one (Notify)."""
+        ...
 
     def close(self) -> None: ...
 
@@ -63,10 +68,13 @@ class Outbox:
 
 
 class SmtpRelay:
-    """One connection per worker process, kept open and reused across a batch of sends."""
+    """One connection per worker process, kept open and reused across a batch of sends.
+    Each message is signed with DKIM when a signer is given, and sent with `sender` (the
+    bounce address) as its envelope sender, or its From address."""
 
-    def __init__(self, config: Smtp, password: str | None) -> None:
-        self.config, self.password = config, password
+    def __init__(self, config: Smtp, password: str | None, signer: Signer | None = None,
+                 sender: str | None = None) -> None:  # fmt: skip
+        self.config, self.password, self.signer, self.sender = config, password, signer, sender
         self.connection: smtplib.SMTP | None = None
 
     def connect(self) -> smtplib.SMTP:
@@ -103,7 +111,11 @@ class SmtpRelay:
     def send_once(self, message: EmailMessage) -> None:
         if self.connection is None:
             self.connection = self.connect()
-        refused = self.connection.send_message(message)
+        sender, recipients = envelope(message, self.sender)
+        data = message.as_bytes(policy=SMTP_POLICY)
+        if self.signer is not None:
+            data = self.signer.sign(data)
+        refused = self.connection.sendmail(sender, recipients, data)
         if refused:
             raise smtplib.SMTPRecipientsRefused(refused)
 
@@ -114,6 +126,12 @@ class SmtpRelay:
                 connection.quit()
             except (smtplib.SMTPException, OSError):
                 connection.close()
+
+
+def envelope(message: EmailMessage, sender: str | None) -> tuple[str, list[str]]:
+    """The envelope: `sender` or the From address; every To and Cc address."""
+    found = getaddresses([str(v) for v in message.get_all("To", []) + message.get_all("Cc", [])])
+    return sender or parseaddr(str(message["From"]))[1], [a for _, a in found if a]
 
 
 def classify(exc: Exception) -> Exception:
@@ -143,10 +161,3 @@ def classify(exc: Exception) -> Exception:
 def text(reply: bytes | str) -> str:
     """A relay's reply as people read it: "5.1.1 <a@b.org>: no such user"."""
     return reply.decode(errors="replace") if isinstance(reply, bytes) else reply
-
-
-def transport_for(settings: Settings) -> Transport:
-    if settings.smtp is None:
-        return Outbox(settings.outbox_dir)
-    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
-    return SmtpRelay(settings.smtp, password)

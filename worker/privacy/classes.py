@@ -140,6 +140,7 @@ TABLES = {
     "sign_in_links": Held(
         "sign_in", "the address a link was sent to", "the operator", addresses=("email",)
     ),
+    "sign_in_flows": Held("sign_in", "", "the operator"),
     "console_sessions": Held(
         "sign_in",
         "address, network address, browser",

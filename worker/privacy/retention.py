@@ -42,6 +42,7 @@ from worker.models import (
     Plan,
     Recommendation,
     RetentionReview,
+    SignInFlow,
     SignInLink,
     StageChange,
 )
@@ -116,6 +117,7 @@ def due_sign_in(session: Session, before: datetime, keep: Held) -> Found:
     while a link could still be valid."""
     return {
         "sign_in_links": ids(session, SignInLink.id, SignInLink.created_at < before),
+        "sign_in_flows": ids(session, SignInFlow.id, SignInFlow.created_at < before),
         "console_sessions": ids(session, ConsoleSession.id, ConsoleSession.last_seen_at < before),
         "link_uses": ids(session, LinkUse.id, LinkUse.used_at < before - LINK_LIFE),
     }
@@ -292,8 +294,8 @@ DESTROY: dict[str, Callable[[Session, Found, Destruction], None]] = {
     "sessions": destroy_rows({"briefing_sessions": BriefingSession}),
     "stage_history": destroy_rows({"stage_changes": StageChange}),
     "digests": destroy_digests,
-    "sign_in": destroy_rows({"sign_in_links": SignInLink, "console_sessions": ConsoleSession,
-                             "link_uses": LinkUse}),
+    "sign_in": destroy_rows({"sign_in_links": SignInLink, "sign_in_flows": SignInFlow,
+                             "console_sessions": ConsoleSession, "link_uses": LinkUse}),
     "console_actions": destroy_rows({"console_actions": ConsoleAction}),
     "imports": destroy_imports,
 }  # fmt: skip

@@ -55,9 +55,10 @@ class Client:
     user_agent: str | None
 
 
-def begin(session: Session, email: str, now: datetime, client: Client, form_token: str) -> str:
-    """A new session for `email`, bound to `form_token` (its forms' token); the token for
-    the cookie."""
+def begin(session: Session, email: str, now: datetime, client: Client, form_token: str, *,
+          signed_in_with: str) -> str:  # fmt: skip
+    """A new session for `email`, bound to `form_token` (its forms' token) and begun by
+    `signed_in_with` ("e-mail link", or an organisation sign-in's key); its cookie's token."""
     token = new_token()
     session.add(
         ConsoleSession(
@@ -68,6 +69,7 @@ def begin(session: Session, email: str, now: datetime, client: Client, form_toke
             client=client.address,
             user_agent=client.user_agent,
             form_token_hash=hash_token(form_token),
+            signed_in_with=signed_in_with,
         )
     )
     return token

@@ -10,11 +10,16 @@ Routes:
     /feeds/sessions.ics                 all briefing sessions (?venue= &mi= &code=)
     /feeds/sessions/{reference}.ics     one session ("add to calendar")
     /feeds/agency/{token}.ics           one agency's deadlines (private)
+    /notify/receipts                    POST: GOV.UK Notify's delivery receipts
     /links/acknowledge/{token}          GET: confirm; POST: acknowledge with a progress note
     /links/complete/{token}             GET: confirm; POST: mark complete
+    /accessibility, /privacy            the accessibility statement, the privacy notice
+    /assets/…                           the stylesheet (worker/web/assets.py)
     /console/…                          the console (worker/web/console.py, signin.py,
-                                        rules.py, directory.py, versions.py)
-Nothing changes state on a GET.
+                                        organisation.py, rules.py, directory.py, versions.py)
+Nothing changes state on a GET but the return from an organisation's sign-in, which OpenID
+Connect makes a GET: it acts only for the browser that began that sign-in, once
+(worker/web/organisation.py).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from worker.app import App
 from worker.mail.links import ACKNOWLEDGE, COMPLETE
@@ -39,12 +44,16 @@ from worker.web import (
     console,
     directory,
     imports,
+    organisation,
+    receipts,
     recommendations,
     reports,
     rules,
     signin,
+    statements,
     versions,
 )
+from worker.web.assets import Assets
 from worker.web.context import Web, problem
 from worker.web.guard import Csrf, FormLimit, RefusedError, SameOrigin
 from worker.web.http import AccessLog, SecurityHeaders
@@ -55,11 +64,15 @@ log = logging.getLogger(__name__)
 
 
 def create_app(app: App) -> Starlette:
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/", calendars.home, methods=["GET"]),
+        Route("/accessibility", statements.accessibility, methods=["GET"]),
+        Route("/privacy", statements.privacy, methods=["GET"]),
+        Mount("/assets", app=Assets()),
         Route("/feeds/sessions.ics", calendars.all_sessions, methods=["GET"]),
         Route("/feeds/sessions/{reference:path}.ics", calendars.one_session, methods=["GET"]),
         Route("/feeds/agency/{token}.ics", calendars.agency, methods=["GET"]),
+        Route("/notify/receipts", receipts.receive, methods=["POST"]),
     ]
     for purpose in (ACKNOWLEDGE, COMPLETE):
         path = f"/links/{purpose}/{{token}}"
@@ -96,6 +109,8 @@ def console_routes() -> list[Route]:
     return [
         Route("/console/sign-in", signin.form, methods=get),
         Route("/console/sign-in", signin.ask, methods=post),
+        Route("/console/sign-in/with/{provider}", organisation.start, methods=post),
+        Route("/console/sign-in/with/{provider}/back", organisation.back, methods=get),
         Route("/console/sign-in/{token}", signin.offer, methods=get),
         Route("/console/sign-in/{token}", signin.use, methods=post),
         Route("/console/sign-out", signin.sign_out, methods=post),

@@ -204,7 +204,10 @@ def item_id(request: Request) -> int:
     return int(raw)
 
 
-def item_page(web: Web, who: Visitor, number: int, done: str, error: str, status: int) -> Response:
+def item_page(
+    web: Web, who: Visitor, number: int, done: str, error: str, status: int, acted: str = ""
+) -> Response:
+    """The item's page; after a refused act, `error` says why and `acted` which form it was."""
     app = web.app
     with app.sessions() as session:
         row = visible_row(session, who.person, number)
@@ -216,7 +219,7 @@ def item_page(web: Web, who: Visitor, number: int, done: str, error: str, status
             else []
         )
     return page("console/item.html", status, who=who, acts=acts, done=done, error=error,
-                agencies=agencies, note_limit=NOTE_LIMIT, **context)  # fmt: skip
+                acted=acted, agencies=agencies, note_limit=NOTE_LIMIT, **context)  # fmt: skip
 
 
 def visible_row(session: Session, person: Person, number: int) -> Obligation:
@@ -249,8 +252,8 @@ def perform(web: Web, who: Visitor, number: int, what: str, fields: dict[str, st
         return forbidden()
     except (EventRefusedError, FormError) as exc:
         message = str(exc).split(": ", 1)[-1]
-        return item_page(web, who, number, "", message, 409 if isinstance(exc, EventRefusedError)
-                         else 422)  # fmt: skip
+        status = 409 if isinstance(exc, EventRefusedError) else 422
+        return item_page(web, who, number, "", message, status, what)
     return RedirectResponse(f"/console/items/{number}?done={what}", status_code=303)
 
 
@@ -365,8 +368,9 @@ async def people(request: Request) -> Response:
         with app.sessions() as session:
             live = sessions.live(session, app.now(), sessions.Lifetimes.of(app.settings))
             latest = records.latest_actions(session)
+        providers = {key: p.name for key, p in app.settings.oidc.items()}
         return page("console/people.html", who=who, live=live, latest=latest,
-                    done=request.query_params.get("done", ""))  # fmt: skip
+                    providers=providers, done=request.query_params.get("done", ""))  # fmt: skip
 
     return await run_in_threadpool(build)
 

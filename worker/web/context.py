@@ -17,7 +17,9 @@ from worker.console.kept import Keeper
 from worker.console.overview import Overview
 from worker.feeds.public import Site
 from worker.mail.links import Links
+from worker.signin.oidc import Organisations
 from worker.templating import render_html
+from worker.web.assets import stylesheet_url
 from worker.web.http import security_headers
 
 
@@ -38,6 +40,11 @@ class Web:
         return MovingWindowRateLimiter(MemoryStorage())
 
     @cached_property
+    def organisations(self) -> Organisations:
+        """The organisation sign-ins' discovery documents and keys, kept by this process."""
+        return Organisations(self.app.settings)
+
+    @cached_property
     def links(self) -> Links:
         """Raises SigningKeyError when no key can be had (the pages say so, with a 503)."""
         return Links.from_settings(self.app.settings)
@@ -49,7 +56,8 @@ def web_of(request: Request) -> Web:
 
 def page(template: str, status: int = 200, **context: object) -> HTMLResponse:
     """An HTML page from templates/web/, never cached (link pages show live state)."""
-    response = HTMLResponse(render_html(f"web/{template}", **context), status_code=status)
+    html = render_html(f"web/{template}", stylesheet=stylesheet_url(), **context)
+    response = HTMLResponse(html, status_code=status)
     response.headers["cache-control"] = "no-store"
     # Also set here, not only by the middleware: the 500 page is sent from outside it.
     response.headers.update(security_headers(template.startswith("console/")))

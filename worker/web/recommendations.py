@@ -33,14 +33,16 @@ async def recommendations(request: Request) -> Response:
     return await run_in_threadpool(show, web_of(request), who, linked)
 
 
-def show(web: Web, who: Visitor, linked: str = "", error: str = "", status: int = 200
-         ) -> Response:  # fmt: skip
+def show(web: Web, who: Visitor, linked: str = "", error: str = "", status: int = 200,
+         failed: str = "") -> Response:  # fmt: skip
+    """The page; after a refused link, `error` says why and `failed` names the
+    recommendation whose form it was."""
     with web.app.sessions() as session:
         found = standings(session)
         plans = list(session.scalars(select(Plan.title).order_by(Plan.title)))
         done = next((s.recommendation for s in found if str(s.recommendation.id) == linked), None)
         return page("console/recommendations.html", status, who=who, standings=found,
-                    plans=plans, done=done, error=error,
+                    plans=plans, done=done, error=error, failed=failed,
                     days=web.app.rules().recommendation_action_days)  # fmt: skip
 
 
@@ -60,7 +62,8 @@ async def link_action(request: Request) -> Response:
             action = chosen(session, form)
             if row is None or action is None:
                 return show(web, who, error="Nothing linked: choose an action that exists "
-                            "(its plan, and its ref such as 4.6).", status=422)  # fmt: skip
+                            "(its plan, and its ref such as 4.6).", status=422,
+                            failed=number if number.isdigit() else "")  # fmt: skip
             link(session, row, action, who.person.email, app.now(), app.today())
             keep(session, who.doer(app),
                  "recommendation linked",

@@ -29,7 +29,7 @@ from worker.app import App
 from worker.console.people import person_of
 from worker.db import transaction
 from worker.mail.message import parse_address
-from worker.mail.transport import transport_for
+from worker.mail.transports import transport_for
 from worker.models import ConsoleSession
 from worker.signin.links import Letter, link_url, new_link, redeem, sign_in_message, usable
 from worker.signin.sessions import begin, end, end_all
@@ -48,8 +48,11 @@ from worker.web.guard import (
     visiting,
     way_back,
 )
+from worker.web.organisation import form_targets
 
 log = logging.getLogger(__name__)
+
+LINK = "e-mail link"  # how a session began, beside the organisation sign-ins' keys
 
 WHY = {
     "expired": "Your session has ended. Please sign in again.",
@@ -61,7 +64,21 @@ WHY = {
 
 async def form(request: Request) -> Response:
     why = WHY.get(request.query_params.get("why", ""), "")
-    return page("console/sign_in.html", csrf=csrf_of(request), notice=why, email="", error="")
+    return sign_in_page(request, 200, notice=why, email="", error="")
+
+
+def sign_in_page(request: Request, status: int, **context: str) -> Response:
+    """The sign-in page: the organisation sign-ins' buttons, then the e-mail form."""
+    settings = web_of(request).app.settings
+    providers = [(key, provider.name) for key, provider in settings.oidc.items()]
+    response = page("console/sign_in.html", status, csrf=csrf_of(request), providers=providers,
+                    **context)  # fmt: skip
+    policy = response.headers["content-security-policy"]
+    targets = " ".join(["'self'", *form_targets(settings)])
+    response.headers["content-security-policy"] = policy.replace(
+        "form-action 'self'", f"form-action {targets}"
+    )
+    return response
 
 
 async def ask(request: Request) -> Response:
@@ -71,8 +88,7 @@ async def ask(request: Request) -> Response:
         parse_address(email, what="e-mail")
     except ValueError:
         error = "Enter your e-mail address, like name@example.org."
-        return page("console/sign_in.html", 422, csrf=csrf_of(request), notice="",
-                    email=email, error=error)  # fmt: skip
+        return sign_in_page(request, 422, notice="", email=email, error=error)
     settings = web.app.settings
     if not web.limiter.hit(parse(settings.sign_in_rate_per_client), client.address or "-"):
         return problem(429, "Too many requests", "Please wait a while before asking again.")
@@ -88,9 +104,9 @@ def send_link(app: App, email: str) -> None:
     """Make and send a link if `email` is someone in the directory; otherwise nothing."""
     try:
         person = person_of(app.directory(), email, app.today())
-        if person is None:
-            return
         settings, now = app.settings, app.now()
+        if person is None or person.needs_organisation(settings.organisation_sign_in_for):
+            return
         minutes = settings.sign_in_valid_minutes
         with transaction(app.sessions) as session:
             token = new_link(session, person.email, now, timedelta(minutes=minutes))
@@ -126,9 +142,10 @@ async def use(request: Request) -> Response:
         app = web.app
         with transaction(app.sessions) as session:
             email = redeem(session, token, app.now())
-            if email is None or person_of(app.directory(), email, app.today()) is None:
+            person = None if email is None else person_of(app.directory(), email, app.today())
+            if person is None or person.needs_organisation(app.settings.organisation_sign_in_for):
                 return None
-            return begin(session, email, app.now(), client, forms)
+            return begin(session, person.email, app.now(), client, forms, signed_in_with=LINK)
 
     cookie = await run_in_threadpool(sign_in)
     if cookie is None:

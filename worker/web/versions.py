@@ -45,14 +45,17 @@ async def versions(request: Request) -> Response:
 
 
 def versions_page(web: Web, who: Visitor, kind: str, compare: tuple[int | None, int | None],
-                  saved: int | None, error: str = "", status: int = 200) -> Response:  # fmt: skip
+                  saved: int | None, error: str = "", status: int = 200,
+                  failed: int | None = None) -> Response:  # fmt: skip
+    """The versions of `kind`; after a refused rollback, `error` says why and `failed` names
+    the version it was."""
     with web.app.sessions() as session:
         found = history(session, kind)
         old, new = (numbered(session, kind, n) if n else None for n in compare)
         diff = difference(old.content, new.content) if old and new else None
     return page("console/versions.html", status, who=who, kind=kind, title=TITLES[kind],
                 versions=found, a=compare[0], b=compare[1], diff=diff, kinds=TITLES,
-                saved=saved, error=error)  # fmt: skip
+                saved=saved, error=error, failed=failed)  # fmt: skip
 
 
 async def rollback(request: Request) -> Response:
@@ -80,6 +83,6 @@ async def rollback(request: Request) -> Response:
     done = await run_in_threadpool(put_back)
     if isinstance(done, str):
         return await run_in_threadpool(versions_page, web, who, kind, (None, None), None, done,
-                                       422)  # fmt: skip
+                                       422, wanted)  # fmt: skip
     await run_in_threadpool(web.app.follow_change)
     return RedirectResponse(f"/console/versions/{kind}?saved={done}", status_code=303)

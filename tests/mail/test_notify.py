@@ -1,0 +1,185 @@
+"""GOV.UK Notify as the transport, against the local Notify API server (tests/support/notify.py):
+what each digest becomes, how Notify's refusals are sorted, and its delivery receipts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from tests.support.console import NURSE, csrf, partnership
+from tests.support.notify import SILENT, NotifyServer, notify_env, notify_server
+from tests.support.services import wait_for
+from tests.support.web import serving
+from worker.app import App
+from worker.cli import main
+from worker.mail.digest import Digest
+from worker.mail.message import build_digest_message
+from worker.models import Delivery, DeliveryState, UndeliverableAddress
+from worker.settings import load_settings
+
+TOKEN = "a-callback-token-set-in-notify-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def notify(monkeypatch: pytest.MonkeyPatch) -> Iterator[NotifyServer]:
+    """Set up before the app: its settings send through Notify."""
+    with notify_server() as server:
+        for key, value in notify_env(server, timeout=1.0).items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("REMINDERS_NOTIFY_CALLBACK_TOKEN", TOKEN)
+        yield server
+
+
+def cli(*args: str) -> str:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def first_day(app: App) -> date:
+    return app.rules().calendar().next_working_day(app.today())
+
+
+def rows(app: App) -> list[Delivery]:
+    with app.sessions() as session:
+        return list(session.scalars(select(Delivery).order_by(Delivery.id)))
+
+
+def sent_app(app: App) -> App:
+    """The partnership, the first working day's digests sent through Notify."""
+    partnership(app)
+    cli("send", "--on", first_day(app).isoformat())
+    return app
+
+
+def test_each_digest_is_one_notification_of_the_digest_template(
+    app: App, notify: NotifyServer
+) -> None:
+    sent_app(app)
+    ledger = rows(app)
+    assert ledger
+    assert {r.state for r in ledger} == {DeliveryState.SENT}
+    assert notify.count() == len(ledger)
+    assert notify.refused_tokens == 0  # every request carried a good token
+    settings = load_settings()
+    assert settings.notify is not None
+    for row in ledger:
+        [made] = notify.to(row.recipient)
+        assert made["template_id"] == settings.notify.templates["digest"]
+        assert made["reference"] == (row.message_id or "").strip("<>")
+        assert made["id"] == row.provider_id
+        message = build_digest_message(Digest.from_json(row.payload), sender=settings.mail_from,
+                                       message_id=row.message_id or "", list_id="l.example.org",
+                                       sent_at=row.sent_at or app.now())  # fmt: skip
+        body = message.get_body(preferencelist=("plain",))
+        assert isinstance(body, EmailMessage)
+        assert made["personalisation"] == {"subject": row.subject, "body": body.get_content()}
+
+
+@pytest.mark.parametrize(
+    ("status", "state", "words"),
+    [
+        (400, DeliveryState.FAILED, "Notify 400"),
+        (403, DeliveryState.PENDING, "Notify 403"),
+        (429, DeliveryState.PENDING, "Notify 429"),
+        (500, DeliveryState.PENDING, "Notify 500"),
+    ],
+)
+def test_notifys_refusals_are_sorted_like_a_relays(
+    app: App, notify: NotifyServer, status: int, state: DeliveryState, words: str
+) -> None:
+    notify.answers = [status]
+    sent_app(app)
+    first, *others = rows(app)
+    assert first.state is state
+    assert words in (first.last_error or "")
+    assert {r.state for r in others} == {DeliveryState.SENT}
+    with app.sessions() as session:
+        marked = [m.address for m in session.scalars(select(UndeliverableAddress))]
+    assert marked == ([first.recipient] if status == 400 else [])
+
+
+def test_no_answer_is_worth_trying_again(app: App, notify: NotifyServer) -> None:
+    notify.answers = [SILENT]  # longer than the client waits (1 s)
+    sent_app(app)
+    first, *others = rows(app)
+    assert first.state is DeliveryState.PENDING
+    assert "ReadTimeout" in (first.last_error or "")
+    assert {r.state for r in others} == {DeliveryState.SENT}
+
+
+def post_receipt(client: httpx.Client, row: Delivery, status: str, token: str = TOKEN,
+                 provider_id: str | None = None) -> httpx.Response:  # fmt: skip
+    body = {"id": provider_id or row.provider_id, "reference": (row.message_id or "")[1:-1],
+            "to": row.recipient, "status": status, "notification_type": "email",
+            "created_at": "2026-12-07T08:00:01.000000Z"}  # fmt: skip
+    return client.post("/notify/receipts", json=body, headers={"authorization": f"Bearer {token}"})
+
+
+def test_delivery_receipts_reach_the_ledger_once(app: App, notify: NotifyServer) -> None:
+    first, second, third, *_ = rows(sent_app(app))
+    with serving(app) as client:
+        assert post_receipt(client, first, "delivered", token="not-it").status_code == 401
+        assert post_receipt(client, first, "delivered").json() == {"result": "delivered"}
+        assert post_receipt(client, first, "delivered").json() == {"result": "nothing"}
+        said = post_receipt(client, second, "permanent-failure").json()
+        assert said == {"result": "undeliverable"}
+        assert post_receipt(client, third, "technical-failure").json() == {"result": "again"}
+        stale = post_receipt(client, third, "technical-failure")  # the same receipt again
+        assert stale.json() == {"result": "nothing"}
+        stranger = post_receipt(client, first, "permanent-failure", provider_id="f00")
+        assert stranger.json() == {"result": "nothing"}
+        assert client.post("/notify/receipts", content=b"{", headers={
+            "authorization": f"Bearer {TOKEN}"}).status_code == 400  # fmt: skip
+    after = {r.id: r for r in rows(app)}
+    assert (after[first.id].state, after[first.id].receipt) == (DeliveryState.SENT, "delivered")
+    assert after[second.id].state is DeliveryState.FAILED
+    assert after[third.id].state is DeliveryState.PENDING
+    with app.sessions() as session:
+        marked = [m.address for m in session.scalars(select(UndeliverableAddress))]
+    assert marked == [second.recipient]
+
+
+def test_a_technical_failure_is_sent_again_and_then_delivered(
+    app: App, notify: NotifyServer
+) -> None:
+    [row, *_] = rows(sent_app(app))
+    with serving(app) as client:
+        assert post_receipt(client, row, "technical-failure").json() == {"result": "again"}
+    with app.sessions() as session:  # as if its backoff had passed
+        session.get(Delivery, row.id).next_attempt_at = None  # type: ignore[union-attr]
+        session.commit()
+    cli("send", "--on", first_day(app).isoformat())
+    again = {r.id: r for r in rows(app)}[row.id]
+    assert again.state is DeliveryState.SENT
+    assert again.message_id == row.message_id  # the same digest, the same reference
+    assert again.provider_id != row.provider_id
+    assert len(notify.to(row.recipient)) == 2
+
+
+def test_a_sign_in_link_goes_as_the_sign_in_template(app: App, notify: NotifyServer) -> None:
+    with serving(app) as client:
+        page = client.get("/console/sign-in")
+        client.post("/console/sign-in", data={"csrftoken": csrf(page), "email": NURSE})
+    wait_for(lambda: len(notify.to(NURSE)) == 1, 10, "the link sent through Notify")
+    [made] = notify.to(NURSE)
+    assert made["template_id"] == notify_env(notify)["REMINDERS_NOTIFY__TEMPLATES__SIGN_IN"]
+    assert "/console/sign-in/" in made["personalisation"]["body"]
+
+
+def test_smtp_and_notify_together_are_refused(notify: NotifyServer) -> None:
+    with pytest.raises(Exception, match="choose one mail transport"):
+        load_settings(smtp={"host": "relay.example.org"})
+
+
+def parse(raw: bytes) -> EmailMessage:
+    found = message_from_bytes(raw, policy=policy.default)
+    assert isinstance(found, EmailMessage)
+    return found

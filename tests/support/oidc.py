@@ -1,0 +1,134 @@
+"""A real OpenID Connect provider for the tests: oidc-provider-mock (Authlib's authorisation
+server on Flask) on loopback, its sign-in form answered as a person would answer it.
+
+What a provider that misbehaves, or an attacker in its place, would send is switched on by a
+test: ID tokens whose claims are changed (another issuer, audience, tenant, an expiry in the
+past, an old nonce), signed with a key the provider publishes or with one it does not, and a
+discovery document naming another issuer. The token endpoint, keys and codes stay the
+provider's own; the changed tokens are signed anew after the change.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+import httpx
+import werkzeug.serving
+from joserfc import jwt
+from joserfc.jwk import KeySet, RSAKey
+from oidc_provider_mock import app as provider_app
+
+Environ = dict[str, Any]
+
+
+@dataclass
+class Faults:
+    """What the provider does wrong, until a test puts it right."""
+
+    claims: dict[str, Any] = field(default_factory=dict)  # set in every ID token
+    unpublished_key: bool = False  # sign with a key the JWKS does not list
+    issuer: str | None = None  # what the discovery document says the issuer is
+
+
+@dataclass
+class Provider:
+    url: str
+    faults: Faults = field(default_factory=Faults)
+    issued: list[dict[str, Any]] = field(default_factory=list)  # each ID token's claims
+    own: RSAKey = field(default_factory=lambda: RSAKey.generate_key(2048, {"kid": "signed-again"}))
+    stray: RSAKey = field(default_factory=lambda: RSAKey.generate_key(2048, {"kid": "stray"}))
+
+    def person(self, sub: str, **claims: Any) -> None:
+        """A user of the provider, with the claims its ID tokens carry."""
+        answer = httpx.put(f"{self.url}/users/{quote(sub, safe='')}", json=claims, timeout=10)
+        assert answer.status_code == 204, answer.text
+
+    def authorise(self, url: str, sub: str) -> str:
+        """Answer the provider's sign-in form at `url` as `sub`: where it sends the browser."""
+        answer = httpx.post(url, data={"sub": sub}, timeout=10)
+        assert answer.status_code == 302, answer.text
+        return answer.headers["location"]
+
+    def changed(self, token: str) -> str:
+        """`token` with the faults' claims, signed again with a key named in its header (the
+        provider's own tokens name none, which OpenID Connect allows only while one key is
+        published): one in the published set, or with the faults, one that is not."""
+        claims = json.loads(b64(token.split(".")[1]))
+        claims.update(self.faults.claims)
+        self.issued.append(claims)
+        key = self.stray if self.faults.unpublished_key else self.own
+        return jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
+
+
+def b64(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+class Misbehaving:
+    """WSGI: the provider's app, with the faults applied to its answers."""
+
+    def __init__(self, provider: Provider) -> None:
+        self.inner, self.provider = provider_app(), provider
+
+    def __call__(self, environ: Environ, start: Any) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path not in ("/oauth2/token", "/jwks", "/.well-known/openid-configuration"):
+            answer: Iterable[bytes] = self.inner(environ, start)
+            return answer
+        kept: dict[str, Any] = {}
+
+        def keep(status: str, headers: list[tuple[str, str]], exc: Any = None) -> Any:
+            kept.update(status=status, headers=headers)
+            return lambda data: None
+
+        data = b"".join(self.inner(environ, keep))
+        if kept["status"].startswith("200"):
+            data = json.dumps(self.change(path, json.loads(data))).encode()
+        headers = [(k, v) for k, v in kept["headers"] if k.lower() != "content-length"]
+        start(kept["status"], [*headers, ("Content-Length", str(len(data)))])
+        return [data]
+
+    def change(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        provider = self.provider
+        if path == "/oauth2/token" and "id_token" in body:
+            body["id_token"] = provider.changed(body["id_token"])
+        elif path == "/jwks":
+            body["keys"].append(provider.own.as_dict(private=False))
+        elif provider.faults.issuer is not None:
+            body["issuer"] = provider.faults.issuer
+        return body
+
+
+@contextmanager
+def oidc_provider() -> Iterator[Provider]:
+    """The provider on http://localhost:<port>, stopped afterwards."""
+    provider = Provider("")
+    server = werkzeug.serving.make_server("localhost", 0, Misbehaving(provider), threaded=True)
+    provider.url = f"http://localhost:{server.server_port}"
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield provider
+    finally:
+        server.shutdown()
+        thread.join(10)
+
+
+def query_of(location: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def path_of(location: str) -> str:
+    parts = urlsplit(location)
+    return f"{parts.path}?{parts.query}"
+
+
+def keys_of(provider: Provider) -> KeySet:
+    return KeySet.import_key_set(httpx.get(f"{provider.url}/jwks", timeout=10).json())
