@@ -32,6 +32,7 @@ from worker.yaml_files import ConfigError, describe_errors, mapping, read_yaml
 
 # Keys that hold a secret however they are spelt: "SIGNING_KEY", "Smtp: {Password: …}".
 SECRET_NAMES = frozenset({"smtppassword", "signingkey", "password", "passwd", "secret", "token"})
+SECRET_ENDINGS = ("password", "secret", "secrets", "token", "apikey")
 URL_KEYS = ("database_url", "broker_url")
 
 
@@ -131,8 +132,11 @@ class OidcProvider(BaseModel):
     discovery_url: str | None = None  # default: issuer + /.well-known/openid-configuration
     tenants: tuple[str, ...] = ()
     # Take preferred_username or upn as the address when no verified e-mail is given (Entra
-    # ID, whose user principal names are the staff's addresses).
+    # ID, whose user principal names are the staff's addresses): only with `domains`.
     trust_username: bool = False
+    # The mail domains whose addresses this provider may vouch for (its organisation's own,
+    # subdomains included); an address outside them is refused. Empty: any.
+    domains: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _tenants_with_template(self) -> OidcProvider:
@@ -141,6 +145,8 @@ class OidcProvider(BaseModel):
             raise ValueError(f"an issuer with {TENANT} needs tenants and discovery_url")
         if self.tenants and not template:
             raise ValueError(f"tenants are for an issuer with {TENANT} in it")
+        if self.trust_username and not self.domains:
+            raise ValueError("trust_username needs domains: the mail domains it speaks for")
         for url in (self.issuer, self.discovery_url or self.issuer):
             if urlsplit(url).scheme != "https" and urlsplit(url).hostname not in LOCAL_HOSTS:
                 raise ValueError(f"{url}: an issuer is reached over https")
@@ -295,6 +301,13 @@ class Settings(BaseSettings):
             raise ValueError("choose one mail transport: an smtp or a notify section, not both")
         return self
 
+    @field_validator("notify_callback_token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 10:
+            raise ValueError("the callback token is at least 10 characters, as Notify asks")
+        return value
+
     @field_validator("oidc")
     @classmethod
     def _provider_keys(cls, value: dict[str, OidcProvider]) -> dict[str, OidcProvider]:
@@ -351,7 +364,7 @@ def secrets_in(values: dict[str, Any], prefix: str = "") -> list[str]:
     for key, value in values.items():
         path = f"{prefix}{key}"
         folded = re.sub(r"[^a-z]", "", str(key).lower())
-        if folded in SECRET_NAMES or folded.endswith(("password", "secret", "secrets")):
+        if folded in SECRET_NAMES or folded.endswith(SECRET_ENDINGS):
             found.append(path)
         elif isinstance(value, dict):
             found += secrets_in(value, f"{path}.")

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from tests.conftest import new_version
 from tests.support.browser import looked_at, new_page
 from tests.support.console import CSRF, MANAGER, NURSE, csrf, link_token
-from tests.support.oidc import Provider, oidc_provider, path_of, query_of
+from tests.support.oidc import CLIENT_SECRET, Provider, oidc_provider, path_of, query_of
 from tests.support.services import free_port
 from tests.support.web import serving
 from worker.app import App
@@ -39,13 +39,14 @@ def provider_behaves(provider: Provider) -> Iterator[None]:
     yield
     provider.faults.claims.clear()
     provider.faults.unpublished_key, provider.faults.issuer = False, None
+    provider.faults.algorithm = None
 
 
 def app_for(database_url: str, provider: Provider, **settings: Any) -> App:
     oidc = {"name": "Test Council", "issuer": provider.url, "client_id": CLIENT_ID}
     oidc.update(settings.pop("oidc", {}))
     app = App(load_settings(database_url=database_url, oidc={"test": oidc},
-                            oidc_client_secrets={"test": "not-a-real-secret"}, **settings))  # fmt: skip
+                            oidc_client_secrets={"test": CLIENT_SECRET}, **settings))  # fmt: skip
     app.initialise()
     return app
 
@@ -121,8 +122,10 @@ def test_the_answer_sent_again_is_refused(app: App, provider: Provider) -> None:
     provider.person("bm-2", email=MANAGER, email_verified=True)
     with serving(app) as client:
         back = path_of(provider.authorise(to_provider(client), "bm-2"))
+        flow = client.cookies["console_flow"]
         assert client.get(back).status_code == 303
-        client.cookies.clear()
+        client.cookies.clear()  # the same browser's flow cookie, and only it, sent again
+        client.cookies.set("console_flow", flow, path="/console/sign-in/with/test/")
         again = client.get(back)
         assert again.status_code == 400
         assert "could not be finished" in again.text
@@ -194,7 +197,8 @@ def test_an_address_the_provider_has_not_verified_is_refused(
 def test_a_username_is_the_address_where_the_provider_is_trusted_for_it(
     tmp_path: Path, provider: Provider
 ) -> None:
-    app = app_for(f"sqlite:///{tmp_path / 'r.db'}", provider, oidc={"trust_username": True})
+    app = app_for(f"sqlite:///{tmp_path / 'r.db'}", provider,
+                  oidc={"trust_username": True, "domains": ["example.org"]})  # fmt: skip
     provider.person("entra-1", preferred_username=NURSE.title())
     with serving(app) as client:
         assert signing_in(client, provider, "entra-1").status_code == 303
@@ -238,9 +242,13 @@ def test_a_provider_naming_another_issuer_is_not_used(sqlite_app: App, provider:
         assert session.scalar(select(func.count()).select_from(SignInFlow)) == 0
 
 
-@pytest.mark.parametrize(("tenant", "signed_in"), [("tenant-a", True), ("tenant-b", False)])
+@pytest.mark.parametrize(
+    ("tenant", "issued_by", "signed_in"),
+    [("tenant-a", "tenant-a", True), ("tenant-b", "tenant-b", False),
+     ("tenant-a", "tenant-b", False)],  # an allowed tid in a token of another tenant
+)  # fmt: skip
 def test_a_registration_for_several_tenants_takes_the_tenants_allowed(
-    tmp_path: Path, provider: Provider, tenant: str, signed_in: bool
+    tmp_path: Path, provider: Provider, tenant: str, issued_by: str, signed_in: bool
 ) -> None:
     template = provider.url + "/{tenantid}/v2.0"
     app = app_for(
@@ -249,7 +257,7 @@ def test_a_registration_for_several_tenants_takes_the_tenants_allowed(
               "discovery_url": provider.url + "/.well-known/openid-configuration"},
     )  # fmt: skip
     provider.faults.issuer = template
-    provider.faults.claims.update(iss=f"{provider.url}/{tenant}/v2.0", tid=tenant)
+    provider.faults.claims.update(iss=f"{provider.url}/{issued_by}/v2.0", tid=tenant)
     provider.person("t-1", email=MANAGER, email_verified=True)
     with serving(app) as client:
         answer = signing_in(client, provider, "t-1")
@@ -309,4 +317,43 @@ def test_signing_in_with_the_organisation_in_a_browser(
         page.get_by_role("button", name="Sign out", exact=True).click()
         expect(page.get_by_text("You have signed out.")).to_be_visible()
     assert [r.signed_in_with for r in sessions(app)] == ["test"]
+    app.close()
+
+
+@pytest.mark.parametrize("algorithm", ["none", "HS256"])
+def test_a_token_not_signed_with_the_providers_keys_is_refused(
+    sqlite_app: App, provider: Provider, algorithm: str
+) -> None:
+    provider.person("alg-1", email=MANAGER, email_verified=True)
+    provider.faults.algorithm = algorithm  # HS256 keyed with the client's own secret
+    with serving(sqlite_app) as client:
+        refused(signing_in(client, provider, "alg-1"), sqlite_app)
+
+
+def test_several_audiences_with_ours_as_azp_are_accepted(
+    sqlite_app: App, provider: Provider
+) -> None:
+    provider.person("azp-1", email=MANAGER, email_verified=True)
+    provider.faults.claims.update(aud=[CLIENT_ID, "an-api"], azp=CLIENT_ID)
+    with serving(sqlite_app) as client:
+        assert signing_in(client, provider, "azp-1").status_code == 303
+
+
+def test_a_sign_in_denied_at_the_provider_is_not_finished(
+    sqlite_app: App, provider: Provider
+) -> None:
+    with serving(sqlite_app) as client:
+        back = provider.authorise(to_provider(client), "anyone", deny=True)
+        assert query_of(back)["error"] == "access_denied"
+        refused(client.get(path_of(back)), sqlite_app)
+
+
+def test_an_address_outside_the_providers_domains_is_refused(
+    tmp_path: Path, provider: Provider
+) -> None:
+    app = app_for(f"sqlite:///{tmp_path / 'r.db'}", provider,
+                  oidc={"domains": ["health.example.org"]})  # fmt: skip
+    provider.person("dom-1", email=MANAGER, email_verified=True)  # example.org: the parent
+    with serving(app) as client:
+        refused(signing_in(client, provider, "dom-1"), app)
     app.close()

@@ -146,14 +146,15 @@ def test_kill_9_during_delivery_then_restart(scene: Scene) -> None:
     env = scene.env(lease_seconds="3", requeue_after_seconds="2")
     recorder, folder = scene.recorder, scene.folder
     assert len(expected_digests(scene.app, PERIOD)) == SCHOOLS
-    # One process, and a relay slow to answer DATA: the kill lands while a digest is in
-    # flight, before its 250 (a kill after the 250 is the window of the next test but one).
+    # One process, and a relay slow to answer DATA; from the 37th on it holds DATA for a
+    # minute, so the kill lands while a digest is in flight, before its 250, however slow the
+    # machine (a kill after the 250 is the window of the next test but one).
     recorder.delay = 0.3
     with celery_process("beat", env, folder, "beat"):
         with celery_process("worker", env, folder, "worker-a", concurrency=1) as worker:
-            wait_for(
-                lambda: recorder.count() >= 37 and recorder.busy > 0, 90, "37 sent, 1 in flight"
-            )
+            wait_for(lambda: recorder.count() >= 37, 90, "37 sent")
+            held_from, recorder.delay = time.monotonic(), 60.0
+            wait_for(lambda: recorder.pausing_since(held_from), 30, "one held in flight")
             kill_hard(worker)
         killed_after = recorder.count()
         recorder.delay = 0.0
@@ -208,7 +209,7 @@ def test_redis_killed_with_tasks_queued(scene: Scene) -> None:
         return len(enqueued) == SCHOOLS and recorder.busy >= sends and recorder.pausing_for(0.2)
 
     with redis_server(broker_port), run_workers(env, scene.folder) as processes:
-        wait_for(queued, 60, "200 queued, every thread sending")
+        wait_for(queued, 120, "200 queued, every thread sending")
         for process in processes:
             kill_hard(process)
     # redis-server is gone, without persistence, and the 190-odd tasks queued in it.

@@ -136,7 +136,12 @@ def states(app: App, address: str) -> list[tuple[date, DeliveryState]]:
         return [(row.period, row.state) for row in session.scalars(query)]
 
 
-@pytest.mark.parametrize("shape", [exchange_online, gmail, postfix])
+@pytest.mark.parametrize(
+    ("database_url", "shape"),
+    [("sqlite", exchange_online), ("postgresql", exchange_online), ("sqlite", gmail),
+     ("sqlite", postfix)],
+    indirect=["database_url"],
+)  # fmt: skip
 def test_a_bounce_after_delivery_marks_the_address_and_holds_its_digests(
     app: App, relay: Recorder, maildir: mailbox.Maildir, shape: object,
     monkeypatch: pytest.MonkeyPatch,
@@ -174,6 +179,7 @@ def test_a_bounce_after_delivery_marks_the_address_and_holds_its_digests(
     assert len(relay.to(NURSE)) == 3  # the bounced digest and the held one, once each
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the ledger as elsewhere
 def test_the_same_report_read_twice_changes_nothing_more(
     app: App, relay: Recorder, maildir: mailbox.Maildir
 ) -> None:
@@ -188,6 +194,7 @@ def test_the_same_report_read_twice_changes_nothing_more(
         assert len(list(session.scalars(select(UndeliverableAddress)))) == 1
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the ledger as elsewhere
 def test_a_delay_and_a_failure_of_another_message_are_not_recorded(
     app: App, relay: Recorder, maildir: mailbox.Maildir
 ) -> None:
@@ -203,6 +210,7 @@ def test_a_delay_and_a_failure_of_another_message_are_not_recorded(
     assert states(app, NURSE) == [(first_day(app), DeliveryState.SENT)]
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the ledger as elsewhere
 def test_a_real_beat_and_worker_read_the_bounce_mailbox(
     app: App, relay: Recorder, maildir: mailbox.Maildir, tmp_path: Path, redis_url: str
 ) -> None:
@@ -223,3 +231,53 @@ def test_a_real_beat_and_worker_read_the_bounce_mailbox(
             celery_process("worker", env, tmp_path, "worker"):  # fmt: skip
         wait_for(lambda: marked() == [NURSE], 60, "the bounce read by the worker")
     assert [m.get_flags() for m in maildir] == ["S"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the ledger as elsewhere
+def test_a_report_that_returns_no_message_id_is_not_believed(
+    app: App, relay: Recorder, maildir: mailbox.Maildir
+) -> None:
+    partnership(app)
+    cli("send", "--on", first_day(app).isoformat())
+    [raw] = relay.to(NURSE)
+    forged = gmail(raw, NURSE).replace(message_id(raw).encode(), b"<made-up@elsewhere.org>")
+    maildir.add(forged)  # anyone may write to the bounce mailbox; none knows our Message-IDs
+    said = cli("mail", "bounces", "--maildir", str(maildir._path))
+    assert "1 failure(s) of messages that are not digests" in said
+    assert states(app, NURSE) == [(first_day(app), DeliveryState.SENT)]
+
+
+def test_two_digests_bounced_late_are_both_sent_again_once_corrected(
+    app: App, relay: Recorder, maildir: mailbox.Maildir
+) -> None:
+    partnership(app)
+    first = first_day(app)
+    second = app.rules().calendar().next_working_day(first)
+    for period in (first, second):  # both sent before the first report comes back
+        cli("send", "--on", period.isoformat())
+    reports = [exchange_online(raw, NURSE.upper()) for raw in relay.to(NURSE)]
+    assert len(reports) == 2
+    for made in reports:
+        maildir.add(made)
+    cli("mail", "bounces", "--maildir", str(maildir._path))
+    # The first report read marks the address; the other's digest is held with it.
+    assert sorted(state for _, state in states(app, NURSE)) == [DeliveryState.FAILED,
+                                                                DeliveryState.HELD]  # fmt: skip
+    assert "2 digest(s) held for" in cli("directory", "correct", NURSE, NURSE, *WHO)
+    for period in (first, second):
+        cli("send", "--on", period.isoformat())
+    assert len(relay.to(NURSE)) == 4  # each sent, bounced, and sent again once
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the ledger as elsewhere
+def test_a_message_past_reading_is_flagged_and_the_rest_are_read(
+    app: App, relay: Recorder, maildir: mailbox.Maildir
+) -> None:
+    partnership(app)
+    cli("send", "--on", first_day(app).isoformat())
+    broken = b"Content-Type: multipart/report; report-type=delivery-status\r\n\r\n\xff\xfe"
+    maildir.add(broken)
+    maildir.add(postfix(relay.to(NURSE)[0], NURSE))
+    said = cli("mail", "bounces", "--maildir", str(maildir._path))
+    assert f"Marked undeliverable: {NURSE}" in said
+    assert sorted(m.get_flags() for m in maildir) == ["F", "S"]

@@ -53,13 +53,14 @@ def printed_records() -> dict[str, str]:
             for name, value in ZONE_LINE.findall(cli("mail", "dns"))}  # fmt: skip
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # signing is the same on both
 def test_every_digest_sent_is_signed_and_verifies_against_the_printed_record(
     app: App, relay: Recorder, signing: Path
 ) -> None:
     partnership(app)
     cli("send", "--on", app.rules().calendar().next_working_day(app.today()).isoformat())
     records = printed_records()
-    assert records[f"_dmarc.{DOMAIN}"].startswith("v=DMARC1; p=reject")
+    assert records[f"_dmarc.{DOMAIN}"].startswith("v=DMARC1; p=none")
     assert records[DOMAIN].startswith("v=spf1 ")
     name = f"{SELECTOR}._domainkey.{DOMAIN}"
 
@@ -80,6 +81,7 @@ def test_every_digest_sent_is_signed_and_verifies_against_the_printed_record(
         assert not dkim.verify(altered, dnsfunc=resolver)
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # signing is the same on both
 def test_a_key_too_short_is_refused_naming_its_file(
     app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

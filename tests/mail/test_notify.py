@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 import httpx
@@ -14,7 +13,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from tests.support.console import NURSE, csrf, partnership
-from tests.support.notify import SILENT, NotifyServer, notify_env, notify_server
+from tests.support.notify import SILENT, TEAM_ONLY, NotifyServer, notify_env, notify_server
 from tests.support.services import wait_for
 from tests.support.web import serving
 from worker.app import App
@@ -83,10 +82,12 @@ def test_each_digest_is_one_notification_of_the_digest_template(
         assert made["personalisation"] == {"subject": row.subject, "body": body.get_content()}
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the ledger as elsewhere
 @pytest.mark.parametrize(
     ("status", "state", "words"),
     [
         (400, DeliveryState.FAILED, "Notify 400"),
+        (TEAM_ONLY, DeliveryState.PENDING, "team-only API key"),
         (403, DeliveryState.PENDING, "Notify 403"),
         (429, DeliveryState.PENDING, "Notify 429"),
         (500, DeliveryState.PENDING, "Notify 500"),
@@ -106,6 +107,7 @@ def test_notifys_refusals_are_sorted_like_a_relays(
     assert marked == ([first.recipient] if status == 400 else [])
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the ledger as elsewhere
 def test_no_answer_is_worth_trying_again(app: App, notify: NotifyServer) -> None:
     notify.answers = [SILENT]  # longer than the client waits (1 s)
     sent_app(app)
@@ -124,7 +126,7 @@ def post_receipt(client: httpx.Client, row: Delivery, status: str, token: str = 
 
 
 def test_delivery_receipts_reach_the_ledger_once(app: App, notify: NotifyServer) -> None:
-    first, second, third, *_ = rows(sent_app(app))
+    first, second, third, fourth, fifth, *_ = rows(sent_app(app))
     with serving(app) as client:
         assert post_receipt(client, first, "delivered", token="not-it").status_code == 401
         assert post_receipt(client, first, "delivered").json() == {"result": "delivered"}
@@ -134,19 +136,29 @@ def test_delivery_receipts_reach_the_ledger_once(app: App, notify: NotifyServer)
         assert post_receipt(client, third, "technical-failure").json() == {"result": "again"}
         stale = post_receipt(client, third, "technical-failure")  # the same receipt again
         assert stale.json() == {"result": "nothing"}
-        stranger = post_receipt(client, first, "permanent-failure", provider_id="f00")
-        assert stranger.json() == {"result": "nothing"}
+        stranger = post_receipt(client, fourth, "permanent-failure", provider_id="f00")
+        assert stranger.json() == {"result": "nothing"}  # not the id Notify gave it
+        odd = post_receipt(client, fourth, "accepted-by-a-martian")
+        assert odd.json() == {"result": "nothing"}
+        with app.sessions() as session:  # as while its worker records it as sent
+            session.get(Delivery, fifth.id).state = DeliveryState.SENDING  # type: ignore[union-attr]
+            session.commit()
+        later = post_receipt(client, fifth, "delivered")
+        assert later.status_code == 503  # Notify sends it again later
+        assert later.headers["retry-after"] == "60"
         assert client.post("/notify/receipts", content=b"{", headers={
             "authorization": f"Bearer {TOKEN}"}).status_code == 400  # fmt: skip
     after = {r.id: r for r in rows(app)}
     assert (after[first.id].state, after[first.id].receipt) == (DeliveryState.SENT, "delivered")
     assert after[second.id].state is DeliveryState.FAILED
     assert after[third.id].state is DeliveryState.PENDING
+    assert (after[fourth.id].state, after[fourth.id].receipt) == (DeliveryState.SENT, None)
     with app.sessions() as session:
         marked = [m.address for m in session.scalars(select(UndeliverableAddress))]
     assert marked == [second.recipient]
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the ledger as elsewhere
 def test_a_technical_failure_is_sent_again_and_then_delivered(
     app: App, notify: NotifyServer
 ) -> None:
@@ -164,6 +176,7 @@ def test_a_technical_failure_is_sent_again_and_then_delivered(
     assert len(notify.to(row.recipient)) == 2
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the ledger as elsewhere
 def test_a_sign_in_link_goes_as_the_sign_in_template(app: App, notify: NotifyServer) -> None:
     with serving(app) as client:
         page = client.get("/console/sign-in")
@@ -177,9 +190,3 @@ def test_a_sign_in_link_goes_as_the_sign_in_template(app: App, notify: NotifySer
 def test_smtp_and_notify_together_are_refused(notify: NotifyServer) -> None:
     with pytest.raises(Exception, match="choose one mail transport"):
         load_settings(smtp={"host": "relay.example.org"})
-
-
-def parse(raw: bytes) -> EmailMessage:
-    found = message_from_bytes(raw, policy=policy.default)
-    assert isinstance(found, EmailMessage)
-    return found

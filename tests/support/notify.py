@@ -30,8 +30,10 @@ SILENT, SILENCE = 0, 3.0
 SERVICE_ID = str(uuid.UUID(int=0x5AFE6A4D))
 SECRET = str(uuid.UUID(int=0xC0FFEE))
 API_KEY = f"reminders_test-{SERVICE_ID}-{SECRET}"
+TEAM_ONLY = 4001  # a 400 that is not about the address: a team-only key
 ERRORS = {
     400: ("ValidationError", "email_address Not a valid email address"),
+    TEAM_ONLY: ("BadRequestError", "Can't send to this recipient using a team-only API key"),
     403: ("AuthError", "Invalid token: API key not found"),
     429: ("RateLimitError", "Exceeded rate limit for key type LIVE of 3000 requests per 60 seconds"),
     500: ("Exception", "Internal server error"),
@@ -48,6 +50,7 @@ class NotifyServer:
     delay: float = 0.0  # seconds before each answer
     hang: bool = False  # no answer (until the client gives up)
     busy: int = 0
+    waits_began: list[float] = field(default_factory=list)  # monotonic, a request each
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def to(self, address: str) -> list[dict[str, Any]]:
@@ -76,6 +79,7 @@ class NotifyServer:
                 self.refused_tokens += 1
             return error(403)
         self.busy += 1
+        self.waits_began.append(time.monotonic())
         try:
             while self.hang:
                 time.sleep(0.05)
@@ -124,7 +128,8 @@ def reply(status: int, body: dict[str, Any]) -> Response:
 
 def error(status: int) -> Response:
     kind, message = ERRORS[status]
-    return reply(status, {"status_code": status, "errors": [{"error": kind, "message": message}]})
+    code = 400 if status == TEAM_ONLY else status
+    return reply(code, {"status_code": code, "errors": [{"error": kind, "message": message}]})
 
 
 @contextmanager

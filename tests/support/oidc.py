@@ -22,10 +22,11 @@ from urllib.parse import parse_qs, quote, urlsplit
 import httpx
 import werkzeug.serving
 from joserfc import jwt
-from joserfc.jwk import KeySet, RSAKey
+from joserfc.jwk import KeySet, OctKey, RSAKey
 from oidc_provider_mock import app as provider_app
 
 Environ = dict[str, Any]
+CLIENT_SECRET = "not-a-real-secret-but-long-enough"  # the console's, as the tests set it
 
 
 @dataclass
@@ -35,6 +36,7 @@ class Faults:
     claims: dict[str, Any] = field(default_factory=dict)  # set in every ID token
     unpublished_key: bool = False  # sign with a key the JWKS does not list
     issuer: str | None = None  # what the discovery document says the issuer is
+    algorithm: str | None = None  # "none", or "HS256" with the client's secret as the key
 
 
 @dataclass
@@ -50,9 +52,11 @@ class Provider:
         answer = httpx.put(f"{self.url}/users/{quote(sub, safe='')}", json=claims, timeout=10)
         assert answer.status_code == 204, answer.text
 
-    def authorise(self, url: str, sub: str) -> str:
-        """Answer the provider's sign-in form at `url` as `sub`: where it sends the browser."""
-        answer = httpx.post(url, data={"sub": sub}, timeout=10)
+    def authorise(self, url: str, sub: str, *, deny: bool = False) -> str:
+        """Answer the provider's sign-in form at `url` as `sub` (or deny it): where it
+        sends the browser."""
+        fields = {"sub": sub, **({"action": "deny"} if deny else {})}
+        answer = httpx.post(url, data=fields, timeout=10)
         assert answer.status_code == 302, answer.text
         return answer.headers["location"]
 
@@ -63,6 +67,12 @@ class Provider:
         claims = json.loads(b64(token.split(".")[1]))
         claims.update(self.faults.claims)
         self.issued.append(claims)
+        if self.faults.algorithm == "none":
+            header = base64.urlsafe_b64encode(b'{"alg":"none"}').rstrip(b"=").decode()
+            return f"{header}.{token.split('.')[1]}."
+        if self.faults.algorithm == "HS256":
+            secret = OctKey.import_key(CLIENT_SECRET.encode())
+            return jwt.encode({"alg": "HS256"}, claims, secret, algorithms=["HS256"])
         key = self.stray if self.faults.unpublished_key else self.own
         return jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
 

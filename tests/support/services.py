@@ -195,6 +195,11 @@ class Recorder:
         now, began = time.monotonic(), list(self.pausing.values())
         return all(now - start < self.delay - seconds for start in began)
 
+    def pausing_since(self, moment: float) -> bool:
+        """Whether DATA is being answered, every one of them begun after `moment` (monotonic)."""
+        began = list(self.pausing.values())
+        return bool(began) and all(start > moment for start in began)
+
     def all(self) -> list[bytes]:
         with self.lock:
             return [content for _, content in self.messages]

@@ -9,8 +9,8 @@ out-of-office reply, a person answering) is left unread and flagged (F) for peop
 
 from __future__ import annotations
 
+import fcntl
 import logging
-import mailbox
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.db import transaction
-from worker.delivery.ledger import bounced
+from worker.delivery.afterwards import bounced
 from worker.mail.bounces import bounces_in
 
 log = logging.getLogger(__name__)
@@ -38,17 +38,39 @@ class Read:
 
 
 def read_bounces(factory: sessionmaker[Session], folder: Path) -> Read:
-    box, read = mailbox.Maildir(folder, create=False), Read()
-    for key in list(box.keys()):
-        message = box.get_message(key)
-        if {"S", "F"} & set(message.get_flags()):
-            continue
-        with transaction(factory) as session:
-            report = record(session, PARSER.parsebytes(message.as_bytes()), read)
-        message.set_subdir("cur")
-        message.add_flag("S" if report else "F")
-        box[key] = message
+    """Each message not read before, in one reader at a time (the beat's task and the
+    command may meet: the second waits for the first)."""
+    read = Read()
+    with (folder / ".reminders-lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for path in sorted([*(folder / "new").iterdir(), *(folder / "cur").iterdir()]):
+            if path.is_file() and not {"S", "F"} & flags_of(path):
+                read_one(factory, path, read)
     return read
+
+
+def read_one(factory: sessionmaker[Session], path: Path, read: Read) -> None:
+    try:
+        with transaction(factory) as session:
+            report = record(session, PARSER.parsebytes(path.read_bytes()), read)
+    except (ValueError, LookupError, TypeError, AttributeError):  # a message past reading
+        log.exception("a message in the bounce mailbox could not be read; flagged")
+        read.others, report = read.others + 1, False
+    flagged(path, "S" if report else "F")
+
+
+def flags_of(path: Path) -> set[str]:
+    """A maildir message's flags: the letters after ":2," in its name."""
+    name = path.name
+    return set(name.split(":2,", 1)[1]) if ":2," in name else set()
+
+
+def flagged(path: Path, flag: str) -> None:
+    """Move the message to cur/ with `flag` added (the maildir way: a rename, the message's
+    bytes untouched)."""
+    key = path.name.split(":", 1)[0]
+    letters = "".join(sorted(flags_of(path) | {flag}))
+    path.rename(path.parent.parent / "cur" / f"{key}:2,{letters}")
 
 
 def record(session: Session, message: EmailMessage, read: Read) -> bool:
@@ -62,7 +84,7 @@ def record(session: Session, message: EmailMessage, read: Read) -> bool:
         row = bounced(session, bounce)
         if row is None:
             read.unknown += 1
-        elif bounce.recipient not in read.marked:
-            read.marked.append(bounce.recipient)
-            log.warning("%s bounced after delivery: %s", bounce.recipient, bounce.diagnostic)
+        elif row.recipient not in read.marked:
+            read.marked.append(row.recipient)
+            log.warning("a digest bounced after delivery: %s", bounce.diagnostic)
     return True

@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from worker.db import transaction
 from worker.directory import undeliverable
-from worker.mail.bounces import Bounce
 from worker.mail.digest import Digest
 from worker.mail.message import build_digest_message
 from worker.mail.transport import PermanentError, RecipientRefusedError, TransientError, Transport
@@ -206,60 +205,6 @@ def refused_for_good(persist: Persist, row: Delivery, reply: str) -> Outcome:
 
     persist(write)
     return Outcome("failed", reason=reply)
-
-
-def receipt(session: Session, reference: str, provider_id: str, status: str, now: datetime
-            ) -> str:  # fmt: skip
-    """A delivery receipt (GOV.UK Notify's) for the digest sent as `reference` (its
-    Message-ID) and named `provider_id` by the service: what it did. Only a receipt about
-    the message as last sent acts, once: a replayed or stale one, or one for a reference not
-    ours, changes nothing."""
-    row = session.scalar(select(Delivery).where(Delivery.message_id == f"<{reference}>",
-                                                Delivery.provider_id == provider_id))  # fmt: skip
-    if row is None or row.state is not DeliveryState.SENT or row.receipt is not None:
-        return "nothing"
-    row.receipt = status
-    said = f"Notify: {status}"
-    if status == "permanent-failure":
-        fail_after_delivery(session, row, f"{said}: the address does not accept mail")
-        return "undeliverable"
-    if status in ("temporary-failure", "technical-failure"):
-        if row.attempts >= MAX_ATTEMPTS:
-            row.state, row.last_error = DeliveryState.FAILED, f"gave up: {said}"
-            return "failed"
-        delay = backoff(row.attempts, random.random())  # noqa: S311 - jitter, not security
-        row.state, row.last_error = DeliveryState.PENDING, said
-        row.next_attempt_at, row.enqueued_at = now + timedelta(seconds=delay), None
-        return "again"
-    return status
-
-
-def fail_after_delivery(session: Session, row: Delivery, reply: str) -> None:
-    """The address refused `row` after the transport took it: failed, and the address marked
-    undeliverable, exactly as a refusal at the relay."""
-    if row.state is DeliveryState.SENT:
-        row.state, row.last_error = DeliveryState.FAILED, reply
-    if row.recipient.lower() not in undeliverable.marked(session):
-        undeliverable.mark(session, row, reply)
-
-
-def bounced(session: Session, bounce: Bounce) -> Delivery | None:
-    """A digest the recipient's mailbox refused after the relay had accepted it (a delivery
-    report): failed, with the report's words, and its address marked undeliverable, exactly
-    as a refusal at the relay. The digest is the one the report returns the Message-ID of,
-    else the latest sent to that address; None when neither is ours. Read twice, the same
-    report changes nothing more."""
-    sent = (DeliveryState.SENT, DeliveryState.FAILED)
-    mine = Delivery.recipient == bounce.recipient, Delivery.state.in_(sent)
-    query = select(Delivery).where(*mine)
-    if bounce.message_id:
-        query = query.where(Delivery.message_id == bounce.message_id)
-    row = session.scalar(query.order_by(Delivery.sent_at.desc(), Delivery.id.desc()).limit(1))
-    if row is None:
-        return None
-    reply = f"{bounce.status} {bounce.diagnostic} (reported by the mailbox after delivery)"
-    fail_after_delivery(session, row, reply)
-    return row
 
 
 def needing_a_push(session: Session, now: datetime, requeue_after: float = 600.0) -> list[int]:

@@ -86,13 +86,16 @@ def dns_records(settings: Settings, today: date) -> list[Record]:
     domain = config.domain
     return [
         Record(domain, "TXT", f"v=spf1 a:{relay} -all",
-               "SPF: only the relay sends as this domain (add your mail service's include:)"),
+               "SPF: the relay may send as this domain; a domain has one SPF record, so merge "
+               "this into its existing one (with your mail service's include:)"),
         dkim_record(config),
         Record(f"_dmarc.{domain}", "TXT",
-               "v=DMARC1; p=reject; rua=mailto:dmarc-rua@dmarc.service.gov.uk",
-               "DMARC: refuse what fails; reports to the NCSC's Mail Check"),
+               "v=DMARC1; p=none; rua=mailto:dmarc-rua@dmarc.service.gov.uk",
+               "DMARC, reports to the NCSC's Mail Check: start at p=none, then move to "
+               "quarantine and reject once the reports show only your own mail"),
         Record(f"_mta-sts.{domain}", "TXT", f"v=STSv1; id={today:%Y%m%d}",
-               "MTA-STS: change the id whenever the policy file changes"),
+               "MTA-STS (mail to the domain, bounces included, over TLS only): change the id "
+               "whenever the policy file changes"),
         Record(f"https://mta-sts.{domain}/.well-known/mta-sts.txt", "file",
                "version: STSv1\nmode: enforce\nmx: <each MX host of the domain>\n"
                "max_age: 604800",

@@ -5,9 +5,10 @@ A message is sent as Notify's e-mail template for its kind (a digest carries Lis
 sign-in link does not), its subject and plain-text body as the personalisation `subject`
 and `body`, and its Message-ID, without the angle brackets, as Notify's `reference`: the
 ledger keeps that Message-ID, so a delivery receipt finds its digest. Notify's answers are
-sorted as a relay's replies are: 400 for the address is a refusal of the recipient, other
-400s are permanent, and 403, 429, 5xx, time-outs and lost connections are worth trying
-again (a wrong key must not lose digests while someone mends it). Requests keep within
+sorted as a relay's replies are: a 400 about the address is a refusal of the recipient; any
+other 400 (a team-only key, a template missing a field), 403, 429, 5xx, time-outs and lost
+connections are worth trying again, up to the ledger's attempt limit (settings that are
+wrong must not lose digests while someone mends them). Requests keep within
 `notify.rate` a minute, counted in Redis when the broker is Redis so every worker shares it.
 """
 
@@ -84,9 +85,8 @@ def sorted_error(exc: APIError) -> Exception:
     said = f"Notify {exc.status_code}: {exc.message}"
     if exc.__cause__ is not None:  # no answer: the client's own error says why
         said += f" ({type(exc.__cause__).__name__})"
-    if exc.status_code == 400:
-        about_address = "email_address" in str(exc.message)
-        return RecipientRefusedError(said) if about_address else PermanentError(said)
-    if isinstance(exc, HTTPError) or exc.status_code >= 403:
+    if exc.status_code == 400 and "email_address" in str(exc.message):
+        return RecipientRefusedError(said)
+    if isinstance(exc, HTTPError) or exc.status_code in (400, 403, 429) or exc.status_code >= 500:
         return TransientError(said)
     return PermanentError(said)

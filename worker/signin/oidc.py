@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote_plus
 
 import httpx
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
@@ -99,8 +100,17 @@ def issuer_for(claims: dict[str, Any], expected: Expected) -> str:
     return expected.issuer.replace(TENANT, tenant)
 
 
-def address_of(claims: dict[str, Any], trust_username: bool) -> str:
-    """The e-mail address the provider vouches for, in lower case."""
+def address_of(claims: dict[str, Any], provider: OidcProvider) -> str:
+    """The e-mail address the provider vouches for, in lower case, within its domains."""
+    address = vouched(claims, provider.trust_username)
+    domain = address.rpartition("@")[2]
+    if provider.domains and not any(domain == d or domain.endswith("." + d)
+                                    for d in provider.domains):  # fmt: skip
+        raise SignInRefusedError(f"{domain} is not a domain this provider speaks for")
+    return address
+
+
+def vouched(claims: dict[str, Any], trust_username: bool) -> str:
     email = claims.get("email")
     if isinstance(email, str) and email and claims.get("email_verified") is True:
         return email.strip().lower()
@@ -155,7 +165,7 @@ class Organisations:
                 str(document[n]) for n in ("authorization_endpoint", "token_endpoint", "jwks_uri")
             )
             keys = KeySet.import_key_set(self.fetch(jwks))  # type: ignore[arg-type]
-        except (KeyError, JoseError, ValueError) as exc:
+        except (KeyError, JoseError, ValueError, TypeError) as exc:
             raise SignInRefusedError(f"{provider.discovery}: no usable {exc}") from exc
         return Discovered(authorise, token, jwks, keys)
 
@@ -201,7 +211,7 @@ class Organisations:
         try:
             response = (
                 self.http.post(found.token_endpoint, data=fields, auth=httpx.BasicAuth(
-                    provider.client_id, secret.get_secret_value()))
+                    quote_plus(provider.client_id), quote_plus(secret.get_secret_value())))
                 if secret is not None
                 else self.http.post(found.token_endpoint, data=fields)  # a public client
             )  # fmt: skip

@@ -12,6 +12,7 @@ at the address the provider vouches for; anyone else sees one page, whatever the
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from urllib.parse import urlsplit
 
 from limits import parse
@@ -21,9 +22,9 @@ from starlette.responses import RedirectResponse, Response
 
 from worker.console.people import person_of
 from worker.db import transaction
-from worker.settings import Settings
+from worker.settings import TENANT, Settings
 from worker.signin.flows import FLOW_LIFE, begin_flow, secrets_of, take_flow
-from worker.signin.oidc import SignInRefusedError, address_of
+from worker.signin.oidc import Organisations, SignInRefusedError, address_of
 from worker.signin.sessions import begin
 from worker.web.context import problem, web_of
 from worker.web.guard import (
@@ -48,14 +49,16 @@ def back_url(settings: Settings, key: str) -> str:
     return f"{settings.public_base_url.rstrip('/')}{WITH}{key}/back"
 
 
-def form_targets(settings: Settings) -> list[str]:
-    """The origins the sign-in page's buttons lead to (its Content-Security-Policy's
-    form-action: a browser holds a form's redirects to it)."""
+def form_targets(organisations: Organisations) -> list[str]:
+    """The origins the sign-in page's buttons lead to, for its Content-Security-Policy's
+    form-action (a browser holds a form's redirects to it): each provider's authorisation
+    endpoint, as discovered (at most hourly), and its issuer's."""
     found = set()
-    for provider in settings.oidc.values():
-        for url in (provider.issuer, provider.discovery):
-            parts = urlsplit(url.replace("{tenantid}", "x"))
-            found.add(f"{parts.scheme}://{parts.netloc}")
+    for key, provider in organisations.settings.oidc.items():
+        urls = [provider.issuer.replace(TENANT, "x")]
+        with suppress(SignInRefusedError):  # unreachable now: its button says so when pressed
+            urls.append(organisations.discovered(key).authorization_endpoint)
+        found |= {f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in urls}
     return sorted(found)
 
 
@@ -103,9 +106,9 @@ async def back(request: Request) -> Response:
         secrets = secrets_of(browser)
         claims = web.organisations.claims(key, asked.get("code", ""), back_url(settings, key),
                                           secrets, now)  # fmt: skip
-        email = address_of(claims, settings.oidc[key].trust_username)
+        email = address_of(claims, settings.oidc[key])
         if person_of(app.directory(), email, app.today()) is None:
-            log.info("organisation sign-in %s: %s is not in the directory", key, email)
+            log.info("organisation sign-in %s: an address not in the directory", key)
             return None
         with transaction(app.sessions) as session:
             return begin(session, email, now, client, forms, signed_in_with=key)

@@ -3,9 +3,10 @@
     POST /notify/receipts   Notify's callback: {"id", "reference", "status", ...} as JSON
 
 Notify sends the bearer token set in its callback settings (REMINDERS_NOTIFY_CALLBACK_TOKEN),
-compared here in constant time; without that setting the address does not exist. Every
-receipt Notify can send is answered 200, even one that changes nothing (a replay, a reference
-not ours), so that Notify does not send it again; `worker.delivery.ledger.receipt` decides.
+compared here in constant time; without that setting the address does not exist. A receipt
+is answered 200 even when it changes nothing (a replay, a reference not ours), so that Notify
+does not send it again; one about a digest still being recorded as sent is answered 503, so
+that Notify does send it again later. `worker.delivery.afterwards.receipt` decides.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from worker.db import transaction
-from worker.delivery.ledger import receipt
+from worker.delivery.afterwards import receipt
 from worker.web.context import web_of
 
 log = logging.getLogger(__name__)
@@ -51,4 +52,6 @@ async def receive(request: Request) -> Response:
 
     did = await run_in_threadpool(record)
     log.info("Notify receipt %s for %s: %s", fields["status"], fields["reference"], did)
+    if did == "later":  # the digest is still being recorded as sent: Notify tries again
+        return JSONResponse({"result": did}, 503, headers={"retry-after": "60"})
     return JSONResponse({"result": did})

@@ -64,17 +64,18 @@ WHY = {
 
 async def form(request: Request) -> Response:
     why = WHY.get(request.query_params.get("why", ""), "")
-    return sign_in_page(request, 200, notice=why, email="", error="")
+    return await sign_in_page(request, 200, notice=why, email="", error="")
 
 
-def sign_in_page(request: Request, status: int, **context: str) -> Response:
+async def sign_in_page(request: Request, status: int, **context: str) -> Response:
     """The sign-in page: the organisation sign-ins' buttons, then the e-mail form."""
-    settings = web_of(request).app.settings
-    providers = [(key, provider.name) for key, provider in settings.oidc.items()]
+    web = web_of(request)
+    providers = [(key, provider.name) for key, provider in web.app.settings.oidc.items()]
     response = page("console/sign_in.html", status, csrf=csrf_of(request), providers=providers,
                     **context)  # fmt: skip
     policy = response.headers["content-security-policy"]
-    targets = " ".join(["'self'", *form_targets(settings)])
+    found = await run_in_threadpool(form_targets, web.organisations) if providers else []
+    targets = " ".join(["'self'", *found])
     response.headers["content-security-policy"] = policy.replace(
         "form-action 'self'", f"form-action {targets}"
     )
@@ -88,7 +89,7 @@ async def ask(request: Request) -> Response:
         parse_address(email, what="e-mail")
     except ValueError:
         error = "Enter your e-mail address, like name@example.org."
-        return sign_in_page(request, 422, notice="", email=email, error=error)
+        return await sign_in_page(request, 422, notice="", email=email, error=error)
     settings = web.app.settings
     if not web.limiter.hit(parse(settings.sign_in_rate_per_client), client.address or "-"):
         return problem(429, "Too many requests", "Please wait a while before asking again.")
