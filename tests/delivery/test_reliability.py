@@ -1,7 +1,7 @@
 """Faults injected into real processes: nothing lost, nothing sent twice.
 
 Each test runs the real thing: redis-server, Celery worker (its sending threads) and beat processes,
-an aiosmtpd server and the database (SQLite and PostgreSQL). The worker's clock is set to
+an aiosmtpd server and the database (PostgreSQL; SQLite too where its locking is the subject). The worker's clock is set to
 Tuesday 28 February 2017, 09:00, when MI sheet 3/17 is due soon for the 200 schools of a
 test directory: 200 digests to send. Measured outcomes are printed as RELIABILITY lines.
 """
@@ -57,6 +57,12 @@ from worker.settings import load_settings
 SCHOOLS = 200
 PERIOD = date(2017, 2, 28)  # 3/17 (due 14 March) is due soon: 10 working days before
 MOMENT = datetime(2017, 2, 28, 9, 0, tzinfo=UTC)
+
+
+# Faults of the broker, the relay or the rules run on PostgreSQL, the production database;
+# those where the database's own locking is the subject (a worker killed, a row claimed twice,
+# two beats) run on SQLite too.
+BROKER_OR_RELAY = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
 
 def schools_config(folder: Path, count: int = SCHOOLS) -> Path:
@@ -164,6 +170,7 @@ def test_kill_9_during_delivery_then_restart(scene: Scene) -> None:
     scene.delivered_once("kill -9", f"worker killed after {killed_after} of {SCHOOLS}")
 
 
+@BROKER_OR_RELAY
 def test_smtp_refusing_connections_for_a_while(scene: Scene) -> None:
     server = SmtpServer(Recorder(), free_port())  # not started: connections are refused
     env = scene.env(smtp_port=server.port)
@@ -191,6 +198,7 @@ def test_smtp_refusing_connections_for_a_while(scene: Scene) -> None:
     )
 
 
+@BROKER_OR_RELAY
 def test_redis_killed_with_tasks_queued(scene: Scene) -> None:
     broker_port = free_port()
     env = scene.env(broker=f"redis://127.0.0.1:{broker_port}/0", requeue_after_seconds="3",
@@ -223,6 +231,7 @@ def test_redis_killed_with_tasks_queued(scene: Scene) -> None:
     )
 
 
+@BROKER_OR_RELAY
 def test_redis_down_when_the_worker_starts(scene: Scene) -> None:
     broker_port = free_port()
     env = scene.env(broker=f"redis://127.0.0.1:{broker_port}/0")
@@ -385,6 +394,7 @@ def test_two_beats_and_two_workers(scene: Scene) -> None:
     scene.delivered_once("two beats and two workers", "one plan per period, one send per row")
 
 
+@BROKER_OR_RELAY
 def test_broken_rules_loaded_mid_run_are_refused_and_change_nothing(scene: Scene) -> None:
     env = scene.env()
     scene.recorder.delay = 0.02
@@ -406,6 +416,7 @@ def test_broken_rules_loaded_mid_run_are_refused_and_change_nothing(scene: Scene
     )
 
 
+@BROKER_OR_RELAY
 def test_a_rules_version_saved_mid_run_is_followed_at_the_next_tick(scene: Scene) -> None:
     """Rules whose send time (09:30) has not come: nothing is planned. A version sending at
     08:00, saved while worker and beat run, is followed at the next tick with no restart:
@@ -467,6 +478,7 @@ def text_of(raw: bytes) -> str:
     return str(body.get_content())
 
 
+@BROKER_OR_RELAY
 def test_mixed_replies_451_retried_550_failed_once_and_reported(scene: Scene) -> None:
     env, recorder = scene.env(), scene.recorder
     later = [f"dsl{n:03}@school.example.org" for n in range(0, 40, 2)]  # 20 schools: 451, 451
