@@ -152,10 +152,10 @@ def test_kill_9_during_delivery_then_restart(scene: Scene) -> None:
     env = scene.env(lease_seconds="3", requeue_after_seconds="2")
     recorder, folder = scene.recorder, scene.folder
     assert len(expected_digests(scene.app, PERIOD)) == SCHOOLS
-    # One process, and a relay slow to answer DATA; from the 37th on it holds DATA for a
-    # minute, so the kill lands while a digest is in flight, before its 250, however slow the
-    # machine (a kill after the 250 is the window of the next test but one).
-    recorder.delay = 0.3
+    # One process, and a relay a little slow to answer DATA; from the 37th on it holds DATA
+    # for a minute, so the kill lands while a digest is in flight, before its 250, however
+    # slow the machine (a kill after the 250 is the window of the next test but one).
+    recorder.delay = 0.05
     with celery_process("beat", env, folder, "beat"):
         with celery_process("worker", env, folder, "worker-a", concurrency=1) as worker:
             wait_for(lambda: recorder.count() >= 37, 90, "37 sent")
