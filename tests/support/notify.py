@@ -20,11 +20,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import werkzeug.serving
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
 from werkzeug.wrappers import Request, Response
+
+from tests.support.services import wsgi_server
 
 SILENT, SILENCE = 0, 3.0
 SERVICE_ID = str(uuid.UUID(int=0x5AFE6A4D))
@@ -139,16 +140,12 @@ def error(status: int) -> Response:
 @contextmanager
 def notify_server(port: int = 0) -> Iterator[NotifyServer]:
     server = NotifyServer()
-    http = werkzeug.serving.make_server("127.0.0.1", port, server, threaded=True)
-    server.url = f"http://127.0.0.1:{http.server_port}"
-    thread = threading.Thread(target=http.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.hang = False
-        http.shutdown()
-        thread.join(10)
+    with wsgi_server(server, port=port) as url:
+        server.url = url
+        try:
+            yield server
+        finally:
+            server.hang = False  # a request held is let go before the server stops
 
 
 def notify_env(server: NotifyServer, timeout: float = 5.0) -> dict[str, str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,10 +19,11 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
-import werkzeug.serving
 from joserfc import jwt
 from joserfc.jwk import KeySet, OctKey, RSAKey
 from oidc_provider_mock import app as provider_app
+
+from tests.support.services import wsgi_server
 
 Environ = dict[str, Any]
 CLIENT_SECRET = "not-a-real-secret-but-long-enough"  # the console's, as the tests set it
@@ -120,15 +120,9 @@ class Misbehaving:
 def oidc_provider() -> Iterator[Provider]:
     """The provider on http://localhost:<port>, stopped afterwards."""
     provider = Provider("")
-    server = werkzeug.serving.make_server("localhost", 0, Misbehaving(provider), threaded=True)
-    provider.url = f"http://localhost:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with wsgi_server(Misbehaving(provider), "localhost") as url:
+        provider.url = url
         yield provider
-    finally:
-        server.shutdown()
-        thread.join(10)
 
 
 def query_of(location: str) -> dict[str, str]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import werkzeug.serving
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -326,3 +327,16 @@ def port_open(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+@contextmanager
+def wsgi_server(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """`app` (WSGI) served by werkzeug on `host`, a thread a request: its base URL."""
+    server = werkzeug.serving.make_server(host, port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)

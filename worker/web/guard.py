@@ -181,6 +181,16 @@ def set_session_cookie(response: Response, token: str, settings: Settings) -> No
     )
 
 
+def signed_in(request: Request, cookie: str, forms: str, settings: Settings) -> Response:
+    """A session begun: its cookies, and on to the page asked for before (or the console)."""
+    back = way_back(request.cookies.get(BACK, ""))
+    response = RedirectResponse(back or "/console/", status_code=303)
+    set_session_cookie(response, cookie, settings)
+    set_form_token_cookie(response, forms, settings)
+    response.delete_cookie(BACK, path=PREFIX)
+    return response
+
+
 def clear_session_cookie(response: Response, settings: Settings) -> None:
     response.delete_cookie(COOKIE, path=PREFIX, secure=secure(settings), httponly=True,
                            samesite="lax")  # fmt: skip

@@ -28,14 +28,10 @@ from worker.signin.oidc import Organisations, SignInRefusedError, address_of
 from worker.signin.sessions import begin
 from worker.web.context import problem, web_of
 from worker.web.guard import (
-    BACK,
-    PREFIX,
     client_of,
     new_form_token,
     secure,
-    set_form_token_cookie,
-    set_session_cookie,
-    way_back,
+    signed_in,
 )
 
 log = logging.getLogger(__name__)
@@ -120,19 +116,9 @@ async def back(request: Request) -> Response:
     except SignInRefusedError as exc:
         log.warning("organisation sign-in %s refused: %s", key, exc)
         return not_finished()
-    response = signed_in(request, cookie, forms) if cookie else unknown()
+    response = signed_in(request, cookie, forms, settings) if cookie else unknown()
     response.delete_cookie(FLOW_COOKIE, path=f"{WITH}{key}/", secure=secure(settings),
                            httponly=True, samesite="lax")  # fmt: skip
-    return response
-
-
-def signed_in(request: Request, cookie: str, forms: str) -> Response:
-    settings = web_of(request).app.settings
-    back_to = way_back(request.cookies.get(BACK, ""))
-    response = RedirectResponse(back_to or "/console/", status_code=303)
-    set_session_cookie(response, cookie, settings)
-    set_form_token_cookie(response, forms, settings)
-    response.delete_cookie(BACK, path=PREFIX)
     return response
 
 

@@ -35,18 +35,14 @@ from worker.signin.links import Letter, link_url, new_link, redeem, sign_in_mess
 from worker.signin.sessions import begin, end, end_all
 from worker.web.context import page, problem, web_of
 from worker.web.guard import (
-    BACK,
-    PREFIX,
     RefusedError,
     clear_session_cookie,
     client_of,
     csrf_of,
     form_of,
     new_form_token,
-    set_form_token_cookie,
-    set_session_cookie,
+    signed_in,
     visiting,
-    way_back,
 )
 from worker.web.organisation import form_targets
 
@@ -151,12 +147,7 @@ async def use(request: Request) -> Response:
     cookie = await run_in_threadpool(sign_in)
     if cookie is None:
         return spent()
-    back = way_back(request.cookies.get(BACK, ""))
-    response = RedirectResponse(back or "/console/", status_code=303)
-    set_session_cookie(response, cookie, web.app.settings)
-    set_form_token_cookie(response, forms, web.app.settings)
-    response.delete_cookie(BACK, path=PREFIX)
-    return response
+    return signed_in(request, cookie, forms, web.app.settings)
 
 
 def spent() -> Response:
