@@ -8,6 +8,7 @@ import re
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
 from docx import Document
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import func, select
@@ -16,10 +17,19 @@ from tests.conftest import new_version
 from tests.console.test_console import mails, outbox_app
 from tests.console.test_console_directory import SUCCESSOR, refuse
 from tests.console.test_console_rules import soon_due_plan
+from tests.delivery.test_reliability import make_scene
 from tests.importers.test_other_plans import ACTION_LOG, as_excel
 from tests.obligations.test_recommendations import imported
 from tests.support.browser import looked_at, new_page
-from tests.support.console import CHAIR, MANAGER, NURSE, POLICE, link_token, partnership
+from tests.support.console import (
+    CHAIR,
+    MANAGER,
+    NURSE,
+    POLICE,
+    daily_run,
+    link_token,
+    partnership,
+)
 from tests.support.services import wait_for
 from tests.support.web import serving
 from worker.app import App
@@ -358,3 +368,22 @@ def test_a_plan_nobody_named_mapped_in_a_browser(
         page.get_by_role("button", name="Confirm and import the ticked documents").click()
         expect(page.get_by_role("status")).to_contain_text("1 document imported")
     assert imported_refs(app) == ["1", "2"]
+
+
+def test_the_items_paged_in_a_browser(
+    database_url: str, browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_scene(database_url, tmp_path, monkeypatch)  # 200 schools owe MI sheet 3/17
+    daily_run(app)
+    with serving(app) as client:
+        base = str(client.base_url).rstrip("/")
+        page = signed_in(browser, app, base, MANAGER)
+        page.goto("/console/items")
+        pages = page.get_by_role("navigation", name="Pages")
+        expect(pages.get_by_role("link", name="Page 1")).to_have_attribute("aria-current", "page")
+        pages.get_by_role("link", name="Next page").click()
+        expect(page).to_have_url(re.compile(r"page=2"))
+        expect(page.get_by_role("navigation", name="Pages").get_by_role(
+            "link", name="Page 2")).to_have_attribute("aria-current", "page")  # fmt: skip
+        looked_at(page, f"{app.engine.dialect.name}-items-page-2")
+    app.close()
