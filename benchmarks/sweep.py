@@ -51,6 +51,8 @@ def run(scale: Scale, databases: Databases) -> list[Figure]:
                 "stage_changes": found["changes"],
                 "peak_rss_mb": round(found["peak_rss_mb"], 1),
                 "floor_peak_rss_mb": round(floor["peak_rss_mb"], 1),
+                "cold_s": round(found["cold_seconds"], 3),
+                "floor_cold_s": round(floor["cold_seconds"], 3),
                 "reads": found["reads"],
                 "writes": found["writes"],
             }

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
     true,
 )
 from sqlalchemy.engine import Dialect
@@ -369,8 +370,16 @@ class Obligation(Base):
     """
 
     __tablename__ = "obligations"
-    # The console's lists and counts: open items by stage, and each lead's items.
-    __table_args__ = (Index("ix_obligations_resolved_on_stage", "resolved_on", "stage"),)
+    # The console's lists and counts: open items by stage, and each lead's items; the daily
+    # run's question whether anything is due, asked of open or pending rows only.
+    __table_args__ = (
+        Index("ix_obligations_resolved_on_stage", "resolved_on", "stage"),
+        Index("ix_obligations_due_pending", "id", sqlite_where=text("pending = 1"),
+              postgresql_where=text("pending")),
+        Index("ix_obligations_due_next_change", "next_change",
+              sqlite_where=text("resolved_on IS NULL"),
+              postgresql_where=text("resolved_on IS NULL")),
+    )  # fmt: skip
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(100), unique=True)
@@ -400,8 +409,8 @@ class Obligation(Base):
     # nothing ahead), and whether something happened to it (an event, a new document) since
     # the daily run last assessed it: the run assesses only rows that are pending or whose
     # next change has come, so every row with a reminder today was assessed today.
-    next_change: Mapped[date | None] = mapped_column(index=True)
-    pending: Mapped[bool] = mapped_column(default=True, server_default=true(), index=True)
+    next_change: Mapped[date | None] = mapped_column()
+    pending: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column()
     action: Mapped[Action | None] = relationship()
     mi_sheet: Mapped[MISheet | None] = relationship()

@@ -159,6 +159,6 @@ def test_a_digest_that_cannot_be_rendered_fails_alone_and_is_reported(
 
 
 def test_a_reason_is_never_blank() -> None:
-    row = Obligation(key="action:1:agency:1", kind="action", target_date=None, stage=-1)
-    assert problem_text(row, AssertionError()) == "AssertionError"
-    assert problem_text(row, ValueError("bad")) == "bad"
+    assert problem_text(None, AssertionError()) == "AssertionError"
+    assert problem_text(None, ValueError("bad")) == "bad"
+    assert problem_text(date(2026, 1, 5), ValueError("")) == "ValueError (target date 2026-01-05)"

@@ -8,16 +8,16 @@ recorded history — every stage change, its day, its stages and its reason — 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, delete, select
+from sqlalchemy import create_engine, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import ROOT, seed
@@ -26,7 +26,7 @@ from worker.app import App
 from worker.db import session_factory, transaction
 from worker.models import Base, DailyRun, Obligation, StageChange
 from worker.obligations import EventRefusedError, record, record_event, sync_obligations
-from worker.rules.ladder import load_rules
+from worker.rules.ladder import Rules, load_rules
 from worker.settings import load_settings
 
 RULES = load_rules(ROOT / "config" / "escalation.yaml")
@@ -83,11 +83,12 @@ def apply(sessions: sessionmaker[Session], today: date, todays: list[Happening])
                 record_event(row, happening.kind, today, "someone@example.org", note, new_target)
 
 
-def run_day(sessions: sessionmaker[Session], today: date, full: bool) -> None:
+def run_day(sessions: sessionmaker[Session], today: date,
+            full_pass: Callable[[Session], None] | None = None, rules: Rules = RULES) -> None:  # fmt: skip
     with transaction(sessions) as session:
-        if full:
-            session.execute(delete(DailyRun))
-        record(session, RULES, today)
+        if full_pass is not None:
+            full_pass(session)
+        record(session, rules, today)
 
 
 def history(sessions: sessionmaker[Session]) -> History:
@@ -113,15 +114,78 @@ def days() -> Iterator[tuple[date, bool]]:
 def test_the_incremental_run_writes_the_history_a_full_run_would(
     happened: list[Happening],
 ) -> None:
+    assert_same_history(happened, forget)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(happenings)
+def test_the_history_is_the_same_when_the_rules_change_every_day(
+    happened: list[Happening],
+) -> None:
+    """A full pass after a change of rules leaves the rows it need not touch as they were."""
+    assert_same_history(happened, change_the_rules)
+
+
+# From halfway, the rules close the offices for a week: every live item's timing moves.
+SWITCH = START + timedelta(days=DAYS // 2)
+CLOSED = RULES.model_copy(
+    update={"closure_days": [SWITCH + timedelta(days=n) for n in range(3, 10)]}
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(happenings)
+@example([Happening(0, 0, "appears", -10), Happening(DAYS // 2, 0, "noted")])  # at the top, noted
+def test_a_full_pass_after_new_rules_leaves_each_row_as_writing_it_would(
+    happened: list[Happening],
+) -> None:
+    """The rows a full pass leaves unwritten end as they would had it written them all: the
+    same stages, next changes, ladders and resolutions, and the same stage changes (reasons
+    aside: with no run before it, the pass that writes all gives reasons from further back)."""
+    skipping, writing = database(), database()
+    for day, working in days():
+        todays = [h for h in happened if START + timedelta(days=h.day) == day]
+        rules = RULES if day < SWITCH else CLOSED
+        for sessions in (skipping, writing):
+            apply(sessions, day, todays)
+        if working:
+            run_day(skipping, day, rules=rules)
+            run_day(writing, day, forget if day == SWITCH else None, rules)
+            assert state(skipping) == state(writing)
+    assert moves(skipping) == moves(writing)
+
+
+def state(sessions: sessionmaker[Session]) -> list[tuple[object, ...]]:
+    with sessions() as session:
+        columns = (Obligation.key, Obligation.stage, Obligation.next_change, Obligation.ladder,
+                   Obligation.resolved_on, Obligation.problem, Obligation.pending)  # fmt: skip
+        return [tuple(r) for r in session.execute(select(*columns).order_by(Obligation.key))]
+
+
+def moves(sessions: sessionmaker[Session]) -> list[tuple[object, ...]]:
+    return [entry[:4] for entry in history(sessions)]
+
+
+def assert_same_history(happened: list[Happening], full_pass: Callable[[Session], None]) -> None:
     incremental, full = database(), database()
     for day, working in days():
         todays = [h for h in happened if START + timedelta(days=h.day) == day]
         for sessions in (incremental, full):
             apply(sessions, day, todays)
         if working:
-            run_day(incremental, day, full=False)
-            run_day(full, day, full=True)
+            run_day(incremental, day)
+            run_day(full, day, full_pass)
     assert history(incremental) == history(full)
+
+
+def forget(session: Session) -> None:
+    """Every earlier run forgotten: each run is a full pass with no run before it."""
+    session.execute(delete(DailyRun))
+
+
+def change_the_rules(session: Session) -> None:
+    """The previous runs kept, under other rules: each run is a full pass after a run."""
+    session.execute(update(DailyRun).values(rules="other rules"))
 
 
 def replay(app: App, days: list[date], full: bool) -> History:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from worker.directory.recipients import Owner, Partnership, Recipient, owner_of, who
 from worker.models import Obligation
-from worker.obligations.store import engine_view, stream
+from worker.obligations.store import Due, engine_view, stream
 from worker.obligations.view import View, view_of
 from worker.rules import engine
 from worker.rules.engine import Decision
@@ -49,12 +49,12 @@ class Assessment:
 class Unassessed:
     """An obligation the engine could not assess, and why."""
 
-    row: Obligation
+    row: Obligation | Due
     reason: str
 
     @property
     def ref(self) -> str:
-        return view_of(self.row).label
+        return self.row.label if isinstance(self.row, Due) else view_of(self.row).label
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ class Assessor:
             return self.assess(row)
         except Exception as exc:  # whatever broke, it broke for this item only
             log.exception("could not assess obligation %s", row.key)
-            return Unassessed(row, problem_text(row, exc))
+            return Unassessed(row, problem_text(row.target_date, exc))
 
     def each(
         self, rows: Iterable[Obligation], unassessed: list[Unassessed] | None = None
@@ -112,9 +112,9 @@ class Assessor:
             yield found
 
 
-def problem_text(row: Obligation, exc: Exception) -> str:
-    """Why `row` could not be assessed, in words the business manager can act on."""
-    target = f" (target date {row.target_date.isoformat()})" if row.target_date else ""
+def problem_text(target_date: date | None, exc: Exception) -> str:
+    """Why an item could not be assessed, in words the business manager can act on."""
+    target = f" (target date {target_date.isoformat()})" if target_date else ""
     # Python's own words for a date past year 9999 ("date value out of range") say less.
     reason = BEYOND_CALENDAR if isinstance(exc, OverflowError) else str(exc)
     return f"{reason or type(exc).__name__}{target}"

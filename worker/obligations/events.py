@@ -17,6 +17,7 @@ Acknowledging, noting and completing an item that is complete are refused with t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from worker.models import Agency, Obligation, ObligationEvent
@@ -92,8 +93,13 @@ def reassigned_kind(row: Obligation) -> str:
 
 def completed(row: Obligation) -> bool:
     """Completed by the latest event that restarts or ends the ladder."""
-    ending = [e for e in row.events if e.kind in ("completed", "retargeted", "reopened")]
-    return bool(ending) and ending[-1].kind == "completed"
+    return ends_completed(e.kind for e in row.events)
+
+
+def ends_completed(kinds: Iterable[str]) -> bool:
+    """Of these event kinds, in order, the last that restarts or ends the ladder completes."""
+    ending = [k for k in kinds if k in ("completed", "retargeted", "reopened")]
+    return bool(ending) and ending[-1] == "completed"
 
 
 def last_event(row: Obligation) -> ObligationEvent | None:

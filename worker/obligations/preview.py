@@ -73,7 +73,7 @@ def preview(session: Session, in_force: Rules, proposed: Rules, today: date, rea
             new = engine.stages_ahead(after, then.ladder, then.calendar, today, days)
             change = moved(row, now, then, before, after, days, old, new) if old != new else None
         except Exception as exc:  # one item that cannot be assessed stops no preview
-            skipped.append(f"{view_of(row).label}: {problem_text(row, exc)}")
+            skipped.append(f"{view_of(row).label}: {problem_text(row.target_date, exc)}")
             continue
         tally.add(old, new)
         if change is not None:

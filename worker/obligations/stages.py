@@ -15,30 +15,26 @@ import hashlib
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from worker.db import clock_of, one_at_a_time
 from worker.history import record_change
-from worker.models import DailyRun, Obligation, StageChange
-from worker.obligations.assess import Assessor, Unassessed, problem_text
+from worker.models import Base, DailyRun, Obligation
+from worker.obligations import store
+from worker.obligations.assess import Unassessed, problem_text
 from worker.obligations.documents import keep_in_step
-from worker.obligations.events import completed
-from worker.obligations.store import BATCH, engine_view, stream
-from worker.obligations.view import view_of
-from worker.rules import engine
-from worker.rules.engine import Decision
+from worker.obligations.shapes import Outcome, Shapes
+from worker.obligations.store import BATCH, Due
 from worker.rules.ladder import Rules
 
 log = logging.getLogger(__name__)
 
-REASON_WINDOW_DAYS = 120
 LOCK_KEY = 7_216_002  # the advisory lock that makes assessments wait for each other
-MOVES = ("stage", "retargeted", "reopened", "resumed")
 
 
 @dataclass(frozen=True)
@@ -60,30 +56,44 @@ def record_each(
     changed, a batch at a time with set-based statements.
 
     Something is due when an obligation is pending (new, or an event happened to it) or its
-    next change has come. Every live item is assessed instead when the ladder or the closure
-    days differ from the previous run's, or the run is for a day before one already run.
-    An item that cannot be assessed keeps its stage, gets the reason written on it, and
-    stays pending.
+    next change has come; one indexed query asks whether anything is before anything else is
+    read. Every live item is assessed instead when the ladder or the closure days differ from
+    the previous run's, or the run is for a day before one already run. An item that cannot
+    be assessed keeps its stage, gets the reason written on it, and stays pending.
     """
     take_turn(session)  # two at once would write each change twice
-    assessor = Assessor.build(session, rules, today)
     runs = Runs.read(session, today, fingerprint(rules))
     due = [] if runs.full else [or_(Obligation.pending, Obligation.next_change <= today)]
-    writes = Writes(session, today)
-    for row in stream(session, where=due):
-        outcome = change_of(assessor, row, runs.previous)
-        if isinstance(outcome, Unassessed):
-            writes.problem(row, outcome.reason)
-            if unassessed is not None:
-                unassessed.append(outcome)
+    if due and not anything_due(session, today):
+        runs.note(session, 0, 0)
+        return
+    shapes, writes = Shapes(rules, today, runs.previous), Writes(session, today, runs.previous)
+    for row in store.due(session, due):
+        try:
+            outcome = shapes.outcome(row)
+        except Exception as exc:  # whatever broke, it broke for this item only
+            log.exception("could not assess obligation %s", row.key)
+            writes.problem(row, problem_text(row.target_date, exc), unassessed)
             continue
-        moved = writes.decision(row, *outcome)
+        moved = writes.decision(row, outcome)
         if moved is not None:
             yield moved
         if len(writes) >= BATCH:
             writes.flush()
     writes.flush()
     runs.note(session, writes.assessed, writes.moved)
+
+
+def anything_due(session: Session, today: date) -> bool:
+    """Whether any obligation is pending, or any open one at its next change: each asked of
+    its own partial index. (Pending is asked of all rows, so that SQLite cannot prefer the
+    index of open items, which is every one; only an event reopening an item makes a
+    resolved one pending, and it clears `resolved_on` as it does.)"""
+    pending = select(Obligation.id).where(Obligation.pending).exists()
+    changing = (select(Obligation.id)
+                .where(Obligation.next_change <= today, Obligation.resolved_on.is_(None))
+                .exists())  # fmt: skip
+    return bool(session.scalar(select(or_(pending, changing))))
 
 
 def record(
@@ -158,36 +168,14 @@ class Runs:
         session.flush()
 
 
-Decided = tuple[Decision, str | None]  # the decision, and the reason if the stage moved
-
-
-def change_of(assessor: Assessor, row: Obligation, previous: date | None) -> Decided | Unassessed:
-    """The decision for `row` and the reason to write down, if any; everything that can fail
-    is worked out before anything is written, and a failure is this row's alone."""
-    try:
-        decision = assessor.decide(row)
-        return decision, reason_for(assessor, row, decision, previous)
-    except Exception as exc:  # whatever broke, it broke for this item only
-        log.exception("could not assess obligation %s", row.key)
-        return Unassessed(row, problem_text(row, exc))
-
-
-def reason_for(
-    assessor: Assessor, row: Obligation, decision: Decision, previous: date | None
-) -> str | None:
-    if decision.resolved:
-        return resolution(row)
-    if decision.stage == row.stage:
-        return None
-    since = row.assessed_on and max(row.assessed_on, previous or row.assessed_on)
-    return why(assessor, row, since) or first_assessment(decision)
-
-
 class Writes:
     """The rows and stage changes of one batch, each kind written with one statement."""
 
-    def __init__(self, session: Session, today: date) -> None:
+    def __init__(self, session: Session, today: date, previous: date | None) -> None:
         self.session, self.today, self.now = session, today, clock_of(session)
+        # With a run before today, an unchanged row can be left as that run left it: its
+        # next reason is given since that run, whatever its own `assessed_on` says.
+        self.may_skip = previous is not None
         self.rows: list[dict[str, Any]] = []
         self.problems: list[dict[str, Any]] = []
         self.changes: list[dict[str, Any]] = []
@@ -196,15 +184,17 @@ class Writes:
     def __len__(self) -> int:
         return len(self.rows) + len(self.problems)
 
-    def decision(self, row: Obligation, d: Decision, reason: str | None) -> Moved | None:
-        on = self.today
+    def decision(self, row: Due, outcome: Outcome) -> Moved | None:
+        on, d, reason = self.today, outcome.decision, outcome.reason
         ladder = row.ladder
         if d.ladder_to_copy is not None and ladder is None:
             ladder = d.ladder_to_copy.to_json()
-        self.rows.append({"id": row.id, "stage": d.stage, "assessed_on": on,
-                          "next_change": d.next_look, "pending": False, "ladder": ladder,
-                          "resolved_on": on if d.resolved else row.resolved_on,
-                          "problem": None, "problem_since": None})  # fmt: skip
+        resolved_on = on if d.resolved else row.resolved_on
+        if not (self.may_skip and unchanged(row, on, d.stage, d.next_look, ladder, resolved_on)):
+            self.rows.append({"by_id": row.id, "stage": d.stage, "assessed_on": on,
+                              "next_change": d.next_look, "pending": False, "ladder": ladder,
+                              "resolved_on": resolved_on, "problem": None,
+                              "problem_since": None})  # fmt: skip
         self.assessed += 1
         if reason is None:
             return None
@@ -212,46 +202,38 @@ class Writes:
                              "to_stage": d.stage, "reason": reason,
                              "recorded_at": self.now})  # fmt: skip
         self.moved += 1
-        return Moved(row.key, view_of(row).label, on, row.stage, d.stage, reason)
+        return Moved(row.key, row.label, on, row.stage, d.stage, reason)
 
-    def problem(self, row: Obligation, reason: str) -> None:
+    def problem(self, row: Due, reason: str, unassessed: list[Unassessed] | None) -> None:
         """The reason an item could not be assessed, kept with the day it was first seen."""
         since = row.problem_since if row.problem == reason and row.problem_since else self.today
-        self.problems.append({"id": row.id, "problem": reason, "problem_since": since,
+        self.problems.append({"by_id": row.id, "problem": reason, "problem_since": since,
                               "pending": True})  # fmt: skip
+        if unassessed is not None:
+            unassessed.append(Unassessed(row, reason))
 
     def flush(self) -> None:
+        """Each kind in one statement on the tables themselves (the ORM's bookkeeping per row
+        would cost more than the writing; no ORM object of these rows is held)."""
+        connection = self.session.connection()
         for rows in (self.rows, self.problems):
             if rows:
-                self.session.execute(update(Obligation), rows)
+                connection.execute(BY_ID, rows)
                 rows.clear()
         if self.changes:
-            self.session.execute(insert(StageChange), self.changes)
+            connection.execute(insert(TABLES["stage_changes"]), self.changes)
             self.changes.clear()
 
 
-def resolution(row: Obligation) -> str:
-    last = [e for e in row.events if e.kind == "completed"]
-    note = f": {last[-1].note}" if last and last[-1].note else ""
-    by = f" (by {last[-1].by})" if last else ""
-    return f"resolved{note}{by}" if completed(row) else "resolved"
+def unchanged(row: Due, today: date, stage: int, next_change: date | None, ladder: str | None,
+              resolved_on: date | None) -> bool:  # fmt: skip
+    """A row a full pass assessed that an ordinary day would not have (nothing happened to it,
+    its next change still ahead) and whose record stays as it is: left unwritten, as that
+    day would have left it, so that it is not news to planning (`assessed_on`)."""
+    due = row.pending or (row.next_change is not None and row.next_change <= today)
+    return not due and row.problem is None and (row.stage, row.next_change, row.ladder,
+            row.resolved_on) == (stage, next_change, ladder, resolved_on)  # fmt: skip
 
 
-def why(assessor: Assessor, row: Obligation, since: date | None) -> str:
-    """The engine's own reasons for the steps since the previous sweep (at most ~4 months)."""
-    today = assessor.today
-    start = (since + timedelta(days=1)) if since and since < today else today
-    if row.target_date and since is None:
-        start = min(start, row.target_date - timedelta(days=30))
-    start = max(start, today - timedelta(days=REASON_WINDOW_DAYS))
-    view = engine_view(row)
-    steps = engine.timeline(view, assessor.ladder, assessor.calendar, start, today)
-    return "; ".join(s.reason for s in steps if s.kind in MOVES)
-
-
-def first_assessment(decision: Decision) -> str:
-    overdue = decision.working_days_overdue
-    return (
-        f"first assessed at {decision.stage_name}: target date {decision.target} passed "
-        f"{overdue} working days ago"
-    )
+TABLES = Base.metadata.tables
+BY_ID = update(TABLES["obligations"]).where(TABLES["obligations"].c.id == bindparam("by_id"))

@@ -1,15 +1,33 @@
-"""Reading obligations: streamed in batches with what is needed to assess and show them."""
+"""Reading obligations: streamed in batches with what is needed to assess and show them.
+
+`stream` gives ORM rows with everything joined, for whoever shows or changes them; `due`
+gives the daily run plain tuples: the columns it writes from, the label it reports, the
+events that move the ladder, and nothing else.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
 from itertools import groupby
+from typing import Any
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from worker.models import Action, Agency, Contact, Obligation, ObligationEvent
+from worker.models import (
+    Action,
+    Agency,
+    Contact,
+    MISheet,
+    Obligation,
+    ObligationEvent,
+    Plan,
+    Recommendation,
+)
+from worker.obligations.view import label_of
 from worker.rules import engine
 from worker.rules.ladder import Ladder
 
@@ -76,3 +94,83 @@ def engine_view(row: Obligation) -> engine.Obligation:
     )
     ladder = Ladder.from_json(row.ladder) if row.ladder else None
     return engine.Obligation(row.key, row.target_date, row.kind == "unassigned", events, ladder)
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """An obligation as the daily run reads it: plain values, never an ORM object."""
+
+    id: int
+    key: str
+    kind: str
+    target_date: date | None
+    stage: int
+    ladder: str | None
+    assessed_on: date | None
+    resolved_on: date | None
+    problem: str | None
+    problem_since: date | None
+    next_change: date | None
+    pending: bool
+    ref: str | None  # the action's, with its plan's title
+    plan: str | None
+    number: str | None  # the MI sheet's
+    recommendation: int | None  # the recommendation's number, with its review
+    review: str | None
+    events: tuple[Any, ...]  # rows of (on, kind, new_target, note, by), in order
+
+    @property
+    def label(self) -> str:
+        return label_of(self.key, self.ref, self.plan, self.number, self.recommendation,
+                        self.review)  # fmt: skip
+
+    @property
+    def ladder_events(self) -> tuple[engine.Event, ...]:
+        if not self.events:
+            return ()
+        return tuple(engine.Event(e.on, e.kind, e.new_target, e.note)
+                     for e in self.events if e.kind in LADDER_EVENTS)  # fmt: skip
+
+
+DUE_COLUMNS = (Obligation.id, Obligation.key, Obligation.kind, Obligation.target_date,
+               Obligation.stage, Obligation.ladder, Obligation.assessed_on,
+               Obligation.resolved_on, Obligation.problem, Obligation.problem_since,
+               Obligation.next_change, Obligation.pending)  # fmt: skip
+LABEL_COLUMNS = (Action.ref, Plan.title, MISheet.number, Recommendation.number,
+                 Recommendation.review)  # fmt: skip
+EVENT_COLUMNS = (ObligationEvent.obligation_id, ObligationEvent.on, ObligationEvent.kind,
+                 ObligationEvent.new_target, ObligationEvent.note, ObligationEvent.by)  # fmt: skip
+
+
+def due(session: Session, where: Sequence[ColumnElement[bool]]) -> Iterator[Due]:
+    """The open obligations matching `where`, in id order, in two streamed queries: the rows
+    (with the few columns of their action, plan, sheet or recommendation a label needs) and
+    their events. Only one batch of each is held at a time."""
+    where = [Obligation.resolved_on.is_(None), *where]
+    rows = (select(*DUE_COLUMNS, *LABEL_COLUMNS).select_from(Obligation)
+            .outerjoin(Action, Action.id == Obligation.action_id)
+            .outerjoin(Plan, Plan.id == Action.plan_id)
+            .outerjoin(MISheet, MISheet.id == Obligation.mi_sheet_id)
+            .outerjoin(Recommendation, Recommendation.id == Obligation.recommendation_id)
+            .where(*where).order_by(Obligation.id))  # fmt: skip
+    events = (select(*EVENT_COLUMNS).join(ObligationEvent.obligation).where(*where)
+              .order_by(ObligationEvent.obligation_id, ObligationEvent.id))  # fmt: skip
+    connection, streamed = session.connection(), {"yield_per": BATCH}
+    found = connection.execute(rows.execution_options(**streamed))
+    happened = connection.execute(events.execution_options(**streamed))
+    try:
+        grouped = groupby(happened, key=lambda e: e.obligation_id)
+        pending = next(grouped, None)
+        for row in found:
+            while pending is not None and pending[0] < row.id:
+                pending = next(grouped, None)
+            mine = tuple(pending[1]) if pending is not None and pending[0] == row.id else ()
+            yield due_of(row, mine)
+    finally:  # a caller that stops early must not leave server-side cursors open
+        found.close()
+        happened.close()
+
+
+def due_of(row: Any, events: tuple[Any, ...]) -> Due:
+    """A row of `due`'s query: its columns are Due's fields, in order."""
+    return Due(*row, events)  # type: ignore[call-arg]  # mypy counts *row as every field

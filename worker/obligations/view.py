@@ -45,7 +45,7 @@ def view_of(row: Obligation) -> View:
         return View(
             key=row.key,
             ref=action.ref,
-            label=f"{action.ref} ({action.plan.title})",
+            label=label_of(row.key, action.ref, action.plan.title, None, None, None),
             source=action.plan.title,
             text=text,
             theme=action.theme,
@@ -59,7 +59,7 @@ def view_of(row: Obligation) -> View:
     number = sheet.number if sheet else None
     title = sheet.title if sheet else row.key
     place = row.establishment.name if row.establishment else None
-    ref = f"MI {number}" if number else row.key
+    ref = label_of(row.key, None, None, number, None, None)
     return View(
         key=row.key,
         ref=ref,
@@ -76,13 +76,23 @@ def view_of(row: Obligation) -> View:
     )
 
 
+def label_of(key: str, ref: str | None, plan: str | None, number: str | None,
+             recommendation: int | None, review: str | None) -> str:  # fmt: skip
+    """The label alone, from the few columns it needs (the daily run reads no more)."""
+    if recommendation is not None:
+        return f"Recommendation {recommendation} of {review}"
+    if ref is not None:
+        return f"{ref} ({plan})"
+    return f"MI {number}" if number else key
+
+
 def recommendation_view(row: Obligation, found: Recommendation) -> View:
     """'Recommendation 3 of Case A1 has no action yet': the business manager's to answer."""
     ref = f"Rec {found.number} ({found.review})"
     return View(
         key=row.key,
         ref=ref,
-        label=f"Recommendation {found.number} of {found.review}",
+        label=label_of(row.key, None, None, None, found.number, found.review),
         source=f"Learning briefing: {found.review}",
         text=f"Recommendation {found.number} of {found.review} has no action yet: {found.text}",
         theme=RECOMMENDATIONS,
