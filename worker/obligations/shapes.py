@@ -28,11 +28,21 @@ Shape = tuple[date | None, bool, tuple[Event, ...], str | None]
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """What the run writes for one obligation: the engine's decision for its shape (whose
-    `key` is not this row's), and the reason if its stage moved."""
+class Record:
+    """What the run writes on every open row of one shape."""
 
-    decision: Decision
+    stage: int
+    next_change: date | None  # the next day its stage changes or a reminder falls due
+    ladder: str | None  # its own copy of the ladder: kept, or taken on entering stage 1
+    resolved: bool
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the run writes for one obligation: its shape's record, and the reason if its
+    stage moved."""
+
+    record: Record
     reason: str | None
 
 
@@ -43,7 +53,7 @@ class Shapes:
         self.ladder: Ladder = rules.ladder()
         self.calendar: WorkingCalendar = rules.calendar()
         self.today, self.previous = today, previous
-        self.decisions: dict[Shape, Decision] = {}
+        self.decisions: dict[Shape, tuple[Decision, Record]] = {}
         self.reasons: dict[tuple[Shape, date | None], str] = {}
         self.ladders: dict[str, Ladder] = {}
 
@@ -51,26 +61,29 @@ class Shapes:
         """The decision for `row` and the reason to write down, if any; raises what the
         engine raises, for this row alone."""
         shape = (row.target_date, row.kind == "unassigned", row.ladder_events, row.ladder)
-        decision = self.decide(shape)
-        if decision.resolved:
-            return Outcome(decision, resolution(row))
-        if decision.stage == row.stage:
-            return Outcome(decision, None)
+        decision, record = self.decide(shape)
+        if record.resolved:
+            return Outcome(record, resolution(row))
+        if record.stage == row.stage:
+            return Outcome(record, None)
         since = row.assessed_on and max(row.assessed_on, self.previous or row.assessed_on)
         reason = self.reasons.get((shape, since))
         if reason is None:
             reason = self.why(shape, since) or first_assessment(decision)
             self.reasons[(shape, since)] = reason
-        return Outcome(decision, reason)
+        return Outcome(record, reason)
 
-    def decide(self, shape: Shape) -> Decision:
+    def decide(self, shape: Shape) -> tuple[Decision, Record]:
         found = self.decisions.get(shape)
         if found is None:
             if len(self.decisions) >= KEPT:
                 self.decisions.clear()
                 self.reasons.clear()
-            found = engine.decide(self.view(shape), self.ladder, self.calendar, self.today)
-            self.decisions[shape] = found
+            d = engine.decide(self.view(shape), self.ladder, self.calendar, self.today)
+            ladder = shape[3]
+            if d.ladder_to_copy is not None and ladder is None:
+                ladder = d.ladder_to_copy.to_json()
+            found = self.decisions[shape] = (d, Record(d.stage, d.next_look, ladder, d.resolved))
         return found
 
     def view(self, shape: Shape) -> engine.Obligation:

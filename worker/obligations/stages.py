@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import Date, Executable, Text, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from worker.db import clock_of, one_at_a_time
@@ -28,7 +29,7 @@ from worker.models import Base, DailyRun, Obligation
 from worker.obligations import store
 from worker.obligations.assess import Unassessed, problem_text
 from worker.obligations.documents import keep_in_step
-from worker.obligations.shapes import Outcome, Shapes
+from worker.obligations.shapes import Outcome, Record, Shapes
 from worker.obligations.store import BATCH, Due
 from worker.rules.ladder import Rules
 
@@ -85,15 +86,15 @@ def record_each(
 
 
 def anything_due(session: Session, today: date) -> bool:
-    """Whether any obligation is pending, or any open one at its next change: each asked of
-    its own partial index. (Pending is asked of all rows, so that SQLite cannot prefer the
-    index of open items, which is every one; only an event reopening an item makes a
-    resolved one pending, and it clears `resolved_on` as it does.)"""
+    """Whether any obligation is pending, or the earliest next change of the open ones has
+    come: each read from its own partial index, in a few index pages whatever the number of
+    rows. (Pending is asked of all rows, so that SQLite cannot prefer the index of open
+    items, which is every one; an event reopening an item clears `resolved_on` as it makes it
+    pending. The earliest next change is asked as `min`, which both databases read from the
+    index's first entry, however their statistics stand after the day's writes.)"""
     pending = select(Obligation.id).where(Obligation.pending).exists()
-    changing = (select(Obligation.id)
-                .where(Obligation.next_change <= today, Obligation.resolved_on.is_(None))
-                .exists())  # fmt: skip
-    return bool(session.scalar(select(or_(pending, changing))))
+    earliest = select(func.min(Obligation.next_change)).where(Obligation.resolved_on.is_(None))
+    return bool(session.scalar(select(or_(pending, earliest.scalar_subquery() <= today))))
 
 
 def record(
@@ -169,71 +170,97 @@ class Runs:
 
 
 class Writes:
-    """The rows and stage changes of one batch, each kind written with one statement."""
+    """The rows and stage changes of one batch. Rows that take the same values (thousands
+    share a shape) are written by one statement for their ids; the rest, one at a time
+    through one executemany."""
 
     def __init__(self, session: Session, today: date, previous: date | None) -> None:
         self.session, self.today, self.now = session, today, clock_of(session)
         # With a run before today, an unchanged row can be left as that run left it: its
         # next reason is given since that run, whatever its own `assessed_on` says.
         self.may_skip = previous is not None
-        self.rows: list[dict[str, Any]] = []
+        self.rows: dict[Record, list[int]] = defaultdict(list)
         self.problems: list[dict[str, Any]] = []
-        self.changes: list[dict[str, Any]] = []
-        self.assessed = self.moved = 0
+        self.changes: dict[tuple[int, int, str], list[int]] = defaultdict(list)
+        self.assessed = self.moved = self.held = 0
 
     def __len__(self) -> int:
-        return len(self.rows) + len(self.problems)
+        return self.held
 
     def decision(self, row: Due, outcome: Outcome) -> Moved | None:
-        on, d, reason = self.today, outcome.decision, outcome.reason
-        ladder = row.ladder
-        if d.ladder_to_copy is not None and ladder is None:
-            ladder = d.ladder_to_copy.to_json()
-        resolved_on = on if d.resolved else row.resolved_on
-        if not (self.may_skip and unchanged(row, on, d.stage, d.next_look, ladder, resolved_on)):
-            self.rows.append({"by_id": row.id, "stage": d.stage, "assessed_on": on,
-                              "next_change": d.next_look, "pending": False, "ladder": ladder,
-                              "resolved_on": resolved_on, "problem": None,
-                              "problem_since": None})  # fmt: skip
+        record, reason = outcome.record, outcome.reason
         self.assessed += 1
+        if not (self.may_skip and unchanged(row, self.today, record)):
+            self.rows[record].append(row.id)
+            self.held += 1
         if reason is None:
             return None
-        self.changes.append({"obligation_id": row.id, "on": on, "from_stage": row.stage,
-                             "to_stage": d.stage, "reason": reason,
-                             "recorded_at": self.now})  # fmt: skip
+        self.changes[(row.stage, record.stage, reason)].append(row.id)
         self.moved += 1
-        return Moved(row.key, row.label, on, row.stage, d.stage, reason)
+        return Moved(row.key, row.label, self.today, row.stage, record.stage, reason)
 
     def problem(self, row: Due, reason: str, unassessed: list[Unassessed] | None) -> None:
         """The reason an item could not be assessed, kept with the day it was first seen."""
         since = row.problem_since if row.problem == reason and row.problem_since else self.today
         self.problems.append({"by_id": row.id, "problem": reason, "problem_since": since,
                               "pending": True})  # fmt: skip
+        self.held += 1
         if unassessed is not None:
             unassessed.append(Unassessed(row, reason))
 
     def flush(self) -> None:
-        """Each kind in one statement on the tables themselves (the ORM's bookkeeping per row
-        would cost more than the writing; no ORM object of these rows is held)."""
-        connection = self.session.connection()
-        for rows in (self.rows, self.problems):
+        """On the tables themselves: the ORM's bookkeeping per row would cost more than the
+        writing, and no ORM object of these rows is held."""
+        connection, single = self.session.connection(), []
+        for record, ids in self.rows.items():
+            values = written(record, self.today)
+            if len(ids) >= TOGETHER:
+                connection.execute(update(OBLIGATIONS).where(OBLIGATIONS.c.id.in_(ids)), values)
+            else:
+                single += [{"by_id": i, **values} for i in ids]
+        for rows in (single, self.problems):  # each the same columns: one executemany
             if rows:
                 connection.execute(BY_ID, rows)
-                rows.clear()
-        if self.changes:
-            connection.execute(insert(TABLES["stage_changes"]), self.changes)
-            self.changes.clear()
+        for (before, after, reason), ids in self.changes.items():
+            connection.execute(stage_changes(ids, self.today, before, after, reason, self.now))
+        self.rows.clear()
+        self.problems.clear()
+        self.changes.clear()
+        self.held = 0
 
 
-def unchanged(row: Due, today: date, stage: int, next_change: date | None, ladder: str | None,
-              resolved_on: date | None) -> bool:  # fmt: skip
+def written(record: Record, today: date) -> dict[str, Any]:
+    """The columns the run writes on a row it assessed."""
+    return {"stage": record.stage, "assessed_on": today, "next_change": record.next_change,
+            "pending": False, "ladder": record.ladder, "problem": None, "problem_since": None,
+            "resolved_on": today if record.resolved else None}  # fmt: skip
+
+
+def stage_changes(ids: list[int], on: date, before: int, after: int, reason: str,
+                  now: datetime) -> Executable:  # fmt: skip
+    """One statement recording the same stage change on each of `ids`."""
+    table, row = TABLES["stage_changes"], OBLIGATIONS.c
+    values = select(row.id, literal(on, Date()), literal(before), literal(after),
+                    literal(reason, Text()), literal(now, table.c.recorded_at.type))  # fmt: skip
+    columns = ["obligation_id", "on", "from_stage", "to_stage", "reason", "recorded_at"]
+    return insert(table).from_select(columns, values.where(row.id.in_(ids)))
+
+
+def unchanged(row: Due, today: date, record: Record) -> bool:
     """A row a full pass assessed that an ordinary day would not have (nothing happened to it,
     its next change still ahead) and whose record stays as it is: left unwritten, as that
     day would have left it, so that it is not news to planning (`assessed_on`)."""
     due = row.pending or (row.next_change is not None and row.next_change <= today)
-    return not due and row.problem is None and (row.stage, row.next_change, row.ladder,
-            row.resolved_on) == (stage, next_change, ladder, resolved_on)  # fmt: skip
+    return (
+        not due
+        and row.problem is None
+        and not record.resolved
+        and (row.stage, row.next_change, row.ladder)
+        == (record.stage, record.next_change, record.ladder)
+    )
 
 
 TABLES = Base.metadata.tables
-BY_ID = update(TABLES["obligations"]).where(TABLES["obligations"].c.id == bindparam("by_id"))
+OBLIGATIONS = TABLES["obligations"]
+BY_ID = update(OBLIGATIONS).where(OBLIGATIONS.c.id == bindparam("by_id"))
+TOGETHER = 4  # rows taking the same values that are written by one statement for their ids
