@@ -78,6 +78,15 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
+def begin_writing(session: Session) -> None:
+    """Begin `session`'s transaction as a writer whose savepoints nest inside it. SQLite:
+    BEGIN IMMEDIATE, taking its one write lock now; left to itself, pysqlite begins only
+    before the first INSERT, UPDATE or DELETE, so a SAVEPOINT before one would begin a
+    transaction of its own, which its RELEASE commits. PostgreSQL: nothing to do."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def one_at_a_time(session: Session, key: int, model: type[Any]) -> None:
     """Transactions that call this with the same `key` wait for each other until they end,
     and each then reads what the one before wrote. PostgreSQL: an advisory lock; SQLite: its

@@ -50,7 +50,8 @@ def init(ctx: click.Context) -> None:
 def import_command(ctx: click.Context, files: tuple[Path, ...], plan: str | None, dry_run: bool,
                    by: str | None, column_map: Path | None) -> None:  # fmt: skip
     """Import Composite Action Plans, MI sheets and CSV files (Word, Excel, PDF, web pages
-    and text), each in its own transaction; --dry-run previews each instead."""
+    and text); a refused one changes nothing, the others still import; --dry-run previews
+    each instead."""
     app = ready(app_from(ctx))
     who = by or f"command line ({getpass.getuser()})"
     try:
@@ -60,10 +61,7 @@ def import_command(ctx: click.Context, files: tuple[Path, ...], plan: str | None
     importer = app.importer(who, plan, dry_run=dry_run, columns=columns)
     with Progress(console=console, transient=True, disable=len(files) < 5) as progress:
         task = progress.add_task("Importing", total=len(files))
-        results = []
-        for path in files:
-            results.append(importer.file(path))
-            progress.advance(task)
+        results = importer.files(files, lambda _: progress.advance(task))
     if not dry_run:
         app.follow_change()
     for result in results:

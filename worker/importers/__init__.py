@@ -1,4 +1,5 @@
-"""`reminders import`: detect each document's kind, parse it, store it in one transaction.
+"""`reminders import`: detect each document's kind, parse it, store it in a savepoint of a
+transaction shared by a batch of documents (worker/importers/batch.py).
 
 A refused document changes nothing; the documents beside it in the same command still import.
 """
@@ -6,7 +7,7 @@ A refused document changes nothing; the documents beside it in the same command 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from worker.db import transaction
+from worker.importers.batch import DOCUMENTS, SECONDS, WAITING_BYTES, Batch
 from worker.importers.briefing import looks_like_briefing, parse_briefing
 from worker.importers.cap import looks_like_cap, parse_cap, plan_title
 from worker.importers.column_map import Table, TableMap, tables
@@ -24,7 +25,7 @@ from worker.importers.columns import DEFAULT_COLUMNS, Columns
 from worker.importers.csv_files import csv_kind, csv_table, parse_actions_csv, parse_sessions_csv
 from worker.importers.documents import Parsed, ParsedPlan, ParsedSessionList, ParsedSheet
 from worker.importers.errors import DocumentError, refuse
-from worker.importers.history import keep_original, record_import
+from worker.importers.history import keep_original, record_import, record_imports
 from worker.importers.limits import Limits
 from worker.importers.mi_sheet import looks_like_mi_sheet, parse_mi_sheet
 from worker.importers.placeholders import check_dates
@@ -34,10 +35,12 @@ from worker.importers.store import (
     FieldChange,
     Outcome,
     Writer,
+    save_histories,
     store_briefing,
     store_plan,
     store_session_list,
     store_sheet,
+    store_sheets,
 )
 
 __all__ = [
@@ -185,11 +188,36 @@ class ImportedMeanwhileError(Exception):
                          "nothing of this copy was stored")  # fmt: skip
 
 
+Done = Callable[[ImportResult], None]  # told of each document's result as it is stored
+
+
+@dataclass
+class Pending:
+    """A document read and parsed (or refused), waiting for its turn to be stored."""
+
+    result: ImportResult
+    document: Received | None = None  # None: the file could not be read
+    parsed: list[Parsed] = field(default_factory=list)
+
+    @property
+    def sheet(self) -> ParsedSheet | None:
+        """The MI sheet the document is, if that is all it is: stored with those beside it."""
+        one = self.parsed[0] if len(self.parsed) == 1 and self.result.error is None else None
+        return one if isinstance(one, ParsedSheet) else None
+
+    def refused(self, error: DocumentError) -> Pending:
+        error.file = self.result.name
+        self.result.error, self.result.outcomes, self.result.changes = error, [], []
+        return self
+
+
 @dataclass(frozen=True)
 class Importer:
-    """Imports documents, each in its own transaction, and keeps their history: who, when,
-    which file and what it did, the original kept in `originals` (when given). A dry run
-    does everything but commit: its results are the preview."""
+    """Imports documents and keeps their history: who, when, which file and what it did, the
+    original kept in `originals` (when given). The documents of one call share a transaction,
+    each in a savepoint of its own, committed in batches (worker/importers/batch.py): a
+    refused document changes nothing, the others still import. A dry run does everything
+    but commit, each document alone: its results are the preview."""
 
     factory: sessionmaker[Session]
     options: ImportOptions
@@ -199,6 +227,8 @@ class Importer:
     dry_run: bool = False
     also: Callable[[Session, ImportResult], None] | None = None  # in the same transaction
     table_map: TableMap | None = None  # chosen on the imports page: saved with the import
+    batch_size: int = DOCUMENTS  # documents per transaction, at most
+    batch_seconds: float = SECONDS  # a transaction open this long commits after its document
 
     def read_by(self, table_map: TableMap) -> Importer:
         """This importer reading with a map chosen for one table, saved with each import."""
@@ -206,42 +236,100 @@ class Importer:
         return replace(self, options=options, table_map=table_map)
 
     def run(self, documents: Sequence[Received]) -> list[ImportResult]:
-        return [self.one(document) for document in documents]
-
-    def file(self, path: Path) -> ImportResult:
-        """`one` for a file on disk; a file that cannot be read is refused like a bad one."""
-        try:
-            return self.one(received(path))
-        except DocumentError as exc:
-            return ImportResult(str(path), error=exc)
-        except ImportedMeanwhileError as exc:
-            return ImportResult(str(path), error=DocumentError(str(exc), file=str(path)))
+        """Each document imported, in order, in batches; ImportedMeanwhileError as `one`
+        (the documents before it are stored)."""
+        return self.store_all(map(self.parse, documents), meanwhile_refused=False)
 
     def one(self, document: Received) -> ImportResult:
-        """Import `document`; ImportedMeanwhileError when another import stored the same
-        plan or sheet at the same moment (nothing of this one is stored)."""
+        """Import `document` in a transaction of its own; ImportedMeanwhileError when another
+        import stored the same plan or sheet at the same moment (nothing of this one is
+        stored)."""
+        [result] = self.run([document])
+        return result
+
+    def files(self, paths: Sequence[Path], done: Done | None = None) -> list[ImportResult]:
+        """Each file imported, in order, in batches; one that cannot be read, or was stored
+        by another import at the same moment, is refused like a bad one. `done` is told of
+        each result as it is stored."""
+        return self.store_all(map(self.read, paths), done=done)
+
+    def file(self, path: Path) -> ImportResult:
+        """`files` of one."""
+        [result] = self.files([path])
+        return result
+
+    def store_all(
+        self, documents: Iterable[Pending], done: Done | None = None, meanwhile_refused: bool = True
+    ) -> list[ImportResult]:
+        """`documents` stored in order, in batches; the results, in the same order."""
+        with Batch(self.factory, self.batch_size, self.batch_seconds, self.dry_run) as batch:
+            storing = Storing(self, batch, meanwhile_refused, done)
+            for pending in documents:
+                storing.add(pending)
+            storing.flush()
+        return storing.results
+
+    def read(self, path: Path) -> Pending:
+        try:
+            return self.parse(received(path))
+        except DocumentError as exc:
+            return Pending(ImportResult(str(path), error=exc))
+
+    def parse(self, document: Received) -> Pending:
         result = ImportResult(document.name, sha256=document.sha256, size=len(document.data))
         try:
             result.kind, parsed = parse_document(document, self.options)
-            with self.factory() as session:  # closing it rolls back what is not committed
-                writer = Writer(session, document.name, self.now, preview=self.dry_run)
-                result.outcomes = [store(writer, item, document.name) for item in parsed]
-                writer.save()
-                result.changes = writer.noted
-                if not self.dry_run:
-                    self.remember(session, document, result)
-                    if self.table_map is not None:
-                        save_column_map(session, self.table_map, self.by, self.now)
-                    session.commit()
-        except IntegrityError as exc:  # the same new plan or sheet, stored by another import
-            raise ImportedMeanwhileError(document.name) from exc
         except DocumentError as exc:
-            exc.file = document.name
-            result.error, result.outcomes, result.changes = exc, [], []
-            if not self.dry_run:
-                with transaction(self.factory) as session:
-                    self.remember(session, document, result)
+            return Pending(result, document).refused(exc)
+        return Pending(result, document, parsed)
+
+    def alone(self, batch: Batch, pending: Pending) -> ImportResult:
+        """`pending` in its own savepoint of `batch`: stored whole, or refused with nothing of
+        it stored (and its refusal kept in the history)."""
+        document, result = pending.document, pending.result
+        if document is not None and result.error is None:
+            try:
+                with batch.document() as session:
+                    self.write(session, document, result, pending.parsed)
+            except IntegrityError as exc:  # the same new plan or sheet, stored by another import
+                raise ImportedMeanwhileError(document.name) from exc
+            except DocumentError as exc:
+                pending.refused(exc)
+        if document is not None and result.error is not None and not self.dry_run:
+            with batch.document() as session:
+                self.remember(session, document, result)
+        batch.done()
         return result
+
+    def write(
+        self, session: Session, document: Received, result: ImportResult, parsed: list[Parsed]
+    ) -> None:
+        """What `parsed` holds, stored, and (unless a dry run) the document's history."""
+        writer = Writer(session, document.name, self.now, preview=self.dry_run)
+        result.outcomes = [store(writer, item, document.name) for item in parsed]
+        writer.save()
+        result.changes = writer.noted
+        if not self.dry_run:
+            self.remember(session, document, result)
+            if self.table_map is not None:
+                save_column_map(session, self.table_map, self.by, self.now)
+
+    def write_sheets(self, session: Session, run: list[Pending]) -> None:
+        """MI sheets, each its own document, stored together (`store_sheets`), and their
+        history; OverlapError when they cannot be."""
+        writers = [Writer(session, p.result.name, self.now) for p in run]
+        outcomes = store_sheets([(w, s) for w, p in zip(writers, run, strict=True)
+                                 if (s := p.sheet) is not None])  # fmt: skip
+        save_histories(writers)
+        for pending, outcome in zip(run, outcomes, strict=True):
+            pending.result.outcomes = [outcome]
+            if self.originals is not None and pending.document is not None:
+                keep_original(self.originals, pending.document.data)
+        ids = record_imports(session, [p.result for p in run], self.by, self.now)
+        for pending, record_id in zip(run, ids, strict=True):
+            pending.result.record_id = record_id
+            if self.also is not None:
+                self.also(session, pending.result)
 
     def remember(self, session: Session, document: Received, result: ImportResult) -> None:
         if self.originals is not None:
@@ -249,6 +337,68 @@ class Importer:
         result.record_id = record_import(session, result, self.by, self.now)
         if self.also is not None:
             self.also(session, result)
+
+
+@dataclass
+class Storing:
+    """One call's documents on their way into the batch, in order. MI sheets in a row wait to
+    be stored together, in a few statements and one savepoint (a savepoint and six
+    statements each cost more than parsing one); should that fail, or the sheets touch one
+    another's rows, they are stored one at a time, each in its own savepoint, which refuses
+    just the one at fault."""
+
+    importer: Importer
+    batch: Batch
+    meanwhile_refused: bool  # ImportedMeanwhileError: the document's refusal, else raised
+    done: Done | None = None
+    results: list[ImportResult] = field(default_factory=list)
+    waiting: list[Pending] = field(default_factory=list)  # MI sheets to store together
+
+    def add(self, pending: Pending) -> None:
+        if pending.sheet is None or self.importer.dry_run or self.importer.table_map is not None:
+            self.flush()
+            self.alone(pending)
+            return
+        self.waiting.append(pending)
+        held = sum(len(p.document.data) for p in self.waiting if p.document is not None)
+        if len(self.waiting) >= self.batch.room() or held >= WAITING_BYTES or self.batch.due():
+            self.flush()
+
+    def flush(self) -> None:
+        waiting, self.waiting = self.waiting, []
+        if len(waiting) > 1 and self.together(waiting):
+            return
+        for pending in waiting:
+            self.alone(pending)
+
+    def together(self, run: list[Pending]) -> bool:
+        """Store `run` in one savepoint; False, with nothing of it stored, if that failed."""
+        try:
+            with self.batch.document() as session:
+                self.importer.write_sheets(session, run)
+        except Exception:  # each alone raises or refuses it where it belongs
+            for pending in run:
+                pending.result.outcomes, pending.result.record_id = [], None
+            return False
+        self.batch.done(len(run))
+        for pending in run:
+            self.finish(pending.result)
+        return True
+
+    def alone(self, pending: Pending) -> None:
+        try:
+            result = self.importer.alone(self.batch, pending)
+        except ImportedMeanwhileError as exc:
+            if not self.meanwhile_refused:
+                raise
+            name = pending.result.name
+            result = ImportResult(name, error=DocumentError(str(exc), file=name))
+        self.finish(result)
+
+    def finish(self, result: ImportResult) -> None:
+        self.results.append(result)
+        if self.done is not None:
+            self.done(result)
 
 
 def import_files(
@@ -259,6 +409,5 @@ def import_files(
     by: str = "command line",
     originals: Path | None = None,
 ) -> list[ImportResult]:
-    """Each file in its own transaction, in the order given."""
-    importer = Importer(factory, options, now, by, originals)
-    return [importer.file(path) for path in paths]
+    """Each file imported, in the order given, in batches (`Importer.files`)."""
+    return Importer(factory, options, now, by, originals).files(paths)

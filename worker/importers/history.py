@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -60,18 +61,22 @@ def summary(result: ImportResult) -> str:
 
 def record_import(session: Session, result: ImportResult, by: str, now: datetime) -> int:
     """The import's line in the history (one statement on the table itself); its id."""
+    [record_id] = record_imports(session, [result], by, now)
+    return record_id
+
+
+def record_imports(
+    session: Session, results: Sequence[ImportResult], by: str, now: datetime
+) -> list[int]:
+    """The imports' lines in the history, in one statement; their ids, in order."""
     table = Base.metadata.tables[ImportRecord.__tablename__]
-    row = {
-        "at": now,
-        "by": one_line(by)[:320],
-        "file_name": display_name(result.name),
-        "sha256": result.sha256,
-        "size": result.size,
-        "kind": result.kind or "refused",
-        "summary": summary(result),
-        "refused": result.error is not None,
-    }
-    return int(session.execute(insert(table).returning(table.c.id), row).scalar_one())
+    who = one_line(by)[:320]
+    rows = [{"at": now, "by": who, "file_name": display_name(result.name),
+             "sha256": result.sha256, "size": result.size, "kind": result.kind or "refused",
+             "summary": summary(result), "refused": result.error is not None}
+            for result in results]  # fmt: skip
+    returning = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return [int(id_) for id_ in session.execute(returning, rows).scalars()]
 
 
 def display_name(name: str) -> str:

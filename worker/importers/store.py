@@ -8,7 +8,7 @@ it to replace their copy).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -119,13 +119,20 @@ class Writer:
 
     def save(self) -> None:
         """Write the history recorded so far."""
-        if self.history:
-            self.session.execute(insert(TABLES["changes"]), self.history)
-            self.history.clear()
+        save_histories([self])
 
     def note(self, subject: str, key: str, field: str, old: Any, new: Any) -> None:
         if self.preview:
             self.noted.append(FieldChange(subject, key, field, old, new))
+
+
+def save_histories(writers: Sequence[Writer]) -> None:
+    """The history each of `writers` recorded so far, in their order, in one statement."""
+    rows = [row for writer in writers for row in writer.history]
+    if rows:
+        writers[0].session.execute(insert(TABLES["changes"]), rows)
+    for writer in writers:
+        writer.history.clear()
 
 
 def store_plan(writer: Writer, parsed: ParsedPlan) -> Outcome:
@@ -264,28 +271,86 @@ def lead_names(cell: str) -> list[str]:
 
 
 def store_sheet(writer: Writer, parsed: ParsedSheet) -> Outcome:
-    """The sheet's row, then its sessions (worker/importers/store.py `store_sessions`)."""
-    table = TABLES["mi_sheets"]
-    columns = [table.c[name] for name in SHEET_FIELDS]
-    query = select(table.c.id, *columns).where(table.c.number == parsed.number)
-    found = writer.session.execute(query).first()
-    outcome = Outcome(f"MI sheet {parsed.number}", "sessions:", "cancelled", unread=parsed.unread,
-                      notes=parsed.notes)  # fmt: skip
-    values = sheet_values(parsed, writer.source)
-    differ = writer.compare("mi_sheet", parsed.number, found, values)
-    if found is None:
-        row = {"number": parsed.number, **values, "updated_at": writer.now}
-        sheet_id = writer.session.execute(insert(table).returning(table.c.id), row).scalar_one()
-        outcome.subject += " (new)"
-    else:
-        sheet_id = found.id
-        if differ:
-            update_row = update(table).where(table.c.id == sheet_id)
-            writer.session.execute(update_row.values(**differ, updated_at=writer.now))
-            outcome.subject += " (updated)"
-    sessions = [(sheet_id, s, parsed.delegate_limit, parsed.booking_url) for s in parsed.sessions]
-    store_sessions(writer, outcome, sessions, "sheet", [sheet_id])
+    """The sheet's row, then its sessions (`store_sheets` of one)."""
+    [outcome] = store_sheets([(writer, parsed)])
     return outcome
+
+
+class OverlapError(Exception):
+    """Sheets to be stored together touch one another's rows, so their order would matter:
+    store them one at a time instead. Raised before anything is written."""
+
+
+def store_sheets(sheets: Sequence[tuple[Writer, ParsedSheet]]) -> list[Outcome]:
+    """Many sheets (each with the writer of its own document) in a few statements whatever
+    their number, each stored as if alone, in order: their rows and sessions read at once,
+    the differences worked out in memory, then written together. OverlapError when two of
+    them would touch the same row."""
+    session = sheets[0][0].session
+    numbers = [parsed.number for _, parsed in sheets]
+    if len(set(numbers)) < len(numbers):
+        raise OverlapError("an MI Number twice")
+    table = TABLES["mi_sheets"]
+    query = select(table.c.id, *[table.c[n] for n in SHEET_FIELDS], table.c.number)
+    found = {row.number: row for row in session.execute(query.where(table.c.number.in_(numbers)))}
+    refs = [item.reference for _, parsed in sheets for item in parsed.sessions]
+    announced = [row.id for row in found.values()]
+    write = SessionsWrite(found_sessions(session, refs, "sheet", announced))
+    check_apart(sheets, found, write.found)
+    ids, outcomes = write_sheet_rows(sheets, found)
+    for (writer, parsed), sheet_id, outcome in zip(sheets, ids, outcomes, strict=True):
+        rows = [(sheet_id, s, parsed.delegate_limit, parsed.booking_url) for s in parsed.sessions]
+        write.document(writer, outcome, rows, "sheet", [sheet_id])
+    write.execute(session)
+    return outcomes
+
+
+def check_apart(sheets: Sequence[tuple[Writer, ParsedSheet]], found: Mapping[str, Any],
+                sessions: list[Any]) -> None:  # fmt: skip
+    """OverlapError if a session is named by two of `sheets`, or named by one and announced
+    by another (which would cancel it)."""
+    owner: dict[str, int] = {}
+    for k, (_, parsed) in enumerate(sheets):
+        for item in parsed.sessions:
+            if owner.setdefault(item.reference, k) != k:
+                raise OverlapError(f"session {item.reference} on two sheets")
+    by_id = {found[p.number].id: k for k, (_, p) in enumerate(sheets) if p.number in found}
+    for row in sessions:
+        mine = {owner[row.reference]} if row.reference in owner else set()
+        if row.origin == "sheet" and row.mi_sheet_id in by_id:
+            mine.add(by_id[row.mi_sheet_id])
+        if len(mine) > 1:
+            raise OverlapError(f"session {row.reference} moves between sheets")
+
+
+def write_sheet_rows(
+    sheets: Sequence[tuple[Writer, ParsedSheet]], found: Mapping[str, Any]
+) -> tuple[list[int], list[Outcome]]:
+    """Each sheet's row inserted or updated (new ones in one statement); their ids, in order,
+    and what each did so far."""
+    new: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    outcomes = []
+    for writer, parsed in sheets:
+        row = found.get(parsed.number)
+        outcome = Outcome(f"MI sheet {parsed.number}", "sessions:", "cancelled",
+                          unread=parsed.unread, notes=parsed.notes)  # fmt: skip
+        values = sheet_values(parsed, writer.source)
+        differ = writer.compare("mi_sheet", parsed.number, row, values)
+        if row is None:
+            new.append({"number": parsed.number, **values, "updated_at": writer.now})
+            outcome.subject += " (new)"
+        elif differ:
+            changed.append({"id": row.id, **differ, "updated_at": writer.now})
+            outcome.subject += " (updated)"
+        outcomes.append(outcome)
+    session, table = sheets[0][0].session, TABLES["mi_sheets"]
+    returning = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    made = iter(session.execute(returning, new).scalars().all() if new else [])
+    if changed:
+        session.execute(update(MISheet), changed)
+    ids = [found[p.number].id if p.number in found else next(made) for _, p in sheets]
+    return ids, outcomes
 
 
 SHEET_FIELDS = ("title", "sheet_type", "due_date", "published_at", "contact_name",
@@ -335,37 +400,60 @@ def store_sessions(
 ) -> None:
     """Upsert sessions by reference, then cancel those `origin` had announced and no longer
     does; every change to a session bumps its sequence. A few statements whatever the count."""
-    table, session = TABLES["briefing_sessions"], writer.session
     refs = [item.reference for _, item, _, _ in rows]
-    columns = [table.c[name] for name in (*SESSION_FIELDS, "reference", "sequence")]
+    write = SessionsWrite(found_sessions(writer.session, refs, origin, sheets))
+    write.document(writer, outcome, rows, origin, sheets)
+    write.execute(writer.session)
+
+
+SESSION_COLUMNS = (*SESSION_FIELDS, "reference", "sequence")
+
+
+def found_sessions(session: Session, refs: list[str], origin: str, sheets: list[int]) -> list[Any]:
+    """The sessions named by `refs`, and all that `origin` had announced for `sheets`."""
+    table = TABLES["briefing_sessions"]
+    columns = [table.c[name] for name in SESSION_COLUMNS]
     announced = and_(table.c.mi_sheet_id.in_(sheets), table.c.origin == origin)
     query = select(table.c.id, *columns).where(or_(table.c.reference.in_(refs), announced))
-    found = list(session.execute(query))  # these sessions, and all `origin` had announced
-    wanted = set(refs)
-    existing = {row.reference: row for row in found if row.reference in wanted}
-    new: list[dict[str, Any]] = []
-    changed: list[dict[str, Any]] = []
-    for sheet_id, item, limit, url in rows:
-        values = session_values(sheet_id, item, limit, url, origin)
-        row = existing.get(item.reference)
-        differ = writer.compare("session", item.reference, row, values)
-        if row is None:
-            new.append({"reference": item.reference, **values, "sequence": 0,
-                        "created_at": writer.now, "updated_at": writer.now})  # fmt: skip
-        elif differ:
-            changed.append(changed_session(writer, row, differ))
-        outcome.count(None if row is None else bool(changed) and changed[-1]["id"] == row.id)
-    gone = [row for row in found if row.reference not in existing and row.mi_sheet_id in sheets
-            and row.origin == origin]  # fmt: skip
-    for row in gone:
-        if row.status != SessionStatus.CANCELLED:
-            cancelled = writer.compare("session", row.reference, row, CANCELLED)
-            changed.append(changed_session(writer, row, cancelled))
-            outcome.retired += 1
-    if new:
-        session.execute(insert(table), new)
-    if changed:
-        session.execute(update(BriefingSession), changed)
+    return list(session.execute(query))
+
+
+@dataclass
+class SessionsWrite:
+    """The statements storing sessions make, gathered document by document, run together."""
+
+    found: list[Any]  # the rows read (`found_sessions`) for every document
+    new: list[dict[str, Any]] = field(default_factory=list)
+    changed: list[dict[str, Any]] = field(default_factory=list)
+
+    def document(self, writer: Writer, outcome: Outcome, rows: list[SessionRow], origin: str,
+                 sheets: list[int]) -> None:  # fmt: skip
+        """One document's sessions compared with those stored, its changes recorded."""
+        wanted = {item.reference for _, item, _, _ in rows}
+        existing = {row.reference: row for row in self.found if row.reference in wanted}
+        for sheet_id, item, limit, url in rows:
+            values = session_values(sheet_id, item, limit, url, origin)
+            row = existing.get(item.reference)
+            differ = writer.compare("session", item.reference, row, values)
+            if row is None:
+                self.new.append({"reference": item.reference, **values, "sequence": 0,
+                                 "created_at": writer.now, "updated_at": writer.now})  # fmt: skip
+            elif differ:
+                self.changed.append(changed_session(writer, row, differ))
+            outcome.count(None if row is None else bool(differ))
+        gone = [row for row in self.found if row.reference not in existing
+                and row.mi_sheet_id in sheets and row.origin == origin]  # fmt: skip
+        for row in gone:
+            if row.status != SessionStatus.CANCELLED:
+                cancelled = writer.compare("session", row.reference, row, CANCELLED)
+                self.changed.append(changed_session(writer, row, cancelled))
+                outcome.retired += 1
+
+    def execute(self, session: Session) -> None:
+        if self.new:
+            session.execute(insert(TABLES["briefing_sessions"]), self.new)
+        if self.changed:
+            session.execute(update(BriefingSession), self.changed)
 
 
 def session_values(
