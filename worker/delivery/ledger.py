@@ -81,7 +81,7 @@ def claim(
     """Take the row for this worker, or None when someone else has it or it is done."""
     # Short enough that the header is never folded; unique by row and a random part.
     message_id = f"<digest.{delivery_id}.{secrets.token_hex(6)}@{domain}>"
-    result = session.execute(
+    taken = (
         update(Delivery)
         .where(Delivery.id == delivery_id, claimable(now))  # type: ignore[arg-type]
         .values(
@@ -90,11 +90,10 @@ def claim(
             lease_until=now + timedelta(seconds=lease),
             message_id=func.coalesce(Delivery.message_id, message_id),
         )
-        .execution_options(synchronize_session=False)
+        .returning(Delivery)  # the row as claimed, in the same statement
+        .execution_options(synchronize_session=False, populate_existing=True)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return None
-    return session.get(Delivery, delivery_id, populate_existing=True)
+    return session.scalars(taken).one_or_none()
 
 
 def finish(session: Session, row: Delivery, **values: object) -> bool:
