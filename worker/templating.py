@@ -11,6 +11,7 @@ from datetime import date
 from functools import cache
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 
 from worker.paths import TEMPLATES_DIR
 
@@ -21,9 +22,11 @@ _MONTHS = (
 )  # fmt: skip
 
 
-def long_date(iso: str) -> str:
-    """ "2017-06-01" as "1 June 2017", the way the partnership's documents write dates."""
-    day = date.fromisoformat(iso)
+def long_date(day: str | date) -> str:
+    """ "2017-06-01" (or that date) as "1 June 2017", the way the partnership's documents
+    write dates."""
+    if isinstance(day, str):
+        day = date.fromisoformat(day)
     return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
@@ -54,6 +57,12 @@ def text_environment() -> Environment:
 def render_html(name: str, **context: object) -> str:
     """Render the HTML template `name` (a path under templates/)."""
     return html_environment().get_template(name).render(**context)
+
+
+def render_html_part(name: str, **context: object) -> Markup:
+    """Render the HTML template `name` as a part to put in a page as it is: every value in
+    it was escaped as it was rendered."""
+    return Markup(render_html(name, **context))  # noqa: S704 - escaped by its own rendering
 
 
 def render_text(name: str, **context: object) -> str:

@@ -130,6 +130,7 @@ def plant(client: httpx.Client, token: str) -> None:
     client.cookies.set("csrftoken", token, domain=mine.domain, path=mine.path)
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite: below
 def test_the_same_confirm_twice_at_once_answers_409_and_imports_once(
     app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -158,4 +159,25 @@ def test_the_same_confirm_twice_at_once_answers_409_and_imports_once(
         assert sorted(a.status_code for a in answers) == [303, 409]
         [clash] = [a for a in answers if a.status_code == 409]
         assert "Already imported" in clash.text
+    assert actions(app) == ["1.1", "1.2"]  # once
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_same_confirm_twice_at_once_on_sqlite_imports_once(app: App) -> None:
+    """On SQLite an import takes the database's one write lock before it reads anything
+    (BEGIN IMMEDIATE, worker/importers/batch.py), so the two cannot both look before either
+    stores, as they do on PostgreSQL above: the second waits for the first to commit, then
+    finds the plan stored and changes nothing. Neither fails; the plan is stored once."""
+    with serving(app) as client:
+        sign_in(client, app, MANAGER)
+        preview = upload(client, ("plan.csv", GOOD))
+        answers: list[httpx.Response] = []
+        presses = [threading.Thread(target=lambda: answers.append(confirm(client, preview)))
+                   for _ in range(2)]  # fmt: skip
+        for press in presses:
+            press.start()
+        for press in presses:
+            press.join(60)
+        assert len(answers) == 2
+        assert {a.status_code for a in answers} <= {303, 409}
     assert actions(app) == ["1.1", "1.2"]  # once

@@ -2,17 +2,21 @@
 
 Status comes from what the daily run stored on each obligation: complete (resolved), overdue
 (stage 1 or more), due soon (stage 0), on track (the rest).
+
+The filters' values are parameters of the statements, so the statements of a view of
+everyone's items are built once per process for each shape of filters (`Statements`), and
+a page's rows come back as plain tuples (`Line`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, func, literal, select
 from sqlalchemy.orm import Session
 
 from worker.models import (
@@ -84,19 +88,31 @@ class Filters:
         return urlencode(values)
 
     def conditions(self) -> list[ColumnElement[bool]]:
+        """The filters set, as SQL whose values are the parameters `values` gives."""
         found: list[ColumnElement[bool]] = []
         if self.source:
-            found.append(source_column == self.source)
+            found.append(source_column == bindparam("source"))
         if self.theme:
-            found.append(theme_column == self.theme)
+            found.append(theme_column == bindparam("theme"))
         if self.agency:
-            led = select(Agency.id).where(Agency.name == self.agency).scalar_subquery()
-            found.append(Obligation.agency_id == led)  # names are unique
+            named = Agency.name == bindparam("agency")  # names are unique
+            found.append(Obligation.agency_id == select(Agency.id).where(named).scalar_subquery())
         if self.stage is not None:
-            found.append(Obligation.stage == self.stage)
+            found.append(Obligation.stage == bindparam("stage"))
         if self.status:
             found.append(status_is(self.status))
         return found
+
+    def values(self) -> dict[str, Any]:
+        """The parameters of `conditions`."""
+        given = {"source": self.source, "theme": self.theme, "agency": self.agency}
+        stage = {} if self.stage is None else {"stage": self.stage}
+        return {**{k: v for k, v in given.items() if v}, **stage}
+
+    def shape(self) -> tuple[Hashable, ...]:
+        """What decides the statements (not the values): equal shapes, the same SQL."""
+        return (bool(self.source), bool(self.theme), bool(self.agency), self.stage is not None,
+                self.status, self.sort)  # fmt: skip
 
 
 def status_is(status: str) -> ColumnElement[bool]:
@@ -116,9 +132,8 @@ def page_number(query: Mapping[str, str]) -> int:
     return max(1, int(page)) if page.isdigit() and len(page) < 7 else 1
 
 
-@dataclass(frozen=True)
-class Line:
-    """One item as a row of the list."""
+class Line(NamedTuple):
+    """One item as a row of the list: a plain tuple."""
 
     id: int
     ref: str
@@ -152,15 +167,52 @@ def lines(
 ) -> tuple[list[Line], int]:
     """One page of the filtered items (all of them when `limit` is None), and how many;
     `also` narrows them further."""
-    where = [*filters.conditions(), *([scope] if scope is not None else []), *also]
-    total = session.scalar(narrowed(select(func.count(Obligation.id)), filters, where)) or 0
-    if limit is None:
-        query = joined(columns()).where(*where)
-    else:  # the page's items found first, from the items alone where it can; then their rows
-        page = narrowed(select(Obligation.id), filters, where).order_by(*ordering(filters.sort))
-        chosen = page.limit(limit).offset((filters.page - 1) * limit).scalar_subquery()
-        query = joined(columns()).where(Obligation.id.in_(chosen))
-    return [line(r) for r in session.execute(query.order_by(*ordering(filters.sort)))], total
+    narrower = [*([scope] if scope is not None else []), *also]
+    made = Statements.of(filters, narrower, limited=limit is not None)
+    values = filters.values()
+    if limit is not None:
+        values |= {"limit": limit, "offset": (filters.page - 1) * limit}
+    connection = session.connection()  # plain rows, without the ORM's work for each
+    total = connection.scalar(made.total, values) or 0
+    return [line(r) for r in connection.execute(made.rows, values)], total
+
+
+@dataclass(frozen=True)
+class Statements:
+    """A view's two statements: how many items, and their rows (a page's, or all)."""
+
+    total: Select[Any]
+    rows: Select[Any]
+
+    @classmethod
+    def of(cls, filters: Filters, narrower: Sequence[ColumnElement[bool]], *, limited: bool
+           ) -> Statements:  # fmt: skip
+        """Built for `filters`, or, with nothing narrower (everyone's items), this process's
+        of the same shape."""
+        if narrower:
+            return cls.built(filters, narrower, limited)
+        key = (filters.shape(), limited)
+        made = EVERYONES.get(key)
+        if made is None:
+            made = EVERYONES[key] = cls.built(filters, (), limited)
+        return made
+
+    @classmethod
+    def built(cls, filters: Filters, narrower: Sequence[ColumnElement[bool]], limited: bool
+              ) -> Statements:  # fmt: skip
+        where = [*filters.conditions(), *narrower]
+        total = narrowed(select(func.count(Obligation.id)), filters, where)
+        ordered = ordering(filters.sort)
+        if not limited:
+            return cls(total, joined(columns()).where(*where).order_by(*ordered))
+        # The page's items found first, from the items alone where it can; then their rows.
+        page = narrowed(select(Obligation.id), filters, where).order_by(*ordered)
+        chosen = page.limit(bindparam("limit")).offset(bindparam("offset")).scalar_subquery()
+        return cls(total, joined(columns()).where(Obligation.id.in_(chosen)).order_by(*ordered))
+
+
+# The statements of views of everyone's items, by shape: at most a few hundred.
+EVERYONES: dict[tuple[Hashable, ...], Statements] = {}
 
 
 def narrowed(query: Select[Any], filters: Filters, where: Sequence[ColumnElement[bool]]

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from worker.console.items import (
@@ -207,6 +208,12 @@ def revision(session: Session) -> tuple[Any, ...]:
     """A mark that moves when an item is added, an event or stage change is recorded, a run
     or sync is made, a delivery is made or fails, or an item cannot be assessed: the newest
     id of each, and three counts (small reads: the runs are one row a day)."""
+    return tuple(session.execute(revision_query()).one())
+
+
+@cache
+def revision_query() -> Select[Any]:
+    """`revision`'s one statement, built once: it is asked on every overview and items page."""
     newest = [select(func.max(m.id)).scalar_subquery()
               for m in (Obligation, ObligationEvent, StageChange, DailyRun, DocumentSync,
                         Delivery)]  # fmt: skip
@@ -215,4 +222,4 @@ def revision(session: Session) -> tuple[Any, ...]:
     unassessed = select(func.count()).where(Obligation.problem_since.is_not(None))
     assessed = select(func.sum(DailyRun.assessed))  # grows with every run that looked
     marks = [*newest, *(q.scalar_subquery() for q in (failed, unassessed, assessed))]
-    return tuple(session.execute(select(*marks)).one())
+    return select(*marks)

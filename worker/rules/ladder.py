@@ -122,6 +122,10 @@ class Ladder:
             return "Not yet due"
         return self.due_soon_name if stage == 0 else self.stages[stage - 1].name
 
+    def stage_names(self) -> dict[int, str]:
+        """`stage_name` of every stage from -1 to the top, looked up rather than called."""
+        return {stage: self.stage_name(stage) for stage in range(-1, self.top + 1)}
+
     def roles_for(self, stage: int) -> tuple[str, ...]:
         """Everyone told at `stage`: its own roles and those of every earlier stage."""
         if stage < 0:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from time import monotonic
 
+from markupsafe import Markup
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -40,7 +41,7 @@ from worker.console.items import (
     lines,
 )
 from worker.console.kept import Kept
-from worker.console.overview import Overview, overview, revision
+from worker.console.overview import overview, revision
 from worker.console.people import REASSIGN, Person
 from worker.delivery import ledger as delivery
 from worker.feeds.agency import issue_token, revoke
@@ -51,8 +52,9 @@ from worker.obligations import EventRefusedError, officer_stage, stream
 from worker.reports.csv_files import csv_text
 from worker.rules.ladder import Ladder
 from worker.signin import sessions
-from worker.web.context import Web, page, problem, web_of
-from worker.web.guard import RefusedError, Visitor, forbidden, form_of, visiting
+from worker.templating import render_html_part
+from worker.web.context import Web, page, problem, reading, web_of
+from worker.web.guard import RefusedError, Visitor, forbidden, form_of, visiting, visitor
 
 
 def ladder_of(web: Web) -> Ladder:
@@ -60,19 +62,21 @@ def ladder_of(web: Web) -> Ladder:
 
 
 async def home(request: Request) -> Response:
-    who = await visiting(request)
-    if who.person.sees_everything:
-        return await run_in_threadpool(overview_page, web_of(request), who)
-    return await run_in_threadpool(mine_page, web_of(request), who)
+    return await run_in_threadpool(home_page, web_of(request), request)
+
+
+def home_page(web: Web, request: Request) -> Response:
+    """Who is there and their page, in one trip to a worker thread (as `items_view`)."""
+    who = visitor(web, request)
+    return overview_page(web, who) if who.person.sees_everything else mine_page(web, who)
 
 
 def overview_page(web: Web, who: Visitor) -> Response:
     ladder, today = ladder_of(web), web.app.today()
-    kept = figures(web, today, ladder.top)
-    (found, chart), at = kept.value, kept.at
-    as_of = web.app.now() - timedelta(seconds=monotonic() - at)
-    return page("console/overview.html", who=who, found=found, chart=chart,
-                ladder=ladder, statuses=STATUSES, today=today, as_of=clock(web, as_of))  # fmt: skip
+    kept = figures(web, today, ladder)
+    as_of = web.app.now() - timedelta(seconds=monotonic() - kept.at)
+    return page("console/overview.html", who=who, figures=kept.value, today=today,
+                as_of=clock(web, as_of))  # fmt: skip
 
 
 def clock(web: Web, moment: datetime) -> str:
@@ -80,15 +84,18 @@ def clock(web: Web, moment: datetime) -> str:
     return moment.astimezone(web.app.timezone).strftime("%H:%M")
 
 
-def figures(web: Web, today: date, top: int) -> Kept[tuple[Overview, str]]:
-    """The overview's figures and chart: this process's last ones while fresh, else anew."""
+def figures(web: Web, today: date, ladder: Ladder) -> Kept[Markup]:
+    """The overview's figures, chart and lists, as HTML: this process's last ones while
+    fresh, else worked out and rendered anew (the same for everyone who sees them)."""
 
-    def work_out() -> tuple[Overview, str]:
-        found = overview(session, web.app.directory(), today, top, web.app.timezone)
-        return found, status_chart(found.themes, "Items by theme and status")
+    def work_out() -> Markup:
+        found = overview(session, web.app.directory(), today, ladder.top, web.app.timezone)
+        chart = status_chart(found.themes, "Items by theme and status")
+        return render_html_part("web/console/overview_figures.html", found=found, chart=chart,
+                                ladder=ladder, statuses=STATUSES)  # fmt: skip
 
-    with web.app.sessions() as session:
-        key = (today, top, web.app.config.fingerprint(), *revision(session))
+    with reading(web.app) as session:
+        key = (today, ladder.top, web.app.config.fingerprint(), *revision(session))
         return web.overview.get(key, work_out)
 
 
@@ -101,7 +108,7 @@ async def mine(request: Request) -> Response:
 def mine_page(web: Web, who: Visitor, saved: bool = False) -> Response:
     ladder = ladder_of(web)
     open_ = Obligation.resolved_on.is_(None)
-    with web.app.sessions() as session:
+    with reading(web.app) as session:
         scope = who.person.told(officer_stage(session, ladder))
         found, total = lines(session, scope, Filters(), limit=200, also=[open_])
         daily = wants_daily(session, who.person.email)
@@ -127,14 +134,17 @@ async def preference(request: Request) -> Response:
 
 
 async def items(request: Request) -> Response:
-    who = await visiting(request)
-    filters = Filters.of(dict(request.query_params))
-    return await run_in_threadpool(items_page, web_of(request), who, filters)
+    return await run_in_threadpool(items_view, web_of(request), request)
+
+
+def items_view(web: Web, request: Request) -> Response:
+    who = visitor(web, request)
+    return items_page(web, who, Filters.of(dict(request.query_params)))
 
 
 def items_page(web: Web, who: Visitor, filters: Filters) -> Response:
     ladder = ladder_of(web)
-    with web.app.sessions() as session:
+    with reading(web.app) as session:
         scope = who.person.visible()
         found, total = lines(session, scope, filters)
         offered = offered_to(web, session, scope)
@@ -159,7 +169,7 @@ async def items_csv(request: Request) -> Response:
 
     def build() -> str:
         ladder = ladder_of(web)
-        with web.app.sessions() as session:
+        with reading(web.app) as session:
             found, _ = lines(session, who.person.visible(), filters, limit=None)
         return csv_text(CSV_HEADER, csv_rows(found, ladder.stage_name))
 

@@ -2,7 +2,10 @@
 
 * The session cookie (`console`) holds a random token, `HttpOnly`, `SameSite=Lax`, scoped to
   /console, `Secure` when the service is on https. The session behind it lives in the
-  database (worker/signin/sessions.py), so it can be ended from anywhere.
+  database (worker/signin/sessions.py), so it can be ended from anywhere. A GET may be
+  answered from the process's memory of it for a few seconds, a POST never: an ended session
+  is refused at once by the process that ended it, within `RECHECK_SECONDS` by the others
+  (worker/signin/seen.py).
 * CSRF: every console form carries the token of asgi-csrf (a signed double-submit cookie,
   the library Datasette uses); a POST without it, or with another, is refused before any
   handler runs. Every change is a POST; no GET changes anything. Each session is given a
@@ -39,7 +42,7 @@ from worker.db import transaction
 from worker.importers.text import MAX_BYTES
 from worker.mail.links import SigningKeyError, signing_key
 from worker.settings import Settings
-from worker.signin.sessions import Client, Lifetimes, current, end_all, forms_match
+from worker.signin.sessions import Client, Lifetimes, checked, end_all, forms_match
 from worker.tokens import new_token
 from worker.web.context import Web, problem, web_of
 
@@ -53,6 +56,7 @@ BACK_SECONDS = 3600
 FORM_LIMIT = 32 * 1024
 UPLOADS = frozenset({"/console/imports/preview"})  # multipart forms: see `upload_form`
 MAX_UPLOADS = 10  # documents in one upload, each at most MAX_BYTES
+READS = frozenset({"GET", "HEAD"})  # the methods a remembered session may answer
 LARGER_FORMS = {
     "/console/directory/edit": 512 * 1024,  # a directory of 400 schools and more
     "/console/imports/preview": MAX_UPLOADS * (MAX_BYTES + 64 * 1024),  # and their headers
@@ -97,21 +101,18 @@ def visitor(web: Web, request: Request) -> Visitor:
     """The signed-in person of this request; RefusedError (to the sign-in page) if none."""
     token = request.cookies.get(COOKIE, "")
     app, now = web.app, web.app.now()
-    person = None
-    with transaction(app.sessions) as session:  # an ending is kept, so no raising inside
-        row = current(session, token, now, Lifetimes.of(app.settings))
-        if row is not None:
-            session_id, person = row.id, person_of(app.directory(), row.email, app.today())
-            forms = forms_match(row, csrf_of(request))
-            if person is None:
-                end_all(session, row.email, now, "removed from the directory")
-    if row is None:
+    live = checked(app.sessions, token, now, Lifetimes.of(app.settings),
+                   recall=request.method in READS)  # fmt: skip
+    if live is None:
         raise RefusedError(to_sign_in("expired" if token else "", request, app.settings))
+    person = person_of(app.directory(), live.email, app.today())
     if person is None:
+        with transaction(app.sessions) as session:
+            end_all(session, live.email, now, "removed from the directory")
         raise RefusedError(to_sign_in("removed"))
-    if request.method == "POST" and not forms:  # a token from another browser's session
-        raise RefusedError(not_accepted())
-    return Visitor(person, session_id, csrf_of(request), client_of(request))
+    if request.method == "POST" and not forms_match(live, csrf_of(request)):
+        raise RefusedError(not_accepted())  # a token from another browser's session
+    return Visitor(person, live.id, csrf_of(request), client_of(request))
 
 
 def to_sign_in(why: str, request: Request | None = None, settings: Settings | None = None
