@@ -149,17 +149,22 @@ def test_the_same_confirm_twice_at_once_answers_409_and_imports_once(
         sign_in(client, app, MANAGER)
         preview = upload(client, ("plan.csv", GOOD))
         monkeypatch.setattr(store, "find_plan", together)  # the confirms, not the preview
-        answers: list[httpx.Response] = []
-        presses = [threading.Thread(target=lambda: answers.append(confirm(client, preview)))
-                   for _ in range(2)]  # fmt: skip
-        for press in presses:
-            press.start()
-        for press in presses:
-            press.join(60)
+        answers = confirm_twice_at_once(client, preview)
         assert sorted(a.status_code for a in answers) == [303, 409]
         [clash] = [a for a in answers if a.status_code == 409]
         assert "Already imported" in clash.text
     assert actions(app) == ["1.1", "1.2"]  # once
+
+
+def confirm_twice_at_once(client: httpx.Client, preview: httpx.Response) -> list[httpx.Response]:
+    answers: list[httpx.Response] = []
+    presses = [threading.Thread(target=lambda: answers.append(confirm(client, preview)))
+               for _ in range(2)]  # fmt: skip
+    for press in presses:
+        press.start()
+    for press in presses:
+        press.join(60)
+    return answers
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -171,13 +176,7 @@ def test_the_same_confirm_twice_at_once_on_sqlite_imports_once(app: App) -> None
     with serving(app) as client:
         sign_in(client, app, MANAGER)
         preview = upload(client, ("plan.csv", GOOD))
-        answers: list[httpx.Response] = []
-        presses = [threading.Thread(target=lambda: answers.append(confirm(client, preview)))
-                   for _ in range(2)]  # fmt: skip
-        for press in presses:
-            press.start()
-        for press in presses:
-            press.join(60)
+        answers = confirm_twice_at_once(client, preview)
         assert len(answers) == 2
         assert {a.status_code for a in answers} <= {303, 409}
     assert actions(app) == ["1.1", "1.2"]  # once
