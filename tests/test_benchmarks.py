@@ -42,7 +42,8 @@ def test_small_scale_run_reports_every_figure_with_its_floor(tmp_path: Path) -> 
         else:
             assert extra["assessed"] >= extra["obligations"] * 0.9  # every live item
     digests = [f for f in figures if f["bench"] == "B2"]
-    assert len(digests) == 2
+    assert len(digests) == 3  # the two concurrencies, then the first again DKIM-signed
+    assert [f["what"].endswith("DKIM-signed") for f in digests] == [False, False, True]
     assert all(f["extra"]["digests"] > 0 for f in digests)
     feeds = [f for f in figures if f["bench"] == "B3"]
     assert all(f["extra"]["app_304"] == 304 for f in feeds)
