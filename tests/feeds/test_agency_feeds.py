@@ -79,7 +79,7 @@ def test_rotating_a_token_stops_the_old_address_at_once(app: App) -> None:
     assert (gone.status_code, works.status_code, guessed.status_code) == (404, 200, 404)
     assert gone.text == guessed.text  # an old token and a guess look the same
     assert works.headers["cache-control"].startswith("private")
-    assert works.headers["referrer-policy"] == "no-referrer"
+    assert works.headers["referrer-policy"] == "same-origin"
     code, listed = cli("feeds", "list")
     assert code == 0
     assert "1 of 8 agencies have a deadline calendar" in listed

@@ -101,7 +101,7 @@ def test_every_feed_property_clients_need(app: App, tmp_path: Path, earlier: dat
     assert "Book: https://www.training.example.org" in description
     assert "Delegate limit: 2 places per school/establishment" in description
     assert response.headers["content-type"] == "text/calendar; charset=utf-8"
-    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["referrer-policy"] == "same-origin"
     assert "max-age" in response.headers["cache-control"]
     assert "content-encoding" not in response.headers  # asked for gzip: never compressed
     assert response.headers["etag"].startswith('"')  # strong, not W/"…"
@@ -243,7 +243,7 @@ def test_home_page_lists_the_public_feeds(app: App, tmp_path: Path, earlier: dat
         public.close()
     assert page.status_code == 200
     assert page.headers["content-type"] == "text/html; charset=utf-8"
-    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["referrer-policy"] == "same-origin"
     html = page.text
     for address in (
         "https://calendars.example.org/feeds/sessions.ics",
@@ -367,7 +367,7 @@ def test_an_unexpected_error_gets_a_plain_page(app: App, monkeypatch: pytest.Mon
     assert "<h1>Something went wrong</h1>" in response.text
     assert "secret detail" not in response.text
     assert "Traceback" not in response.text
-    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["referrer-policy"] == "same-origin"
 
 
 def test_an_unchanged_feed_is_not_written_again_and_a_change_rewrites_it(

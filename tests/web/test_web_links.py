@@ -106,7 +106,7 @@ def test_get_shows_a_confirmation_page_and_changes_nothing(app: App) -> None:
     assert "<h1>Mark complete:" in complete
     assert pages[0].headers["cache-control"] == "no-store"
     assert pages[0].headers["x-frame-options"] == "DENY"
-    assert pages[0].headers["referrer-policy"] == "no-referrer"
+    assert pages[0].headers["referrer-policy"] == "same-origin"
     assert state(app) == before
 
 

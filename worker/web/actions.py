@@ -5,7 +5,7 @@ link previews fetch every address in a message. Only the POST from that form act
 
 * the signed token in the address is checked first, before a byte of the form is read, and
   a body over 32 KB is refused;
-* a cross-site POST is refused (`Sec-Fetch-Site`, `Origin`), and the form must carry the
+* a cross-site POST is refused (`Sec-Fetch-Site`, else `Origin`), and the form must carry the
   form token that only the confirmation page holds, bound to the link's nonce, so a bare
   POST of the address does nothing;
 * the link acts only while its recipient is still told about the item under the directory
@@ -210,11 +210,22 @@ def record(web: Web, session: Session, target: Target, note: str, client: Client
 
 
 def same_site(request: Request, public_base_url: str) -> None:
-    """Refuse a POST another site made a browser send (the browser says so in its headers)."""
+    """Refuse a POST another site made a browser send, by what the browser says of it.
+
+    `Sec-Fetch-Site` decides where a browser sends it (every current one does): only
+    `same-origin` (this page's own button) or `none` (typed, bookmarked) may act. A browser
+    without it names the origin instead, and another site's is refused; `Origin: null` (an
+    older browser honouring a no-referrer policy) is left to the page's form token, bound to
+    the link's nonce, which no other site can hold.
+    """
     fetched_from = request.headers.get("sec-fetch-site")
-    origin = request.headers.get("origin")
-    ours = {origin_of(public_base_url), origin_of(str(request.base_url))}
-    if fetched_from not in (None, "same-origin", "none") or (origin and origin not in ours):
+    origin = request.headers.get("origin", "").strip().lower()
+    ours = {origin_of(public_base_url), origin_of(str(request.base_url)), "null", ""}
+    if fetched_from is not None:
+        elsewhere = fetched_from.strip().lower() not in ("same-origin", "none")
+    else:
+        elsewhere = origin not in ours
+    if elsewhere:
         raise RefusedError(
             problem(
                 403,
@@ -227,7 +238,7 @@ def same_site(request: Request, public_base_url: str) -> None:
 
 def origin_of(url: str) -> str:
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 async def small_form(request: Request) -> dict[str, str]:

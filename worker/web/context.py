@@ -23,7 +23,7 @@ from worker.mail.links import Links
 from worker.signin.oidc import Organisations
 from worker.templating import render_html
 from worker.web.assets import stylesheet_url
-from worker.web.http import security_headers
+from worker.web.http import SECURITY_HEADERS
 
 
 @dataclass
@@ -81,7 +81,7 @@ def page(template: str, status: int = 200, **context: object) -> HTMLResponse:
     response = HTMLResponse(html, status_code=status)
     response.headers["cache-control"] = "no-store"
     # Also set here, not only by the middleware: the 500 page is sent from outside it.
-    response.headers.update(security_headers(template.startswith("console/")))
+    response.headers.update(SECURITY_HEADERS)
     return response
 
 

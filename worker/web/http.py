@@ -34,8 +34,10 @@ PRIVATE_CACHE = "private, max-age=300, no-transform"
 CHUNK = 1 << 18  # bytes of a kept feed read and sent at a time
 
 SECURITY_HEADERS = {
-    # A token in the address must not leak to another site through the Referer header.
-    "referrer-policy": "no-referrer",
+    # A token in the address must not leak to another site through the Referer header, and a
+    # page's own form must name its origin: with `no-referrer` a browser posts `Origin: null`.
+    # `same-origin` sends a Referer to this site only (the access log never writes it).
+    "referrer-policy": "same-origin",
     "x-content-type-options": "nosniff",
     # The confirmation pages must not be framed (clickjacking the Mark complete button).
     "x-frame-options": "DENY",
@@ -45,16 +47,6 @@ SECURITY_HEADERS = {
         "frame-ancestors 'none'; base-uri 'none'"
     ),
 }
-
-# The console's own forms must name their origin (with no-referrer a browser sends
-# `Origin: null`, which the console refuses): its pages send a Referer to this site only.
-CONSOLE_SECURITY_HEADERS = {**SECURITY_HEADERS, "referrer-policy": "same-origin"}
-
-
-def security_headers(console: bool) -> dict[str, str]:
-    """The security headers of a response: the console's, or everything else's."""
-    return CONSOLE_SECURITY_HEADERS if console else SECURITY_HEADERS
-
 
 # A path segment or query value shaped like a token (agency feed tokens are 43 characters,
 # link tokens far longer): long runs of the URL-safe alphabet. Real words in our addresses
@@ -158,8 +150,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
-        wanted = security_headers(str(scope["path"]).startswith("/console")).items()
-        raw = [(name.encode(), value.encode()) for name, value in wanted]
+        raw = [(name.encode(), value.encode()) for name, value in SECURITY_HEADERS.items()]
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
