@@ -34,6 +34,9 @@ COMPLETE, OVERDUE, DUE_SOON, ON_TRACK = "complete", "overdue", "due soon", "on t
 STATUSES = (OVERDUE, DUE_SOON, ON_TRACK, COMPLETE)
 MI_SHEETS = "MI sheets"
 SORTS = {"worst": "Worst first", "target": "Target date", "ref": "Reference"}
+# The Agency filter's value for the open items no agency in the directory answers to (the
+# overview's Unassigned list); the parentheses keep it apart from an agency's name.
+UNASSIGNED = "(unassigned)"
 PAGE_SIZE = 50
 
 status_column = case(
@@ -94,7 +97,9 @@ class Filters:
             found.append(source_column == bindparam("source"))
         if self.theme:
             found.append(theme_column == bindparam("theme"))
-        if self.agency:
+        if self.agency == UNASSIGNED:
+            found.append(and_(Obligation.kind == "unassigned", Obligation.resolved_on.is_(None)))
+        elif self.agency:
             named = Agency.name == bindparam("agency")  # names are unique
             found.append(Obligation.agency_id == select(Agency.id).where(named).scalar_subquery())
         if self.stage is not None:
@@ -105,13 +110,15 @@ class Filters:
 
     def values(self) -> dict[str, Any]:
         """The parameters of `conditions`."""
-        given = {"source": self.source, "theme": self.theme, "agency": self.agency}
+        agency = "" if self.agency == UNASSIGNED else self.agency
+        given = {"source": self.source, "theme": self.theme, "agency": agency}
         stage = {} if self.stage is None else {"stage": self.stage}
         return {**{k: v for k, v in given.items() if v}, **stage}
 
     def shape(self) -> tuple[Hashable, ...]:
         """What decides the statements (not the values): equal shapes, the same SQL."""
-        return (bool(self.source), bool(self.theme), bool(self.agency), self.stage is not None,
+        agency = "unassigned" if self.agency == UNASSIGNED else bool(self.agency)
+        return (bool(self.source), bool(self.theme), agency, self.stage is not None,
                 self.status, self.sort)  # fmt: skip
 
 

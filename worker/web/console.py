@@ -34,6 +34,7 @@ from worker.console.items import (
     PAGE_SIZE,
     SORTS,
     STATUSES,
+    UNASSIGNED,
     Choices,
     Filters,
     choices,
@@ -151,7 +152,7 @@ def items_page(web: Web, who: Visitor, filters: Filters) -> Response:
     pages = max(1, -(-total // PAGE_SIZE))
     return page("console/items.html", who=who, lines=found, total=total, filters=filters,
                 choices=offered, ladder=ladder, statuses=STATUSES, sorts=SORTS, pages=pages,
-                page_size=PAGE_SIZE)  # fmt: skip
+                page_size=PAGE_SIZE, unassigned=UNASSIGNED)  # fmt: skip
 
 
 def offered_to(web: Web, session: Session, scope: ColumnElement[bool] | None) -> Choices:
