@@ -394,6 +394,9 @@ class Obligation(Base):
         ForeignKey("recommendations.id"), index=True
     )
     lead_name: Mapped[str | None] = mapped_column(String(200))
+    # Which of its action's leads this is, as the document writes it ("DCS"): the item's
+    # identity within the action, whichever agency the directory says that lead is.
+    document_lead: Mapped[str | None] = mapped_column(String(200))
     target_date: Mapped[date | None]
     stage: Mapped[int] = mapped_column(default=-1)
     # The escalation ladder copied when the obligation entered stage 1 (JSON), so later

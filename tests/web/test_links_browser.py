@@ -86,7 +86,7 @@ def another_site(html: str) -> Iterator[str]:
     browser) serving one page."""
 
     class Page(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             body = html.encode()
             self.send_response(200)
             self.send_header("content-type", "text/html; charset=utf-8")
@@ -117,7 +117,7 @@ def test_a_form_on_another_site_is_refused_in_chromium(app: App, browser: Browse
         forged = (
             f'<!DOCTYPE html><title>Win a prize</title><form method="post" action="{target}">'
             f'<input type="hidden" name="form_token" value="{token}">'
-            '<button>Claim</button></form>'
+            "<button>Claim</button></form>"
         )
         with another_site(forged) as elsewhere:
             page = new_page(browser, elsewhere)

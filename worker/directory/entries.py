@@ -218,10 +218,21 @@ def find_agency(session: Session, name: str) -> Agency | None:
 
 def sync_directory(session: Session, directory: Directory) -> None:
     """Make the database's agencies, contacts and establishments match the directory."""
+    release_aliases(session, directory)
     agencies = {entry.name: sync_agency(session, entry) for entry in directory.agencies}
     sync_contacts(session, people(directory, agencies))
     sync_establishments(session, directory)
     resolve_leads(session)
+
+
+def release_aliases(session: Session, directory: Directory) -> None:
+    """Every alias an agency no longer has, let go first: an agency renamed to one of its
+    aliases, or an alias moved to another agency, is then free for the agency that now has it."""
+    wanted = {e.name: {fold(a) for a in [e.name, *e.aliases]} for e in directory.agencies}
+    for agency in session.scalars(select(Agency)):
+        keep = wanted.get(agency.name, set())
+        agency.aliases = [a for a in agency.aliases if a.alias in keep]
+    session.flush()
 
 
 def sync_agency(session: Session, entry: AgencyEntry) -> Agency:

@@ -1,6 +1,10 @@
 """Which obligations the imported documents create, kept in step with each import.
 
-* A dated CAP action: one obligation per lead agency ("Health/NSCB" escalates in both).
+* A dated CAP action: one obligation per lead agency ("Health/NSCB" escalates in both). Its
+  identity is the lead as the document writes it ("DCS"): the directory says which agency
+  that is, and a directory change (an alias, a renamed agency, a moved contact) changes only
+  the obligation's agency, never whether it exists, its stage or its history; an agency given
+  by hand (reassigned) stays.
 * An Ongoing action: its progress must be updated every `ongoing_review_weeks`; the review
   date is the obligation's target, and a progress update moves it on.
 * An MI sheet with a To Be Completed By date: one obligation per establishment in the group
@@ -11,8 +15,8 @@
   business manager's, due `recommendation_action_days` working days after its import.
 
 Documents drive the events they imply: a target date changed in a re-imported document is a
-revised target, "Complete" progress completes, an action withdrawn or an establishment no
-longer in the audience ends the obligation.
+revised target, "Complete" progress completes, an action withdrawn or a lead removed from it, or an
+establishment no longer in the audience, ends the obligation.
 """
 
 from __future__ import annotations
@@ -27,10 +31,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Executable, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from worker.directory.names import fold
 from worker.models import (
     Action,
     ActionLead,
     ActionStatus,
+    Agency,
     Change,
     DocumentSync,
     EstablishmentGroup,
@@ -56,6 +62,7 @@ class Spec:
     agency_id: int | None = None
     establishment_id: int | None = None
     lead_name: str | None = None
+    document_lead: str | None = None
     complete: bool = False
     recommendation_id: int | None = None
     why_complete: str = "progress recorded as complete in the documents"
@@ -69,12 +76,22 @@ def action_specs(session: Session, rules: Rules, tz: ZoneInfo) -> Iterator[Spec]
         kind = "action" if action.target_date else "ongoing_review"
         done = action.status is ActionStatus.COMPLETE
         for lead in action.leads:
-            if lead.agency_id is None:
-                key = f"action:{action.id}:lead:{lead.position}"
-                yield Spec(key, "unassigned", target, action.id, lead_name=lead.name, complete=done)
-            else:
-                key = f"action:{action.id}:agency:{lead.agency_id}"
-                yield Spec(key, kind, target, action.id, agency_id=lead.agency_id, complete=done)
+            named = hashlib.sha256(fold(lead.name).encode()).hexdigest()[:12]
+            key = f"action:{action.id}:lead:{named}"
+            unassigned = lead.agency_id is None
+            yield Spec(
+                key, "unassigned" if unassigned else kind, target, action.id,
+                agency_id=lead.agency_id, lead_name=lead.name if unassigned else None,
+                document_lead=lead.name, complete=done,
+            )  # fmt: skip
+
+
+def identity(action_id: int | None, document_lead: str | None, key: str) -> str:
+    """What makes an obligation the same one from one sync to the next: an action's lead as
+    the document writes it, whichever agency it resolves to; otherwise its key."""
+    if action_id is not None and document_lead is not None:
+        return f"action:{action_id}:{fold(document_lead)}"
+    return key
 
 
 def review_date(session: Session, action: Action, rules: Rules, tz: ZoneInfo) -> date:
@@ -175,17 +192,23 @@ def sync_obligations(session: Session, rules: Rules, tz: ZoneInfo, today: date) 
     """Create, retarget, complete and end obligations to match the documents."""
     every = [*action_specs(session, rules, tz), *sheet_specs(session, rules),
              *recommendation_specs(session, rules, tz)]  # fmt: skip
-    specs = {s.key: s for s in every}
+    specs: dict[str, Spec] = {}
+    for spec in every:  # a lead written twice in one action is one obligation
+        specs.setdefault(identity(spec.action_id, spec.document_lead, spec.key), spec)
     query = select(Obligation).options(selectinload(Obligation.events))
-    existing = {o.key: o for o in session.scalars(query)}
-    for key, spec in specs.items():
-        row = existing.get(key)
-        if row is None and not spec.complete:
+    existing: dict[str, Obligation] = {}
+    for row in session.scalars(query.order_by(Obligation.id)):  # the open one of any twins
+        same = identity(row.action_id, row.document_lead, row.key)
+        if same not in existing or completed(existing[same]):
+            existing[same] = row
+    for same, spec in specs.items():
+        found = existing.get(same)
+        if found is None and not spec.complete:
             session.add(new_obligation(spec))
-        elif row is not None:
-            follow(row, spec, today)
-    for key, row in existing.items():
-        if key not in specs and row.resolved_on is None and not completed(row):
+        elif found is not None:
+            follow(session, found, spec, today)
+    for same, row in existing.items():
+        if same not in specs and row.resolved_on is None and not completed(row):
             record_event(row, "completed", today, DOCUMENT, ended_because(row))
 
 
@@ -207,13 +230,16 @@ def new_obligation(spec: Spec) -> Obligation:
         agency_id=spec.agency_id,
         establishment_id=spec.establishment_id,
         lead_name=spec.lead_name,
+        document_lead=spec.document_lead,
         recommendation_id=spec.recommendation_id,
         stage=-1,
     )
 
 
-def follow(row: Obligation, spec: Spec, today: date) -> None:
-    """Turn what changed in the documents into events on an existing obligation."""
+def follow(session: Session, row: Obligation, spec: Spec, today: date) -> None:
+    """Turn what changed in the documents into events on an existing obligation, and follow
+    the directory's answer to which agency its lead is."""
+    follow_lead(session, row, spec)
     if spec.target != row.target_date and spec.target is not None:
         why = "progress updated" if spec.kind == "ongoing_review" else "target date changed"
         note = f"{why} in the documents"
@@ -223,6 +249,21 @@ def follow(row: Obligation, spec: Spec, today: date) -> None:
         record_event(row, "completed", today, DOCUMENT, spec.why_complete)
     elif not spec.complete and completed(row) and by_the_documents(last_event(row)):
         record_event(row, "reopened", today, DOCUMENT, "no longer complete in the documents")
+
+
+def follow_lead(session: Session, row: Obligation, spec: Spec) -> None:
+    """The agency the directory now says the lead is, unless one was given by hand: no event,
+    since nothing happened to the item; its people are told from the next assessment on."""
+    row.document_lead = spec.document_lead
+    if spec.action_id is None or any(e.kind == "reassigned" for e in row.events):
+        return
+    if (row.agency_id, row.lead_name) == (spec.agency_id, spec.lead_name):
+        return
+    row.agency = session.get(Agency, spec.agency_id) if spec.agency_id is not None else None
+    row.lead_name = spec.lead_name
+    if (row.kind == "unassigned") != (spec.kind == "unassigned"):
+        row.kind = spec.kind
+    row.pending = True
 
 
 def by_the_documents(event: ObligationEvent | None) -> bool:
