@@ -55,6 +55,7 @@ from worker.models import (
     ObligationEvent,
 )
 from worker.obligations import record, record_event, sync_obligations
+from worker.rules.ladder import Rules
 from worker.web import console as console_pages
 from worker.web.guard import set_session_cookie, way_back
 
@@ -454,10 +455,11 @@ def test_the_overview_follows_a_change_made_by_another_process(
     worked_out: list[date] = []
 
     def counted(
-        session: Session, directory: Directory, today: date, top: int, tz: ZoneInfo
-    ) -> Overview:
+        session: Session, directory: Directory, today: date, top: int, tz: ZoneInfo,
+        rules: Rules | None = None,
+    ) -> Overview:  # fmt: skip
         worked_out.append(today)
-        return overview(session, directory, today, top, tz)
+        return overview(session, directory, today, top, tz, rules)
 
     monkeypatch.setattr(console_pages, "overview", counted)
     with serving(app) as client:

@@ -11,10 +11,15 @@ from pathlib import Path
 import httpx
 
 from tests.console.test_console_rules import dmy
-from tests.support.console import MANAGER, daily_run, sign_in
+from tests.support.console import MANAGER, daily_run, partnership, post, sign_in
 from tests.support.helpers import run_import
 from tests.support.web import serving
 from worker.app import App
+from worker.console.items import OVERDUE, Filters, lines
+from worker.console.overview import SHORT_LIST
+from worker.models import Obligation
+from worker.obligations import Assessor
+from worker.templating import long_date
 
 HEADER = "plan,ref,theme,scr_refs,action,lead_agency,target_date,progress\n"
 
@@ -60,3 +65,35 @@ def test_the_overview_leads_to_every_unassigned_item(app: App, tmp_path: Path) -
         assert "13 items." in text(every)
         csv = client.get("/console/items.csv?agency=%28unassigned%29")
         assert len(csv.text.strip().splitlines()) == 1 + 12
+
+
+def status_cell(page: httpx.Response, item: int) -> str:
+    """The words of the Status cell of `item`'s row in the page's first list showing it."""
+    row = re.search(rf'<a href="/console/items/{item}">.*?</tr>', page.text, re.S)
+    assert row, f"item {item} is not listed on {page.url}"
+    cell = re.search(r'<td data-label="Status">(.*?)</td>', row.group(0), re.S)
+    assert cell
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", cell.group(1))).split())
+
+
+def test_an_acknowledged_item_says_so_in_every_list(app: App) -> None:
+    partnership(app)
+    with app.sessions() as session:  # the overview's first two overdue items (stage 4)
+        first, _ = lines(session, None, Filters(status=OVERDUE), SHORT_LIST)
+        acknowledged, ignored = first[0].id, first[1].id
+    with serving(app) as client:
+        sign_in(client, app, MANAGER)
+        page = f"/console/items/{acknowledged}"
+        done = post(client, f"{page}/acknowledge", page, note="Audit booked.")
+        assert done.status_code == 303, done.text[-500:]
+        with app.sessions() as session:
+            row = session.get(Obligation, acknowledged)
+            assert row is not None
+            until = Assessor.build(session, app.rules(), app.today()).decide(row).paused_until
+        assert until is not None
+        said = f"Acknowledged Overdue, escalation paused until {long_date(until)}"
+        mine = client.get("/console/mine")
+        assert 'class="govuk-tag govuk-tag--purple">Acknowledged</strong>' in mine.text
+        for shown in (mine, client.get("/console/items?status=overdue"), client.get("/console/")):
+            assert status_cell(shown, acknowledged) == said
+            assert status_cell(shown, ignored) == "Overdue"

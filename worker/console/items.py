@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, func, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from worker.models import (
     Action,
@@ -25,10 +25,14 @@ from worker.models import (
     Establishment,
     MISheet,
     Obligation,
+    ObligationEvent,
     Plan,
     Recommendation,
 )
+from worker.obligations import engine_view
 from worker.obligations.view import RECOMMENDATIONS
+from worker.rules import engine
+from worker.rules.ladder import Rules
 
 COMPLETE, OVERDUE, DUE_SOON, ON_TRACK = "complete", "overdue", "due soon", "on track"
 STATUSES = (OVERDUE, DUE_SOON, ON_TRACK, COMPLETE)
@@ -151,6 +155,7 @@ class Line(NamedTuple):
     target: date | None
     stage: int
     status: str
+    paused_until: date | None = None  # acknowledged: the last day its escalation is paused
 
 
 def joined(query: Select[Any]) -> Select[Any]:
@@ -255,6 +260,26 @@ def line(r: Any) -> Line:
     text = text or (f"Recommendation {recommendation}: {advice}" if advice else None)
     owner = place or agency or lead or "nobody (unassigned)"
     return Line(id_, shown, source or "", theme, text or title or "", owner, target, stage, status)
+
+
+def with_pauses(session: Session, found: list[Line], rules: Rules, today: date) -> list[Line]:
+    """`found`, each open item whose acknowledgement pauses its escalation today marked with
+    the pause's last day, as the engine works it out (only acknowledged items are read)."""
+    open_ = [line.id for line in found if line.status != COMPLETE]
+    if not open_:
+        return found
+    acknowledged = select(ObligationEvent.obligation_id).where(
+        ObligationEvent.obligation_id.in_(open_), ObligationEvent.kind == "acknowledged"
+    )
+    # Those the daily run could not assess are listed as such on the overview, not here.
+    assessable = Obligation.problem_since.is_(None)
+    rows = select(Obligation).where(Obligation.id.in_(acknowledged.distinct()), assessable)
+    ladder, calendar, until = rules.ladder(), rules.calendar(), {}
+    for row in session.scalars(rows.options(selectinload(Obligation.events))):
+        decision = engine.decide(engine_view(row), ladder, calendar, today)
+        if decision.paused_until is not None:
+            until[row.id] = decision.paused_until
+    return [line._replace(paused_until=until.get(line.id)) for line in found]
 
 
 @dataclass(frozen=True)

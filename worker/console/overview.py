@@ -27,6 +27,7 @@ from worker.console.items import (
     lines,
     status_column,
     theme_column,
+    with_pauses,
 )
 from worker.directory.entries import Directory
 from worker.directory.names import fold
@@ -44,6 +45,7 @@ from worker.models import (
     StageChange,
     UndeliverableAddress,
 )
+from worker.rules.ladder import Rules
 
 SHORT_LIST = 10
 RECENT_DAYS = 30
@@ -80,22 +82,35 @@ class Overview:
 
 
 def overview(
-    session: Session, directory: Directory, today: date, top: int, tz: ZoneInfo
+    session: Session,
+    directory: Directory,
+    today: date,
+    top: int,
+    tz: ZoneInfo,
+    rules: Rules | None = None,
 ) -> Overview:
+    """The figures; with `rules`, the open items in the lists show their acknowledgement's
+    pause."""
     recent = today - timedelta(days=RECENT_DAYS)
+
+    def listed(filters: Filters, *also: ColumnElement[bool]) -> Listed:
+        found = short_list(session, filters, *also)
+        if rules is None:
+            return found
+        return Listed(with_pauses(session, found.lines, rules, today), found.total)
+
     failed = Delivery.state == DeliveryState.FAILED
-    unassessed = listed(session, Filters(), Obligation.problem_since.is_not(None))
+    unassessed = short_list(session, Filters(), Obligation.problem_since.is_not(None))
     return Overview(
         stages=stage_counts(session, top),
         themes=theme_counts(session),
-        overdue=listed(session, Filters(status=OVERDUE)),
-        due_soon=listed(session, Filters(status=DUE_SOON, sort="target")),
-        resolved=listed(session, Filters(), Obligation.resolved_on >= recent),
+        overdue=listed(Filters(status=OVERDUE)),
+        due_soon=listed(Filters(status=DUE_SOON, sort="target")),
+        resolved=listed(Filters(), Obligation.resolved_on >= recent),
         unassigned=listed(
-            session, Filters(), Obligation.kind == "unassigned", Obligation.resolved_on.is_(None)
+            Filters(), Obligation.kind == "unassigned", Obligation.resolved_on.is_(None)
         ),
         dates_to_set=listed(
-            session,
             Filters(),
             Obligation.action_id.in_(select(Action.id).where(Action.date_to_set != "")),
             Obligation.resolved_on.is_(None),
@@ -117,7 +132,7 @@ def overview(
     )
 
 
-def listed(session: Session, filters: Filters, *also: ColumnElement[bool]) -> Listed:
+def short_list(session: Session, filters: Filters, *also: ColumnElement[bool]) -> Listed:
     found, total = lines(session, None, filters, SHORT_LIST, also)
     return Listed(found, total)
 

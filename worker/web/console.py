@@ -40,6 +40,7 @@ from worker.console.items import (
     choices,
     csv_rows,
     lines,
+    with_pauses,
 )
 from worker.console.kept import Kept
 from worker.console.overview import overview, revision
@@ -90,7 +91,8 @@ def figures(web: Web, today: date, ladder: Ladder) -> Kept[Markup]:
     fresh, else worked out and rendered anew (the same for everyone who sees them)."""
 
     def work_out() -> Markup:
-        found = overview(session, web.app.directory(), today, ladder.top, web.app.timezone)
+        found = overview(session, web.app.directory(), today, ladder.top, web.app.timezone,
+                         web.app.rules())  # fmt: skip
         chart = status_chart(found.themes, "Items by theme and status")
         return render_html_part("web/console/overview_figures.html", found=found, chart=chart,
                                 ladder=ladder, statuses=STATUSES)  # fmt: skip
@@ -112,6 +114,7 @@ def mine_page(web: Web, who: Visitor, saved: bool = False) -> Response:
     with reading(web.app) as session:
         scope = who.person.told(officer_stage(session, ladder))
         found, total = lines(session, scope, Filters(), limit=200, also=[open_])
+        found = with_pauses(session, found, web.app.rules(), web.app.today())
         daily = wants_daily(session, who.person.email)
     return page("console/mine.html", who=who, lines=found, total=total, ladder=ladder,
                 daily=daily, rules=web.app.rules().digests, saved=saved)  # fmt: skip
@@ -148,6 +151,7 @@ def items_page(web: Web, who: Visitor, filters: Filters) -> Response:
     with reading(web.app) as session:
         scope = who.person.visible()
         found, total = lines(session, scope, filters)
+        found = with_pauses(session, found, web.app.rules(), web.app.today())
         offered = offered_to(web, session, scope)
     pages = max(1, -(-total // PAGE_SIZE))
     return page("console/items.html", who=who, lines=found, total=total, filters=filters,
