@@ -11,7 +11,16 @@ from pathlib import Path
 import httpx
 
 from tests.console.test_console_rules import dmy
-from tests.support.console import MANAGER, daily_run, partnership, post, sign_in
+from tests.support.console import (
+    CHAIR,
+    MANAGER,
+    NURSE,
+    RIVERSIDE,
+    daily_run,
+    partnership,
+    post,
+    sign_in,
+)
 from tests.support.helpers import run_import
 from tests.support.web import serving
 from worker.app import App
@@ -97,3 +106,22 @@ def test_an_acknowledged_item_says_so_in_every_list(app: App) -> None:
         for shown in (mine, client.get("/console/items?status=overdue"), client.get("/console/")):
             assert status_cell(shown, acknowledged) == said
             assert status_cell(shown, ignored) == "Overdue"
+
+
+def test_my_items_say_what_each_person_can_do(app: App) -> None:
+    partnership(app)
+    told = {
+        RIVERSIDE: "Open one to add a progress note or mark it complete.",  # a school's DSL
+        NURSE: "Open one to acknowledge it, add a progress note or mark it complete.",
+        CHAIR: "Open one to read its record: as chair you can see, not change, them.",
+        MANAGER: "Open one to acknowledge it, add a progress note, mark it complete, or change "
+        "its target date or lead agency.",
+    }
+    with serving(app) as client:
+        for who, said in told.items():
+            client.cookies.clear()
+            sign_in(client, app, who)
+            words = text(client.get("/console/mine"))
+            assert said in words, who
+            if who in (RIVERSIDE, CHAIR):
+                assert "acknowledge" not in words.split("Your digests")[0], who
