@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -25,7 +25,7 @@ from tests.support.helpers import run_import
 from tests.support.web import serving
 from worker.app import App
 from worker.console.items import OVERDUE, Filters, lines
-from worker.console.overview import SHORT_LIST
+from worker.console.overview import SHORT_LIST, weekly_overdue
 from worker.models import Obligation
 from worker.obligations import Assessor
 from worker.templating import long_date
@@ -125,3 +125,19 @@ def test_my_items_say_what_each_person_can_do(app: App) -> None:
             assert said in words, who
             if who in (RIVERSIDE, CHAIR):
                 assert "acknowledge" not in words.split("Your digests")[0], who
+
+
+def test_past_weeks_count_the_items_overdue_then(app: App, tmp_path: Path) -> None:
+    today = app.today()
+    late = {"5.1": today - timedelta(weeks=10), "5.2": today - timedelta(days=16)}
+    plan(app, tmp_path, [*((ref, "Health", day) for ref, day in late.items()),
+                         ("5.3", "Health", today + timedelta(weeks=3))])  # fmt: skip
+    with app.sessions() as session:
+        weekly = dict(weekly_overdue(session, today))
+    assert weekly[today] == 2  # both past their target and at stage 1 or above today
+    for end, n in weekly.items():
+        if end < today:  # before the service first recorded them: from their target dates
+            assert n == sum(target < end for target in late.values()), end
+    assert weekly[today - timedelta(weeks=1)] == 2
+    assert weekly[today - timedelta(weeks=3)] == 1
+    assert weekly[today - timedelta(weeks=11)] == 0

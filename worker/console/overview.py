@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.orm import Session
 
 from worker.console.items import (
@@ -194,7 +194,10 @@ def due_before_published(session: Session, tz: ZoneInfo) -> list[tuple[str, date
 def weekly_overdue(session: Session, today: date, weeks: int = WEEKS) -> list[tuple[date, int]]:
     """How many items were overdue at the end of each of the last `weeks` weeks, from the
     stage history: an item counts from the day it entered stage 1 (or above) until it went
-    back below it or was resolved."""
+    back below it or was resolved. An item already past its target date when the service
+    first recorded it at stage 1 (imported late, say) counts from the day after that target
+    date, as its plan records it; one whose target was since revised counts from its stage
+    history alone (the date it had then is not on record)."""
     deltas: Counter[date] = Counter()
     up = StageChange.from_stage < 1, StageChange.to_stage >= 1
     down = StageChange.from_stage >= 1, StageChange.to_stage < 1
@@ -202,6 +205,9 @@ def weekly_overdue(session: Session, today: date, weeks: int = WEEKS) -> list[tu
         query = select(StageChange.on, func.count()).where(*condition).group_by(StageChange.on)
         for on, n in session.execute(query):
             deltas[on] += sign * n
+    for since, first_up, n in overdue_before_recorded(session):
+        deltas[since] += n
+        deltas[first_up] -= n
     resolved = (
         select(Obligation.resolved_on, func.count())
         .where(Obligation.resolved_on.is_not(None), Obligation.stage >= 1)
@@ -217,6 +223,32 @@ def weekly_overdue(session: Session, today: date, weeks: int = WEEKS) -> list[tu
             running, i = running + deltas[days[i]], i + 1
         result.append((end, max(running, 0)))
     return result
+
+
+def overdue_before_recorded(session: Session) -> list[tuple[date, date, int]]:
+    """(the day after the target date, the day first recorded at stage 1, how many items)
+    for the items past their target date before their first recorded move to stage 1."""
+    first_up = (
+        select(StageChange.obligation_id, func.min(StageChange.on).label("on"))
+        .where(StageChange.from_stage < 1, StageChange.to_stage >= 1)
+        .group_by(StageChange.obligation_id)
+        .subquery()
+    )
+    retargeted = (ObligationEvent.obligation_id == Obligation.id,
+                  ObligationEvent.kind == "retargeted")  # fmt: skip
+    query = (
+        select(Obligation.target_date, first_up.c.on, func.count())
+        .join(first_up, first_up.c.obligation_id == Obligation.id)
+        .where(Obligation.target_date.is_not(None), Obligation.target_date < first_up.c.on)
+        .where(~exists().where(*retargeted))
+        .group_by(Obligation.target_date, first_up.c.on)
+    )
+    found = []
+    for target, on, n in session.execute(query):
+        since = target + timedelta(days=1)
+        if since < on:
+            found.append((since, on, n))
+    return found
 
 
 def revision(session: Session) -> tuple[Any, ...]:
