@@ -411,6 +411,27 @@ def test_the_business_manager_resends_a_failed_digest(app: App) -> None:
         assert (row.state, row.attempts) == (DeliveryState.PENDING, 0)
 
 
+def test_an_agencys_first_calendar_address_is_made_and_the_next_replaces_it(app: App) -> None:
+    partnership(app)
+    health = agency_id(app, "Health")
+    with serving(app) as client:
+        sign_in(client, app, MANAGER)
+        said = []
+        for _ in range(2):
+            done = post(client, f"/console/calendars/{health}/rotate", "/console/calendars")
+            assert done.status_code == 303
+            page = client.get(done.headers["location"]).text
+            found = re.search(r'govuk-notification-banner__heading">([^<]+)</p>', page)
+            assert found, "no banner after making an address"
+            said.append(found.group(1))
+    assert said == ["The address was made.",
+                    "The address was rotated. The old one has stopped working."]  # fmt: skip
+    with app.sessions() as session:
+        query = select(ConsoleAction.action).where(ConsoleAction.subject == "Health")
+        kept = list(session.scalars(query.order_by(ConsoleAction.id)))
+    assert kept == ["made a calendar address", "rotated a calendar address"]
+
+
 def test_calendar_addresses_made_shown_to_the_agency_and_stopped(app: App) -> None:
     partnership(app)
     health = agency_id(app, "Health")

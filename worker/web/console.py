@@ -46,7 +46,7 @@ from worker.console.kept import Kept
 from worker.console.overview import overview, revision
 from worker.console.people import REASSIGN, Person
 from worker.delivery import ledger as delivery
-from worker.feeds.agency import issue_token, revoke
+from worker.feeds.agency import feed_of, issue_token, revoke
 from worker.mail import preferences
 from worker.mail.preferences import wants_daily
 from worker.models import Agency, DeliveryState, Obligation
@@ -353,23 +353,27 @@ async def feed_change(request: Request) -> Response:
     if not who.person.manager or what not in ("rotate", "revoke"):
         return forbidden()
 
-    def change() -> bool:
+    def change() -> str | None:
+        """What was done ("made" for an agency's first address), or None: nothing to do."""
         app = web.app
         with app.sessions() as session, session.begin():
             agency = session.get(Agency, number)
             if agency is None:
-                return False
+                return None
+            done = f"{what}d"
             if what == "rotate":
+                done = "rotated" if feed_of(session, agency) is not None else "made"
                 issue_token(session, agency, app.now(), web.links.key)
             elif not revoke(session, agency):
-                return False
+                return None
             doer = who.doer(app)
-            keep(session, doer, f"{what}d a calendar address", agency.name)
-        return True
+            keep(session, doer, f"{done} a calendar address", agency.name)
+        return done
 
-    if not await run_in_threadpool(change):
+    done = await run_in_threadpool(change)
+    if done is None:
         return problem(404, "Not found", "There is no such agency, or it has no address.")
-    return RedirectResponse(f"/console/calendars?done={what}d", status_code=303)
+    return RedirectResponse(f"/console/calendars?done={done}", status_code=303)
 
 
 async def people(request: Request) -> Response:
