@@ -5,6 +5,11 @@ message at a time, and due times live in the database rather than in long ETAs (
 transport re-delivers anything unacknowledged after its visibility timeout). The beat runs one
 short UTC tick; local send times are worked out in `worker.delivery.planning`, not by crontab.
 
+Nothing stops the beat for good: its scheduler (`Scheduler`) survives any one failure of its
+own (the broker unwritable, the schedule file on a full disk) and tries again shortly, and
+every periodic task's start, success or failure is recorded in `worker.jobs`, so an operator
+sees when each last ran.
+
 A worker is one process with a pool of threads (`send_concurrency`, 8 by default): a send is
 mostly waiting on the relay, so threads keep several sends in flight where prefork processes
 would each hold one. Each thread keeps its own connection to the relay; the database pool is
@@ -13,13 +18,17 @@ as large as the thread pool. More processes (one per core) add CPU, not waiting.
 
 from __future__ import annotations
 
+import logging
 import threading
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.beat import PersistentScheduler
+from celery.signals import task_failure, task_prerun, task_success, worker_process_init
 
+from worker import jobs
 from worker.app import App
 from worker.mail.transport import Transport
 from worker.mail.transports import transport_for
@@ -53,6 +62,30 @@ class Runtime:
 
 
 runtime = Runtime()
+log = logging.getLogger(__name__)
+# The beat's tasks, by the name their runs are recorded under.
+PERIODIC = {"reminders.tick": jobs.TICK, "reminders.backup": jobs.BACKUP,
+            "reminders.bounces": jobs.BOUNCES}  # fmt: skip
+RETRY_SECONDS = 5.0  # how soon the beat tries again after a failure of its own
+
+
+class Scheduler(PersistentScheduler):  # type: ignore[misc]  # Celery has no types
+    """Celery's persistent scheduler, which no single failure stops: an error in a tick or
+    in writing the schedule file is logged and tried again, where Celery's own beat would
+    end (silently, when it runs inside the worker)."""
+
+    def tick(self, *args: Any, **kwargs: Any) -> float:
+        try:
+            return float(super().tick(*args, **kwargs))
+        except Exception:
+            log.exception("the beat could not run its schedule; it tries again shortly")
+            return RETRY_SECONDS
+
+    def sync(self) -> None:
+        try:
+            super().sync()
+        except Exception:
+            log.exception("the beat could not write its schedule file; it tries again later")
 
 
 def configure(celery: Celery, settings: Settings) -> None:
@@ -71,6 +104,7 @@ def configure(celery: Celery, settings: Settings) -> None:
         broker_connection_max_retries=None,
         beat_schedule=beat_schedule(settings),
         beat_schedule_filename=str(settings.beat_schedule_file),
+        beat_scheduler="worker.celery_app:Scheduler",
         timezone="UTC",
         enable_utc=True,
     )
@@ -105,4 +139,27 @@ def _after_fork(**_: Any) -> None:
     runtime.after_fork()
 
 
+def _clock() -> datetime:
+    return runtime.app.now() if "app" in runtime.__dict__ else datetime.now(UTC)
+
+
+def _started(sender: Any = None, **_: Any) -> None:
+    if getattr(sender, "name", None) in PERIODIC:
+        jobs.started(runtime.app.sessions, PERIODIC[sender.name], _clock())
+
+
+def _succeeded(sender: Any = None, **_: Any) -> None:
+    if getattr(sender, "name", None) in PERIODIC:
+        jobs.succeeded(runtime.app.sessions, PERIODIC[sender.name], _clock())
+
+
+def _failed(sender: Any = None, exception: BaseException | None = None, **_: Any) -> None:
+    if getattr(sender, "name", None) in PERIODIC:
+        error = exception or RuntimeError("the task failed")
+        jobs.failed(runtime.app.sessions, PERIODIC[sender.name], _clock(), error)
+
+
 worker_process_init.connect(_after_fork)
+task_prerun.connect(_started)
+task_success.connect(_succeeded)
+task_failure.connect(_failed)

@@ -549,6 +549,35 @@ class PlanRun(Base):
     changes_upto: Mapped[int | None] = mapped_column()
 
 
+class JobRun(Base):
+    """When a periodic job (the tick, the day's backup, the bounce mailbox) last started,
+    last succeeded and last failed, and why: what `reminders status`, the overview and the
+    readiness check tell an operator."""
+
+    __tablename__ = "job_runs"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    started_at: Mapped[datetime | None]
+    succeeded_at: Mapped[datetime | None]
+    failed_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    # Failures since the last success: 0 while the job is well.
+    failures: Mapped[int] = mapped_column(default=0)
+
+
+class DigestWatch(Base):
+    """What the dead-man alarm did about one period's digests: the outside monitor told the
+    planning began and that every digest went, or the operator told that they did not."""
+
+    __tablename__ = "digest_watch"
+
+    period: Mapped[date] = mapped_column(primary_key=True)
+    started_pinged_at: Mapped[datetime | None]
+    sent_pinged_at: Mapped[datetime | None]
+    alarm_at: Mapped[datetime | None]
+    alarm: Mapped[str | None] = mapped_column(Text)
+
+
 class AgencyFeed(Base):
     """The private deadline calendar of one agency. Only a hash of its token is kept: the
     address is shown once, when the token is made, and rotating it stops the old one."""

@@ -257,6 +257,13 @@ class Settings(BaseSettings):
     backup_dir: Path | None = None
     backups_kept: int = Field(default=14, ge=1)
     backup_check_seconds: float = Field(default=600.0, gt=0)  # how often the beat asks
+    # The dead-man alarm (worker/delivery/alarm.py): who is told by e-mail when a day's digests
+    # have not all gone out this long after their send time, and an outside monitor's ping
+    # address (healthchecks.io's convention: /start, the address itself, /fail), which
+    # carries its own secret: give it in the environment (REMINDERS_PING_URL).
+    operator_email: str | None = None
+    ping_url: SecretStr | None = None
+    alarm_grace_minutes: int = Field(default=60, ge=1, le=24 * 60)
     smtp_password: SecretStr | None = None
     signing_key: SecretStr | None = None
     # Without REMINDERS_SIGNING_KEY, links are signed with a key generated into this file on

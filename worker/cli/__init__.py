@@ -15,6 +15,7 @@ from worker.cli import (
     records,
     reports,
     retention,
+    status,
     versions,
     web,
 )
@@ -53,6 +54,7 @@ for command in (
     digests.send,
     digests.preview,
     digests.start,
+    status.status,
     web.serve,
     web.feeds,
     web.console_group,

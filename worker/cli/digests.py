@@ -6,6 +6,7 @@ import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import click
 from sqlalchemy import select
@@ -151,6 +152,7 @@ def start(ctx: click.Context, concurrency: int | None, web: bool, host: str, por
     sample documents first and, when mail goes to the outbox, write the latest working
     day's digests right away."""
     app = app_from(ctx)
+    follow_the_port(app, port)
     app.initialise()
     check_signing_key(app)  # made once here, before two processes might race to make it
     if first_start(app) and app.settings.smtp is None:
@@ -158,14 +160,27 @@ def start(ctx: click.Context, concurrency: int | None, web: bool, host: str, por
     app.close()
     if concurrency is not None:  # the setting, so that the worker's database pool matches
         os.environ["REMINDERS_SEND_CONCURRENCY"] = str(concurrency)
-    command = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "--beat",
-               "--loglevel", "INFO"]  # fmt: skip
-    if not web:
-        os.execv(sys.executable, command)  # noqa: S606 - this process becomes the worker
-    server = [sys.executable, "-m", "worker.cli", "serve", "--host", host, "--port", str(port)]
-    click.echo(f"feeds and link pages on http://{host}:{port}/ (public address: "
-               f"{app.settings.public_base_url})")  # fmt: skip
-    sys.exit(run_together([command, server]))
+    celery = [sys.executable, "-m", "celery", "-A", "worker.celery_app"]
+    # The beat in a process of its own, which the supervisor starts again should it end.
+    commands = [[*celery, "worker", "--loglevel", "INFO"], [*celery, "beat", "--loglevel", "INFO"]]
+    if web:
+        commands.append(
+            [sys.executable, "-m", "worker.cli", "serve", "--host", host, "--port", str(port)]
+        )
+        click.echo(f"feeds and link pages on http://{host}:{port}/ (public address: "
+                   f"{app.settings.public_base_url})")  # fmt: skip
+    sys.exit(run_together(commands))
+
+
+def follow_the_port(app: App, port: int) -> None:
+    """A public address on this machine (the default, http://localhost:8000) names the port
+    chosen, in this process and in the ones it starts; any other is the operator's own."""
+    parts = urlsplit(app.settings.public_base_url)
+    if parts.hostname not in ("localhost", "127.0.0.1") or parts.port == port:
+        return
+    public = urlunsplit((parts.scheme, f"{parts.hostname}:{port}", parts.path, "", ""))
+    os.environ["REMINDERS_PUBLIC_BASE_URL"] = public
+    app.settings = app.settings.model_copy(update={"public_base_url": public})
 
 
 def first_start(app: App) -> bool:

@@ -4,24 +4,35 @@
 Celery worker (with its beat) and the web server as child processes, each in its own
 session, so that a Ctrl-C in the terminal reaches this supervisor alone: it then asks each
 child to stop exactly once (SIGTERM: Celery's warm shutdown, uvicorn's graceful one; a
-second signal would make Celery abandon its tasks), waits, and exits. If a child ends by
-itself, the other is stopped too and its exit status is passed on. Production runs the two
-as separate services instead (docker-compose.yml), under the container runtime.
+second signal would make Celery abandon its tasks), waits, and exits.
+
+A child that ends by itself after it had been running a while (`SETTLED_SECONDS`: the
+worker that lost its broker, a beat killed by the system) is started again, so that nothing
+stops for good while the rest looks healthy. One that ends soon after it started (a port in
+use, a setting refused) would only end again: the others are stopped too and its exit
+status is passed on. Production runs each as a separate service instead
+(docker-compose.yml), which the container runtime restarts.
 """
 
 from __future__ import annotations
 
+import logging
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Sequence
 from types import FrameType
 
 GRACE_SECONDS = 20.0
+SETTLED_SECONDS = 30.0  # a child that ran this long and ended is started again
+log = logging.getLogger(__name__)
 
 
-def run_together(commands: Sequence[list[str]], grace: float = GRACE_SECONDS) -> int:
-    """Run `commands` until one ends or we are told to stop; the exit status to use."""
+def run_together(commands: Sequence[list[str]], grace: float = GRACE_SECONDS,
+                 settled: float = SETTLED_SECONDS) -> int:  # fmt: skip
+    """Run `commands` until one ends soon after it started or we are told to stop, starting
+    again any that ended after running `settled` seconds; the exit status to use."""
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -31,7 +42,16 @@ def run_together(commands: Sequence[list[str]], grace: float = GRACE_SECONDS) ->
     children: list[subprocess.Popen[bytes]] = []
     try:
         children = [subprocess.Popen(c, start_new_session=True) for c in commands]
-        while not stopping.is_set() and all(c.poll() is None for c in children):
+        since = [time.monotonic()] * len(children)
+        while not stopping.is_set():
+            ended = [i for i, c in enumerate(children) if c.poll() is not None]
+            if any(time.monotonic() - since[i] < settled for i in ended):
+                break
+            for i in ended:
+                log.error("%s ended (status %s) after running a while: starting it again",
+                          commands[i][:4], children[i].returncode)  # fmt: skip
+                children[i] = subprocess.Popen(commands[i], start_new_session=True)
+                since[i] = time.monotonic()
             stopping.wait(0.5)
     finally:
         ended = [c.returncode for c in children if c.poll() is not None]

@@ -1,4 +1,5 @@
-"""The tick: plan the current period once, queue what needs sending, keep the feeds current.
+"""The tick: plan the current period once, queue what needs sending, keep the feeds current,
+and raise the alarm when a day's digests did not go out (`worker.delivery.alarm`).
 
 Tasks are queued only after the transaction that wrote their rows has committed, and take
 ids, never objects. The business manager's directory and rules come from `App.config`,
@@ -11,33 +12,79 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import date, datetime
+from typing import TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from worker import jobs
 from worker.app import App
 from worker.db import transaction
+from worker.delivery import alarm
 from worker.delivery.ledger import mark_enqueued, needing_a_push
 from worker.delivery.planning import Cover, plan, send_period
 from worker.directory.recipients import Person
+from worker.mail.digest import KIND
 from worker.mail.links import digest_links
+from worker.models import PlanRun
 from worker.rules.ladder import Rules
 from worker.yaml_files import ConfigError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def run_tick(app: App, now: datetime, enqueue: Callable[[int], object]) -> list[int]:
+    """One tick; the ids queued. Each step is tried whatever became of the one before (a
+    period that cannot be planned does not keep back the digests already planned, nor the
+    alarm), and the first failure is raised at the end: the tick is recorded as failed, and
+    the next one tries again."""
     rules = app.rules()  # the last good version; ConfigError only if none was ever read
+    failures: list[Exception] = []
+
+    def attempt(step: Callable[[], T], what: str) -> T | None:
+        try:
+            return step()
+        except Exception as exc:  # any one step's failure: the others still run
+            log.exception("the tick could not %s; the next tick tries again", what)
+            failures.append(exc)
+            return None
+
     period = send_period(now, rules, app.timezone)
     if period is not None:
-        plan_once(app, rules, period, in_step(app))
+        attempt(lambda: daily_run(app, rules, period, now), "plan the period")
+    ids = attempt(lambda: push(app, now, enqueue), "queue the digests waiting") or []
+    publish_feeds(app)
+    attempt(lambda: alarm.watch(app, now), "check that the day's digests went")
+    if failures:
+        raise failures[0]
+    return ids
+
+
+def push(app: App, now: datetime, enqueue: Callable[[int], object]) -> list[int]:
+    """Queue every planned digest waiting to go (a lost broker or worker left it)."""
     with transaction(app.sessions) as session:
         ids = needing_a_push(session, now, app.settings.requeue_after_seconds)
         mark_enqueued(session, ids, now)
     for delivery_id in ids:
         enqueue(delivery_id)
-    publish_feeds(app)
     return ids
+
+
+def planned(app: App, period: date) -> bool:
+    with app.sessions() as session:
+        query = select(PlanRun.id).where(PlanRun.kind == KIND, PlanRun.period == period)
+        return session.scalar(query) is not None
+
+
+def daily_run(app: App, rules: Rules, period: date, now: datetime) -> None:
+    """The period assessed and planned unless it is (by another beat, say), its run
+    recorded."""
+    if planned(app, period):
+        return
+    alarm.planning_started(app, period, now)
+    with jobs.recorded(app.sessions, jobs.DAILY_RUN, app.now):
+        plan_once(app, rules, period, in_step(app))
 
 
 def publish_feeds(app: App) -> None:

@@ -126,6 +126,8 @@ TABLES = {
         mentions=("payload", "last_error"),
     ),
     "plan_runs": Held("digests", "", "the operator"),
+    "job_runs": Held("digests", "", "the operator"),
+    "digest_watch": Held("digests", "", "the operator"),
     "undeliverable_addresses": Held(
         "digests",
         "the refused address, the relay's reply, who corrected it",

@@ -11,6 +11,7 @@ Routes:
     /feeds/sessions/{reference}.ics     one session ("add to calendar")
     /feeds/agency/{token}.ics           one agency's deadlines (private)
     /notify/receipts                    POST: GOV.UK Notify's delivery receipts
+    /health, /health/ready              liveness and readiness (worker/web/health.py)
     /links/acknowledge/{token}          GET: confirm; POST: acknowledge with a progress note
     /links/complete/{token}             GET: confirm; POST: mark complete
     /accessibility, /privacy            the accessibility statement, the privacy notice
@@ -43,6 +44,7 @@ from worker.web import (
     calendars,
     console,
     directory,
+    health,
     imports,
     organisation,
     receipts,
@@ -73,6 +75,8 @@ def create_app(app: App) -> Starlette:
         Route("/feeds/sessions/{reference:path}.ics", calendars.one_session, methods=["GET"]),
         Route("/feeds/agency/{token}.ics", calendars.agency, methods=["GET"]),
         Route("/notify/receipts", receipts.receive, methods=["POST"]),
+        Route("/health", health.alive, methods=["GET"]),
+        Route("/health/ready", health.ready, methods=["GET"]),
     ]
     for purpose in (ACKNOWLEDGE, COMPLETE):
         path = f"/links/{purpose}/{{token}}"

@@ -1,0 +1,153 @@
+"""The dead-man alarm: an operator learns when a day's digests did not go out.
+
+Every tick looks at the latest working day whose send time plus `alarm_grace_minutes` has
+passed. If that period was never planned (the machine was down, or every tick failed) or
+some of its digests are still waiting to go, the operator is told once: by e-mail to
+`operator_email`, and on an outside monitor at `ping_url` + "/fail". When every digest of
+the period has gone, the monitor hears so at `ping_url` itself; the planning of a period
+pings `ping_url` + "/start" (healthchecks.io's convention). A machine that is dead pings
+nothing at all, and the monitor, expecting a ping every working day, notices that too.
+
+A new installation is not alarmed about days before it first planned any digests.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from worker.app import App
+from worker.db import transaction
+from worker.delivery.planning import latest_period
+from worker.mail.digest import KIND
+from worker.mail.message import parse_address
+from worker.mail.transports import transport_for
+from worker.models import Delivery, DeliveryState, DigestWatch, PlanRun
+from worker.settings import Settings
+from worker.templating import render_text
+
+log = logging.getLogger(__name__)
+PING_TIMEOUT = 10.0
+WAITING = (DeliveryState.PENDING, DeliveryState.SENDING)
+
+
+@dataclass(frozen=True)
+class Period:
+    """How one period's digests stand: planned or not, and how many of each state."""
+
+    day: date
+    planned: bool
+    ran_before: bool  # a period before it was planned: the service was running by then
+    counts: dict[str, int]
+
+    @property
+    def waiting(self) -> int:
+        return sum(self.counts.get(s.value, 0) for s in WAITING)
+
+    def trouble(self) -> str | None:
+        """What went wrong with the period's digests, or None when all went."""
+        if not self.planned:
+            return "they were never planned: no tick ran after their send time" \
+                if self.ran_before else None  # fmt: skip
+        if self.waiting:
+            return f"{self.waiting} of {sum(self.counts.values())} are still waiting to be sent"
+        return None
+
+
+def checked_period(now: datetime, app: App) -> date:
+    """The latest working day whose send time, plus the grace, has passed."""
+    grace = timedelta(minutes=app.settings.alarm_grace_minutes)
+    return latest_period(now - grace, app.rules(), app.timezone)
+
+
+def read(session: Session, day: date) -> Period:
+    planned = session.scalar(select(PlanRun.id).where(PlanRun.kind == KIND, PlanRun.period == day))
+    before = session.scalar(select(PlanRun.id).where(PlanRun.kind == KIND, PlanRun.period < day))
+    query = select(Delivery.state, func.count()).where(Delivery.period == day)
+    counts = {str(state): n for state, n in session.execute(query.group_by(Delivery.state))}
+    return Period(day, planned is not None, before is not None, counts)
+
+
+def watch(app: App, now: datetime) -> str | None:
+    """Tell the operator and the monitor how the latest due period's digests stand, once
+    each; the alarm raised, or None."""
+    day = checked_period(now, app)
+    with transaction(app.sessions) as session:
+        period = read(session, day)
+        row = session.get(DigestWatch, day) or DigestWatch(period=day)
+        trouble = period.trouble()
+        alarm = trouble if trouble and row.alarm_at is None else None
+        all_sent = period.planned and not period.waiting and row.sent_pinged_at is None
+        if alarm:
+            row.alarm_at, row.alarm = now, alarm
+        if all_sent:
+            row.sent_pinged_at = now
+        if alarm or all_sent:
+            session.add(row)
+    if alarm:
+        log.error("the digests for %s did not go out: %s", day.isoformat(), alarm)
+        tell_operator(app.settings, day, alarm, period, now)
+        ping(app.settings, "/fail")
+    elif all_sent:
+        ping(app.settings, "")
+    return alarm
+
+
+def planning_started(app: App, day: date, now: datetime) -> None:
+    """The monitor told that `day`'s digests are being planned (once per period)."""
+    with transaction(app.sessions) as session:
+        row = session.get(DigestWatch, day) or DigestWatch(period=day)
+        first = row.started_pinged_at is None
+        row.started_pinged_at = row.started_pinged_at or now
+        session.add(row)
+    if first:
+        ping(app.settings, "/start")
+
+
+def ping(settings: Settings, suffix: str) -> None:
+    """`ping_url` + suffix, when set; a monitor that cannot be reached is logged, never fatal."""
+    if settings.ping_url is None:
+        return
+    url = settings.ping_url.get_secret_value().rstrip("/") + suffix
+    try:
+        httpx.post(url, timeout=PING_TIMEOUT, content=b"").raise_for_status()
+    except httpx.HTTPError as exc:
+        log.warning("the monitor could not be pinged (%s): %s", suffix or "success", exc)
+
+
+def tell_operator(settings: Settings, day: date, alarm: str, period: Period, now: datetime
+                  ) -> None:  # fmt: skip
+    if settings.operator_email is None:
+        log.error("no operator_email is set, so nobody is told by e-mail")
+        return
+    message = alarm_message(settings, day, alarm, period, now)
+    transport = transport_for(settings)
+    try:
+        transport.send(message)
+    except Exception:  # the relay may be what failed; the log and the monitor remain
+        log.exception("the operator could not be told by e-mail")
+    finally:
+        transport.close()
+
+
+def alarm_message(settings: Settings, day: date, alarm: str, period: Period, now: datetime
+                  ) -> EmailMessage:  # fmt: skip
+    context = {"day": day, "alarm": alarm, "counts": period.counts,
+               "grace": settings.alarm_grace_minutes}  # fmt: skip
+    message = EmailMessage(policy=email.policy.SMTP)
+    message["From"] = parse_address(settings.mail_from, what="sender")
+    message["To"] = parse_address(settings.operator_email or "", what="recipient")
+    message["Subject"] = render_text("email/alarm/subject.txt", **context).strip()
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = make_msgid(domain=settings.partnership_domain)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(render_text("email/alarm/body.txt", **context))
+    return message
