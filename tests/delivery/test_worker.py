@@ -94,11 +94,11 @@ def test_each_recipient_gets_exactly_one_digest(
     for person in ("business.manager@example.org", "independent.chair@example.org"):
         assert (
             parsed(recorder.to(person)[0])["Subject"]
-            == "NSCP actions: 1 at Partnership stage, 1 overdue"
+            == "NSCP actions: 1 overdue at Partnership stage"
         )
     education = parsed(recorder.to("education.adviser@example.org")[0])
     assert education["Subject"] == (
-        "NSCP actions: 1 at Senior manager / designated safeguarding lead stage, 1 overdue, 1 due soon"
+        "NSCP actions: 1 overdue at Senior manager / designated safeguarding lead stage, 1 due soon"
     )
 
 

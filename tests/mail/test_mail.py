@@ -20,7 +20,7 @@ from bs4 import BeautifulSoup
 from tests.support.browser import valid_markup
 from tests.support.services import NuChecker
 from worker.mail.digest import Digest, Item, Undelivered
-from worker.mail.message import build_digest_message, one_line, subject_line
+from worker.mail.message import build_digest_message, one_line, subject_counts, subject_line
 from worker.templating import html_environment, long_date, text_environment
 
 PARTNERSHIP = "Norfolk Safeguarding Children Partnership"
@@ -513,14 +513,21 @@ def at(stage: int, name: str = "", **changes: Any) -> Item:
         pytest.param(
             (at(4), at(4), at(2), at(0)),
             {},
-            "2 at Partnership stage, 3 overdue, 1 due soon",
+            "2 overdue at Partnership stage, 1 more overdue, 1 due soon",
             id="top-stage-named",
         ),
         pytest.param(
             (at(3), at(1), at(0), at(0)),
             {},
-            "1 at Senior manager / designated safeguarding lead stage, 2 overdue, 2 due soon",
+            "1 overdue at Senior manager / designated safeguarding lead stage, 1 more overdue, 2 due soon",
             id="stage-3-named",
+        ),
+        pytest.param((at(4),), {}, "1 overdue at Partnership stage", id="one-item-named-once"),
+        pytest.param(
+            (at(4), at(3), at(3), at(1), at(0), at(-1, unassigned=True)),
+            {},
+            "1 overdue at Partnership stage, 3 more overdue, 1 due soon, 1 unassigned",
+            id="mixed-stages-partitioned",
         ),
         pytest.param((at(2), at(1)), {}, "2 overdue", id="below-stage-3-unnamed"),
         pytest.param((at(0),), {}, "1 due soon", id="only-due-soon"),
@@ -534,7 +541,7 @@ def at(stage: int, name: str = "", **changes: Any) -> Item:
         pytest.param(
             (at(4, "Independent Chair"),),
             {},
-            "1 at Independent Chair stage, 1 overdue",
+            "1 overdue at Independent Chair stage",
             id="configured-stage-name",
         ),
         pytest.param(
@@ -556,6 +563,21 @@ def test_subject_rule(items: tuple[Item, ...], changes: dict[str, object], expec
     digest = make_digest(*items, **changes)
 
     assert subject_line(digest) == f"{PARTNERSHIP} actions: {expected}"
+
+
+@pytest.mark.parametrize(
+    "stages",
+    [(4,), (3,), (4, 4, 2, 0), (3, 1, 0, 0), (4, 3, 2, 1, 0, 0), (2, 1), (0,), (4, 4, 4)],
+)
+def test_subject_counts_each_item_once(stages: tuple[int, ...]) -> None:
+    """The stage, overdue and due-soon parts partition the items: their numbers add up to the
+    number of items, so a single item is never reported as two."""
+    counts = subject_counts(make_digest(*(at(stage) for stage in stages)))
+
+    numbers = {part: int(part.split(" ", 1)[0]) for part in counts}
+    assert sum(numbers.values()) == len(stages)
+    overdue = sum(number for part, number in numbers.items() if "overdue" in part)
+    assert overdue == sum(stage >= 1 for stage in stages)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -107,10 +107,11 @@ def recipient_address(digest: Digest) -> Address:
 def subject_counts(digest: Digest) -> list[str]:
     """The parts of the subject after "<partnership> actions: ", most serious first.
 
-    The rule, counting `digest.items` unless said otherwise (zero counts are left out):
-      1. "N at <stage name> stage": if the highest stage among the items is 3 or more, the
-         number of items at that stage, named after the first of them;
-      2. "M overdue": items at stage 1 or above (including those counted in 1);
+    The rule, counting `digest.items` unless said otherwise (zero counts are left out). The
+    first three parts count each item once:
+      1. "N overdue at <stage name> stage": if the highest stage among the items is 3 or
+         more, the number of items at that stage, named after the first of them;
+      2. "M overdue", or "M more overdue" after part 1: the other items at stage 1 or above;
       3. "K due soon": items at stage 0;
       4. "R resolved": the digest's resolved items;
       5. "U unassigned": items flagged unassigned (lead agency not in the directory);
@@ -119,8 +120,10 @@ def subject_counts(digest: Digest) -> list[str]:
     and "nothing outstanding" if every count is zero.
     """
     items = digest.items
-    parts = [_top_stage_count(items)]
-    parts.append(_count(sum(i.stage >= 1 for i in items), "overdue"))
+    named = _named_stage_items(items)
+    parts = [f"{len(named)} overdue at {named[0].stage_name} stage" if named else ""]
+    others = sum(i.stage >= 1 for i in items) - len(named)
+    parts.append(_count(others, "more overdue" if named else "overdue"))
     parts.append(_count(sum(i.stage == 0 for i in items), "due soon"))
     parts.append(_count(len(digest.resolved), "resolved"))
     parts.append(_count(sum(i.unassigned for i in items), "unassigned"))
@@ -137,17 +140,17 @@ def _count(number: int, label: str) -> str:
     return f"{number} {label}" if number else ""
 
 
-def _top_stage_count(items: Sequence[Item]) -> str:
+def _named_stage_items(items: Sequence[Item]) -> list[Item]:
+    """The items at the highest stage among `items` if that stage is named in the subject."""
     top = max((i.stage for i in items), default=-1)
     if top < NAMED_STAGE_FROM:
-        return ""
-    at_top = [i for i in items if i.stage == top]
-    return f"{len(at_top)} at {at_top[0].stage_name} stage"
+        return []
+    return [i for i in items if i.stage == top]
 
 
 def subject_line(digest: Digest) -> str:
-    """E.g. "Norfolk Safeguarding Children Partnership actions: 2 at Partnership stage,
-    3 overdue, 1 due soon" (see `subject_counts` for the rule); always a single line."""
+    """E.g. "Norfolk Safeguarding Children Partnership actions: 2 overdue at Partnership stage,
+    1 more overdue, 1 due soon" (see `subject_counts` for the rule); always a single line."""
     subject = render_text(
         f"email/{KIND}/subject.txt",
         partnership=digest.partnership,
