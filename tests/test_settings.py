@@ -124,6 +124,17 @@ def test_docker_compose_shares_the_kept_feeds_between_the_worker_and_the_web_ser
     assert "--concurrency" not in compose["services"]["worker"]["command"]  # the setting
 
 
+def test_docker_compose_restarts_every_long_running_service_and_checks_readiness() -> None:
+    """A worker that lost Redis, a database that fell over: the runtime starts them again;
+    the web server's health check is the readiness endpoint."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    services = compose["services"]
+    lasting = [name for name, service in services.items() if name not in ("init", "mail")]
+    assert set(lasting) == {"db", "redis", "worker", "web", "beat"}
+    assert {services[name].get("restart") for name in lasting} == {"unless-stopped"}
+    assert "/health/ready" in " ".join(services["web"]["healthcheck"]["test"])
+
+
 def test_a_password_in_the_query_of_an_address_is_refused_too(tmp_path: Path) -> None:
     path = settings_file(tmp_path, "database_url: postgresql+psycopg://r@db/r?Password=hunter2\n")
     with pytest.raises(ConfigError) as caught:
