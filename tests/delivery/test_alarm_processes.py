@@ -67,7 +67,7 @@ def test_a_day_whose_ticks_fail_is_told_then_caught_up(
     app.engine.dispose()
     rename(app, "obligations", "obligations_away")  # every daily run fails from now
     with run_workers(env, tmp_path):
-        wait_for(lambda: recorder.to(OPERATOR), 60, "the operator to be told")
+        wait_for(lambda: bool(recorder.to(OPERATOR)), 60, "the operator to be told")
         wait_for(lambda: "fail" in pinged.after(), 10, "the monitor to be told")
         with app.sessions() as session:
             failing = jobs.status(session).runs

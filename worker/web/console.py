@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from worker import obligations
+from worker import jobs, obligations
 from worker.console import records
 from worker.console.acts import NOTE_LIMIT, ForbiddenError, act, keep
 from worker.console.acts import Request as Asked
@@ -77,8 +77,10 @@ def overview_page(web: Web, who: Visitor) -> Response:
     ladder, today = ladder_of(web), web.app.today()
     kept = figures(web, today, ladder)
     as_of = web.app.now() - timedelta(seconds=monotonic() - kept.at)
+    with reading(web.app) as session:
+        service = jobs.status(session)  # every time: it moves with each tick
     return page("console/overview.html", who=who, figures=kept.value, today=today,
-                as_of=clock(web, as_of))  # fmt: skip
+                as_of=clock(web, as_of), service=service, tz=web.app.timezone)  # fmt: skip
 
 
 def clock(web: Web, moment: datetime) -> str:
