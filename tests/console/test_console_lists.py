@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
+from sqlalchemy import select
 
 from tests.console.test_console_rules import dmy
 from tests.support.console import (
@@ -24,7 +25,7 @@ from tests.support.console import (
 from tests.support.helpers import run_import
 from tests.support.web import serving
 from worker.app import App
-from worker.console.items import OVERDUE, Filters, lines
+from worker.console.items import OVERDUE, STATUSES, Filters, lines, status_of_item
 from worker.console.overview import SHORT_LIST, weekly_overdue
 from worker.models import Obligation
 from worker.obligations import Assessor
@@ -141,3 +142,53 @@ def test_past_weeks_count_the_items_overdue_then(app: App, tmp_path: Path) -> No
     assert weekly[today - timedelta(weeks=1)] == 2
     assert weekly[today - timedelta(weeks=3)] == 1
     assert weekly[today - timedelta(weeks=11)] == 0
+
+
+def test_an_item_without_a_target_date_says_so_and_is_filtered_as_such(
+    app: App, tmp_path: Path
+) -> None:
+    later = app.today() + timedelta(weeks=10)
+    plan(app, tmp_path, [("6.1", "Health", "TBC"), ("6.2", "Health", later),
+                         ("6.3", "Health", "TBC")])  # fmt: skip
+    with app.sessions() as session:
+        ids = {row.action.ref: row.id for row in session.scalars(select(Obligation)) if row.action}
+        # The daily run keeps a "TBC" action's progress under review: it is not yet due.
+        assert {session.get_one(Obligation, i).stage for i in ids.values()} == {-1}
+    tbc, dated, retargeted = ids["6.1"], ids["6.2"], ids["6.3"]
+    with serving(app) as client:
+        sign_in(client, app, MANAGER)
+        page = f"/console/items/{retargeted}"
+        done = post(client, f"{page}/retarget", page, target=later.isoformat(), note="Agreed.")
+        assert done.status_code == 303, done.text[-500:]
+        every = client.get("/console/items")
+        assert status_cell(every, tbc) == "No target date"
+        assert status_cell(every, dated) == "On track"
+        assert status_cell(every, retargeted) == "On track"  # a date was set: on track again
+        row = re.search(rf'<a href="/console/items/{tbc}">.*?</tr>', every.text, re.S)
+        assert row
+        assert '<td data-label="Target date">not set yet;' in row.group(0)
+        # The filter offers the status and finds exactly the items the lists say have it.
+        assert '<option value="no target date">No target date</option>' in every.text
+        none_set = client.get("/console/items?status=no+target+date")
+        assert set(re.findall(r'<a href="/console/items/(\d+)">', none_set.text)) == {str(tbc)}
+        assert "1 item." in text(none_set)
+        on_track = client.get("/console/items?status=on+track")
+        listed = set(re.findall(r'<a href="/console/items/(\d+)">', on_track.text))
+        assert listed == {str(dated), str(retargeted)}
+        csv = client.get("/console/items.csv?status=no+target+date").text.strip().splitlines()
+        assert len(csv) == 2
+        assert csv[1].endswith(",no target date")
+        # The item's own page agrees with the lists.
+        item = text(client.get(f"/console/items/{tbc}"))
+        assert "Status No target date" in item
+        assert "Target date not set yet" in item
+        assert "On track" not in item
+        assert "Status On track" in text(client.get(f"/console/items/{dated}"))
+        # The overview's figures count it under its own status.
+        overview = client.get("/console/")
+        assert ">No target date</th>" in overview.text
+    with app.sessions() as session:
+        for status in STATUSES:
+            found, _ = lines(session, None, Filters(status=status), None)
+            for shown in found:
+                assert status_of_item(session.get_one(Obligation, shown.id)) == status

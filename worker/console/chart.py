@@ -27,7 +27,7 @@ SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)
 # Policy), so the drawing's rules are in the service's stylesheet (assets/_pages.scss).
 STYLE = re.compile(r"<style\b.*?</style>|\sstyle=\"[^\"]*\"", re.DOTALL)
 COLOURS = {"overdue": "#b10e1e", "due soon": "#a35200", "on track": "#0b3d6e",
-           "complete": "#00703c"}  # fmt: skip
+           "no target date": "#505a5f", "complete": "#00703c"}  # fmt: skip
 
 
 def status_chart(themes: dict[str, dict[str, int]], title: str) -> Markup:

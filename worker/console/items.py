@@ -1,7 +1,10 @@
 """The items list: filtered, sorted and paged in the database, never read whole.
 
 Status comes from what the daily run stored on each obligation: complete (resolved), overdue
-(stage 1 or more), due soon (stage 0), on track (the rest).
+(stage 1 or more), due soon (stage 0), no target date (the rest of those whose action's target
+is still to be set, "TBC", or that have no target date at all, unless a target was set since),
+on track (the rest). `status_column` and `status_is` say it in SQL, `status_of_item` in
+Python: the three agree.
 
 The filters' values are parameters of the statements, so the statements of a view of
 everyone's items are built once per process for each shape of filters (`Statements`), and
@@ -16,8 +19,20 @@ from datetime import date
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, func, literal, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from worker.models import (
     Action,
@@ -35,7 +50,8 @@ from worker.rules import engine
 from worker.rules.ladder import Rules
 
 COMPLETE, OVERDUE, DUE_SOON, ON_TRACK = "complete", "overdue", "due soon", "on track"
-STATUSES = (OVERDUE, DUE_SOON, ON_TRACK, COMPLETE)
+NO_TARGET = "no target date"
+STATUSES = (OVERDUE, DUE_SOON, ON_TRACK, NO_TARGET, COMPLETE)
 MI_SHEETS = "MI sheets"
 SORTS = {"worst": "Worst first", "target": "Target date", "ref": "Reference"}
 # The Agency filter's value for the open items no agency in the directory answers to (the
@@ -43,10 +59,24 @@ SORTS = {"worst": "Worst first", "target": "Target date", "ref": "Reference"}
 UNASSIGNED = "(unassigned)"
 PAGE_SIZE = 50
 
+# Aliases of their own, so the conditions below stay correlated subqueries even in a query
+# that joins the actions already.
+_TBC_ACTION = aliased(Action)
+_RETARGET = aliased(ObligationEvent)
+# No target date: the document gave none (a "TBC" action is reviewed for progress meanwhile,
+# so it has a review date but still no target), and none was set in the console since.
+undated = and_(
+    or_(
+        Obligation.target_date.is_(None),
+        exists().where(_TBC_ACTION.id == Obligation.action_id, _TBC_ACTION.date_to_set != ""),
+    ),
+    not_(exists().where(_RETARGET.obligation_id == Obligation.id, _RETARGET.kind == "retargeted")),
+)
 status_column = case(
     (Obligation.resolved_on.is_not(None), COMPLETE),
     (Obligation.stage >= 1, OVERDUE),
     (Obligation.stage == 0, DUE_SOON),
+    (undated, NO_TARGET),
     else_=ON_TRACK,
 )
 theme_column = func.coalesce(
@@ -133,8 +163,24 @@ def status_is(status: str) -> ColumnElement[bool]:
         COMPLETE: Obligation.resolved_on.is_not(None),
         OVERDUE: and_(open_, Obligation.stage >= 1),
         DUE_SOON: and_(open_, Obligation.stage == 0),
-        ON_TRACK: and_(open_, Obligation.stage < 0),
+        ON_TRACK: and_(open_, Obligation.stage < 0, not_(undated)),
+        NO_TARGET: and_(open_, Obligation.stage < 0, undated),
     }[status]
+
+
+def status_of_item(row: Obligation, *, complete: bool = False) -> str:
+    """`status_column` of `row`, read from the row, its action and its events; `complete`
+    counts it complete whatever the daily run recorded."""
+    if complete or row.resolved_on is not None:
+        return COMPLETE
+    if row.stage >= 1:
+        return OVERDUE
+    if row.stage == 0:
+        return DUE_SOON
+    to_set = row.target_date is None or (row.action is not None and row.action.date_to_set != "")
+    if to_set and not any(event.kind == "retargeted" for event in row.events):
+        return NO_TARGET
+    return ON_TRACK
 
 
 def page_number(query: Mapping[str, str]) -> int:

@@ -11,7 +11,7 @@ from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from worker.app import App
-from worker.console.items import COMPLETE, DUE_SOON, ON_TRACK, OVERDUE, page_number
+from worker.console.items import page_number, status_of_item
 from worker.feeds.agency import shown_token
 from worker.models import (
     Agency,
@@ -42,9 +42,7 @@ class Happened:
 
 def status_of(row: Obligation) -> str:
     """As the lists show it, but a completion recorded since the daily run counts at once."""
-    if row.resolved_on is not None or completed(row):
-        return COMPLETE
-    return OVERDUE if row.stage >= 1 else DUE_SOON if row.stage == 0 else ON_TRACK
+    return status_of_item(row, complete=completed(row))
 
 
 def item_context(session: Session, app: App, row: Obligation) -> dict[str, Any]:
