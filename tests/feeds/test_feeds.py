@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
@@ -255,6 +256,31 @@ def test_home_page_lists_the_public_feeds(app: App, tmp_path: Path, earlier: dat
     assert "<strong>Subscribe</strong>" in html
     assert "<strong>Importing</strong>" in html
     assert "never reach you" in html
+
+
+@pytest.mark.parametrize(
+    "base_url", ["http://calendars.intranet.example/", "https://calendars.example.org/"]
+)
+def test_home_page_labels_each_address_by_its_own_scheme(
+    app: App, tmp_path: Path, earlier: datetime, base_url: str
+) -> None:
+    imported(app, bst_sheet(tmp_path), earlier)
+    public = App(load_settings(public_base_url=base_url))
+    try:
+        with serving(public) as client:
+            html = client.get("/").text
+    finally:
+        public.close()
+    scheme = base_url.split(":", 1)[0]
+    labelled = re.findall(r'<a href="([^"]+)">([a-z]+)://</a>', html)
+    assert len(labelled) >= 6  # a webcal and a pasted address for each of 3+ feeds
+    for address, label in labelled:
+        assert address.startswith(f"{label}://"), (address, label)
+    assert {label for _, label in labelled} == {"webcal", scheme}
+    other = "https" if scheme == "http" else "http"
+    assert f"paste the {scheme} link" in html
+    assert f"{other}://</a>" not in html
+    assert f"paste the {other} link" not in html
 
 
 def test_unknown_pages_and_methods_get_plain_pages(app: App) -> None:

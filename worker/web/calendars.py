@@ -50,6 +50,16 @@ class Listed:
     def webcal(self) -> str:
         return webcal(self.url)
 
+    @property
+    def scheme(self) -> str:
+        """How the address to paste begins ("https", or "http" on an intranet install), so
+        its label never names a scheme it does not have."""
+        return scheme_of(self.url)
+
+
+def scheme_of(url: str) -> str:
+    return url.split("://", 1)[0].lower()
+
 
 async def home(request: Request) -> Response:
     web = web_of(request)
@@ -61,7 +71,8 @@ def home_page(web: Web) -> Response:
     with web.app.sessions() as session:
         feeds = public_feeds(session, site)
         upcoming = upcoming_sessions(session, web.app.today())
-    return page("index.html", site=site, feeds=feeds, upcoming=upcoming)
+    scheme = scheme_of(site.base_url)
+    return page("index.html", site=site, feeds=feeds, upcoming=upcoming, scheme=scheme)
 
 
 def public_feeds(session: Session, site: Site) -> list[Listed]:
