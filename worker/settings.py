@@ -263,7 +263,7 @@ class Settings(BaseSettings):
     # carries its own secret: give it in the environment (REMINDERS_PING_URL).
     operator_email: str | None = None
     ping_url: SecretStr | None = None
-    alarm_grace_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    alarm_grace_minutes: float = Field(default=60.0, gt=0, le=24 * 60)
     smtp_password: SecretStr | None = None
     signing_key: SecretStr | None = None
     # Without REMINDERS_SIGNING_KEY, links are signed with a key generated into this file on

@@ -65,19 +65,20 @@ def test_a_day_never_planned_tells_the_operator_and_the_monitor_once(
 ) -> None:
     app, pinged = watched
     planned_and_sent(app, MONDAY)
-    assert alarm.watch(app, at(TUESDAY, 8, 29)) is None  # within the grace: Monday is checked
+    assert alarm.watch(app, at(TUESDAY, 8, 29)) == []  # within the grace: Monday is checked
     assert pinged.after() == ["success"]  # Monday's all went
-    raised = alarm.watch(app, at(TUESDAY, 8, 31))
-    assert raised is not None
+    [raised] = alarm.watch(app, at(TUESDAY, 8, 31))
     assert "never planned" in raised
     [told] = mails(app)
     assert told["To"] == OPERATOR
-    assert told["Subject"] == "Reminders: the digests for Tuesday 8 December 2026 did not all go out"
+    assert (
+        told["Subject"] == "Reminders: the digests for Tuesday 8 December 2026 did not all go out"
+    )
     body = told.get_body(("plain",))
     assert body is not None
     assert "reminders status" in body.get_content()
     assert pinged.after() == ["success", "fail"]
-    assert alarm.watch(app, at(TUESDAY, 9, 45)) is None  # once
+    assert alarm.watch(app, at(TUESDAY, 9, 45)) == []  # once
     assert len(mails(app)) == 1
     assert pinged.after() == ["success", "fail"]
 
@@ -92,14 +93,14 @@ def test_digests_still_waiting_raise_the_alarm_and_their_going_is_told_the_monit
         waiting = len(session.scalars(select(Delivery).where(Delivery.period == TUESDAY)).all())
     assert waiting > 0
     raised = alarm.watch(app, at(TUESDAY, 9, 0))
-    assert raised == f"{waiting} of {waiting} are still waiting to be sent"
+    assert raised == [f"{waiting} of {waiting} are still waiting to be sent"]
     assert [m["To"] for m in mails(app)] == [OPERATOR]
     body = mails(app)[0].get_body(("plain",))
     assert body is not None
     assert f"pending: {waiting}" in body.get_content()
     planned_and_sent(app, TUESDAY)  # the relay is back: all went
-    assert alarm.watch(app, at(TUESDAY, 9, 30)) is None
-    assert alarm.watch(app, at(TUESDAY, 9, 31)) is None
+    assert alarm.watch(app, at(TUESDAY, 9, 30)) == []
+    assert alarm.watch(app, at(TUESDAY, 9, 31)) == []
     assert pinged.after() == ["fail", "success"]
 
 
@@ -107,9 +108,25 @@ def test_a_new_installation_is_not_alarmed_about_days_before_its_first(
     watched: tuple[App, Monitor],
 ) -> None:
     app, pinged = watched
-    assert alarm.watch(app, at(TUESDAY, 12, 0)) is None
+    assert alarm.watch(app, at(TUESDAY, 12, 0)) == []
     assert mails(app) == []
     assert pinged.after() == []
+
+
+def test_a_machine_down_a_whole_day_hears_of_that_day_the_next_however_late(
+    watched: tuple[App, Monitor],
+) -> None:
+    app, pinged = watched
+    planned_and_sent(app, MONDAY)
+    assert alarm.watch(app, at(MONDAY, 9, 0)) == []  # Monday judged: all went
+    wednesday = date(2026, 12, 9)
+    planned_and_sent(app, wednesday)  # back on Wednesday at noon, Tuesday never planned
+    raised = alarm.watch(app, at(wednesday, 12, 0))
+    assert len(raised) == 1
+    assert "never planned" in raised[0]
+    [told] = mails(app)
+    assert "Tuesday 8 December 2026" in told["Subject"]
+    assert pinged.after() == ["success", "fail", "success"]
 
 
 def test_the_tick_pings_the_start_of_the_planning_once_and_records_the_daily_run(

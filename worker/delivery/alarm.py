@@ -1,12 +1,13 @@
 """The dead-man alarm: an operator learns when a day's digests did not go out.
 
 Every tick looks at the latest working day whose send time plus `alarm_grace_minutes` has
-passed. If that period was never planned (the machine was down, or every tick failed) or
-some of its digests are still waiting to go, the operator is told once: by e-mail to
-`operator_email`, and on an outside monitor at `ping_url` + "/fail". When every digest of
-the period has gone, the monitor hears so at `ping_url` itself; the planning of a period
-pings `ping_url` + "/start" (healthchecks.io's convention). A machine that is dead pings
-nothing at all, and the monitor, expecting a ping every working day, notices that too.
+passed, and any since the last it judged. If such a period was never planned (the machine
+was down, or every tick failed) or some of its digests are still waiting to go, the operator
+is told once: by e-mail to `operator_email`, and on an outside monitor at `ping_url` +
+"/fail". When every digest of the period has gone, the monitor hears so at `ping_url`
+itself; the planning of a period pings `ping_url` + "/start" (healthchecks.io's convention).
+A machine that is dead pings nothing at all, and the monitor, expecting a ping every working
+day, notices that too.
 
 A new installation is not alarmed about days before it first planned any digests.
 """
@@ -21,7 +22,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from worker.app import App
@@ -37,6 +38,7 @@ from worker.templating import render_text
 log = logging.getLogger(__name__)
 PING_TIMEOUT = 10.0
 WAITING = (DeliveryState.PENDING, DeliveryState.SENDING)
+LOOK_BACK = 5  # working days judged at most in one tick, the latest among them
 
 
 @dataclass(frozen=True)
@@ -76,10 +78,36 @@ def read(session: Session, day: date) -> Period:
     return Period(day, planned is not None, before is not None, counts)
 
 
-def watch(app: App, now: datetime) -> str | None:
-    """Tell the operator and the monitor how the latest due period's digests stand, once
-    each; the alarm raised, or None."""
-    day = checked_period(now, app)
+def watch(app: App, now: datetime) -> list[str]:
+    """Tell the operator and the monitor how each due period's digests stand, once each: the
+    latest, and any before it since the last one that was judged (a machine that was down
+    all of Tuesday hears of Tuesday on Wednesday, however late it comes back). The alarms
+    raised, if any."""
+    raised = []
+    for day in unjudged(app, checked_period(now, app)):
+        alarm = watch_day(app, day, now)
+        if alarm:
+            raised.append(alarm)
+    return raised
+
+
+def unjudged(app: App, checked: date) -> list[date]:
+    """The working days from the one after the last judged (its digests all went, or its
+    alarm was raised) to `checked`, at most `LOOK_BACK` of them."""
+    calendar = app.rules().calendar()
+    with app.sessions() as session:
+        judged = or_(DigestWatch.sent_pinged_at.is_not(None), DigestWatch.alarm_at.is_not(None))
+        last = session.scalar(select(func.max(DigestWatch.period)).where(judged))
+    days = [checked]
+    while len(days) < LOOK_BACK:
+        before = calendar.add(days[0], -1)
+        if last is None or before <= last:
+            break
+        days.insert(0, before)
+    return days
+
+
+def watch_day(app: App, day: date, now: datetime) -> str | None:
     with transaction(app.sessions) as session:
         period = read(session, day)
         row = session.get(DigestWatch, day) or DigestWatch(period=day)
