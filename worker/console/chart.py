@@ -26,6 +26,12 @@ SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)
 # pygal's own <style> and style="…": the pages allow no inline style (the Content-Security-
 # Policy), so the drawing's rules are in the service's stylesheet (assets/_pages.scss).
 STYLE = re.compile(r"<style\b.*?</style>|\sstyle=\"[^\"]*\"", re.DOTALL)
+# Theme names on the chart are cut to this many characters ("…" marks the cut; the full name is
+# each label's title, and stands whole in the table beside): pygal sizes the label column to
+# the longest name, so one long theme would otherwise squeeze every bar to a sliver.
+LABEL_LENGTH = 36
+# A label as pygal writes it on the bars' axis, with the title it adds (the bar's position).
+LABEL = re.compile(r"(<text\b[^>]*>[^<]*</text>)<title>[^<]*</title>")
 COLOURS = {"overdue": "#b10e1e", "due soon": "#a35200", "on track": "#0b3d6e",
            "no target date": "#505a5f", "complete": "#00703c"}  # fmt: skip
 
@@ -58,12 +64,37 @@ def status_chart(themes: dict[str, dict[str, int]], title: str) -> Markup:
         title=title,
         explicit_size=False,
     )
-    chart.x_labels = list(themes)
+    chart.x_labels = [shortened(theme) for theme in themes]
     for status in STATUSES:
         chart.add(status, [themes[t].get(status, 0) for t in themes])
-    svg = chart.render(is_unicode=True)
-    # pygal writes every label through an XML serialiser, so the drawing is escaped already.
+    svg = titled(chart.render(is_unicode=True), list(themes))
+    # pygal writes every label through an XML serialiser, so the drawing is escaped already,
+    # and `titled` escapes the names it adds.
     return Markup(accessible(svg, title))  # noqa: S704
+
+
+def shortened(name: str) -> str:
+    """`name`, or its first words up to `LABEL_LENGTH` characters and "…"."""
+    if len(name) <= LABEL_LENGTH:
+        return name
+    cut = name[: LABEL_LENGTH - 1]
+    words = cut.rsplit(" ", 1)[0] if " " in cut[LABEL_LENGTH // 2 :] else cut
+    return words.rstrip(" ,;:-") + "…"
+
+
+def titled(svg: str, names: list[str]) -> str:
+    """Each theme's label on the bars' axis titled with the theme's full name (pygal writes
+    them in the order given, each followed by a title naming its position)."""
+    start = svg.find('<g class="axis y')
+    end = svg.find('<g class="axis x', start)
+    if start < 0 or end < 0:  # pragma: no cover - pygal's layout changed
+        raise ValueError("the chart's theme labels were not found")
+    found = iter(names)
+
+    def name(match: re.Match[str]) -> str:
+        return f"{match.group(1)}<title>{Markup.escape(next(found, ''))}</title>"
+
+    return svg[:start] + LABEL.sub(name, svg[start:end]) + svg[end:]
 
 
 def accessible(svg: str, title: str) -> str:
