@@ -13,10 +13,14 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import create_engine, text
 
 from tests.support.services import ROOT, free_port, wait_for
 from tests.support.web import answers
+from worker.app import App
+from worker.cli.digests import follow_the_port
+from worker.settings import load_settings
 
 # Monday 23 November 2026, ten seconds before the 08:00 send window (GMT: London is UTC).
 MOMENT = datetime(2026, 11, 23, 7, 59, 50, tzinfo=UTC)
@@ -89,3 +93,24 @@ def served(port: int, outbox: Path) -> tuple[int, int]:
     assert link is not None
     home = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
     return home.status_code, httpx.get(link.group(0), timeout=10).status_code
+
+
+def test_a_public_address_on_this_machine_follows_the_port_chosen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`scripts/run --port 8080`: the arguments reach `reminders start`, and the links and
+    feeds name port 8080 where the public address was this machine's default; an address
+    the operator gave elsewhere is theirs."""
+    assert '.venv/bin/reminders start "$@"' in (ROOT / "scripts" / "run").read_text()
+    monkeypatch.setenv("REMINDERS_DATABASE_URL", f"sqlite:///{tmp_path / 'r.db'}")
+    monkeypatch.setenv("REMINDERS_PUBLIC_BASE_URL", "http://localhost:8000")  # put back after
+    app = App(load_settings())
+    assert app.settings.public_base_url == "http://localhost:8000"
+    follow_the_port(app, 8080)
+    assert app.settings.public_base_url == "http://localhost:8080"
+    assert os.environ["REMINDERS_PUBLIC_BASE_URL"] == "http://localhost:8080"  # for the children
+    assert App(load_settings()).settings.public_base_url == "http://localhost:8080"
+    monkeypatch.setenv("REMINDERS_PUBLIC_BASE_URL", "https://reminders.example.org")
+    theirs = App(load_settings())
+    follow_the_port(theirs, 8080)
+    assert theirs.settings.public_base_url == "https://reminders.example.org"
