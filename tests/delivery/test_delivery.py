@@ -10,6 +10,7 @@ from sqlalchemy import select
 from worker.app import App
 from worker.db import transaction
 from worker.delivery.ledger import (
+    CALL_IN,
     LONGEST_DELAY,
     backoff,
     claim,
@@ -22,6 +23,8 @@ from worker.mail.transport import Outbox
 from worker.models import Delivery, DeliveryState
 
 NOW = datetime(2017, 2, 16, 9, 0, tzinfo=UTC)
+LATER = NOW + timedelta(minutes=6)  # past the default lease of five minutes
+TAKEN_OVER = LATER + timedelta(seconds=CALL_IN)  # and past the call-in at LATER
 
 
 def add_row(app: App, email: str = "someone@example.org") -> int:
@@ -40,7 +43,10 @@ def test_a_row_is_claimed_once(app: App) -> None:
         assert claim(first, row_id, NOW, "example.org") is not None
     with transaction(app.sessions) as second:
         assert claim(second, row_id, NOW, "example.org") is None  # leased to the first
-        later = claim(second, row_id, NOW + timedelta(minutes=6), "example.org")  # lease over
+        assert claim(second, row_id, LATER, "example.org") is None  # lease over, not called in
+        assert needing_a_push(second, LATER) == []  # called in
+        assert claim(second, row_id, TAKEN_OVER - timedelta(seconds=1), "example.org") is None
+        later = claim(second, row_id, TAKEN_OVER, "example.org")  # lease and call-in over
         assert later is not None
         assert later.attempts == 2
 
@@ -52,7 +58,8 @@ def test_the_message_id_is_fixed_at_the_first_claim(app: App) -> None:
         assert first is not None
         message_id = first.message_id
     with transaction(app.sessions) as session:
-        again = claim(session, row_id, NOW + timedelta(minutes=6), "example.org")
+        needing_a_push(session, LATER)
+        again = claim(session, row_id, TAKEN_OVER, "example.org")
         assert again is not None
         assert again.message_id == message_id
 
@@ -78,7 +85,8 @@ def test_recovery_finds_what_a_lost_worker_left(app: App) -> None:
         claim(session, leased, NOW, "example.org")
     with app.sessions() as session:
         assert needing_a_push(session, NOW) == [pending]
-        assert needing_a_push(session, NOW + timedelta(minutes=6)) == [pending, leased]
+        assert needing_a_push(session, LATER) == [pending]  # the leased row called in
+        assert needing_a_push(session, TAKEN_OVER) == [pending, leased]
         assert needing_a_push(session, NOW, requeue_after=60) == [pending]
 
 

@@ -372,8 +372,8 @@ def cluster_scene(
 
 def test_database_down_for_a_while(cluster_scene: tuple[Scene, PostgresCluster]) -> None:
     """PostgreSQL stopped mid-run and started again: tasks retry, nothing lost or doubled.
-    The promise holds for an outage shorter than the lease (here 15 s against a 5 s stop):
-    beyond it, a digest the relay accepted may go out again (the at-least-once window)."""
+    An outage longer than the lease is test_outage_duplicate.py's: the promise holds for
+    one shorter than the outcome write's patience (the lease, at least 70 s)."""
     scene, cluster = cluster_scene
     env = scene.env(lease_seconds="15", requeue_after_seconds="2")
     recorder = scene.recorder

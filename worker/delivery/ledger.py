@@ -4,10 +4,22 @@ No part of Celery, Redis or SMTP is exactly-once; the database row is the only r
 trust. A row is claimed with a conditional UPDATE (no row changed: another worker has it),
 and its lease, attempt count and Message-ID are committed before the SMTP DATA.
 
+A lease running out does not make a row abandoned: its worker may be alive, holding a
+message the relay accepted, and waiting for the database to come back to record it (the
+lease's clock runs on through an outage, when nobody can record anything). So the recovery
+pass first calls such a row in: it sets `next_attempt_at` to `CALL_IN` seconds on, at a
+moment the database was reachable, and leaves the claim standing (the attempt count that
+fences the outcome write unchanged). Only when that time has passed too, with no outcome
+recorded, may another worker claim the row. A worker whose outcome write rides out an outage
+(`Persist`, tries at most a second apart) records it within those seconds, however long the
+outage was, up to the write's patience.
+
 The one unavoidable window: the relay accepts the message (250) and the worker dies before
-the "sent" commit. When the lease runs out, the recovery pass sends the row again, with the
-SAME Message-ID. The policy is at-least-once: a reminder that may, rarely, arrive twice
-(and which mail systems that honour Message-ID show once) is better than one lost.
+the "sent" commit, or the database stays out of its reach for longer than the write's
+patience. When the lease and the call-in have run out, the recovery pass sends the row
+again, with the SAME Message-ID. The policy is at-least-once: a reminder that may, rarely,
+arrive twice (and which mail systems that honour Message-ID show once) is better than one
+lost.
 """
 
 from __future__ import annotations
@@ -22,7 +34,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.db import transaction
@@ -37,8 +49,11 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 20
 # An outcome write that finds the database unreachable is tried again for as long as the
-# row's lease keeps other workers off it, and at least this many seconds.
+# row's lease, and at least this many seconds: the outage it rides out without a second send.
 LEAST_PATIENCE = 70.0
+# Seconds a row past its lease waits, once the recovery pass has reached the database and
+# called it in, before another worker may take it: ten of its own worker's outcome writes.
+CALL_IN = 10.0
 # Backoff: 30 s doubling, at most 15 min: far below the broker's one-hour visibility timeout.
 FIRST_DELAY, LONGEST_DELAY = 30.0, 900.0
 
@@ -69,9 +84,11 @@ def retry_delays(patience: float) -> Iterator[float]:
 
 
 def claimable(now: datetime) -> object:
+    """Pending and due; or sending, past its lease, called in, and past the call-in too."""
     due = or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)
     pending = and_(Delivery.state == DeliveryState.PENDING, due)
-    abandoned = and_(Delivery.state == DeliveryState.SENDING, Delivery.lease_until < now)
+    called_in = and_(Delivery.next_attempt_at.is_not(None), Delivery.next_attempt_at <= now)
+    abandoned = and_(Delivery.state == DeliveryState.SENDING, Delivery.lease_until < now, called_in)
     return or_(pending, abandoned)
 
 
@@ -88,6 +105,7 @@ def claim(
             state=DeliveryState.SENDING,
             attempts=Delivery.attempts + 1,
             lease_until=now + timedelta(seconds=lease),
+            next_attempt_at=None,  # held: nobody else's attempt is due until it is called in
             message_id=func.coalesce(Delivery.message_id, message_id),
         )
         .returning(Delivery)  # the row as claimed, in the same statement
@@ -138,7 +156,8 @@ def deliver(
     except PermanentError as exc:  # the relay, the sender or the message: not the address
         return failed_for_good(persist, row, str(exc))
     persist(lambda s: finish(s, row, state=DeliveryState.SENT, sent_at=now, lease_until=None,
-                             provider_id=provider_id, receipt=None))  # fmt: skip
+                             next_attempt_at=None, provider_id=provider_id,
+                             receipt=None))  # fmt: skip
     return Outcome("sent")
 
 
@@ -156,10 +175,17 @@ class Persist:
                 with transaction(self.factory) as session:
                     write(session)
                 return
-            except (OperationalError, InterfaceError):
-                if delay is None:
+            except DBAPIError as exc:
+                if not unreachable(exc) or delay is None:
                     raise
                 time.sleep(delay)
+
+
+def unreachable(exc: DBAPIError) -> bool:
+    """The database could not be reached, or the connection was lost: worth trying again.
+    SQLAlchemy marks a lost connection whatever class the driver gave its error (psycopg
+    raises a bare DatabaseError for an error libpq makes itself, without an SQLSTATE)."""
+    return isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
 
 
 def digest_message(row: Delivery, settings: Settings, now: datetime) -> EmailMessage:
@@ -208,11 +234,27 @@ def refused_for_good(persist: Persist, row: Delivery, reply: str) -> Outcome:
 
 def needing_a_push(session: Session, now: datetime, requeue_after: float = 600.0) -> list[int]:
     """Rows a lost worker or broker left behind: pending and not queued lately, or sending
-    past their lease. Re-enqueueing is safe: the claim lets only one worker send."""
+    past their lease and their call-in. Each row past its lease and not yet called in is
+    called in first (`call_in`). Re-enqueueing is safe: the claim lets only one worker send."""
+    call_in(session, now)
     since = now - timedelta(seconds=requeue_after)
     stale = or_(Delivery.enqueued_at.is_(None), Delivery.enqueued_at < since)
     query = select(Delivery.id).where(claimable(now), stale)  # type: ignore[arg-type]
     return list(session.scalars(query.order_by(Delivery.id)))
+
+
+def call_in(session: Session, now: datetime) -> int:
+    """Give every sending row past its lease `CALL_IN` more seconds, counted from now, when
+    the database is reachable, for its worker to record what became of it; the rows called
+    in. Its claim stands: the worker's outcome write, fenced by the attempt count, lands."""
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.state == DeliveryState.SENDING, Delivery.lease_until < now,
+               Delivery.next_attempt_at.is_(None))
+        .values(next_attempt_at=now + timedelta(seconds=CALL_IN))
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def released(session: Session) -> int:
