@@ -66,10 +66,14 @@ def sign_in_by_mail(page: Page, base: str, outbox: Path, name: str) -> None:
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
 
 
-def signed_in(browser: Browser, app: App, base: str, email: str) -> Page:
-    """A browser of its own for `email`, signed in with a fresh one-time link (downloads
-    allowed)."""
+WIDTHS = {"desktop": 1280, "phone": 375}
+
+
+def signed_in(browser: Browser, app: App, base: str, email: str, width: int = 1280) -> Page:
+    """A browser of its own for `email`, `width` pixels wide, signed in with a fresh
+    one-time link (downloads allowed)."""
     page = new_page(browser, base, downloads=True)
+    page.set_viewport_size({"width": width, "height": 900})
     page.goto(f"/console/sign-in/{link_token(app, email)}")
     page.get_by_role("button", name="Sign in").click()
     return page
@@ -151,16 +155,17 @@ def test_the_console_in_a_browser(app: App, browser: Browser, tmp_path: Path) ->
         page.context.close()
 
 
+@pytest.mark.parametrize("width", WIDTHS)
 def test_the_rules_edited_previewed_saved_and_put_back_in_a_browser(
-    app: App, browser: Browser, tmp_path: Path
+    app: App, browser: Browser, width: str, tmp_path: Path
 ) -> None:
-    name = f"{app.engine.dialect.name}-rules"
+    name = f"{app.engine.dialect.name}-rules-{width}"
     soon_due_plan(app, tmp_path)
     directory = (app.settings.config_dir / "directory.yaml").read_text(encoding="utf-8")
     police_manager = re.compile(r"\n +- \{role: line_manager, name: Detective Inspector[^\n]*")
     new_version(app, DIRECTORY, police_manager.sub("", directory))
     with serving(app) as client:
-        page = signed_in(browser, app, str(client.base_url).rstrip("/"), MANAGER)
+        page = signed_in(browser, app, str(client.base_url).rstrip("/"), MANAGER, WIDTHS[width])
         page.get_by_role("link", name="Rules", exact=True).click()
         looked_at(page, f"{name}-01-form")
 
@@ -199,17 +204,18 @@ def test_the_rules_edited_previewed_saved_and_put_back_in_a_browser(
     assert app.rules().stages[1].enters_after == 5
 
 
+@pytest.mark.parametrize("width", WIDTHS)
 def test_someone_leaves_and_a_refused_address_is_corrected_in_a_browser(
-    app: App, browser: Browser
+    app: App, browser: Browser, width: str
 ) -> None:
-    name = f"{app.engine.dialect.name}-directory"
+    name = f"{app.engine.dialect.name}-directory-{width}"
     partnership(app)
     refuse(app, POLICE)
     with serving(app) as client:
         base = str(client.base_url).rstrip("/")
-        page = signed_in(browser, app, base, MANAGER)
+        page = signed_in(browser, app, base, MANAGER, WIDTHS[width])
         page.get_by_role("navigation").get_by_role("link", name="Directory").click()
-        expect(page.locator("#refused + p + table")).to_contain_text("550 5.1.1 no such user")
+        expect(page.locator("#refused ~ .app-scroll table").first).to_contain_text("550 5.1.1 no such user")
         looked_at(page, f"{name}-01-page")
 
         page.get_by_label("Who leaves").select_option(NURSE)
@@ -236,7 +242,7 @@ def test_someone_leaves_and_a_refused_address_is_corrected_in_a_browser(
         page.locator("#why-cover").fill("Secondment for two weeks")
         page.get_by_role("button", name="Set the cover").click()
         expect(page.get_by_role("status")).to_contain_text("covers for police.di@example.org")
-        expect(page.locator("#cover + table")).to_contain_text("Acting Detective Inspector")
+        expect(page.locator("#cover + .app-scroll table")).to_contain_text("Acting Detective Inspector")
         looked_at(page, f"{name}-04-cover")
         page.get_by_role("link", name="Edit the whole directory").click()
         page.get_by_label("The directory").fill("agencies: 7\n")
@@ -251,14 +257,15 @@ def test_someone_leaves_and_a_refused_address_is_corrected_in_a_browser(
         looked_at(successor, f"{name}-05-successor-items")
 
 
+@pytest.mark.parametrize("width", WIDTHS)
 def test_documents_uploaded_previewed_imported_and_downloaded_in_a_browser(
-    app: App, browser: Browser, tmp_path: Path
+    app: App, browser: Browser, width: str, tmp_path: Path
 ) -> None:
-    name = f"{app.engine.dialect.name}-imports"
+    name = f"{app.engine.dialect.name}-imports-{width}"
     word = word_plan(tmp_path / "plan.docx")
     with serving(app) as client:
         base = str(client.base_url).rstrip("/")
-        page = signed_in(browser, app, base, MANAGER)
+        page = signed_in(browser, app, base, MANAGER, WIDTHS[width])
         page.get_by_role("navigation").get_by_role("link", name="Imports").click()
         expect(page.get_by_text("No document has been imported yet.")).to_be_visible()
         looked_at(page, f"{name}-01-page")

@@ -111,3 +111,11 @@ def test_theme_labels_are_cut_at_a_word_and_titled_in_order() -> None:
     labels = svg[svg.find('<g class="axis y') : svg.find('<g class="axis x')]
     assert labels.count("<title>") == len(names)
     assert all(len(shortened(n)) <= LABEL_LENGTH for n in names)
+
+
+def test_a_partnership_with_no_theme_yet_still_gets_its_chart() -> None:
+    """Before any plan is imported there is no theme: the drawing has no labels to title,
+    and the overview must still be served."""
+    drawn = status_chart({}, "Items by theme and status")
+    assert drawn.startswith('<svg role="img" aria-label="Items by theme and status"')
+    assert "<script" not in drawn

@@ -87,8 +87,8 @@ def titled(svg: str, names: list[str]) -> str:
     them in the order given, each followed by a title naming its position)."""
     start = svg.find('<g class="axis y')
     end = svg.find('<g class="axis x', start)
-    if start < 0 or end < 0:  # pragma: no cover - pygal's layout changed
-        raise ValueError("the chart's theme labels were not found")
+    if start < 0 or end < 0:  # no theme yet (pygal draws no labels), or its layout changed:
+        return svg  # the drawing as it is, the table beside it naming every theme in full
     found = iter(names)
 
     def name(match: re.Match[str]) -> str:
