@@ -215,7 +215,9 @@ def test_someone_leaves_and_a_refused_address_is_corrected_in_a_browser(
         base = str(client.base_url).rstrip("/")
         page = signed_in(browser, app, base, MANAGER, WIDTHS[width])
         page.get_by_role("navigation").get_by_role("link", name="Directory").click()
-        expect(page.locator("#refused ~ .app-scroll table").first).to_contain_text("550 5.1.1 no such user")
+        expect(page.locator("#refused ~ .app-scroll table").first).to_contain_text(
+            "550 5.1.1 no such user"
+        )
         looked_at(page, f"{name}-01-page")
 
         page.get_by_label("Who leaves").select_option(NURSE)
@@ -242,7 +244,9 @@ def test_someone_leaves_and_a_refused_address_is_corrected_in_a_browser(
         page.locator("#why-cover").fill("Secondment for two weeks")
         page.get_by_role("button", name="Set the cover").click()
         expect(page.get_by_role("status")).to_contain_text("covers for police.di@example.org")
-        expect(page.locator("#cover + .app-scroll table")).to_contain_text("Acting Detective Inspector")
+        expect(page.locator("#cover + .app-scroll table")).to_contain_text(
+            "Acting Detective Inspector"
+        )
         looked_at(page, f"{name}-04-cover")
         page.get_by_role("link", name="Edit the whole directory").click()
         page.get_by_label("The directory").fill("agencies: 7\n")
