@@ -7,8 +7,8 @@ short UTC tick; local send times are worked out in `worker.delivery.planning`, n
 
 Nothing stops the beat for good: its scheduler (`Scheduler`) survives any one failure of its
 own (the broker unwritable, the schedule file on a full disk) and tries again shortly, and
-every periodic task's start, success or failure is recorded in `worker.jobs`, so an operator
-sees when each last ran.
+every periodic task's start, success or failure is recorded (`worker.delivery.jobs`), so an
+operator sees when each last ran.
 
 A worker is one process with a pool of threads (`send_concurrency`, 8 by default): a send is
 mostly waiting on the relay, so threads keep several sends in flight where prefork processes
@@ -28,8 +28,8 @@ from celery import Celery
 from celery.beat import PersistentScheduler
 from celery.signals import task_failure, task_prerun, task_success, worker_process_init
 
-from worker import jobs
 from worker.app import App
+from worker.delivery import jobs
 from worker.mail.transport import Transport
 from worker.mail.transports import transport_for
 from worker.paths import private_files

@@ -9,10 +9,10 @@ from click.testing import CliRunner
 
 from tests.conftest import seed
 from tests.support.helpers import run_import
-from worker import jobs
 from worker.app import App
 from worker.cli import main
 from worker.db import transaction
+from worker.delivery import jobs
 from worker.delivery.tick import plan_once
 from worker.models import DigestWatch
 

@@ -13,9 +13,9 @@ from tests.console.test_console_browser import signed_in
 from tests.support.browser import looked_at
 from tests.support.console import MANAGER, partnership
 from tests.support.web import serving
-from worker import jobs
 from worker.app import App
 from worker.db import transaction
+from worker.delivery import jobs
 from worker.models import DigestWatch
 
 WHEN = datetime(2026, 12, 8, 8, 0, tzinfo=UTC)

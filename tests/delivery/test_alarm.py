@@ -16,10 +16,9 @@ from sqlalchemy import select, update
 from tests.conftest import seed
 from tests.support.helpers import run_import
 from tests.support.monitor import Monitor, monitor
-from worker import jobs
 from worker.app import App
 from worker.db import transaction
-from worker.delivery import alarm, tick
+from worker.delivery import alarm, jobs, tick
 from worker.delivery.tick import plan_once, run_tick
 from worker.models import Delivery, DeliveryState, JobRun
 
@@ -102,6 +101,17 @@ def test_digests_still_waiting_raise_the_alarm_and_their_going_is_told_the_monit
     assert alarm.watch(app, at(TUESDAY, 9, 30)) == []
     assert alarm.watch(app, at(TUESDAY, 9, 31)) == []
     assert pinged.after() == ["fail", "success"]
+
+
+def test_a_day_whose_digests_all_went_is_told_the_monitor_at_once_within_the_grace(
+    watched: tuple[App, Monitor],
+) -> None:
+    app, pinged = watched
+    planned_and_sent(app, TUESDAY)
+    assert alarm.watch(app, at(TUESDAY, 8, 2)) == []  # the grace runs to 08:30
+    assert pinged.after() == ["success"]
+    assert alarm.watch(app, at(TUESDAY, 8, 40)) == []  # judged once
+    assert pinged.after() == ["success"]
 
 
 def test_a_new_installation_is_not_alarmed_about_days_before_its_first(

@@ -21,9 +21,9 @@ from tests.support.monitor import Monitor, monitor
 from tests.support.services import Recorder, wait_for
 from tests.support.workers import expected_digests, flush, ledger, parsed, run_workers, settle
 from tests.support.workers import worker_env as base_env
-from worker import jobs
 from worker.app import App
 from worker.db import transaction
+from worker.delivery import jobs
 from worker.delivery.tick import plan_once
 from worker.models import Delivery, DeliveryState
 

@@ -75,7 +75,7 @@ def morning(app: App, day: date, week: Monitor, smtp: tuple[Recorder, int], fold
     recorder, port = smtp
     env = base_env(app, redis, port, at(day, 7, 59, 55)) | {
         "REMINDERS_OPERATOR_EMAIL": OPERATOR,
-        "REMINDERS_ALARM_GRACE_MINUTES": "0.1",
+        "REMINDERS_ALARM_GRACE_MINUTES": "0.5",
     }
     before, pings = recorder.count(), len(week.pings)
     wanted = expected_digests(app, day) if day != WEEK[2] else {}

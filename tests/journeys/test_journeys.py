@@ -207,3 +207,18 @@ def test_the_independent_chair(app: App, browser: Browser, width: str) -> None:
         page.get_by_role("link", name=re.compile(r"^\d")).first.click()  # an overdue item
         expect(page.get_by_role("button", name="Acknowledge")).to_have_count(0)
         look(page, f"{name}-02-item", px)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_public_pages_fit_a_phone(app: App, browser: Browser, width: str) -> None:
+    """The pages anyone reaches without signing in: the calendars, the statements, the
+    sign-in page, and a refusal."""
+    px = WIDTHS[width]
+    with serving(app) as client:
+        base = str(client.base_url).rstrip("/")
+        page = in_a_browser(browser, base, px)
+        for path, shot in [("/", "home"), ("/accessibility", "accessibility"),
+                           ("/privacy", "privacy"), ("/console/sign-in", "sign-in"),
+                           ("/links/complete/not-a-token", "refused-link")]:  # fmt: skip
+            page.goto(path)
+            look(page, f"journey-public-{app.engine.dialect.name}-{width}-{shot}", px)

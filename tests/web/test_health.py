@@ -8,9 +8,9 @@ import pytest
 from alembic import command
 
 from tests.support.web import serving
-from worker import jobs
 from worker.app import App
 from worker.db import alembic_config
+from worker.delivery import jobs
 
 WHEN = datetime(2026, 12, 8, 8, 0, tzinfo=UTC)
 

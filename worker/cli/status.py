@@ -1,5 +1,5 @@
 """`reminders status`: when each periodic job last ran, the digests waiting, the last send,
-and the latest alarm about a day's digests (worker/jobs.py, worker/delivery/alarm.py)."""
+and the latest alarm about a day's digests (worker/delivery/jobs.py, alarm.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
-from worker import jobs
 from worker.cli.common import app_from, console, plain_table, ready
+from worker.delivery import jobs
 
 JOBS = (jobs.TICK, jobs.DAILY_RUN, jobs.BACKUP, jobs.BOUNCES)
 

@@ -4,7 +4,10 @@
 * `ledger` claims a row, sends it through a transport, records the outcome, and finds what
   a lost worker or broker left behind;
 * `tick` is what the beat does every minute: plan the current period once, queue what needs
-  sending, keep the feeds current.
+  sending, keep the feeds current;
+* `alarm` tells the operator and an outside monitor when a day's digests did not go out;
+* `jobs` records when each periodic job (the tick, the daily run, the backup, the bounce
+  mailbox) last started, succeeded and failed: what `reminders status` and the overview say.
 
 Celery tasks (`tasks/`) call `tick.run_tick` and `ledger.deliver`; nothing else sends.
 """

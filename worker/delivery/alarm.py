@@ -5,9 +5,9 @@ passed, and any since the last it judged. If such a period was never planned (th
 was down, or every tick failed) or some of its digests are still waiting to go, the operator
 is told once: by e-mail to `operator_email`, and on an outside monitor at `ping_url` +
 "/fail". When every digest of the period has gone, the monitor hears so at `ping_url`
-itself; the planning of a period pings `ping_url` + "/start" (healthchecks.io's convention).
-A machine that is dead pings nothing at all, and the monitor, expecting a ping every working
-day, notices that too.
+itself (at once, within the grace too); the planning of a period pings `ping_url` +
+"/start" (healthchecks.io's convention). A machine that is dead pings nothing at all, and
+the monitor, expecting a ping every working day, notices that too.
 
 A new installation is not alarmed about days before it first planned any digests.
 """
@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from worker.app import App
 from worker.db import transaction
-from worker.delivery.planning import latest_period
+from worker.delivery.planning import latest_period, send_period
 from worker.mail.digest import KIND
 from worker.mail.message import parse_address
 from worker.mail.transports import transport_for
@@ -84,10 +84,14 @@ def watch(app: App, now: datetime) -> list[str]:
     all of Tuesday hears of Tuesday on Wednesday, however late it comes back). The alarms
     raised, if any."""
     raised = []
-    for day in unjudged(app, checked_period(now, app)):
+    checked = checked_period(now, app)
+    for day in unjudged(app, checked):
         alarm = watch_day(app, day, now)
         if alarm:
             raised.append(alarm)
+    today = send_period(now, app.rules(), app.timezone)
+    if today is not None and today > checked:  # within its grace: all gone is said at once
+        watch_day(app, today, now, may_alarm=False)
     return raised
 
 
@@ -107,11 +111,11 @@ def unjudged(app: App, checked: date) -> list[date]:
     return days
 
 
-def watch_day(app: App, day: date, now: datetime) -> str | None:
+def watch_day(app: App, day: date, now: datetime, may_alarm: bool = True) -> str | None:
     with transaction(app.sessions) as session:
         period = read(session, day)
         row = session.get(DigestWatch, day) or DigestWatch(period=day)
-        trouble = period.trouble()
+        trouble = period.trouble() if may_alarm else None
         alarm = trouble if trouble and row.alarm_at is None else None
         all_sent = period.planned and not period.waiting and row.sent_pinged_at is None
         if alarm:

@@ -17,10 +17,9 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from worker import jobs
 from worker.app import App
 from worker.db import transaction
-from worker.delivery import alarm
+from worker.delivery import alarm, jobs
 from worker.delivery.ledger import mark_enqueued, needing_a_push
 from worker.delivery.planning import Cover, plan, send_period
 from worker.directory.recipients import Person

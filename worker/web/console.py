@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from worker import jobs, obligations
+from worker import obligations
 from worker.console import records
 from worker.console.acts import NOTE_LIMIT, ForbiddenError, act, keep
 from worker.console.acts import Request as Asked
@@ -45,6 +45,7 @@ from worker.console.items import (
 from worker.console.kept import Kept
 from worker.console.overview import overview, revision
 from worker.console.people import REASSIGN, Person
+from worker.delivery import jobs
 from worker.delivery import ledger as delivery
 from worker.feeds.agency import feed_of, issue_token, revoke
 from worker.mail import preferences

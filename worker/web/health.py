@@ -26,8 +26,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from worker import jobs
 from worker.app import App
+from worker.delivery import jobs
 from worker.web.context import web_of
 
 log = logging.getLogger(__name__)
