@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import email
 import email.policy
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from tests.conftest import seed
 from tests.support.helpers import run_import
@@ -80,6 +83,30 @@ def test_a_day_never_planned_tells_the_operator_and_the_monitor_once(
     assert alarm.watch(app, at(TUESDAY, 9, 45)) == []  # once
     assert len(mails(app)) == 1
     assert pinged.after() == ["success", "fail"]
+
+
+def test_ticks_that_overlap_tell_the_operator_and_the_monitor_once(
+    watched: tuple[App, Monitor], monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Two ticks judge the same day at once, each having read it before either acts (found
+    when a worker's ticks overlapped on a loaded machine and the operator was told twice)."""
+    app, pinged = watched
+    planned_and_sent(app, MONDAY)
+    both_read = threading.Barrier(2, timeout=30)
+    reading = alarm.read
+
+    def read_together(session: Session, day: date) -> alarm.Period:
+        period = reading(session, day)
+        both_read.wait()
+        return period
+
+    monkeypatch.setattr(alarm, "read", read_together)
+    with ThreadPoolExecutor(2) as pool:
+        raised = list(pool.map(lambda _: alarm.watch_day(app, TUESDAY, at(TUESDAY, 9)), "ab"))
+    [alarmed] = [r for r in raised if r]  # one tick raised it
+    assert "never planned" in alarmed
+    assert len(mails(app)) == 1
+    assert pinged.after() == ["fail"]
 
 
 def test_digests_still_waiting_raise_the_alarm_and_their_going_is_told_the_monitor(

@@ -22,8 +22,9 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 import httpx
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from worker.app import App
 from worker.db import transaction
@@ -112,36 +113,36 @@ def unjudged(app: App, checked: date) -> list[date]:
 
 
 def watch_day(app: App, day: date, now: datetime, may_alarm: bool = True) -> str | None:
-    with transaction(app.sessions) as session:
+    with app.sessions() as session:
         period = read(session, day)
-        row = session.get(DigestWatch, day) or DigestWatch(period=day)
-        trouble = period.trouble() if may_alarm else None
-        alarm = trouble if trouble and row.alarm_at is None else None
-        all_sent = period.planned and not period.waiting and row.sent_pinged_at is None
-        if alarm:
-            row.alarm_at, row.alarm = now, alarm
-        if all_sent:
-            row.sent_pinged_at = now
-        if alarm or all_sent:
-            session.add(row)
-    if alarm:
-        log.error("the digests for %s did not go out: %s", day.isoformat(), alarm)
-        tell_operator(app.settings, day, alarm, period, now)
+    trouble = period.trouble() if may_alarm else None
+    if trouble and claim(app, day, DigestWatch.alarm_at, now, alarm=trouble):
+        log.error("the digests for %s did not go out: %s", day.isoformat(), trouble)
+        tell_operator(app.settings, day, trouble, period, now)
         ping(app.settings, "/fail")
-    elif all_sent:
+        return trouble
+    if period.planned and not period.waiting and claim(app, day, DigestWatch.sent_pinged_at, now):
         ping(app.settings, "")
-    return alarm
+    return None
 
 
 def planning_started(app: App, day: date, now: datetime) -> None:
     """The monitor told that `day`'s digests are being planned (once per period)."""
-    with transaction(app.sessions) as session:
-        row = session.get(DigestWatch, day) or DigestWatch(period=day)
-        first = row.started_pinged_at is None
-        row.started_pinged_at = row.started_pinged_at or now
-        session.add(row)
-    if first:
+    if claim(app, day, DigestWatch.started_pinged_at, now):
         ping(app.settings, "/start")
+
+
+def claim(app: App, day: date, moment: InstrumentedAttribute[datetime | None], now: datetime,
+          **also: str) -> bool:  # fmt: skip
+    """Whether this process is the first to set `moment` of `day`'s watch, which it now
+    has, with `also`. Ticks that overlap race here, and only one of them wins: the row is
+    made if missing, then set where still unset, in one transaction that holds the row."""
+    with transaction(app.sessions) as session:
+        dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+        session.execute(dialect.insert(DigestWatch).values(period=day).on_conflict_do_nothing())
+        unset = (DigestWatch.period == day) & moment.is_(None)
+        done = session.execute(update(DigestWatch).where(unset).values({moment: now, **also}))
+        return bool(done.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def ping(settings: Settings, suffix: str) -> None:
