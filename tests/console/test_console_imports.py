@@ -13,7 +13,7 @@ from tests.support.console import CHAIR, MANAGER, NURSE, csrf, sign_in
 from tests.support.web import serving
 from worker.app import App
 from worker.models import Action, ConsoleAction, ImportRecord
-from worker.web.imports import attachment
+from worker.web.http import disposition
 
 PAGE = "/console/imports"
 TITLE = "Composite Action Plan of the review group"
@@ -116,7 +116,7 @@ def test_the_original_is_downloaded_as_uploaded_with_a_safe_name(app: App) -> No
 
 def test_a_download_name_cannot_end_the_header_or_add_another() -> None:
     name = 'plan"; x=1\r\nSet-Cookie: a=b é.csv'
-    assert attachment(name) == (
+    assert disposition(name) == (
         'attachment; filename="plan__ x=1__Set-Cookie: a=b _.csv"; '
         "filename*=UTF-8''plan%22%3B%20x%3D1%0D%0ASet-Cookie%3A%20a%3Db%20%C3%A9.csv"
     )

@@ -31,6 +31,7 @@ class Line:
     text: str
     lead_agency: str
     target: str  # "30 June 2027", "Ongoing", "TBC"
+    due: date | None  # the target as a date, when it is one (Excel writes it as a date cell)
     status: str  # one of STATUSES
     stage: str
     progress: str
@@ -133,6 +134,7 @@ def line_of(action: Action, stages: list[tuple[int, bool]], ladder: Ladder, toda
         text=action.text,
         lead_agency=action.lead_agency_text,
         target=target_of(action),
+        due=action.target_date,
         status=status,
         stage=stage,
         progress=action.progress,

@@ -1,16 +1,22 @@
 """The CAP report written as a file: Word (.docx), Excel (.xlsx) or a web page (.html),
-each opening in Word, Excel, LibreOffice or a browser. Status is always written as a word;
-colour only repeats it."""
+each opening in Word, Excel, LibreOffice or a browser, under a name that carries the plan's
+title and the report's date. Status is always written as a word; colour only repeats it.
+Word pages are A4 landscape (the theme tables are wide); Excel's target dates are date
+cells, so the sheet sorts and filters by date."""
 
 from __future__ import annotations
 
 import io
+import re
+from datetime import date
 
 from docx import Document
 from docx.document import Document as WordDocument
-from docx.shared import Pt, RGBColor
+from docx.enum.section import WD_ORIENT
+from docx.shared import Mm, Pt, RGBColor
 from docx.table import Table
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -24,6 +30,11 @@ FORMATS = {  # format: media type
 }
 COLUMNS = ("Ref", "Action", "Lead agency", "Target date", "Status", "Stage", "Progress")
 STATUS_AT = COLUMNS.index("Status")
+TARGET_AT = COLUMNS.index("Target date")
+DATE_FORMAT = "d mmmm yyyy"  # Excel's number format: 30 June 2027, as the other formats say
+# Characters no file name may hold on Windows, macOS or Linux, and control characters.
+UNSAFE_IN_NAMES = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
+TITLE_IN_NAME = 100  # characters of the plan's title kept in a file name
 COLOURS = {"Overdue": "B10E1E", "Due soon": "8A4500", "On track": "0B3D6E", "Complete": "00703C"}
 FILLS = {"Overdue": "FDECEA", "Due soon": "FFF4E5", "On track": "EAF1F8", "Complete": "E8F1E9"}
 
@@ -36,6 +47,13 @@ def written(report: CapReport, form: str) -> bytes:
         return xlsx(report)
     return render_html("reports/cap.html", report=report, statuses=STATUSES,
                        columns=headings(report), rows=cells).encode()  # fmt: skip
+
+
+def file_name(report: CapReport, form: str) -> str:
+    """The report's file name: the plan's title (made safe for any file system) and the date
+    the report is as at, e.g. "Composite Action Plan 2016 - CAP report - 2026-12-07.xlsx"."""
+    title = UNSAFE_IN_NAMES.sub("_", " ".join(report.title.split()))[:TITLE_IN_NAME]
+    return f"{title.strip(' .') or 'Plan'} - CAP report - {report.on.isoformat()}.{form}"
 
 
 def headings(report: CapReport) -> tuple[str, ...]:
@@ -59,6 +77,7 @@ def as_at(report: CapReport) -> str:
 
 def docx(report: CapReport) -> bytes:
     document = Document()
+    a4_landscape(document)
     document.add_heading(report.title, level=0)
     document.add_paragraph(as_at(report))
     document.add_heading("Summary: actions by status and theme", level=1)
@@ -74,6 +93,16 @@ def docx(report: CapReport) -> bytes:
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def a4_landscape(document: WordDocument) -> None:
+    """Pages of A4 turned landscape, for tables of seven or eight columns, with 20 mm margins;
+    set before any table is added, as a table takes its width from the page."""
+    section = document.sections[0]
+    section.orientation = WD_ORIENT.LANDSCAPE
+    section.page_width, section.page_height = Mm(297), Mm(210)
+    section.top_margin = section.bottom_margin = Mm(20)
+    section.left_margin = section.right_margin = Mm(20)
 
 
 def word_table(document: WordDocument, header: list[str], rows: list[list[str]]) -> Table:
@@ -94,6 +123,19 @@ def xlsx(report: CapReport) -> bytes:
     book = Workbook()
     summary = book.active
     assert summary is not None
+    summary_sheet(summary, report)
+    actions_sheet(book.create_sheet("Actions"), report)
+    for sheet, widths in ((summary, (48, 12, 12, 12, 12)),
+                          (book["Actions"], (40, 8, 60, 24, 18, 12, 28, 60, 16))):  # fmt: skip
+        for index, width in enumerate(widths, start=1):
+            sheet.column_dimensions[chr(64 + index)].width = width
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def summary_sheet(summary: Worksheet, report: CapReport) -> None:
+    """The title, the date and each theme's count of each status."""
     summary.title = "Summary"
     as_text(summary, [report.title])
     as_text(summary, [as_at(report)])
@@ -102,23 +144,27 @@ def xlsx(report: CapReport) -> bytes:
     for row in summary_rows(report):
         summary.append([row[0], *(int(n) for n in row[1:])])
         summary.cell(row=summary.max_row, column=1).data_type = "s"
-    actions = book.create_sheet("Actions")
+
+
+def actions_sheet(actions: Worksheet, report: CapReport) -> None:
+    """One row per action under its theme, filterable: words as text, target dates as dates."""
     bold_row(actions, ["Theme", *headings(report)])
     for theme in report.themes:
         for line in theme.lines:
             as_text(actions, [theme.name, *cells(report, line)])
+            as_date(actions.cell(row=actions.max_row, column=TARGET_AT + 2), line.due)
             status = actions.cell(row=actions.max_row, column=STATUS_AT + 2)
             status.font = Font(bold=True, color=COLOURS[line.status])
             status.fill = PatternFill("solid", fgColor=FILLS[line.status])
     actions.freeze_panes = "A2"
     actions.auto_filter.ref = actions.dimensions
-    for sheet, widths in ((summary, (48, 12, 12, 12, 12)),
-                          (actions, (40, 8, 60, 24, 18, 12, 28, 60, 16))):  # fmt: skip
-        for index, width in enumerate(widths, start=1):
-            sheet.column_dimensions[chr(64 + index)].width = width
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+
+
+def as_date(cell: Cell | MergedCell, due: date | None) -> None:
+    """A target date as Excel's own date, shown the UK way; "Ongoing" or "TBC" stay text."""
+    if due is not None:
+        cell.value = due
+        cell.number_format = DATE_FORMAT
 
 
 def as_text(sheet: Worksheet, values: list[str]) -> None:

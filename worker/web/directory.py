@@ -45,7 +45,7 @@ from worker.models import Delivery, DeliveryState, UndeliverableAddress
 from worker.privacy.subject_access import export
 from worker.web.context import Web, page, web_of
 from worker.web.guard import Visitor, forbidden, form_of, visiting
-from worker.web.imports import attachment
+from worker.web.http import disposition
 from worker.yaml_files import ConfigError
 
 PAGE = "/console/directory"
@@ -162,7 +162,7 @@ async def held(request: Request) -> Response:
             keep(session, who.doer(app), "subject access export", email)
         name = f"held-about-{email}.zip"
         return Response(archive.data, media_type="application/zip",
-                        headers={"content-disposition": attachment(name),
+                        headers={"content-disposition": disposition(name),
                                  "cache-control": "no-store"})  # fmt: skip
 
     return await run_in_threadpool(made)

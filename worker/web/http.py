@@ -17,6 +17,8 @@ import re
 import time
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from typing import Literal
+from urllib.parse import quote
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -106,6 +108,15 @@ def validators(etag: str, changed: datetime, private: bool) -> dict[str, str]:
         "last-modified": http_date(changed.replace(microsecond=0)),
         "cache-control": PRIVATE_CACHE if private else PUBLIC_CACHE,
     }
+
+
+def disposition(name: str, kind: Literal["attachment", "inline"] = "attachment") -> str:
+    """Content-Disposition naming a file for every browser (RFC 6266): ASCII in `filename`,
+    the name itself in `filename*` (RFC 5987), neither able to end the header or add another.
+    `attachment` is saved; `inline` is shown in the browser, and saved under the name."""
+    ascii_name = "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_"
+                         for c in name) or "document"  # fmt: skip
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 class FileBody(Response):

@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import quote
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -54,6 +53,7 @@ from worker.web.guard import (
     upload_form,
     visiting,
 )
+from worker.web.http import disposition
 
 FormLists = dict[str, list[str]]
 PAGE = "/console/imports"
@@ -279,18 +279,10 @@ async def download(request: Request) -> Response:
     if row is None or path is None:
         return not_found()
     response = FileResponse(path, media_type="application/octet-stream")
-    response.headers["content-disposition"] = attachment(row.file_name)
+    response.headers["content-disposition"] = disposition(row.file_name)
     response.headers["cache-control"] = "no-store"
     response.headers["x-content-type-options"] = "nosniff"
     return response
-
-
-def attachment(name: str) -> str:
-    """A download's name for every browser: ASCII in `filename`, the name itself in
-    `filename*` (RFC 6266), neither able to end the header or add another."""
-    ascii_name = "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_"
-                         for c in name) or "document"  # fmt: skip
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def not_found() -> Response:
