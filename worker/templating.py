@@ -20,6 +20,7 @@ _MONTHS = (
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",
 )  # fmt: skip
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def long_date(day: str | date) -> str:
@@ -28,6 +29,11 @@ def long_date(day: str | date) -> str:
     if isinstance(day, str):
         day = date.fromisoformat(day)
     return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def long_day(day: date) -> str:
+    """`day` with its weekday, as the MI sheets list sessions: "Monday 20 February 2017"."""
+    return f"{_WEEKDAYS[day.weekday()]} {long_date(day)}"
 
 
 def _environment(*, autoescape: bool) -> Environment:

@@ -56,6 +56,7 @@ def item_context(session: Session, app: App, row: Obligation) -> dict[str, Any]:
         "why": explain(row, rules, app.today()),
         "deliveries": deliveries_of(session, row.key),
         "events": happened(session, row),
+        "today": app.today(),  # sessions before it are shown as held
     }
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, vDuration
@@ -28,11 +28,12 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from worker.feeds.files import Feed, FeedFiles, generation_of
 from worker.importers.text import is_web_address
 from worker.models import BriefingSession, MISheet, SessionStatus
+from worker.obligations import calendar_path
 
 REFRESH = timedelta(hours=1)
 # Part of every kept feed's generation: a release that writes feeds differently changes it,
 # and the feeds kept by the one before are built again.
-FORMAT = 2
+FORMAT = 3  # 3: an MI deadline's description says what the sheet asks
 # Last-Modified of a feed with nothing in it yet: any first row moves it forward.
 NEVER = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -51,7 +52,7 @@ class Site:
         return f"{self.base_url}{path}{tail}"
 
     def session_path(self, reference: str) -> str:
-        return f"/feeds/sessions/{quote(reference, safe='')}.ics"
+        return calendar_path(reference)
 
 
 def webcal(url: str) -> str:

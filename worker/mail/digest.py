@@ -13,10 +13,28 @@ from datetime import date
 from typing import Any
 
 from worker.directory.recipients import Person, Recipient
-from worker.obligations import Assessment
+from worker.obligations import Assessment, SessionView
 
 KIND = "digest"
 LISTS = ("items", "resolved", "undelivered", "attention")  # a digest's parts
+
+
+@dataclass(frozen=True)
+class Briefing:
+    """A session the item's MI sheet announces, as the digest lists it."""
+
+    reference: str
+    date: str  # ISO date
+    when: str  # "Monday 20 February 2017, 10:00 to 11:30"
+    venue: str
+    cancelled: bool = False
+    # Its own calendar ("add to calendar", worker/feeds/public.py), added with the links.
+    calendar_url: str = ""
+
+    @classmethod
+    def of(cls, found: SessionView) -> Briefing:
+        return cls(found.reference, found.day.isoformat(), found.when, found.venue,
+                   found.cancelled)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -43,6 +61,18 @@ class Item:
     complete_url: str = ""
     # The item's page in the console (sign-in needed); added with the links above.
     console_url: str = ""
+    # An MI sheet's sessions, and where the sheet says to book them.
+    sessions: tuple[Briefing, ...] = ()
+    booking_url: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {**vars(self), "sessions": [dict(vars(s)) for s in self.sessions]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Item:
+        # Digests planned before sessions were listed have none.
+        sessions = tuple(Briefing(**s) for s in data.get("sessions", ()))
+        return cls(**{**data, "sessions": sessions})
 
 
 @dataclass(frozen=True)
@@ -76,18 +106,19 @@ class Digest:
     attention: tuple[Attention, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """Plain data for the ledger (each part is a flat record of strings and numbers)."""
+        """Plain data for the ledger (each part a record of strings and numbers; an item's
+        sessions a list of such records)."""
         data = dict(vars(self))
         for name in LISTS:
-            data[name] = [dict(vars(part)) for part in data[name]]
+            data[name] = [p.to_json() if isinstance(p, Item) else dict(vars(p)) for p in data[name]]
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Digest:
         return cls(
             **{k: v for k, v in data.items() if k not in LISTS},
-            items=tuple(Item(**i) for i in data["items"]),
-            resolved=tuple(Item(**i) for i in data["resolved"]),
+            items=tuple(Item.from_json(i) for i in data["items"]),
+            resolved=tuple(Item.from_json(i) for i in data["resolved"]),
             undelivered=tuple(Undelivered(**u) for u in data["undelivered"]),
             # Digests planned before this section existed have none.
             attention=tuple(Attention(**a) for a in data.get("attention", ())),
@@ -122,6 +153,8 @@ def item_for(found: Assessment, recipient: Recipient) -> Item:
         why=why,
         unassigned=d.flagged_unassigned,
         paused_until=d.paused_until.isoformat() if d.paused_until else None,
+        sessions=tuple(Briefing.of(s) for s in view.sessions),
+        booking_url=view.booking_url or "",
     )
 
 

@@ -32,7 +32,8 @@ from urllib.parse import quote
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from worker.mail.digest import Digest, Item
+from worker.mail.digest import Briefing, Digest, Item
+from worker.obligations import calendar_path
 from worker.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -210,7 +211,8 @@ class Links:
 
     def decorate(self, digest: Digest, now: datetime, preview: bool = False) -> Digest:
         """The digest with Acknowledge and Mark complete links on each open item (preview
-        links, which never act, when `preview`), and the address of its console page."""
+        links, which never act, when `preview`), the address of its console page and of
+        each of its sessions' calendars."""
         items = tuple(self.item_links(i, digest.email, now, preview) for i in digest.items)
         return replace(digest, items=items)
 
@@ -220,7 +222,13 @@ class Links:
             acknowledge_url=self.url(ACKNOWLEDGE, item.key, recipient, now, preview),
             complete_url=self.url(COMPLETE, item.key, recipient, now, preview),
             console_url=console_url(self.base_url, item.key),
+            sessions=tuple(self.with_calendar(s) for s in item.sessions),
         )
+
+    def with_calendar(self, session: Briefing) -> Briefing:
+        """A session with its one-session calendar, unless it is cancelled."""
+        url = "" if session.cancelled else f"{self.base_url}{calendar_path(session.reference)}"
+        return replace(session, calendar_url=url)
 
 
 def console_url(base_url: str, key: str) -> str:

@@ -38,7 +38,7 @@ from worker.obligations.stages import (
     take_turn,
 )
 from worker.obligations.store import engine_view, stream
-from worker.obligations.view import View, uid, view_of
+from worker.obligations.view import SessionView, View, calendar_path, uid, view_of
 
 __all__ = [
     "DOCUMENT",
@@ -50,10 +50,12 @@ __all__ = [
     "Moved",
     "Reach",
     "RefError",
+    "SessionView",
     "Unassessed",
     "View",
     "assess",
     "bring_up_to_date",
+    "calendar_path",
     "completed",
     "engine_view",
     "explain",

@@ -43,14 +43,15 @@ def stream(
 
     The directory (agencies, their contacts and line managers) is loaded once and held, so
     that owners are found in the session without a query; actions, plans, sheets and
-    establishments come joined to each row; events come from one second stream in the same
-    order, merged in. Only one batch of rows is held at a time.
+    establishments come joined to each row, a batch's sheets' sessions in one query more;
+    events come from one second stream in the same order, merged in. Only one batch of rows
+    is held at a time.
     """
     directory = list(session.scalars(select(Agency).options(
         selectinload(Agency.contacts).joinedload(Contact.line_manager))))  # fmt: skip
     query = select(Obligation).options(
         joinedload(Obligation.action).joinedload(Action.plan),
-        joinedload(Obligation.mi_sheet),
+        joinedload(Obligation.mi_sheet).selectinload(MISheet.sessions),
         joinedload(Obligation.establishment),
     )
     events = select(ObligationEvent).join(ObligationEvent.obligation)
