@@ -35,10 +35,16 @@ def test_each_default_heading_names_its_field(headings: list[str], field: str) -
         assert DEFAULT_COLUMNS.fields[folded(heading)] == field, heading
 
 
-def test_a_header_needs_the_required_fields_and_reads_the_first_of_a_pair() -> None:
+def test_a_header_needs_the_required_fields_and_reads_the_best_named_of_a_pair() -> None:
     cells = ["No.", "Recommendation", "Owner", "Deadline", "Comments", "Progress"]
     assert DEFAULT_COLUMNS.header(cells) == {
-        "ref": 0, "text": 1, "lead_agency": 2, "target_date": 3, "progress": 4,
+        "ref": 0, "text": 1, "lead_agency": 2, "target_date": 3, "progress": 5,
+    }  # fmt: skip
+    # the action, not the recommendation it answers; "Lead agency" before "Lead"; a note aside
+    cells = ["Ref", "Recommendation", "Action", "Lead", "Lead agency", "Target date (dd/mm/yy)",
+             "Assessment of progress (1–4)"]  # fmt: skip
+    assert DEFAULT_COLUMNS.header(cells) == {
+        "ref": 0, "text": 2, "lead_agency": 4, "target_date": 5, "rag": 6,
     }  # fmt: skip
     assert DEFAULT_COLUMNS.header(["Ref", "Action", "Owner"]) is None  # no target date
 

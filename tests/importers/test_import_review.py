@@ -68,7 +68,7 @@ def test_a_workbook_with_an_update_row_and_a_key_sheet(app: App, tmp_path: Path)
     [result] = run_import(app, path)
     assert result.error is None, result.error
     [action] = records(app, "actions")
-    assert (action["ref"], action["rag"]) == ("1.1", "Amber")
+    assert (action["ref"], action["rag"]) == ("1.1", "Amber: At risk")  # as its key reads it
 
 
 def test_a_portal_page_in_one_form_with_stray_separators_is_read(app: App, tmp_path: Path) -> None:

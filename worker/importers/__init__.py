@@ -157,17 +157,25 @@ def parse_lines(lines: list[str], options: ImportOptions) -> tuple[str, list[Par
         return "MI sheet", [sheet]
     if looks_like_briefing(lines):  # before plans: its recommendations may be a table
         return "learning briefing", [parse_briefing(lines)]
+    if not options.columns.mapped and (saved := as_saved(lines, options)) is not None:
+        return saved
     if looks_like_cap(lines, options.columns):
         plan = parse_cap(lines, options.themes, options.title_for(lines), options.columns)
         return "Composite Action Plan", [plan]
     if (table := csv_table(lines, options.columns)) is not None:
         plan = parse_cap(table, options.themes, options.title_for(table), options.columns)
         return "action plan (CSV)", [plan]
-    for columns in options.saved:  # a table whose heading row the business manager mapped
+    raise refuse(NOT_RECOGNISED)
+
+
+def as_saved(lines: list[str], options: ImportOptions) -> tuple[str, list[Parsed]] | None:
+    """The document read with a column map saved on the imports page for one of its heading
+    rows, if one was: for a plan nobody's headings name, or whose columns they leave unread."""
+    for columns in options.saved:
         if looks_like_cap(lines, columns) or csv_table(lines, columns) is not None:
             kind, parsed = parse_lines(lines, replace(options, columns=columns, saved=()))
             return f"{kind}, columns as saved", parsed
-    raise refuse(NOT_RECOGNISED)
+    return None
 
 
 def store(writer: Writer, parsed: Parsed, name: str) -> Outcome:

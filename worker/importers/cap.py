@@ -12,7 +12,11 @@ A plan that names none of the directory's themes is another partnership's: its h
 and numbered lines ("1. Update on the data") anywhere, are its sections, each the theme of
 the rows under it (`NO_THEME` before the first). A table with no
 Ref column numbers its rows: 1, 2, … or, under a numbered section, 1.1, 1.2, …. A key under a
-table ("1 Fully Achieved") says what the numbers in its status column mean.
+table ("1 Fully Achieved", "Blue = complete"), or anywhere after a "Key:" heading, says what
+its status column's numbers or colours mean (worker/importers/status.py); under a "Key"
+line, a row of two cells ("1 | Fully Achieved") is an entry of it.
+
+A header's cells that no field reads (`unread`) are named in the import's preview.
 """
 
 from __future__ import annotations
@@ -24,16 +28,13 @@ from dataclasses import dataclass, field, replace
 from worker.importers.columns import DEFAULT_COLUMNS, FIELD_LABELS, Columns
 from worker.importers.documents import ParsedAction, ParsedPlan
 from worker.importers.errors import DocumentError, refuse
+from worker.importers.status import key_entries, key_title, read_status
 from worker.importers.target_dates import date_to_set, target_date
 from worker.importers.text import one_line
 
 REF = re.compile(r"[A-Za-z]{0,3}\d+(?:\.\d+)*[a-z]?")  # 4.6, 1, A1, 2.3b ("1." is 1)
 SECTION = re.compile(r"(\d+)[.)]\s+\S.*")
 NO_THEME = "General"
-# A line of a status key: a number, then what it means in the words plans use for progress.
-STATUS_KEY = re.compile(r"(\d{1,2})\s*[-=:.)]?\s+([A-Za-z][A-Za-z ,/&'()-]{2,60})")
-STATUS_WORDS = re.compile(r"achiev|complet|track|progress|start|delay|risk|ongoing|attention|"
-                          r"action|closed|concern|red|amber|green|blue", re.I)  # fmt: skip
 SHEET_BREAK = "\f"  # between a workbook's sheets: each has its own header row
 ONCE = ("ref", "theme", "rag")  # cells a continuation row does not add to
 # A plan's title: "Serious Case Review Composite Action Plan January 2017", "LCSPR Child D
@@ -65,6 +66,8 @@ class Reader:
     section: str | None = None  # the number of the section above, in a plan of sections
     numbered: int = 0  # rows numbered so far in it, when the table has no Ref column
     key: dict[str, str] = field(default_factory=dict)  # a status key: "1" -> "Fully Achieved"
+    keying: bool = False  # under a "Key" line: a row of two cells is an entry of the key
+    unread: list[str] = field(default_factory=list)  # headings no field reads, each once
     odd_heading: tuple[int, str] | None = None  # the last one-cell line above the first table
     # that names neither a theme nor the plan: a misspelt theme, named if no theme is found
     columns: dict[str, int] | None = None
@@ -72,7 +75,7 @@ class Reader:
 
     def read(self, number: int, line: str) -> None:
         if line == SHEET_BREAK:
-            self.columns = None  # a new sheet: prose until its own header row
+            self.columns, self.keying = None, False  # a new sheet: prose until its header row
             return
         cells = line.split("\t")
         if not any(c.strip() for c in cells):
@@ -82,9 +85,11 @@ class Reader:
             return
         one_cell = not any(c.strip() for c in cells[1:])
         if (columns := self.names.header(cells)) is not None:
-            self.columns = columns
+            self.start_table(cells, columns)
         elif one_cell:
             self.heading(cells[0], number)
+        elif self.key_row(cells):
+            return
         elif self.columns is None:
             return  # above the table: a title row of several cells ("Updated | 01/03/27")
         elif "ref" in self.columns and not cell_at(cells, self.columns["ref"]):
@@ -107,13 +112,35 @@ class Reader:
         elif not TITLE.search(text):  # a heading row: the section of the rows below it
             self.start_section(text)
 
+    def start_table(self, cells: list[str], columns: dict[str, int]) -> None:
+        """A header row: its columns read from here on, those no field reads noted."""
+        self.columns, self.keying = columns, False
+        read = set(columns.values())
+        for index, cell in enumerate(cells):
+            heading = one_line(cell)
+            if heading and index not in read and heading not in self.unread:
+                self.unread.append(heading)
+
     def status_key(self, text: str) -> bool:
-        """Whether `text`, below a table, is a line of its status key ("1 Fully Achieved")."""
-        key = STATUS_KEY.fullmatch(text)
-        if self.columns is None or key is None or not STATUS_WORDS.search(key.group(2)):
+        """Whether `text` is a line of a status key: its heading ("Key", "Key: 1 Fully
+        Achieved, 2 On track") anywhere; its entries ("1 Fully Achieved", "Blue = complete")
+        below a table or a key's heading."""
+        titled = key_title(text)
+        entries = key_entries(text if titled is None else titled)
+        if entries is None:
+            self.keying |= titled == ""
+            return titled == ""  # "Key" alone: its entries below
+        if titled is None and self.columns is None and not self.keying:
             return False
-        self.key[key.group(1)] = key.group(2).strip()
+        self.key.update(entries)
+        self.keying |= titled is not None
         return True
+
+    def key_row(self, cells: list[str]) -> bool:
+        """Whether a row of two cells under a key's heading is an entry ("1 | Fully
+        Achieved", "Blue | Complete")."""
+        filled = [c.strip() for c in cells if c.strip()]
+        return self.keying and len(filled) == 2 and self.status_key(" = ".join(filled))
 
     def start_section(self, heading: str) -> None:
         """Rows are numbered afresh under a numbered section (2.1, 2.2, …); under one without
@@ -214,14 +241,15 @@ def parse_cap(
         raise refuse("no actions found under the table headers")
     actions = [to_action(row, reader.key) for row in reader.rows]
     check_unique(actions)
-    return ParsedPlan(title=one_line(title) if title else plan_title(lines), actions=tuple(actions))
+    return ParsedPlan(title=one_line(title) if title else plan_title(lines), actions=tuple(actions),
+                      unread_columns=tuple(reader.unread), mapped=columns.mapped)  # fmt: skip
 
 
 def to_action(row: dict[str, str | int], key: dict[str, str]) -> ParsedAction:
     line = int(row["line"])
     text = {k: one_line(str(v)) for k, v in row.items()}
     if "rag" in text:
-        text["rag"] = key.get(text["rag"].rstrip("."), text["rag"])
+        text["rag"] = read_status(text["rag"], key)
     for required in ("text", "lead_agency"):
         if not text[required]:
             raise refuse("missing", line, FIELD_LABELS[required])

@@ -106,12 +106,9 @@ class Table:
         return heading_row(self.headings)
 
     def guessed(self) -> dict[str, str]:
-        """The picks its headings suggest (the default names of each field), first one kept."""
-        picks: dict[str, str] = {}
-        for at, heading in enumerate(self.headings):
-            if (field := DEFAULT_COLUMNS.fields.get(folded(heading))) is not None:
-                picks.setdefault(field, str(at))
-        return picks
+        """The picks its headings suggest (the default names of each field), as a plan with
+        these headings is read without a map."""
+        return {field: str(at) for field, at in DEFAULT_COLUMNS.picks(self.headings).items()}
 
     def at(self, pick: str) -> str:
         """The heading at position `pick` ("0", "1", …), "none" for none; "" for no choice."""

@@ -4,6 +4,12 @@ A heading is matched ignoring case, spacing and punctuation ("Lead Agency/Office
 "lead agency officer" and "LEAD-AGENCY OFFICER" are one name), through the synonyms map in
 the settings (`column_names`), whose lists replace these defaults field by field.
 
+A heading with a note in brackets after it ("Assessment of progress (1-4)", "Target date
+(dd/mm/yy)") is matched without it when it is not a name as written. Of two columns naming
+one field ("Recommendation" and "Action"), the one whose heading comes first in the field's
+list is read ("Action"); between two equal names, the first column. The columns no field
+reads are named in the import's preview (worker/importers/cap.py).
+
 A table is an action table when its header names at least the required fields (Action,
 Lead agency and Target date); Ref, SCR Ref, Progress, Theme and RAG are read when present.
 A table without a Ref column, all of whose headings are known, numbers its actions itself
@@ -12,6 +18,7 @@ A table without a Ref column, all of whose headings are known, numbers its actio
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -82,6 +89,9 @@ FIELD_LABELS = {
 }  # fmt: skip
 
 
+BRACKETED = re.compile(r"\s*[(\[][^()\[\]]*[)\]]\s*$")  # "(1-4)" at a heading's end
+
+
 def folded(name: str) -> str:
     """A heading as it is matched: letters and digits only, in one case."""
     return re.sub(r"[\W_]+", "", name.casefold())
@@ -115,26 +125,44 @@ class Columns:
     """Which field each heading names."""
 
     fields: Mapping[str, str]  # folded heading -> field
+    # folded heading -> its place in its field's list of names: of two columns naming one
+    # field, the one whose heading ranks lower is read
+    ranks: Mapping[str, int] = dataclasses.field(default_factory=dict)
     mapped: bool = False  # named for one plan: its other headings are its own, not a Ref
     without: frozenset[str] = frozenset()  # fields the plan does not have (ref, target_date)
     row: str | None = None  # a map saved for one heading row (`heading_row`) reads only it
 
     @classmethod
     def of(cls, names: Mapping[str, Sequence[str]]) -> Columns:
-        return cls({folded(n): field for field, written in names.items() for n in written})
+        fields = {folded(n): name for name, written in names.items() for n in written}
+        ranks = {folded(n): rank for written in names.values() for rank, n in enumerate(written)}
+        return cls(fields, ranks)
+
+    def named(self, cell: str) -> str | None:
+        """The heading as the fields know it: as written, else without its bracketed note;
+        None when no field has it."""
+        if folded(cell) in self.fields:
+            return folded(cell)
+        bare = folded(BRACKETED.sub("", cell))
+        return bare if bare in self.fields else None
+
+    def picks(self, cells: Sequence[str]) -> dict[str, int]:
+        """The position of each field `cells` name: of two naming one field, the one whose
+        name ranks first, else the first column."""
+        found: dict[str, tuple[int, int]] = {}
+        for index, cell in enumerate(cells):
+            if (name := self.named(cell)) is not None:
+                rank = (self.ranks.get(name, 0), index)
+                found[self.fields[name]] = min(found.get(self.fields[name], rank), rank)
+        return {field: index for field, (_, index) in found.items()}
 
     def header(self, cells: Sequence[str]) -> dict[str, int] | None:
-        """Each field's position when `cells` is an action table's header row, else None.
-        A field named twice is read from its first column."""
+        """Each field's position (`picks`) when `cells` is an action table's header row,
+        else None."""
         if self.row is not None and heading_row(cells) != self.row:
             return None
-        found: dict[str, int] = {}
-        unknown = False
-        for index, cell in enumerate(cells):
-            field = self.fields.get(folded(cell))
-            if field is not None:
-                found.setdefault(field, index)
-            unknown |= field is None and bool(folded(cell))
+        found = self.picks(cells)
+        unknown = any(folded(cell) and self.named(cell) is None for cell in cells)
         if not all(f in found for f in REQUIRED if f not in self.without):
             return None
         # Without a Ref column the rows are numbered; but an unknown heading may name the

@@ -24,6 +24,8 @@ class ParsedAction:
 class ParsedPlan:
     title: str
     actions: tuple[ParsedAction, ...]
+    unread_columns: tuple[str, ...] = ()  # headings of its tables that no field reads
+    mapped: bool = False  # read with a column map, whose other headings are left by choice
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from worker.importers.documents import (
     ParsedSheet,
 )
 from worker.importers.errors import refuse
+from worker.importers.status import achieved
 from worker.models import (
     Action,
     ActionLead,
@@ -54,6 +55,7 @@ class Outcome:
     retired: int = 0
     unread: tuple[str, ...] = ()  # what the document seemed to say but could not be read
     notes: tuple[str, ...] = ()  # what it says that the business manager should know
+    unmapped: tuple[str, ...] = ()  # columns no field reads, no column map having left them
 
     def described(self) -> str:
         """What the document did, in the words the command line and the history use."""
@@ -153,6 +155,8 @@ def store_plan(writer: Writer, parsed: ParsedPlan) -> Outcome:
         write.action(item)
     write.withdraw({item.ref for item in parsed.actions})
     write.execute()
+    write.outcome.notes = tuple(f"not read: {heading}" for heading in parsed.unread_columns)
+    write.outcome.unmapped = () if parsed.mapped else parsed.unread_columns
     return write.outcome
 
 
@@ -241,18 +245,11 @@ def write_leads(session: Session, written: dict[int, str], replaced: list[int]) 
         session.execute(insert(TABLES["action_leads"]), rows)
 
 
-# What a RAG or Status cell says when the action is done: "Complete", "Fully achieved",
-# "Closed", or Blue (the B of BRAG).
-COMPLETE_RAG = ("complete", "completed", "fully achieved", "achieved", "closed", "done", "blue")
-
-
 def action_values(item: ParsedAction, kept_rag: str = "") -> dict[str, Any]:
-    """An action's fields: complete when its Progress starts "Complete" or its RAG or
-    Status says it is done (`COMPLETE_RAG`); a document that keeps no RAG leaves `kept_rag`."""
-    rag = kept_rag if item.rag is None else item.rag
-    done = item.progress.casefold().startswith("complete") or (
-        rag.casefold().strip(". ") in COMPLETE_RAG
-    )
+    """An action's fields: complete when its RAG or Status (as its key reads it) or its
+    Progress says it is achieved (worker/importers/status.py); a document that keeps no RAG
+    leaves `kept_rag`."""
+    done = achieved(kept_rag if item.rag is None else item.rag, item.progress)
     return {
         "theme": item.theme,
         "scr_refs": list(item.scr_refs),

@@ -15,8 +15,9 @@
   business manager's, due `recommendation_action_days` working days after its import.
 
 Documents drive the events they imply: a target date changed in a re-imported document is a
-revised target, "Complete" progress completes, an action withdrawn or a lead removed from it, or an
-establishment no longer in the audience, ends the obligation.
+revised target, "Complete" progress or an achieved status completes (on the day the document
+writes, when nothing on the item's record comes after it), an action withdrawn or a lead
+removed from it, or an establishment no longer in the audience, ends the obligation.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from sqlalchemy import Executable, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from worker.directory.names import fold
+from worker.importers.status import achieved_on
 from worker.models import (
     Action,
     ActionLead,
@@ -44,6 +46,7 @@ from worker.models import (
     Obligation,
     ObligationEvent,
     Recommendation,
+    StageChange,
     group_members,
 )
 from worker.obligations.events import DOCUMENT, completed, last_event, record_event
@@ -66,6 +69,7 @@ class Spec:
     complete: bool = False
     recommendation_id: int | None = None
     why_complete: str = "progress recorded as complete in the documents"
+    completed_on: date | None = None  # the day the documents write it was achieved
 
 
 def action_specs(session: Session, rules: Rules, tz: ZoneInfo) -> Iterator[Spec]:
@@ -75,6 +79,7 @@ def action_specs(session: Session, rules: Rules, tz: ZoneInfo) -> Iterator[Spec]
         target = action.target_date or review_date(session, action, rules, tz)
         kind = "action" if action.target_date else "ongoing_review"
         done = action.status is ActionStatus.COMPLETE
+        achieved = achieved_on(action.rag, action.progress) if done else None
         for lead in action.leads:
             named = hashlib.sha256(fold(lead.name).encode()).hexdigest()[:12]
             key = f"action:{action.id}:lead:{named}"
@@ -82,7 +87,7 @@ def action_specs(session: Session, rules: Rules, tz: ZoneInfo) -> Iterator[Spec]
             yield Spec(
                 key, "unassigned" if unassigned else kind, target, action.id,
                 agency_id=lead.agency_id, lead_name=lead.name if unassigned else None,
-                document_lead=lead.name, complete=done,
+                document_lead=lead.name, complete=done, completed_on=achieved,
             )  # fmt: skip
 
 
@@ -246,9 +251,29 @@ def follow(session: Session, row: Obligation, spec: Spec, today: date) -> None:
         record_event(row, "retargeted", today, DOCUMENT, note, new_target=spec.target)
         row.target_date = spec.target  # the documents' own date, to notice the next change
     if spec.complete and not completed(row):
-        record_event(row, "completed", today, DOCUMENT, spec.why_complete)
+        complete_as_written(session, row, spec, today)
     elif not spec.complete and completed(row) and by_the_documents(last_event(row)):
         record_event(row, "reopened", today, DOCUMENT, "no longer complete in the documents")
+
+
+def complete_as_written(session: Session, row: Obligation, spec: Spec, today: date) -> None:
+    """The documents' completion, on the day they write (`Spec.completed_on`) when nothing on
+    the item's record (its making, its events, its stage changes) comes after that day;
+    otherwise on `today`, the day written kept in the note. No day is invented."""
+    on, note, written = today, spec.why_complete, spec.completed_on
+    if written is not None and written <= today:
+        if written >= last_on_record(session, row):
+            on = written
+        else:
+            note = f"{note}: achieved {written:%d/%m/%Y}, as written"
+    record_event(row, "completed", on, DOCUMENT, note)
+
+
+def last_on_record(session: Session, row: Obligation) -> date:
+    """The day of the latest thing on `row`'s record: its making, an event, a stage change."""
+    query = select(func.max(StageChange.on)).where(StageChange.obligation_id == row.id)
+    days = [row.created_at.date(), *(e.on for e in row.events), session.scalar(query)]
+    return max(day for day in days if day is not None)
 
 
 def follow_lead(session: Session, row: Obligation, spec: Spec) -> None:

@@ -129,11 +129,18 @@ async def preview(request: Request) -> Response:
 
 
 def previewed(importer: Importer, document: Received) -> Previewed:
-    """The dry run of one document, with its tables when nobody's headings name them."""
+    """The dry run of one document, with its tables when nobody's headings name them or
+    they leave columns unread."""
     result = importer.one(document)
     unread = result.error is not None and result.error.reason == NOT_RECOGNISED
-    found = document_tables(document, importer.options) if unread else []
+    found = document_tables(document, importer.options) if unread or unmapped(result) else []
     return Previewed(result, entries(result.changes), found)
+
+
+def unmapped(result: ImportResult) -> bool:
+    """Whether the document, read by the service's own headings, leaves columns unread: its
+    tables are offered to choose them in."""
+    return any(outcome.unmapped for outcome in result.outcomes)
 
 
 def preview_page(who: Visitor, shown: list[Previewed], plan: str | None) -> Response:
