@@ -11,6 +11,15 @@ using the installation's key:
   the web server that checks the links share one machine. Where they do not (containers,
   several hosts), set `REMINDERS_SIGNING_KEY`: docker-compose.yml insists on it.
 
+A token is what itsdangerous's URLSafeSerializer writes (base64url, `.` before the signature,
+the JSON payload zlib-compressed and `.`-prefixed when that is shorter) with a `~` before
+every 20 characters: `~eyJwIjoiYWNrbm93bGVk~Z2UiLCJrIjoi…`. So no word in a link is longer
+than 20 characters, and none is a bitcoin address to SpamAssassin, whose rule PDS_BTC_ID took
+a word of the serializer's output now and then (1 or 3, then 29 to 34 more base58
+characters) for one and scored the digest for it. `~` is unreserved in URLs (RFC 3986).
+A token without the leading `~` is the serializer's output as it is: the links sent before
+this format, which work until they expire.
+
 Verification takes `now` from the caller, so expiry is tested without touching a clock.
 """
 
@@ -46,6 +55,14 @@ PREVIEW = "preview-"
 MIN_KEY_LENGTH = 32
 SALT = "reminders.digest-link"
 FORM_SALT = "reminders.digest-link.form"
+# Before every SPAN characters of the serializer's output, which never holds SPACER (an
+# earlier token begins `ey`, or `.` when compressed): no word of a token is longer than SPAN,
+# where a bitcoin address to SpamAssassin is a word of 26 characters or more (30 in 4.0).
+SPACER, SPAN = "~", 20
+TAMPERED = (
+    "The link has been changed or cut short, or was made by another installation. "
+    "Copy the whole link from the e-mail, or use the link in your latest digest."
+)
 
 
 class SigningKeyError(Exception):
@@ -164,8 +181,8 @@ class Links:
         expires = int((now + self.valid_for).timestamp())
         nonce = secrets.token_urlsafe(12)
         payload = {"p": purpose, "k": key, "r": recipient.lower(), "n": nonce, "e": expires}
-        token: str = self._serializer().dumps(payload)
-        return token
+        signed: str = self._serializer().dumps(payload)
+        return spaced(signed)
 
     def url(
         self, purpose: str, key: str, recipient: str, now: datetime, preview: bool = False
@@ -176,12 +193,9 @@ class Links:
     def verify(self, token: str, purpose: str, now: datetime) -> Grant:
         """The grant in `token` for `purpose`; LinkError if forged, expired or for another use."""
         try:
-            payload: Any = self._serializer().loads(token)
+            payload: Any = self._serializer().loads(unspaced(token))
         except BadSignature as exc:
-            raise TamperedLinkError(
-                "The link has been changed or cut short, or was made by another installation. "
-                "Copy the whole link from the e-mail, or use the link in your latest digest."
-            ) from exc
+            raise TamperedLinkError(TAMPERED) from exc
         grant = parse_grant(payload)
         if grant.purpose.startswith(PREVIEW):
             raise PreviewLinkError(
@@ -229,6 +243,22 @@ class Links:
         """A session with its one-session calendar, unless it is cancelled."""
         url = "" if session.cancelled else f"{self.base_url}{calendar_path(session.reference)}"
         return replace(session, calendar_url=url)
+
+
+def spaced(signed: str) -> str:
+    """The token for the serializer's output `signed`: SPACER before every SPAN characters."""
+    return "".join(SPACER + signed[at : at + SPAN] for at in range(0, len(signed), SPAN))
+
+
+def unspaced(token: str) -> str:
+    """The serializer's output in `token`: a token of the earlier format (no SPACER first) as it
+    is; TamperedLinkError if the spacers are not where `spaced` puts them."""
+    if not token.startswith(SPACER):
+        return token
+    signed = token.replace(SPACER, "")
+    if spaced(signed) != token:
+        raise TamperedLinkError(TAMPERED)
+    return signed
 
 
 def console_url(base_url: str, key: str) -> str:
