@@ -120,13 +120,16 @@ class App:
         dry_run: bool = False,
         if_untitled: bool = False,
         columns: Columns | None = None,
+        start_stage: int | None = None,
     ) -> Importer:
         """Imports documents as `by`, keeping each original in the imports folder; `plan`
         names every plan (or, `if_untitled`, those whose document has no title); `columns`,
-        a column map, in place of the headings the settings name."""
+        a column map, in place of the headings the settings name; `start_stage`, items
+        already overdue start their ladder today, its first step entering that stage."""
         options = replace(self.import_options(plan), plan_if_untitled=if_untitled)
         options = replace(options, columns=columns) if columns is not None else options
-        return Importer(self.sessions, options, self.now(), by, self.settings.imports_dir, dry_run)
+        return Importer(self.sessions, options, self.now(), by, self.settings.imports_dir, dry_run,
+                        start_stage=start_stage)  # fmt: skip
 
     def site(self) -> Site:
         """Whose feeds these are and where they are served."""

@@ -180,6 +180,9 @@ class Plan(Base):
     title: Mapped[str] = mapped_column(String(300), unique=True)
     source_file: Mapped[str] = mapped_column(String(500))
     imported_at: Mapped[datetime] = mapped_column()
+    # How the latest import started the ladder of actions already overdue: None as dated;
+    # N from the import day, its first step entering stage N.
+    ladder_start_stage: Mapped[int | None]
     actions: Mapped[list[Action]] = relationship(back_populates="plan", order_by="Action.id")
 
 
@@ -247,6 +250,8 @@ class MISheet(Base):
     # Lines that announce a session the importer could not read ("line 12: …"), shown to
     # the business manager until a corrected sheet is imported.
     unread_sessions: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # As a plan's: how the latest import started the ladder of items already overdue.
+    ladder_start_stage: Mapped[int | None]
     updated_at: Mapped[datetime] = mapped_column()
     sessions: Mapped[list[BriefingSession]] = relationship(
         back_populates="mi_sheet", order_by="BriefingSession.date"
@@ -426,7 +431,8 @@ class Obligation(Base):
 
 
 class ObligationEvent(Base):
-    """An acknowledgement, completion, revised target or reopening: who, when and why."""
+    """An acknowledgement, completion, revised target, reopening or ladder start: who, when
+    and why."""
 
     __tablename__ = "obligation_events"
 
@@ -437,6 +443,7 @@ class ObligationEvent(Base):
     on: Mapped[date]
     kind: Mapped[str] = mapped_column(String(20))
     new_target: Mapped[date | None]
+    stage: Mapped[int | None]  # a ladder start's: the stage its first step enters
     note: Mapped[str] = mapped_column(Text, default="")
     by: Mapped[str] = mapped_column(String(320))
     recorded_at: Mapped[datetime] = mapped_column()

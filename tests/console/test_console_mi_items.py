@@ -46,13 +46,14 @@ def test_the_item_page_shows_what_the_sheet_asks_its_sessions_and_booking_link(
         shown = client.get(f"/console/items/{number}")
         valid_markup(shown.content, "an MI item's page")
         page = BeautifulSoup(shown.text, "html.parser")
-        rows = {r.dt.get_text(strip=True): r.dd for r in page.select(".govuk-summary-list__row")}
+        rows = {dt.get_text(strip=True): dd for r in page.select(".govuk-summary-list__row")
+                if (dt := r.dt) is not None and (dd := r.dd) is not None}  # fmt: skip
         assert " ".join(rows["Action"].get_text().split()) == ASKS
         sessions = [" ".join(li.get_text().split()) for li in rows["Sessions"].find_all("li")]
         assert len(sessions) == 4
         assert sessions[0] == f"{HELD} (TLS-0217-T035): already held"
         assert sessions[3] == f"{COMING} (TLS-0317-T053) · Add to calendar ({WHEN})"
-        links = [a["href"] for a in rows["Sessions"].find_all("a")]
+        links = [str(a["href"]) for a in rows["Sessions"].find_all("a")]
         assert links == ["/feeds/sessions/TLS-0317-T052.ics", "/feeds/sessions/TLS-0317-T053.ics"]
         [booking] = rows["Book at"].find_all("a")
         assert booking["href"] == BOOKING

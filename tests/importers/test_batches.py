@@ -19,7 +19,7 @@ from tests.support.helpers import NOW, by_key, records
 from worker.app import App
 from worker.importers import Importer, ImportResult
 from worker.importers.documents import ParsedSheet
-from worker.importers.store import sheet_values
+from worker.importers.store import Writer, sheet_values
 from worker.models import Change, ImportRecord
 
 SHEET = (ROOT / "examples" / "mi-2026-044.txt").read_text(encoding="utf-8")
@@ -169,10 +169,10 @@ def test_a_refused_sheet_in_a_batch_changes_nothing(
 def failing_at(number: str, error: BaseException, monkeypatch: pytest.MonkeyPatch) -> None:
     """Storing the sheet numbered `number` raises `error`."""
 
-    def failing(parsed: ParsedSheet, source: str) -> dict[str, Any]:
+    def failing(parsed: ParsedSheet, writer: Writer) -> dict[str, Any]:
         if parsed.number == number:
             raise error
-        return sheet_values(parsed, source)
+        return sheet_values(parsed, writer)
 
     # The module itself: `worker.importers.store` names the package's function of that name.
     monkeypatch.setattr(sys.modules["worker.importers.store"], "sheet_values", failing)

@@ -18,6 +18,7 @@ from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.shared import Length
 from openpyxl import load_workbook
+from openpyxl.cell.cell import Cell
 from sqlalchemy import select, update
 
 from tests.console.test_console_rules import dmy
@@ -130,6 +131,7 @@ def test_the_excel_target_dates_are_dates_excel_sorts(app: App, tmp_path: Path) 
     targets = {row[1].value: row[4] for row in sheet.iter_rows(min_row=2)}
     for ref in ("1.1", "1.2", "1.3", "2.1"):
         cell = targets[ref]
+        assert isinstance(cell, Cell)
         assert cell.is_date, (ref, cell.value, cell.data_type)
         assert isinstance(cell.value, datetime)
         assert cell.value.date() == dates[ref]

@@ -348,11 +348,59 @@ def test_retargeting_a_completed_obligation_opens_it_again() -> None:
     assert (decision.resolved, decision.stage) == (False, 1)
 
 
+IMPORT_DAY = date(2026, 12, 7)  # a Monday
+
+
+def started(at_stage: int = 1, target: date = date(2017, 3, 31)) -> Obligation:
+    """An action of an old plan, imported overdue with its ladder starting on the import day."""
+    start = Event(IMPORT_DAY, "ladder_started", new_target=IMPORT_DAY, stage=at_stage)
+    return Obligation("cap-old", target, events=(start,))
+
+
+def test_a_ladder_started_at_import_enters_nothing_before_the_import_day() -> None:
+    ob = started()
+    first = on(ob, IMPORT_DAY)
+    assert (first.stage, first.target, first.started_on) == (0, date(2017, 3, 31), IMPORT_DAY)
+    assert first.working_days_overdue == 0
+    assert (first.next_stage, first.next_change) == (1, date(2026, 12, 8))
+    assert on(ob, date(2026, 12, 8)).stage == 1
+    assert on(ob, date(2026, 12, 8)).working_days_overdue == 1
+    steps = timeline(ob, LADDER, CAL, IMPORT_DAY, IMPORT_DAY + 30 * DAY)
+    assert [(s.on, s.kind, s.stage) for s in steps][:2] == [
+        (IMPORT_DAY, "ladder_started", 0), (date(2026, 12, 8), "stage", 1)]  # fmt: skip
+    assert steps[0].reason.startswith(
+        "imported overdue (target 2017-03-31); ladder started 2026-12-07")  # fmt: skip
+    assert "after the day the ladder started 2026-12-07" in steps[1].reason
+    assert all(s.on >= IMPORT_DAY for s in steps)
+
+
+def test_a_ladder_started_at_a_later_stage_enters_it_at_the_first_step() -> None:
+    ob = started(at_stage=3)
+    assert on(ob, IMPORT_DAY).stage == 0
+    assert on(ob, date(2026, 12, 8)).stage == 3
+    following = on(ob, date(2026, 12, 8))
+    assert following.next_stage == 4
+    assert following.next_change == CAL.add(date(2026, 12, 8), LADDER.stages[3].enters_after)
+    steps = timeline(ob, LADDER, CAL, IMPORT_DAY, date(2026, 12, 8))
+    assert [s.kind for s in steps] == ["ladder_started", "stage"]
+    assert "the first step of the ladder started on 2026-12-07 enters" in steps[1].reason
+
+
+def test_a_retarget_after_the_start_follows_the_new_target() -> None:
+    ob = started()
+    moved = Event(date(2026, 12, 9), "retargeted", new_target=date(2027, 1, 29))
+    decision = on(replace(ob, events=(*ob.events, moved)), date(2026, 12, 10))
+    assert (decision.stage, decision.target, decision.started_on) == (
+        -1, date(2027, 1, 29), None)  # fmt: skip
+
+
 def test_events_must_carry_a_new_target_only_when_retargeted() -> None:
     with pytest.raises(ValueError, match="new_target"):
         Event(date(2017, 2, 1), "retargeted")
     with pytest.raises(ValueError, match="new_target"):
         Event(date(2017, 2, 1), "acknowledged", new_target=date(2017, 3, 1))
+    with pytest.raises(ValueError, match="new_target"):
+        Event(date(2017, 2, 1), "ladder_started")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -550,3 +598,19 @@ def test_a_ladder_copied_before_the_limit_existed_keeps_every_pause() -> None:
     events = (Event(date(2017, 2, 6), "acknowledged"), Event(date(2017, 2, 13), "acknowledged"))
     ob = Obligation("cap-1", date(2017, 2, 1), events=events, ladder=old)
     assert on(ob, date(2017, 2, 13)).paused_until == date(2017, 2, 24)
+
+
+@PROPERTY
+@given(ladders, targets, st.integers(1, 4), st.integers(0, 40))
+def test_a_started_ladder_never_goes_backwards_nor_starts_early(
+    ladder: Ladder, target: date, at_stage: int, after: int
+) -> None:  # fmt: skip
+    start = target + DAY * (30 + after)
+    ob = Obligation("p", target, events=(
+        Event(start, "ladder_started", new_target=start, stage=min(at_stage, ladder.top)),))  # fmt: skip
+    days = [start + DAY * i for i in range(60)]
+    stages = [on(ob, day, ladder).stage for day in days]
+    assert stages == sorted(stages)
+    assert stages[0] <= 0
+    assert all(s.on >= start for s in timeline(ob, ladder, CAL, start, days[-1]))
+    assert stages_ahead(ob, ladder, CAL, start, days[1:]) == stages[1:]

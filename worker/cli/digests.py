@@ -16,11 +16,11 @@ from worker.cli.common import app_from, ready, show_report
 from worker.cli.supervisor import run_together
 from worker.cli.web import HOST, PORT, check_signing_key
 from worker.delivery.ledger import deliver
-from worker.delivery.planning import deliveries_due, latest_period
-from worker.delivery.tick import cover_on, plan_once
+from worker.delivery.morning import previewed_digests
+from worker.delivery.planning import latest_period
+from worker.delivery.tick import plan_once
 from worker.importers import import_files
 from worker.mail.digest import Digest
-from worker.mail.links import digest_links
 from worker.mail.message import build_digest_message
 from worker.mail.transports import transport_for
 from worker.models import Delivery, DeliveryState, Plan
@@ -79,12 +79,7 @@ def would_send(app: App, period: date) -> list[Digest]:
     session = app.sessions()
     try:
         session.begin()
-        links = digest_links(app.settings, app.now(), preview=True)
-        label = app.partnership_label()
-        rows = deliveries_due(
-            session, app.rules(), app.timezone, period, label, links, cover=cover_on(app, period)
-        )
-        return [Digest.from_json(r.payload) for r in rows]
+        return previewed_digests(session, app, period)
     finally:
         session.rollback()
         session.close()

@@ -205,7 +205,7 @@ def explain(ctx: click.Context, ref: str, plan: str | None, on: datetime | None)
     rules, today = rules_of(app), day(app, on)
     with synced_read(app, rules) as session:
         for row in located(session, ref, plan):
-            click.echo("\n".join(explanation(row, rules, today).lines()))
+            click.echo("\n".join(explanation(row, rules, today, app.timezone).lines()))
 
 
 def located(

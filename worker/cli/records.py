@@ -16,8 +16,9 @@ from rich.text import Text
 from worker.app import App, NotInitialisedError
 from worker.cli import listing
 from worker.cli.common import app_from, console, plain_table, ready
+from worker.delivery.morning import Morning, morning_after
 from worker.directory.recipients import Partnership, UnknownContact, unknown_la_contacts
-from worker.importers import ImportResult
+from worker.importers import ImportResult, received
 from worker.importers.column_map import read_column_map
 from worker.importers.preview import Entry, entries
 from worker.yaml_files import ConfigError
@@ -46,9 +47,20 @@ def init(ctx: click.Context) -> None:
     type=click.Path(path_type=Path, exists=True),
     help="A column map (YAML): which heading holds each field of these plans.",
 )
+@click.option("--start", type=click.Choice(["as-dated", "today"]), default="as-dated",
+              show_default=True, help="How the ladder starts for items already overdue: as "
+              "dated (a plan entered as it happens), or today, as if each reached its target "
+              "today (a plan the partnership already had).")  # fmt: skip
+@click.option(
+    "--at-stage",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --start today: the stage the ladder's first step enters (default 1).",
+)
 @click.pass_context
 def import_command(ctx: click.Context, files: tuple[Path, ...], plan: str | None, dry_run: bool,
-                   by: str | None, column_map: Path | None) -> None:  # fmt: skip
+                   by: str | None, column_map: Path | None, start: str, at_stage: int | None,
+                   ) -> None:  # fmt: skip
     """Import Composite Action Plans, MI sheets and CSV files (Word, Excel, PDF, web pages
     and text); a refused one changes nothing, the others still import; --dry-run previews
     each instead."""
@@ -58,7 +70,8 @@ def import_command(ctx: click.Context, files: tuple[Path, ...], plan: str | None
         columns = read_column_map(column_map) if column_map else None
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
-    importer = app.importer(who, plan, dry_run=dry_run, columns=columns)
+    start_stage = ladder_start(app, start, at_stage)
+    importer = app.importer(who, plan, dry_run=dry_run, columns=columns, start_stage=start_stage)
     with Progress(console=console, transient=True, disable=len(files) < 5) as progress:
         task = progress.add_task("Importing", total=len(files))
         results = importer.files(files, lambda _: progress.advance(task))
@@ -66,8 +79,23 @@ def import_command(ctx: click.Context, files: tuple[Path, ...], plan: str | None
         app.follow_change()
     for result in results:
         report(result, dry_run)
+    if dry_run and any(r.error is None for r in results):
+        readable = [received(path) for path, r in zip(files, results, strict=True) if not r.error]
+        show_morning(importer.rehearse(readable, lambda s: morning_after(s, app, app.today())))
     if any(r.error for r in results):
         sys.exit(1)
+
+
+def ladder_start(app: App, start: str, at_stage: int | None) -> int | None:
+    """The stage an overdue item's started ladder first enters, or None (as dated)."""
+    if start == "as-dated":
+        if at_stage is not None:
+            raise click.BadParameter("only with --start today", param_hint="--at-stage")
+        return None
+    top = app.rules().ladder().top
+    if at_stage is not None and at_stage > top:
+        raise click.BadParameter(f"the ladder's stages go up to {top}", param_hint="--at-stage")
+    return at_stage or 1
 
 
 def report(result: ImportResult, dry_run: bool = False) -> None:
@@ -81,6 +109,22 @@ def report(result: ImportResult, dry_run: bool = False) -> None:
     if dry_run:
         for entry in entries(result.changes):
             console.print(Text(f"  {described(entry)}"), highlight=False)
+
+
+def show_morning(morning: Morning) -> None:
+    """What the import would cause on the next working morning, and what to put right."""
+    console.print(f"\nThe morning after: {morning.day:%A %-d %B %Y}", highlight=False)
+    for name, count in morning.stages:
+        console.print(Text(f"  {count} at {name}"), highlight=False)
+    console.print(f"  {len(morning.told)} digest(s) would go:", highlight=False)
+    for told in morning.told:
+        line = f"    {told.name} <{told.email}>: {told.items} item(s), up to stage {told.top_stage}"
+        console.print(Text(line), highlight=False)
+    if morning.warnings:
+        console.print("\nTo put right first:", highlight=False)
+    for warning in morning.warnings:
+        where = f" ({warning.href})" if warning.href else ""
+        console.print(Text(f"  - {warning.what} {warning.fix}{where}"), highlight=False)
 
 
 def described(entry: Entry) -> str:

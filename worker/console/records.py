@@ -53,7 +53,7 @@ def item_context(session: Session, app: App, row: Obligation) -> dict[str, Any]:
         "standing": status_of(row),
         "stage_name": rules.ladder().stage_name(row.stage),
         "lead": lead_of(row),
-        "why": explain(row, rules, app.today()),
+        "why": explain(row, rules, app.today(), app.timezone),
         "deliveries": deliveries_of(session, row.key),
         "events": happened(session, row),
         "today": app.today(),  # sessions before it are shown as held

@@ -11,11 +11,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from worker.db import begin_writing
 from worker.importers.batch import DOCUMENTS, SECONDS, WAITING_BYTES, Batch
 from worker.importers.briefing import looks_like_briefing, parse_briefing
 from worker.importers.cap import looks_like_cap, parse_cap, plan_title
@@ -52,6 +54,8 @@ __all__ = [
     "import_files",
     "parse_file",
 ]
+
+T = TypeVar("T")
 
 NOT_RECOGNISED = (
     "neither a Composite Action Plan (no table with the columns Action, Lead agency and "
@@ -233,6 +237,9 @@ class Importer:
     by: str = "command line"
     originals: Path | None = None
     dry_run: bool = False
+    # Items already overdue: None, their ladder as dated; N, started on the import day, its
+    # first step entering stage N (a plan the partnership already had).
+    start_stage: int | None = None
     also: Callable[[Session, ImportResult], None] | None = None  # in the same transaction
     table_map: TableMap | None = None  # chosen on the imports page: saved with the import
     batch_size: int = DOCUMENTS  # documents per transaction, at most
@@ -277,6 +284,21 @@ class Importer:
             storing.flush()
         return storing.results
 
+    def rehearse(self, documents: Sequence[Received], then: Callable[[Session], T]) -> T:
+        """Every document that can be imported written in one transaction, `then` asked of
+        it, and everything rolled back: what the documents would do together."""
+        with self.factory() as session:  # closing it rolls back
+            begin_writing(session)
+            for pending in map(self.parse, documents):
+                if pending.document is None or pending.result.error is not None:
+                    continue
+                try:
+                    with session.begin_nested():
+                        self.write(session, pending.document, pending.result, pending.parsed)
+                except (DocumentError, IntegrityError):
+                    continue  # refused: the preview of that document says why
+            return then(session)
+
     def read(self, path: Path) -> Pending:
         try:
             return self.parse(received(path))
@@ -313,7 +335,8 @@ class Importer:
         self, session: Session, document: Received, result: ImportResult, parsed: list[Parsed]
     ) -> None:
         """What `parsed` holds, stored, and (unless a dry run) the document's history."""
-        writer = Writer(session, document.name, self.now, preview=self.dry_run)
+        writer = Writer(session, document.name, self.now, preview=self.dry_run,
+                        ladder_start_stage=self.start_stage)  # fmt: skip
         result.outcomes = [store(writer, item, document.name) for item in parsed]
         writer.save()
         result.changes = writer.noted
@@ -325,7 +348,8 @@ class Importer:
     def write_sheets(self, session: Session, run: list[Pending]) -> None:
         """MI sheets, each its own document, stored together (`store_sheets`), and their
         history; OverlapError when they cannot be."""
-        writers = [Writer(session, p.result.name, self.now) for p in run]
+        writers = [Writer(session, p.result.name, self.now, ladder_start_stage=self.start_stage)
+                   for p in run]  # fmt: skip
         outcomes = store_sheets([(w, s) for w, p in zip(writers, run, strict=True)
                                  if (s := p.sheet) is not None])  # fmt: skip
         save_histories(writers)

@@ -95,6 +95,8 @@ class Writer:
     source: str
     now: datetime
     preview: bool = False  # note every value set, for a preview (a dry run)
+    # How items already overdue start their ladder: None as dated, N from the import day.
+    ladder_start_stage: int | None = None
     noted: list[FieldChange] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)  # written by `save`
 
@@ -148,6 +150,10 @@ def store_plan(writer: Writer, parsed: ParsedPlan) -> Outcome:
         session.add(plan)
         session.flush()
     plan.source_file, plan.imported_at = writer.source, writer.now
+    if plan.ladder_start_stage != writer.ladder_start_stage:
+        writer.record("plan", plan.title, "ladder_start_stage", plan.ladder_start_stage,
+                      writer.ladder_start_stage)  # fmt: skip
+        plan.ladder_start_stage = writer.ladder_start_stage
     columns = [getattr(Action, name) for name in ACTION_FIELDS]
     query = select(Action.id, Action.ref, *columns).where(Action.plan_id == plan.id)
     write = PlanWrite(writer, plan, {row.ref: row for row in session.execute(query)})
@@ -332,7 +338,7 @@ def write_sheet_rows(
         row = found.get(parsed.number)
         outcome = Outcome(f"MI sheet {parsed.number}", "sessions:", "cancelled",
                           unread=parsed.unread, notes=parsed.notes)  # fmt: skip
-        values = sheet_values(parsed, writer.source)
+        values = sheet_values(parsed, writer)
         differ = writer.compare("mi_sheet", parsed.number, row, values)
         if row is None:
             new.append({"number": parsed.number, **values, "updated_at": writer.now})
@@ -352,10 +358,11 @@ def write_sheet_rows(
 
 SHEET_FIELDS = ("title", "sheet_type", "due_date", "published_at", "contact_name",
                 "contact_phone", "contact_email", "audience", "links", "delegate_limit",
-                "booking_url", "source_file", "unread_sessions")  # fmt: skip
+                "booking_url", "source_file", "unread_sessions",
+                "ladder_start_stage")  # fmt: skip
 
 
-def sheet_values(parsed: ParsedSheet, source: str) -> dict[str, Any]:
+def sheet_values(parsed: ParsedSheet, writer: Writer) -> dict[str, Any]:
     return {
         "title": parsed.title,
         "sheet_type": SheetType(parsed.sheet_type),
@@ -368,8 +375,9 @@ def sheet_values(parsed: ParsedSheet, source: str) -> dict[str, Any]:
         "links": list(parsed.links),
         "delegate_limit": parsed.delegate_limit,
         "booking_url": parsed.booking_url,
-        "source_file": source,
+        "source_file": writer.source,
         "unread_sessions": list(parsed.unread),
+        "ladder_start_stage": writer.ladder_start_stage,
     }
 
 

@@ -64,6 +64,9 @@ class Item:
     # An MI sheet's sessions, and where the sheet says to book them.
     sessions: tuple[Briefing, ...] = ()
     booking_url: str = ""
+    # The day its ladder started, when it came in overdue with a plan the partnership already
+    # had (its overdue days count from then; its target date stays as written).
+    started_on: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {**vars(self), "sessions": [dict(vars(s)) for s in self.sessions]}
@@ -155,6 +158,7 @@ def item_for(found: Assessment, recipient: Recipient) -> Item:
         paused_until=d.paused_until.isoformat() if d.paused_until else None,
         sessions=tuple(Briefing.of(s) for s in view.sessions),
         booking_url=view.booking_url or "",
+        started_on=d.started_on.isoformat() if d.started_on else None,
     )
 
 

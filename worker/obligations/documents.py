@@ -14,6 +14,11 @@
 * A review's recommendation (from its learning briefing) with no CAP action linked: the
   business manager's, due `recommendation_action_days` working days after its import.
 
+An item that is already overdue when its document first brings it in keeps its target as
+written; when the import chose to start the ladder on the import day (a plan the partnership
+already had), the item gets a ladder start on the day it is made, and nothing before it is
+entered.
+
 Documents drive the events they imply: a target date changed in a re-imported document is a
 revised target, "Complete" progress or an achieved status completes (on the day the document
 writes, when nothing on the item's record comes after it), an action withdrawn or a lead
@@ -70,6 +75,7 @@ class Spec:
     recommendation_id: int | None = None
     why_complete: str = "progress recorded as complete in the documents"
     completed_on: date | None = None  # the day the documents write it was achieved
+    start_stage: int | None = None  # the import's choice: None as dated, N from its day
 
 
 def action_specs(session: Session, rules: Rules, tz: ZoneInfo) -> Iterator[Spec]:
@@ -88,6 +94,7 @@ def action_specs(session: Session, rules: Rules, tz: ZoneInfo) -> Iterator[Spec]
                 key, "unassigned" if unassigned else kind, target, action.id,
                 agency_id=lead.agency_id, lead_name=lead.name if unassigned else None,
                 document_lead=lead.name, complete=done, completed_on=achieved,
+                start_stage=action.plan.ladder_start_stage,
             )  # fmt: skip
 
 
@@ -118,13 +125,13 @@ def sheet_specs(session: Session, rules: Rules) -> Iterator[Spec]:
     for sheet in session.scalars(select(MISheet).where(MISheet.due_date.is_not(None))):
         group = groups.get(rules.audiences.get(sheet.audience or "", ""))
         if group is None or not group.members:
-            yield Spec(f"mi:{sheet.id}:la", "mi_sheet", sheet.due_date, mi_sheet_id=sheet.id)
+            yield Spec(f"mi:{sheet.id}:la", "mi_sheet", sheet.due_date, mi_sheet_id=sheet.id,
+                       start_stage=sheet.ladder_start_stage)  # fmt: skip
             continue
         for place in group.members:
             key = f"mi:{sheet.id}:establishment:{place.id}"
-            yield Spec(
-                key, "mi_sheet", sheet.due_date, mi_sheet_id=sheet.id, establishment_id=place.id
-            )
+            yield Spec(key, "mi_sheet", sheet.due_date, mi_sheet_id=sheet.id,
+                       establishment_id=place.id, start_stage=sheet.ladder_start_stage)  # fmt: skip
 
 
 def recommendation_specs(session: Session, rules: Rules, tz: ZoneInfo) -> Iterator[Spec]:
@@ -209,7 +216,7 @@ def sync_obligations(session: Session, rules: Rules, tz: ZoneInfo, today: date) 
     for same, spec in specs.items():
         found = existing.get(same)
         if found is None and not spec.complete:
-            session.add(new_obligation(spec))
+            session.add(new_obligation(spec, today))
         elif found is not None:
             follow(session, found, spec, today)
     for same, row in existing.items():
@@ -225,8 +232,8 @@ def ended_because(row: Obligation) -> str:
     return "no longer required by the documents"
 
 
-def new_obligation(spec: Spec) -> Obligation:
-    return Obligation(
+def new_obligation(spec: Spec, today: date) -> Obligation:
+    row = Obligation(
         key=spec.key,
         kind=spec.kind,
         target_date=spec.target,
@@ -239,6 +246,12 @@ def new_obligation(spec: Spec) -> Obligation:
         recommendation_id=spec.recommendation_id,
         stage=-1,
     )
+    if spec.start_stage is not None and spec.target is not None and spec.target < today:
+        note = f"imported overdue (target {spec.target.isoformat()}); ladder started " \
+            f"{today.isoformat()}"  # fmt: skip
+        record_event(row, "ladder_started", today, DOCUMENT, note, new_target=today,
+                     stage=spec.start_stage)  # fmt: skip
+    return row
 
 
 def follow(session: Session, row: Obligation, spec: Spec, today: date) -> None:

@@ -10,7 +10,9 @@ all call `record_event`, so the rules below hold wherever an event comes from:
   again;
 * reopened: only a completed item; the ladder restarts from the reopening day;
 * reassigned: moves an action's obligation to another agency, whose people are told from
-  then on; its stage and history stay.
+  then on; its stage and history stay;
+* ladder_started: an import brought the item in overdue and chose to start its ladder on
+  the import day (`new_target`), its first step entering `stage`; only on a new item.
 
 Acknowledging, noting and completing an item that is complete are refused with the reason.
 """
@@ -23,7 +25,15 @@ from datetime import date
 from worker.models import Agency, Obligation, ObligationEvent
 
 DOCUMENT = "document"  # `by` of the events an import makes
-KINDS = ("acknowledged", "noted", "completed", "retargeted", "reopened", "reassigned")
+KINDS = (
+    "acknowledged",
+    "noted",
+    "completed",
+    "retargeted",
+    "reopened",
+    "reassigned",
+    "ladder_started",
+)
 
 
 class EventRefusedError(Exception):
@@ -38,6 +48,7 @@ def record_event(
     note: str = "",
     new_target: date | None = None,
     agency: Agency | None = None,
+    stage: int | None = None,
 ) -> ObligationEvent:
     """Record `kind` on `row` (on a local date, by an address or DOCUMENT), with what it
     changes on the row; EventRefusedError, and nothing changed, when the rules forbid it."""
@@ -50,7 +61,8 @@ def record_event(
         before = row.agency.name if row.agency else row.lead_name or "nobody"
         note = note or f"reassigned from {before} to {agency.name}"
         row.agency, row.kind, row.lead_name = agency, reassigned_kind(row), None
-    event = ObligationEvent(on=on, kind=kind, note=note, new_target=new_target, by=by)
+    event = ObligationEvent(on=on, kind=kind, note=note, new_target=new_target, by=by,
+                            stage=stage)  # fmt: skip
     row.events.append(event)
     row.pending = True  # assessed again by `stages.record`, at once or by the next daily run
     return event
@@ -66,8 +78,11 @@ def refused(
         return "already complete"
     if kind in ("acknowledged", "noted") and not note.strip():
         return "a progress note is needed"
-    if (kind == "retargeted") != (new_target is not None):
-        return "a new target date is needed" if kind == "retargeted" else "only a retarget has one"
+    dated = kind in ("retargeted", "ladder_started")
+    if dated != (new_target is not None):
+        return "a new target date is needed" if dated else "only a retarget has one"
+    if kind == "ladder_started" and row.events:
+        return "a ladder starts only on a new item"
     if kind == "reopened" and not completed(row):
         return "not complete, so there is nothing to reopen"
     if kind == "reassigned":

@@ -22,7 +22,7 @@ from worker.workdays import WorkingCalendar
 
 KEPT = 20_000  # decisions (and as many reasons) kept at most; then forgotten and begun again
 REASON_WINDOW_DAYS = 120
-MOVES = ("stage", "retargeted", "reopened", "resumed")
+MOVES = ("stage", "retargeted", "reopened", "ladder_started", "resumed")
 
 Shape = tuple[date | None, bool, tuple[Event, ...], str | None]
 

@@ -33,7 +33,7 @@ from worker.rules.ladder import Ladder
 
 BATCH = 1000  # rows fetched (and, when recording, flushed) at a time
 # The events that move the ladder; the others (progress notes, reassignments) are the record.
-LADDER_EVENTS = frozenset({"acknowledged", "completed", "retargeted", "reopened"})
+LADDER_EVENTS = frozenset({"acknowledged", "completed", "retargeted", "reopened", "ladder_started"})
 
 
 def stream(
@@ -88,13 +88,15 @@ def with_events(
 
 def engine_view(row: Obligation) -> engine.Obligation:
     """The obligation as the pure escalation engine takes it."""
-    events = tuple(
-        engine.Event(e.on, e.kind, e.new_target, e.note)  # type: ignore[arg-type]
-        for e in row.events
-        if e.kind in LADDER_EVENTS
-    )
+    events = tuple(ladder_event(e) for e in row.events if e.kind in LADDER_EVENTS)
     ladder = Ladder.from_json(row.ladder) if row.ladder else None
     return engine.Obligation(row.key, row.target_date, row.kind == "unassigned", events, ladder)
+
+
+def ladder_event(event: Any) -> engine.Event:
+    """An event (a row or a stored one) as the engine takes it."""
+    return engine.Event(event.on, event.kind, event.new_target, event.note,
+                        event.stage or 1)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +120,7 @@ class Due:
     number: str | None  # the MI sheet's
     recommendation: int | None  # the recommendation's number, with its review
     review: str | None
-    events: tuple[Any, ...]  # rows of (on, kind, new_target, note, by), in order
+    events: tuple[Any, ...]  # rows of (on, kind, new_target, stage, note, by), in order
 
     @property
     def label(self) -> str:
@@ -129,8 +131,7 @@ class Due:
     def ladder_events(self) -> tuple[engine.Event, ...]:
         if not self.events:
             return ()
-        return tuple(engine.Event(e.on, e.kind, e.new_target, e.note)
-                     for e in self.events if e.kind in LADDER_EVENTS)  # fmt: skip
+        return tuple(ladder_event(e) for e in self.events if e.kind in LADDER_EVENTS)
 
 
 DUE_COLUMNS = (Obligation.id, Obligation.key, Obligation.kind, Obligation.target_date,
@@ -140,7 +141,8 @@ DUE_COLUMNS = (Obligation.id, Obligation.key, Obligation.kind, Obligation.target
 LABEL_COLUMNS = (Action.ref, Plan.title, MISheet.number, Recommendation.number,
                  Recommendation.review)  # fmt: skip
 EVENT_COLUMNS = (ObligationEvent.obligation_id, ObligationEvent.on, ObligationEvent.kind,
-                 ObligationEvent.new_target, ObligationEvent.note, ObligationEvent.by)  # fmt: skip
+                 ObligationEvent.new_target, ObligationEvent.stage, ObligationEvent.note,
+                 ObligationEvent.by)  # fmt: skip
 
 
 def due(session: Session, where: Sequence[ColumnElement[bool]]) -> Iterator[Due]:

@@ -25,6 +25,10 @@ The ladder, day by day (all counts in working days, see `WorkingCalendar`):
 * Reopened after completion: the ladder restarts as if the obligation were newly due on the
   reopening day (that day becomes the target); earlier events no longer count. A reopening
   of an obligation that is not completed changes nothing.
+* Ladder started (an overdue item brought in with a plan the partnership already had): the
+  ladder runs as if the item were due on the start day, which `new_target` gives; the target
+  stays as written. Nothing is entered before the start day: stage 0 on it, and the first
+  step enters `stage` (1 unless the import chose a later one), the rest following from it.
 
 Events dated after `today` are ignored: they have not happened yet. Events on the same day
 apply in the order given.
@@ -43,10 +47,10 @@ from worker.workdays import WorkingCalendar
 
 __all__ = ["Decision", "Event", "Obligation", "Step", "decide", "stages_ahead", "timeline"]
 
-EventKind = Literal["acknowledged", "completed", "retargeted", "reopened"]
-StepKind = Literal[
-    "retargeted", "reopened", "resumed", "stage", "due_soon", "acknowledged", "completed"
-]
+EventKind = Literal["acknowledged", "completed", "retargeted", "reopened", "ladder_started"]
+StepKind = Literal["retargeted", "reopened", "ladder_started", "resumed", "stage", "due_soon",
+                   "acknowledged", "completed"]  # fmt: skip
+RESTARTS = ("retargeted", "reopened", "ladder_started")
 Span = tuple[date, date]  # first and last day of a pause, both included
 
 
@@ -56,12 +60,15 @@ class Event:
 
     on: date
     kind: EventKind
-    new_target: date | None = None  # for retargeted, and only for it
+    new_target: date | None = None  # for retargeted and ladder_started, and only for them
     note: str = ""
+    stage: int = 1  # for ladder_started: the stage its first step enters
 
     def __post_init__(self) -> None:
-        if (self.kind == "retargeted") != (self.new_target is not None):
-            raise ValueError(f"{self.kind} event on {self.on}: new_target is for retargeted only")
+        dated = self.kind in ("retargeted", "ladder_started")
+        if dated != (self.new_target is not None):
+            raise ValueError(f"{self.kind} event on {self.on}: new_target is for "
+                             "retargeted and ladder_started only")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,7 @@ class Decision:
     reminder_today: bool  # a due-soon date or the day a stage is entered (not while paused)
     target: date | None  # the effective target, after retargets and reopenings
     next_reminder: date | None = None  # the next due-soon date after today, if any
+    started_on: date | None = None  # the day its ladder started, when it came in overdue
 
     @property
     def next_look(self) -> date | None:
@@ -113,12 +121,18 @@ class _Progress:
     ladder: Ladder
     today: date
     target: date | None
-    restart: Event | None  # the retarget or reopening the ladder restarted from
+    base: date | None  # the day the ladder counts from: the target, or the start day
+    restart: Event | None  # the retarget, reopening or start the ladder restarted from
     acks: tuple[date, ...]  # acknowledgements since the restart, up to completion
     pausing: tuple[date, ...]  # those of them within the limit per stage: they pause
     pauses: tuple[Span, ...]
     entries: tuple[date, ...]  # entries[k]: the day stage k is (or would be) entered
     completed_on: date | None
+
+    @property
+    def started(self) -> bool:
+        """Whether the ladder runs from a start day rather than the target."""
+        return self.restart is not None and self.restart.kind == "ladder_started"
 
     @property
     def as_of(self) -> date:
@@ -154,6 +168,7 @@ def decide(ob: Obligation, current: Ladder, cal: WorkingCalendar, today: date) -
         reminder_today=_reminder_today(p, cal),
         target=p.target,
         next_reminder=None if resolved else _next_reminder(p, cal),
+        started_on=p.base if p.started else None,
     )
 
 
@@ -193,20 +208,24 @@ def timeline(
 def _progress(ob: Obligation, current: Ladder, cal: WorkingCalendar, today: date) -> _Progress:
     ladder = ob.ladder if ob.ladder is not None else current
     target, restart, events = _since_restart(ob, today)
+    base = restart.new_target if restart is not None and restart.kind == "ladder_started" \
+        else target  # fmt: skip
     completed_on = next((e.on for e in events if e.kind == "completed"), None)
     acks = tuple(
         e.on
         for e in events
         if e.kind == "acknowledged" and (completed_on is None or e.on <= completed_on)
     )
-    pausing, pauses = _pausing(cal, ladder, target, acks)
-    entries = () if target is None else _entries(cal, ladder, target, pauses)
-    return _Progress(ladder, today, target, restart, acks, pausing, pauses, entries, completed_on)
+    pausing, pauses = _pausing(cal, ladder, base, acks, restart)
+    entries = () if base is None else _entries(cal, ladder, base, pauses, restart)
+    return _Progress(ladder, today, target, base, restart, acks, pausing, pauses, entries,
+                     completed_on)  # fmt: skip
 
 
 def _pausing(
-    cal: WorkingCalendar, ladder: Ladder, target: date | None, acks: Sequence[date]
-) -> tuple[tuple[date, ...], tuple[Span, ...]]:
+    cal: WorkingCalendar, ladder: Ladder, base: date | None, acks: Sequence[date],
+    restart: Event | None,
+) -> tuple[tuple[date, ...], tuple[Span, ...]]:  # fmt: skip
     """The acknowledgements that pause (at most the limit at each stage), and their pauses.
 
     Taken in date order: a pause only moves stages entered after it starts, so the stage an
@@ -216,7 +235,7 @@ def _pausing(
     used: dict[int, int] = {}
     for ack in sorted(acks):
         pauses = _pauses(cal, ladder.acknowledgement_pause, pausing)
-        entries = () if target is None else _entries(cal, ladder, target, pauses)
+        entries = () if base is None else _entries(cal, ladder, base, pauses, restart)
         stage = bisect_right(entries, ack) - 1
         limit = ladder.acknowledgement_limit_per_stage
         if limit is None or used.get(stage, 0) < limit:
@@ -231,6 +250,8 @@ def _since_restart(ob: Obligation, today: date) -> tuple[date | None, Event | No
     for event in sorted((e for e in ob.events if e.on <= today), key=lambda e: e.on):
         if event.kind == "retargeted":
             target, restart, events = event.new_target, event, []
+        elif event.kind == "ladder_started":
+            restart, events = event, []
         elif event.kind == "reopened":
             if any(e.kind == "completed" for e in events):
                 target, restart, events = event.on, event, []
@@ -254,13 +275,19 @@ def _pauses(cal: WorkingCalendar, length: int, acks: Sequence[date]) -> tuple[Sp
 
 
 def _entries(
-    cal: WorkingCalendar, ladder: Ladder, target: date, pauses: Sequence[Span]
-) -> tuple[date, ...]:
-    """The day each stage is (or would be) entered, stage 0 first."""
-    days = [cal.add(target, -max(ladder.due_soon_days))]
-    previous = target
+    cal: WorkingCalendar, ladder: Ladder, base: date, pauses: Sequence[Span],
+    restart: Event | None = None,
+) -> tuple[date, ...]:  # fmt: skip
+    """The day each stage is (or would be) entered, stage 0 first. A ladder started on a day
+    enters nothing before it, and its first step enters every stage up to its `stage`."""
+    started = restart if restart is not None and restart.kind == "ladder_started" else None
+    days = [cal.add(base, -max(ladder.due_soon_days))]
+    if started is not None:
+        days[0] = max(days[0], started.on)
+    previous = base
     for stage in ladder.stages:
-        previous = _entry(cal, previous, stage.enters_after, pauses)
+        if started is None or stage.number == 1 or stage.number > started.stage:
+            previous = _entry(cal, previous, stage.enters_after, pauses)
         days.append(previous)
     return tuple(days)
 
@@ -297,15 +324,17 @@ def _paused_between(cal: WorkingCalendar, span: Span, low: date, high: date) -> 
 
 
 def _overdue(p: _Progress, cal: WorkingCalendar) -> int:
-    if p.target is None:
+    """Working days after the day the ladder counts from (the target, or the start day)."""
+    if p.base is None:
         return 0
-    return max(0, cal.working_days_between(p.target, p.as_of))
+    return max(0, cal.working_days_between(p.base, p.as_of))
 
 
 def _due_soon_dates(p: _Progress, cal: WorkingCalendar) -> set[date]:
-    if p.target is None:
+    if p.base is None:
         return set()
-    return {cal.add(p.target, -n) for n in p.ladder.due_soon_days}
+    days = {cal.add(p.base, -n) for n in p.ladder.due_soon_days}
+    return {d for d in days if not p.started or d >= p.base}
 
 
 def _next_reminder(p: _Progress, cal: WorkingCalendar) -> date | None:
@@ -330,7 +359,10 @@ def _changes(before: _Progress, now: _Progress, cal: WorkingCalendar) -> list[St
         steps.append(_restart_step(now))
     if _resumes(now, cal):
         steps.append(_step(now, "resumed", _resume_reason(now)))
-    if now.stage >= 0 and now.entries[now.stage] == day and now.as_of == day:
+    started_today = now.started and now.restart is not None and now.restart.on == day
+    if started_today and now.stage == 0:
+        pass  # the start's own step says where it stands
+    elif now.stage >= 0 and now.entries[now.stage] == day and now.as_of == day:
         steps.append(_step(now, "stage", _entry_reason(now, cal)))
     elif _reminder_today(now, cal):
         steps.append(_step(now, "due_soon", _due_soon_reason(now, cal)))
@@ -358,6 +390,9 @@ def _restart_step(p: _Progress) -> Step:
     if p.restart.kind == "retargeted":
         kind: StepKind = "retargeted"
         head = f"retargeted to {p.target}: the ladder restarts from the new target date"
+    elif p.restart.kind == "ladder_started":
+        kind = "ladder_started"
+        head = f"imported overdue (target {p.target}); ladder started {p.base}"
     else:
         kind, head = "reopened", "reopened: the ladder restarts as if newly due today"
     note = f" ({p.restart.note})" if p.restart.note else ""
@@ -367,20 +402,23 @@ def _restart_step(p: _Progress) -> Step:
 def _entry_reason(p: _Progress, cal: WorkingCalendar) -> str:
     k, head = p.stage, f"entered {_stage_text(p, p.stage)}"
     if k == 0:
-        return f"{head}: {_days(max(p.ladder.due_soon_days))} before the target date {p.target}"
+        return f"{head}: {_days(max(p.ladder.due_soon_days))} before the target date {p.base}"
+    if p.started and p.restart is not None and p.restart.stage > 1 and k <= p.restart.stage:
+        return f"{head}: the first step of the ladder started on {p.base} enters this stage"
     rule = p.ladder.stages[k - 1]
-    base = p.target if k == 1 else p.entries[k - 1]
+    base = p.base if k == 1 else p.entries[k - 1]
     assert base is not None
-    since = f"the target date {base}" if k == 1 else f"stage {k - 1} on {base}"
+    named = "the day the ladder started" if p.started else "the target date"
+    since = f"{named} {base}" if k == 1 else f"stage {k - 1} on {base}"
     paused = cal.working_days_between(base, p.entries[k]) - rule.enters_after
     extra = f" (not counting {_days(paused, 'paused working')})" if paused else ""
     return f"{head}: {_days(rule.enters_after)} after {since}{extra}"
 
 
 def _due_soon_reason(p: _Progress, cal: WorkingCalendar) -> str:
-    assert p.target is not None
-    n = cal.working_days_between(p.today, p.target)
-    return f"due-soon reminder: {_days(n)} before the target date {p.target}"
+    assert p.base is not None
+    n = cal.working_days_between(p.today, p.base)
+    return f"due-soon reminder: {_days(n)} before the target date {p.base}"
 
 
 def _ack_reason(p: _Progress) -> str:

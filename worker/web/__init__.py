@@ -143,6 +143,7 @@ def console_routes() -> list[Route]:
         Route("/console/imports", imports.imports, methods=get),
         Route("/console/imports/preview", imports.preview, methods=post),
         Route("/console/imports/columns", imports.columns, methods=post),
+        Route("/console/imports/again", imports.again, methods=post),
         Route("/console/imports/confirm", imports.confirm, methods=post),
         Route("/console/imports/{id}/original", imports.download, methods=get),
         Route("/console/reports/cap.{format}", reports.cap, methods=get),

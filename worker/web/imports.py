@@ -6,19 +6,26 @@
     POST /console/imports/columns         one document previewed again, read with the
                                           columns chosen for one of its tables (a document
                                           whose headings nobody named)
+    POST /console/imports/again           the documents ticked previewed again, with the
+                                          ladder's start chosen on the preview
     POST /console/imports/confirm         the documents ticked imported, each in its own
                                           transaction with its history line and console action
                                           (and a column map chosen, saved with its import)
     GET  /console/imports/{id}/original   the original file, downloaded byte for byte
 
 Uploading and importing are the business manager's; the chair sees the history and may
-download. The files go through the same `Importer` as `reminders import`.
+download. The files go through the same `Importer` as `reminders import`. The preview ends
+with the morning after (worker/delivery/morning.py): the documents rehearsed together, who
+would hear what on the next working morning, and what to put right first; and with how the
+ladder starts for items already overdue (as dated, or from today), offered from today for a
+first import whose actions are mostly overdue.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select
@@ -29,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
 from worker.console.acts import keep
+from worker.delivery.morning import Morning, morning_after
 from worker.importers import (
     NOT_RECOGNISED,
     DocumentError,
@@ -59,6 +67,43 @@ FormLists = dict[str, list[str]]
 PAGE = "/console/imports"
 MAX_FILES = MAX_UPLOADS
 HISTORY_SHOWN = 100
+
+
+@dataclass(frozen=True)
+class Start:
+    """How the ladder starts for items already overdue: as dated, or from the import day,
+    its first step entering `stage`; and why the preview offered it."""
+
+    today: bool = False
+    stage: int = 1
+    why: str = ""
+
+    @property
+    def stage_or_none(self) -> int | None:
+        return self.stage if self.today else None
+
+    @classmethod
+    def chosen(cls, form: FormLists, top: int) -> Start | None:
+        """The choice the form makes, if it makes one."""
+        picked, at = first(form, "start"), first(form, "at-stage")
+        if picked not in ("today", "as-dated"):
+            return None
+        stage = int(at) if at.isdigit() and 1 <= int(at) <= top else 1
+        return cls(picked == "today", stage)
+
+    @classmethod
+    def offered(cls, session: Session, shown: list[Previewed], today: date) -> Start:
+        """From today for a first import whose new actions are mostly overdue, else as dated."""
+        targets = [f.new for p in shown for f in p.result.changes
+                   if f.subject == "action" and f.field == "target_date" and f.new]  # fmt: skip
+        late = sum(1 for t in targets if isinstance(t, date) and t < today)
+        first_import = session.scalar(select(ImportRecord.id).limit(1)) is None
+        if not first_import or not targets or late * 2 <= len(targets):
+            return cls()
+        why = (f"{late} of its {len(targets)} dated actions are past their target dates, and "
+               "this is the first import: as dated, each would go straight up the ladder "
+               "tomorrow")  # fmt: skip
+        return cls(today=True, why=why)
 
 
 @dataclass(frozen=True)
@@ -121,9 +166,52 @@ async def preview(request: Request) -> Response:
         for document in documents:
             if len(document.data) <= MAX_BYTES:  # a larger one is refused: never confirmed
                 keep_original(folder, document.data)
-        importer = web.app.importer(who.person.email, plan, dry_run=True, if_untitled=True)
+        return preview_all(web, who, documents, plan, None)
+
+    return await run_in_threadpool(dry_run)
+
+
+def preview_all(web: Web, who: Visitor, documents: list[Received], plan: str | None,
+                start: Start | None, form: FormLists | None = None) -> Response:  # fmt: skip
+    """Each document's dry run, then all of them rehearsed together for the morning after,
+    with the ladder's start as chosen (or as offered); one document read with the columns
+    the `form` chose for one of its tables, when it chose them."""
+    app = web.app
+    importer = app.importer(who.person.email, plan, dry_run=True, if_untitled=True)
+    choice = Choice.of(importer, documents[0], form) if form and "table" in form else None
+    if choice is not None and len(documents) == 1:
+        importer = choice.applied(importer)
+        shown = [choice.shown(importer.one(documents[0]))]
+    else:
         shown = [previewed(importer, document) for document in documents]
-        return preview_page(who, shown, plan)
+    if start is None:
+        with app.sessions() as session:
+            start = Start.offered(session, shown, app.today())
+    rehearsing = replace(importer, start_stage=start.stage_or_none)
+    morning = rehearsing.rehearse(documents, lambda s: morning_after(s, app, app.today()))
+    return preview_page(who, shown, plan, morning, start)
+
+
+async def again(request: Request) -> Response:
+    """The documents ticked on the preview previewed again, with the ladder's start chosen."""
+    who = await visiting(request)
+    if not who.person.manager:
+        return forbidden()
+    web = web_of(request)
+    form = await form_lists(request, max_fields=3 * MAX_FILES + len(FIELDS) + 7)
+    plan = one_line(first(form, "plan"))[:300] or None
+
+    def dry_run() -> Response:
+        app = web.app
+        folder, top = app.settings.imports_dir, app.rules().ladder().top
+        documents = [found for choice in form.get("document", [])[:MAX_FILES]
+                     if (found := kept(folder, choice)) is not None]  # fmt: skip
+        if not documents:
+            return show(web, who, [], "Tick at least one document to preview.", 422)
+        try:
+            return preview_all(web, who, documents, plan, Start.chosen(form, top), form)
+        except ValueError as exc:  # the columns chosen cannot be read
+            return show(web, who, [], f"Nothing was previewed: {exc}", 422)
 
     return await run_in_threadpool(dry_run)
 
@@ -143,9 +231,12 @@ def unmapped(result: ImportResult) -> bool:
     return any(outcome.unmapped for outcome in result.outcomes)
 
 
-def preview_page(who: Visitor, shown: list[Previewed], plan: str | None) -> Response:
+def preview_page(who: Visitor, shown: list[Previewed], plan: str | None,
+                 morning: Morning | None = None, start: Start | None = None,
+                 ) -> Response:  # fmt: skip
     return page("console/import_preview.html", who=who, previewed=shown, plan=plan or "",
-                fields=FIELDS, labels=FIELD_LABELS)  # fmt: skip
+                fields=FIELDS, labels=FIELD_LABELS, morning=morning,
+                start=start or Start())  # fmt: skip
 
 
 async def columns(request: Request) -> Response:
@@ -167,11 +258,10 @@ async def columns(request: Request) -> Response:
         if choice is None:
             return show(web, who, [], "That document has no table to choose columns in.", 422)
         try:
-            result = choice.applied(importer).one(document)
+            return preview_all(web, who, [document], plan, None, form)
         except ValueError as exc:
             unread = importer.one(document)
             return preview_page(who, [choice.shown(unread, problem=str(exc))], plan)
-        return preview_page(who, [choice.shown(result)], plan)
 
     return await run_in_threadpool(dry_run)
 
@@ -216,7 +306,7 @@ async def confirm(request: Request) -> Response:
     if not who.person.manager:
         return forbidden()
     web = web_of(request)
-    form = await form_lists(request, max_fields=3 * MAX_FILES + len(FIELDS) + 5)
+    form = await form_lists(request, max_fields=3 * MAX_FILES + len(FIELDS) + 7)
     plan = one_line(next(iter(form.get("plan", [])), ""))[:300] or None
     chosen = form.get("document", [])[:MAX_FILES]
 
@@ -231,7 +321,9 @@ async def confirm(request: Request) -> Response:
         def note(session: Session, result: ImportResult) -> None:
             keep(session, doer, "document imported", f"{result.name} ({result.sha256[:12]})")
 
-        importer = replace(app.importer(who.person.email, plan, if_untitled=True), also=note)
+        start = Start.chosen(form, app.rules().ladder().top) or Start()
+        importer = replace(app.importer(who.person.email, plan, if_untitled=True,
+                                        start_stage=start.stage_or_none), also=note)  # fmt: skip
         if "table" in form:  # one document, read with the columns chosen for a table of it
             choice = Choice.of(importer, documents[0], form)
             try:
