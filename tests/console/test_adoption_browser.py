@@ -17,11 +17,12 @@ from tests.support.browser import looked_at
 from tests.support.console import MANAGER
 from tests.support.web import serving
 from worker.app import App
-from worker.models import Obligation
+from worker.models import Obligation, Plan
 from worker.paths import ROOT
 
+PLAN = "Composite Action Plan 2017 of the review group"
 OLD_PLAN = (
-    "Composite Action Plan 2017 of the review group\n"
+    f"{PLAN}\n"
     "Theme,Ref,Action,Lead agency,Target date\n"
     "Professional curiosity,1.1,Audit the referrals,Health,31 March 2017\n"
     "Professional curiosity,1.2,Train the front door,Police,30 June 2017\n"
@@ -72,9 +73,13 @@ def test_an_old_plan_adopted_from_today_in_a_browser(
         looked_at(page, f"{name}-02-as-dated")
 
         page.get_by_role("radio", name="From today").check()
+        expect(page.get_by_label("Plan name")).to_have_value(PLAN)
+        page.get_by_label("Plan name").fill("Board action plan 2017")  # named on the preview
         page.get_by_role("button", name="Confirm and import the ticked documents").click()
         expect(page.get_by_role("status")).to_contain_text("1 document imported")
         looked_at(page, f"{name}-03-imported")
     found = stages(app)
     assert len(found) == 3
     assert max(found) == 0
+    with app.sessions() as session:
+        assert list(session.scalars(select(Plan.title))) == ["Board action plan 2017"]

@@ -38,7 +38,9 @@ def init(ctx: click.Context) -> None:
 
 @click.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--plan", help="Plan name for these actions (default: the document's title).")
+@click.option("--plan", help="Plan name for these actions (default: the document's title, "
+              "else its first heading, else its file's name); with several files, only for "
+              "those that have no title of their own.")  # fmt: skip
 @click.option("--dry-run", is_flag=True, help="Show what would change; store nothing.")
 @click.option("--by", help="Who imports, for the import history (default: this user).")
 @click.option(
@@ -71,7 +73,8 @@ def import_command(ctx: click.Context, files: tuple[Path, ...], plan: str | None
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     start_stage = ladder_start(app, start, at_stage)
-    importer = app.importer(who, plan, dry_run=dry_run, columns=columns, start_stage=start_stage)
+    importer = app.importer(who, plan, dry_run=dry_run, if_untitled=len(files) > 1,
+                            columns=columns, start_stage=start_stage)  # fmt: skip
     with Progress(console=console, transient=True, disable=len(files) < 5) as progress:
         task = progress.add_task("Importing", total=len(files))
         results = importer.files(files, lambda _: progress.advance(task))
@@ -80,7 +83,8 @@ def import_command(ctx: click.Context, files: tuple[Path, ...], plan: str | None
     for result in results:
         report(result, dry_run)
     if dry_run and any(r.error is None for r in results):
-        readable = [received(path) for path, r in zip(files, results, strict=True) if not r.error]
+        readable = [importer.parse(received(path))
+                    for path, r in zip(files, results, strict=True) if not r.error]  # fmt: skip
         show_morning(importer.rehearse(readable, lambda s: morning_after(s, app, app.today())))
     if any(r.error for r in results):
         sys.exit(1)

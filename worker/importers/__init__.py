@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -77,15 +77,13 @@ class ImportOptions:
     limits: Limits = DEFAULT_LIMITS  # what reading one document may cost
     saved: tuple[Columns, ...] = ()  # column maps saved on the imports page, by heading row
 
+    file_stem: str = ""  # the document's file name without its suffix: a plan's last name
+
     def title_for(self, lines: list[str]) -> str | None:
         """The title to give a plan read from `lines`; None for the document's own."""
         if self.plan is None or not self.plan_if_untitled:
             return self.plan
-        try:
-            plan_title(lines)
-        except DocumentError:
-            return self.plan
-        return None
+        return None if plan_title(lines) else self.plan
 
 
 @dataclass(frozen=True)
@@ -129,7 +127,8 @@ def parse_document(document: Received, options: ImportOptions) -> tuple[str, lis
     source = Read()
     try:
         source = read_source(document.data, options.limits)
-        kind, parsed = parse_lines(source.lines, options)
+        named = replace(options, file_stem=PurePath(document.name).stem)
+        kind, parsed = parse_lines(source.lines, named)
         for item in parsed:
             check_dates(item, options.today)
         return kind, parsed
@@ -164,10 +163,12 @@ def parse_lines(lines: list[str], options: ImportOptions) -> tuple[str, list[Par
     if not options.columns.mapped and (saved := as_saved(lines, options)) is not None:
         return saved
     if looks_like_cap(lines, options.columns):
-        plan = parse_cap(lines, options.themes, options.title_for(lines), options.columns)
+        plan = parse_cap(lines, options.themes, options.title_for(lines), options.columns,
+                         options.file_stem)  # fmt: skip
         return "Composite Action Plan", [plan]
     if (table := csv_table(lines, options.columns)) is not None:
-        plan = parse_cap(table, options.themes, options.title_for(table), options.columns)
+        plan = parse_cap(table, options.themes, options.title_for(table), options.columns,
+                         options.file_stem)  # fmt: skip
         return "action plan (CSV)", [plan]
     raise refuse(NOT_RECOGNISED)
 
@@ -284,12 +285,13 @@ class Importer:
             storing.flush()
         return storing.results
 
-    def rehearse(self, documents: Sequence[Received], then: Callable[[Session], T]) -> T:
-        """Every document that can be imported written in one transaction, `then` asked of
-        it, and everything rolled back: what the documents would do together."""
+    def rehearse(self, documents: Iterable[Pending], then: Callable[[Session], T]) -> T:
+        """Every document (parsed, by this importer or one like it) that can be imported
+        written in one transaction, `then` asked of it, and everything rolled back: what the
+        documents would do together."""
         with self.factory() as session:  # closing it rolls back
             begin_writing(session)
-            for pending in map(self.parse, documents):
+            for pending in documents:
                 if pending.document is None or pending.result.error is not None:
                     continue
                 try:
@@ -385,8 +387,10 @@ class Storing:
     done: Done | None = None
     results: list[ImportResult] = field(default_factory=list)
     waiting: list[Pending] = field(default_factory=list)  # MI sheets to store together
+    named: dict[str, str] = field(default_factory=dict)  # a plan name given -> its document
 
     def add(self, pending: Pending) -> None:
+        self.check_names(pending)
         if pending.sheet is None or self.importer.dry_run or self.importer.table_map is not None:
             self.flush()
             self.alone(pending)
@@ -395,6 +399,19 @@ class Storing:
         held = sum(len(p.document.data) for p in self.waiting if p.document is not None)
         if len(self.waiting) >= self.batch.room() or held >= WAITING_BYTES or self.batch.due():
             self.flush()
+
+    def check_names(self, pending: Pending) -> None:
+        """Two documents of one import given one plan name: the second is refused, as its
+        actions would withdraw the first's."""
+        for plan in pending.parsed:
+            if not isinstance(plan, ParsedPlan) or plan.named_from != "given":
+                continue
+            first = self.named.setdefault(plan.title, pending.result.name)
+            if first != pending.result.name:
+                pending.refused(refuse(f"{first} of this import is also named “{plan.title}”, "
+                                       "and this one's actions would withdraw its own: give "
+                                       "each plan a name of its own"))  # fmt: skip
+                return
 
     def flush(self) -> None:
         waiting, self.waiting = self.waiting, []

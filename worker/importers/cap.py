@@ -35,6 +35,9 @@ from worker.importers.text import one_line
 REF = re.compile(r"[A-Za-z]{0,3}\d+(?:\.\d+)*[a-z]?")  # 4.6, 1, A1, 2.3b ("1." is 1)
 SECTION = re.compile(r"(\d+)[.)]\s+\S.*")
 NO_THEME = "General"
+# A reference an action's text begins with, in a table without a Ref column: "1.3 Letter …",
+# "2.1. Audit …", "4) Train …" (a bare number is a quantity: "3 schools").
+WRITTEN_REF = re.compile(r"(?:(\d{1,3}(?:\.\d{1,3}){1,3})\.?|(\d{1,3})[.)])\s+(?=\S)")
 SHEET_BREAK = "\f"  # between a workbook's sheets: each has its own header row
 ONCE = ("ref", "theme", "rag")  # cells a continuation row does not add to
 # A plan's title: "Serious Case Review Composite Action Plan January 2017", "LCSPR Child D
@@ -46,13 +49,28 @@ def looks_like_cap(lines: list[str], columns: Columns = DEFAULT_COLUMNS) -> bool
     return any(columns.header(line.split("\t")) for line in lines)
 
 
-def plan_title(lines: list[str]) -> str:
+def plan_title(lines: list[str]) -> str | None:
+    """The plan's own title: a line naming an action plan ("Composite Action Plan 2027")."""
     for line in lines:
         cells = [c for c in line.split("\t") if c.strip()]
         if len(cells) == 1 and TITLE.search(cells[0]) and len(cells[0]) < 200:
             return one_line(cells[0])
+    return None
+
+
+def guessed_title(lines: list[str], file_stem: str) -> tuple[str, str]:
+    """A name for a plan with no title line, and where it came from: its first heading (a
+    one-cell line above its first table), else its file's name."""
+    for line in lines:
+        cells = [c for c in line.split("\t") if c.strip()]
+        if len(cells) > 1:
+            break
+        if len(cells) == 1 and len(cells[0]) <= 120 and not SECTION.fullmatch(cells[0]):
+            return one_line(cells[0]), "its first heading"
+    if one_line(file_stem):
+        return one_line(file_stem), "its file's name"
     raise refuse("no plan title (a line naming the action plan, such as 'Composite Action "
-                 "Plan 2027'); give one with --plan")  # fmt: skip
+                 "Plan 2027'), heading or file name to name it by")  # fmt: skip
 
 
 @dataclass
@@ -169,8 +187,15 @@ class Reader:
         self.rows.append(row)
 
     def row_ref(self, row: dict[str, str | int], number: int) -> str:
-        """The row's Ref ("1." read as 1), or its number when the table has no Ref column."""
+        """The row's Ref ("1." read as 1); when the table has no Ref column, the reference its
+        action begins with ("1.3 Letter to …", "4) Audit …"), else its number."""
         if "ref" not in row:
+            written = WRITTEN_REF.match(str(row.get("text", "")))
+            if written:
+                row["text"] = str(row["text"])[written.end() :]
+                ref = written[1] or written[2]
+                self.numbered = max(self.numbered, int(ref.rsplit(".", 1)[-1]))
+                return ref
             self.numbered += 1
             return f"{self.section}.{self.numbered}" if self.section else str(self.numbered)
         ref = one_line(str(row["ref"])).rstrip(".")
@@ -233,7 +258,10 @@ def parse_cap(
     themes: Sequence[str],
     title: str | None = None,
     columns: Columns = DEFAULT_COLUMNS,
+    file_stem: str = "",
 ) -> ParsedPlan:
+    """The plan in `lines`, named `title` when given, else by its own title, else by a guess
+    (`guessed_title`), which the preview says it is."""
     reader = Reader(themes, columns, themed=names_a_theme(lines, themes, columns))
     for number, line in enumerate(lines, start=1):
         reader.read(number, line)
@@ -241,8 +269,11 @@ def parse_cap(
         raise refuse("no actions found under the table headers")
     actions = [to_action(row, reader.key) for row in reader.rows]
     check_unique(actions)
-    return ParsedPlan(title=one_line(title) if title else plan_title(lines), actions=tuple(actions),
-                      unread_columns=tuple(reader.unread), mapped=columns.mapped)  # fmt: skip
+    own = plan_title(lines)
+    named, named_from = (one_line(title), "given") if title else \
+        (own, "title") if own else guessed_title(lines, file_stem)  # fmt: skip
+    return ParsedPlan(title=named, actions=tuple(actions), unread_columns=tuple(reader.unread),
+                      mapped=columns.mapped, named_from=named_from)  # fmt: skip
 
 
 def to_action(row: dict[str, str | int], key: dict[str, str]) -> ParsedAction:

@@ -26,6 +26,9 @@ class ParsedPlan:
     actions: tuple[ParsedAction, ...]
     unread_columns: tuple[str, ...] = ()  # headings of its tables that no field reads
     mapped: bool = False  # read with a column map, whose other headings are left by choice
+    # Where its name came from: "title" (its own), "given" (--plan or the preview), or a
+    # guess: "its first heading", "its file's name".
+    named_from: str = "title"
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ class Outcome:
     unread: tuple[str, ...] = ()  # what the document seemed to say but could not be read
     notes: tuple[str, ...] = ()  # what it says that the business manager should know
     unmapped: tuple[str, ...] = ()  # columns no field reads, no column map having left them
+    plan: str = ""  # a plan's name, as stored
 
     def described(self) -> str:
         """What the document did, in the words the command line and the history use."""
@@ -162,6 +163,9 @@ def store_plan(writer: Writer, parsed: ParsedPlan) -> Outcome:
     write.withdraw({item.ref for item in parsed.actions})
     write.execute()
     write.outcome.notes = tuple(f"not read: {heading}" for heading in parsed.unread_columns)
+    if parsed.named_from not in ("title", "given"):
+        guessed = f"named “{parsed.title}” after {parsed.named_from}: it has no title line"
+        write.outcome.notes = (guessed, *write.outcome.notes)
     write.outcome.unmapped = () if parsed.mapped else parsed.unread_columns
     return write.outcome
 
@@ -186,6 +190,7 @@ class PlanWrite:
 
     def __post_init__(self) -> None:
         self.outcome.subject = f"plan {self.plan.title!r}"
+        self.outcome.plan = self.plan.title
 
     def action(self, item: ParsedAction) -> None:
         row = self.existing.get(item.ref)

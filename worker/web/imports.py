@@ -181,14 +181,16 @@ def preview_all(web: Web, who: Visitor, documents: list[Received], plan: str | N
     choice = Choice.of(importer, documents[0], form) if form and "table" in form else None
     if choice is not None and len(documents) == 1:
         importer = choice.applied(importer)
-        shown = [choice.shown(importer.one(documents[0]))]
+        shown = [choice.shown(named(importer, form, documents[0]).one(documents[0]))]
     else:
-        shown = [previewed(importer, document) for document in documents]
+        shown = [previewed(named(importer, form, d), d) for d in documents]
     if start is None:
         with app.sessions() as session:
             start = Start.offered(session, shown, app.today())
     rehearsing = replace(importer, start_stage=start.stage_or_none)
-    morning = rehearsing.rehearse(documents, lambda s: morning_after(s, app, app.today()))
+    good = [named(rehearsing, form, d).parse(d)
+            for d, p in zip(documents, shown, strict=True) if p.result.error is None]  # fmt: skip
+    morning = rehearsing.rehearse(good, lambda s: morning_after(s, app, app.today()))
     return preview_page(who, shown, plan, morning, start)
 
 
@@ -198,7 +200,7 @@ async def again(request: Request) -> Response:
     if not who.person.manager:
         return forbidden()
     web = web_of(request)
-    form = await form_lists(request, max_fields=3 * MAX_FILES + len(FIELDS) + 7)
+    form = await form_lists(request, max_fields=5 * MAX_FILES + len(FIELDS) + 7)
     plan = one_line(first(form, "plan"))[:300] or None
 
     def dry_run() -> Response:
@@ -214,6 +216,24 @@ async def again(request: Request) -> Response:
             return show(web, who, [], f"Nothing was previewed: {exc}", 422)
 
     return await run_in_threadpool(dry_run)
+
+
+def named(importer: Importer, form: FormLists | None, document: Received) -> Importer:
+    """`importer` naming the plan of `document` as the preview's name field says, when the
+    business manager changed it there."""
+    name = one_line(first(form or {}, f"name:{document.sha256}"))[:300]
+    if not name or name == one_line(first(form or {}, f"was:{document.sha256}")):
+        return importer
+    options = replace(importer.options, plan=name, plan_if_untitled=False)
+    return replace(importer, options=options)
+
+
+def renamed_twice(form: FormLists, documents: list[Received]) -> str | None:
+    """A name given to two of the documents, whose second would withdraw the first's
+    actions; None when every name given is its own."""
+    given = [one_line(first(form, f"name:{d.sha256}")) for d in documents
+             if first(form, f"name:{d.sha256}") != first(form, f"was:{d.sha256}")]  # fmt: skip
+    return next((name for name in given if name and given.count(name) > 1), None)
 
 
 def previewed(importer: Importer, document: Received) -> Previewed:
@@ -306,7 +326,7 @@ async def confirm(request: Request) -> Response:
     if not who.person.manager:
         return forbidden()
     web = web_of(request)
-    form = await form_lists(request, max_fields=3 * MAX_FILES + len(FIELDS) + 7)
+    form = await form_lists(request, max_fields=5 * MAX_FILES + len(FIELDS) + 7)
     plan = one_line(next(iter(form.get("plan", [])), ""))[:300] or None
     chosen = form.get("document", [])[:MAX_FILES]
 
@@ -332,8 +352,12 @@ async def confirm(request: Request) -> Response:
                 importer = choice.applied(importer)
             except ValueError as exc:
                 return show(web, who, [], f"Nothing was imported: {exc}", 422)
+        twice = renamed_twice(form, documents)
+        if twice:
+            return show(web, who, [], f"Nothing was imported: two documents were named “{twice}”; "
+                        "give each plan a name of its own.", 422)  # fmt: skip
         try:
-            results = [importer.one(document) for document in documents]
+            results = [named(importer, form, document).one(document) for document in documents]
         except ImportedMeanwhileError:  # the same Confirm pressed twice at once
             app.follow_change()
             return imported_meanwhile()
