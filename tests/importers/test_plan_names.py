@@ -81,3 +81,5 @@ def test_rows_without_a_ref_column_keep_the_references_they_begin_with(
     found = {a["ref"]: a["action"] for a in records(app, "actions")}
     assert found == {"1.1": "Audit the referrals", "1.3": "Letter to every school",
                      "4": "Train the front door", "5": "3 schools to visit"}  # fmt: skip
+    assert "numbered by the service, the table having no Ref column: 4, 5" in \
+        result.outcomes[0].notes  # fmt: skip

@@ -90,6 +90,7 @@ class Reader:
     # that names neither a theme nor the plan: a misspelt theme, named if no theme is found
     columns: dict[str, int] | None = None
     rows: list[dict[str, str | int]] = field(default_factory=list)
+    numbered_refs: list[str] = field(default_factory=list)  # references the reader gave
 
     def read(self, number: int, line: str) -> None:
         if line == SHEET_BREAK:
@@ -197,7 +198,9 @@ class Reader:
                 self.numbered = max(self.numbered, int(ref.rsplit(".", 1)[-1]))
                 return ref
             self.numbered += 1
-            return f"{self.section}.{self.numbered}" if self.section else str(self.numbered)
+            ref = f"{self.section}.{self.numbered}" if self.section else str(self.numbered)
+            self.numbered_refs.append(ref)
+            return ref
         ref = one_line(str(row["ref"])).rstrip(".")
         if not REF.fullmatch(ref):
             raise refuse("expected a reference such as 4.6", number, "Ref", str(row["ref"]))
@@ -273,7 +276,8 @@ def parse_cap(
     named, named_from = (one_line(title), "given") if title else \
         (own, "title") if own else guessed_title(lines, file_stem)  # fmt: skip
     return ParsedPlan(title=named, actions=tuple(actions), unread_columns=tuple(reader.unread),
-                      mapped=columns.mapped, named_from=named_from)  # fmt: skip
+                      mapped=columns.mapped, named_from=named_from,
+                      numbered=tuple(reader.numbered_refs))  # fmt: skip
 
 
 def to_action(row: dict[str, str | int], key: dict[str, str]) -> ParsedAction:

@@ -29,6 +29,7 @@ class ParsedPlan:
     # Where its name came from: "title" (its own), "given" (--plan or the preview), or a
     # guess: "its first heading", "its file's name".
     named_from: str = "title"
+    numbered: tuple[str, ...] = ()  # references the importer gave rows that had none
 
 
 @dataclass(frozen=True)

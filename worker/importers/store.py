@@ -163,6 +163,10 @@ def store_plan(writer: Writer, parsed: ParsedPlan) -> Outcome:
     write.withdraw({item.ref for item in parsed.actions})
     write.execute()
     write.outcome.notes = tuple(f"not read: {heading}" for heading in parsed.unread_columns)
+    if parsed.numbered:
+        shown = ", ".join(parsed.numbered[:10]) + (" …" if len(parsed.numbered) > 10 else "")
+        numbered = f"numbered by the service, the table having no Ref column: {shown}"
+        write.outcome.notes = (numbered, *write.outcome.notes)
     if parsed.named_from not in ("title", "given"):
         guessed = f"named “{parsed.title}” after {parsed.named_from}: it has no title line"
         write.outcome.notes = (guessed, *write.outcome.notes)
