@@ -196,18 +196,15 @@ def preview_all(web: Web, who: Visitor, documents: list[Received], plan: str | N
 
 async def again(request: Request) -> Response:
     """The documents ticked on the preview previewed again, with the ladder's start chosen."""
-    who = await visiting(request)
-    if not who.person.manager:
-        return forbidden()
-    web = web_of(request)
-    form = await form_lists(request, max_fields=5 * MAX_FILES + len(FIELDS) + 7)
+    found = await preview_form(request)
+    if isinstance(found, Response):
+        return found
+    who, web, form = found
     plan = one_line(first(form, "plan"))[:300] or None
 
     def dry_run() -> Response:
-        app = web.app
-        folder, top = app.settings.imports_dir, app.rules().ladder().top
-        documents = [found for choice in form.get("document", [])[:MAX_FILES]
-                     if (found := kept(folder, choice)) is not None]  # fmt: skip
+        top = web.app.rules().ladder().top
+        documents = ticked(web.app.settings.imports_dir, form)
         if not documents:
             return show(web, who, [], "Tick at least one document to preview.", 422)
         try:
@@ -320,20 +317,33 @@ def first(form: dict[str, list[str]], name: str) -> str:
     return next(iter(form.get(name, [])), "")
 
 
-async def confirm(request: Request) -> Response:
-    """The documents ticked on the preview imported, each in its own transaction."""
+async def preview_form(request: Request) -> tuple[Visitor, Web, FormLists] | Response:
+    """The business manager's preview form, as Confirm and its morning-after button post it
+    (documents, names, start, columns); a refusal for anyone else."""
     who = await visiting(request)
     if not who.person.manager:
         return forbidden()
-    web = web_of(request)
     form = await form_lists(request, max_fields=5 * MAX_FILES + len(FIELDS) + 7)
-    plan = one_line(next(iter(form.get("plan", [])), ""))[:300] or None
-    chosen = form.get("document", [])[:MAX_FILES]
+    return who, web_of(request), form
+
+
+def ticked(folder: Path, form: FormLists) -> list[Received]:
+    """The documents ticked on the preview that are still kept."""
+    return [found for choice in form.get("document", [])[:MAX_FILES]
+            if (found := kept(folder, choice)) is not None]  # fmt: skip
+
+
+async def confirm(request: Request) -> Response:
+    """The documents ticked on the preview imported, each in its own transaction."""
+    found = await preview_form(request)
+    if isinstance(found, Response):
+        return found
+    who, web, form = found
+    plan = one_line(first(form, "plan"))[:300] or None
 
     def apply() -> Response:
         app = web.app
-        documents = [found for choice in chosen if (found := kept(app.settings.imports_dir,
-                                                                  choice)) is not None]  # fmt: skip
+        documents = ticked(app.settings.imports_dir, form)
         if not documents:
             return show(web, who, [], "Nothing was imported: tick at least one document.", 422)
         doer = who.doer(app)
