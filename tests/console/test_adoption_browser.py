@@ -5,7 +5,6 @@ confirmed from today, no item stands above stage 0 on the import day."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,6 @@ from tests.support.console import MANAGER
 from tests.support.web import serving
 from worker.app import App
 from worker.models import Obligation, Plan
-from worker.paths import ROOT
 
 PLAN = "Composite Action Plan 2017 of the review group"
 OLD_PLAN = (
@@ -28,7 +26,6 @@ OLD_PLAN = (
     "Professional curiosity,1.2,Train the front door,Police,30 June 2017\n"
     "Professional curiosity,1.3,Review the strategy meetings,Childrens Service,29 Sept 2017\n"
 )
-GUIDE_SHOT = ROOT / "docs" / "screens" / "morning-after.png"
 
 
 def stages(app: App) -> list[int]:
@@ -60,9 +57,9 @@ def test_an_old_plan_adopted_from_today_in_a_browser(
         expect(warnings.get_by_role("link").first).to_have_attribute("href", "/console/directory")
         expect(page.locator("#morning-stages")).to_contain_text("stage 1")
         expect(page.locator("#morning-told")).to_contain_text("Designated Nurse")
-        shot = looked_at(page, f"{name}-01-offered-from-today")
-        if width == "desktop" and app.engine.dialect.name == "sqlite":
-            shutil.copyfile(shot, GUIDE_SHOT)  # the business manager's guide shows it
+        looked_at(
+            page, f"{name}-01-offered-from-today"
+        )  # the guide's docs/screens/morning-after.png
 
         page.get_by_role("radio", name="As dated").check()
         page.get_by_role("button", name="Show the morning after with this choice").click()
