@@ -33,7 +33,7 @@ def moment(day: date, hour: int) -> datetime:
 
 @pytest.fixture
 def at_import(app: App) -> Iterator[App]:
-    with freeze_time(moment(IMPORT_DAY, 10)):
+    with freeze_time(moment(IMPORT_DAY, 10), ignore=["_pytest"]):  # pytest's own timings
         yield app
 
 
