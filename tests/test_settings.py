@@ -159,8 +159,20 @@ def test_an_organisation_sign_in_is_checked_as_it_is_read(tmp_path: Path) -> Non
             "needs tenants and discovery_url",
         "oidc:\n  Entra Two: {name: A, issuer: 'https://idp.example.org', client_id: c}\n":
             "lower-case letters, digits and -",
+        "organisation_sign_in_for: [business manager]\n"
+        "oidc:\n  any: {name: A, issuer: 'https://idp.example.org', client_id: c}\n":
+            "oidc.any.domains: list the mail domains this provider speaks for",
     }  # fmt: skip
     for text, words in cases.items():
         with pytest.raises(ConfigError) as caught:
             load_settings(settings_file(tmp_path, text))
         assert words in str(caught.value)
+
+
+def test_a_provider_for_places_that_must_use_it_names_its_domains(tmp_path: Path) -> None:
+    text = ("organisation_sign_in_for: [business manager]\n"
+            "oidc:\n  council: {name: A, issuer: 'https://idp.example.org', client_id: c,"
+            " domains: [example.org]}\n")  # fmt: skip
+    assert load_settings(settings_file(tmp_path, text)).oidc["council"].domains == ("example.org",)
+    plain = "oidc:\n  council: {name: A, issuer: 'https://idp.example.org', client_id: c}\n"
+    assert load_settings(settings_file(tmp_path, plain)).oidc["council"].domains == ()

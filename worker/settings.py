@@ -308,6 +308,20 @@ class Settings(BaseSettings):
             raise ValueError("choose one mail transport: an smtp or a notify section, not both")
         return self
 
+    @model_validator(mode="after")
+    def _organisations_name_their_domains(self) -> Settings:
+        """Where some places may sign in only with their organisation, a provider that
+        vouches for any address could vouch for the business manager's: each must say
+        which mail domains it speaks for."""
+        loose = [key for key, provider in self.oidc.items() if not provider.domains]
+        if self.organisation_sign_in_for and loose:
+            raise ValueError(
+                f"oidc.{loose[0]}.domains: list the mail domains this provider speaks for; "
+                f"with organisation_sign_in_for set, a provider that may vouch for any "
+                f"address could sign in as the {self.organisation_sign_in_for[0]}"
+            )
+        return self
+
     @field_validator("notify_callback_token")
     @classmethod
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:

@@ -3,6 +3,7 @@ here (tests/support/oidc.py): the good path, and each way a sign-in must be refu
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from playwright.sync_api import Browser, expect
 from sqlalchemy import func, select
 
@@ -20,6 +22,7 @@ from tests.support.oidc import CLIENT_SECRET, Provider, oidc_provider, path_of, 
 from tests.support.services import free_port
 from tests.support.web import serving
 from worker.app import App
+from worker.cli import main
 from worker.config.versions import DIRECTORY
 from worker.models import ConsoleSession, SignInFlow
 from worker.settings import load_settings
@@ -269,7 +272,7 @@ def test_a_registration_for_several_tenants_takes_the_tenants_allowed(
 def test_roles_that_must_use_their_organisation_get_no_link(
     tmp_path: Path, provider: Provider
 ) -> None:
-    app = app_for(f"sqlite:///{tmp_path / 'r.db'}", provider,
+    app = app_for(f"sqlite:///{tmp_path / 'r.db'}", provider, oidc={"domains": ["example.org"]},
                   organisation_sign_in_for=["business manager"])  # fmt: skip
     provider.person("bm-9", email=MANAGER, email_verified=True)
     with serving(app) as client:
@@ -284,6 +287,25 @@ def test_roles_that_must_use_their_organisation_get_no_link(
         assert signing_in(client, provider, "bm-9").status_code == 303
     assert [r.signed_in_with for r in sessions(app)] == ["e-mail link", "test"]
     app.close()
+
+
+def test_no_link_is_printed_for_a_place_that_must_use_its_organisation(
+    tmp_path: Path, provider: Provider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    oidc = {"name": "Test Council", "issuer": provider.url, "client_id": CLIENT_ID,
+            "domains": ["example.org"]}  # fmt: skip
+    app_for(url, provider, oidc=oidc, organisation_sign_in_for=["business manager"]).close()
+    monkeypatch.setenv("REMINDERS_DATABASE_URL", url)
+    monkeypatch.setenv("REMINDERS_OIDC", json.dumps({"test": oidc}))
+    monkeypatch.setenv("REMINDERS_OIDC_CLIENT_SECRETS__TEST", CLIENT_SECRET)
+    monkeypatch.setenv("REMINDERS_ORGANISATION_SIGN_IN_FOR", '["business manager"]')
+    refused = CliRunner().invoke(main, ["console", "sign-in-link", MANAGER])
+    assert refused.exit_code == 1
+    assert "signs in only with their organisation" in refused.output
+    given = CliRunner().invoke(main, ["console", "sign-in-link", NURSE])
+    assert given.exit_code == 0, given.output
+    assert "/console/sign-in/" in given.output
 
 
 def test_the_sign_in_page_may_send_its_forms_to_the_provider(

@@ -207,6 +207,11 @@ def sign_in_link(ctx: click.Context, email: str) -> None:
     person = person_of(app.directory(), email, app.today())
     if person is None:
         raise click.ClickException(f"{email} is not in the directory, so cannot sign in")
+    if person.needs_organisation(app.settings.organisation_sign_in_for):
+        raise click.ClickException(
+            f"{person.name} signs in only with their organisation (organisation_sign_in_for), "
+            "so a link would be refused"
+        )
     minutes = app.settings.sign_in_valid_minutes
     with transaction(app.sessions) as session:
         token = new_link(session, person.email, app.now(), timedelta(minutes=minutes))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 
 # A cell a spreadsheet would run as a formula (OWASP, CSV injection); a plain number cannot.
@@ -13,8 +14,11 @@ NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 
 
 def spreadsheet_safe(cell: str) -> str:
-    """`cell`, with a leading apostrophe if a spreadsheet would read it as a formula."""
-    if cell.startswith(FORMULA_START) and not NUMBER.fullmatch(cell):
+    """`cell`, with a leading apostrophe if a spreadsheet would read it as a formula: its
+    first character compared in compatibility form, as a spreadsheet may take a full-width
+    equals or plus sign (U+FF1D, U+FF0B) for "=" and "+"."""
+    first = unicodedata.normalize("NFKC", cell[:1])
+    if first.startswith(FORMULA_START) and not NUMBER.fullmatch(cell):
         return "'" + cell
     return cell
 

@@ -201,13 +201,16 @@ async def item(request: Request) -> Response:
 
 
 async def item_by_key(request: Request) -> Response:
-    """The digest's "open in the console" link names the item by its key: to its page."""
-    await visiting(request)
+    """The digest's "open in the console" link names the item by its key: to its page. An
+    item the person may not see answers as one that does not exist: a key (a plan's name and
+    an action's reference) is not for anyone signed in to test."""
+    who = await visiting(request)
     web, key = web_of(request), str(request.path_params["key"])[:200]
 
     def find() -> int | None:
         with web.app.sessions() as session:
-            return session.scalar(select(Obligation.id).where(Obligation.key == key))
+            row = next(stream(session, include_resolved=True, where=[Obligation.key == key]), None)
+            return row.id if row is not None and who.person.may_see(row) else None
 
     number = await run_in_threadpool(find)
     if number is None:
@@ -382,7 +385,7 @@ async def feed_change(request: Request) -> Response:
 async def people(request: Request) -> Response:
     who = await visiting(request)
     web = web_of(request)
-    if not who.person.manager:
+    if not who.person.sees_everything:  # the chair sees them; only the manager ends them
         return forbidden()
 
     def build() -> Response:
