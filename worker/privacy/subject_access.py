@@ -1,14 +1,20 @@
 """Subject access: everything the service holds about one person, found through the data map
 (`classes.TABLES`) by `people`, written as one archive: `held.json` (every row, table by
-table) and `summary.html` (the same, readable). What is theirs is given whole, but for the
-secrets in it (token hashes, the signed links of their digests); from rows that only name
-them, the lines naming them, and nobody else's address, name or network address."""
+table) and `summary.html` (the same, readable).
+
+What is about them, and nobody else: a row of theirs is given whole, but for its secrets
+(token hashes, the signed links of their digests) and the ids mail services gave their
+digests (Message-IDs, Notify's ids: with one, a forged delivery report would name a digest);
+from rows that only name them, the lines naming them. In every text given, any other
+person's name, address or phone number is "(someone else)" (`people.masked`), and so is
+every address or name column that is not theirs."""
 
 from __future__ import annotations
 
 import io
 import json
 import os
+import re
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,42 +27,55 @@ from sqlalchemy.orm import Session
 
 from worker.models import Base
 from worker.privacy.classes import CLASSES, TABLES, Held
-from worker.privacy.people import Person, candidates, concerns, lines, person, theirs
+from worker.privacy.people import (
+    Person,
+    candidates,
+    concerns,
+    everyone,
+    lines,
+    masked,
+    others,
+    person,
+    theirs,
+)
 from worker.templating import render_html
 
-WITHHELD = frozenset({"token_hash", "form_token_hash", "nonce"})  # secrets, not their data
+# Secrets, not their data; and the ids by which a delivery report or receipt names a digest.
+WITHHELD = frozenset({"token_hash", "form_token_hash", "nonce", "message_id", "provider_id"})
 SOMEONE_ELSE = "(someone else)"
 
 
 def held_about(session: Session, who: Person) -> dict[str, list[dict[str, Any]]]:
     """Every row concerning `who`, table by table (tables without any left out)."""
-    found = {}
+    found, anyone = {}, others(everyone(session) | who.names)
     for name, held in TABLES.items():
         table = Base.metadata.tables[name]
         rows = session.execute(select(table).where(candidates(table, held, who))).mappings()
-        shown = [given(row, held, who) for row in rows if concerns(row, held, who)]
+        shown = [given(row, held, who, anyone) for row in rows if concerns(row, held, who)]
         if shown:
             found[name] = shown
     return found
 
 
-def given(row: Mapping[Any, Any], held: Held, who: Person) -> dict[str, Any]:
+def given(row: Mapping[Any, Any], held: Held, who: Person, anyone: re.Pattern[str]
+          ) -> dict[str, Any]:  # fmt: skip
     """The row as given to the person (see the module's docstring)."""
     own = theirs(row, held, who)
-    return {str(column): shown(str(column), value, held, who, own)
+    return {str(column): shown(str(column), value, held, who, own, anyone)
             for column, value in row.items() if column not in WITHHELD}  # fmt: skip
 
 
-def shown(column: str, value: Any, held: Held, who: Person, own: bool) -> Any:
+def shown(column: str, value: Any, held: Held, who: Person, own: bool,
+          anyone: re.Pattern[str]) -> Any:  # fmt: skip
     if not value:
         return value
-    if column in held.mentions:
-        return without_links(value) if own else lines(value, who.words())
     if column in (*held.addresses, *held.actors):
         return value if who.is_address(value) else SOMEONE_ELSE
     if column in (*held.names, *held.also):
         return value if own else SOMEONE_ELSE
-    return value
+    if column in held.mentions and not own:
+        value = lines(value, who.words())
+    return masked(without_links(value), who, anyone, SOMEONE_ELSE)
 
 
 def without_links(value: Any) -> Any:
