@@ -535,7 +535,7 @@ class Delivery(Base):
     # The mail service's own id for the message as last sent (Notify's notification id),
     # and the last delivery receipt about it ("delivered", "permanent-failure", ...).
     provider_id: Mapped[str | None] = mapped_column(String(64))
-    receipt: Mapped[str | None] = mapped_column(String(40))
+    receipt: Mapped[str | None] = mapped_column(String(40), index=True)
 
 
 class PlanRun(Base):
