@@ -281,3 +281,26 @@ def test_a_message_past_reading_is_flagged_and_the_rest_are_read(
     said = cli("mail", "bounces", "--maildir", str(maildir._path))
     assert f"Marked undeliverable: {NURSE}" in said
     assert sorted(m.get_flags() for m in maildir) == ["F", "S"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the ledger as elsewhere
+def test_a_report_about_someone_else_is_not_believed_for_the_digests_recipient(
+    app: App, relay: Recorder, maildir: mailbox.Maildir
+) -> None:
+    """A forged report returning the nurse's digest but telling of another address leaves
+    her alone; a real one whose mail server forwarded it names her as Original-Recipient."""
+    partnership(app)
+    cli("send", "--on", first_day(app).isoformat())
+    [raw] = relay.to(NURSE)
+    maildir.add(gmail(raw, "attacker@elsewhere.example.org"))
+    said = cli("mail", "bounces", "--maildir", str(maildir._path))
+    assert "1 failure(s) of messages that are not digests" in said
+    assert states(app, NURSE) == [(first_day(app), DeliveryState.SENT)]
+    forwarded = postfix(raw, NURSE).replace(
+        f"Final-Recipient: rfc822; {NURSE}".encode(),
+        b"Final-Recipient: rfc822; nurse.home@elsewhere.example.org",
+    )
+    maildir.add(forwarded)
+    assert f"Marked undeliverable: {NURSE}" in cli("mail", "bounces", "--maildir",
+                                                    str(maildir._path))  # fmt: skip
+    assert states(app, NURSE) == [(first_day(app), DeliveryState.FAILED)]

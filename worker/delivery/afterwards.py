@@ -11,6 +11,7 @@ stands as sent.
 
 from __future__ import annotations
 
+import logging
 import random
 from datetime import datetime, timedelta
 
@@ -21,6 +22,8 @@ from worker.delivery.ledger import MAX_ATTEMPTS, backoff
 from worker.directory import undeliverable
 from worker.mail.bounces import Bounce
 from worker.models import Delivery, DeliveryState
+
+log = logging.getLogger(__name__)
 
 # Notify's statuses for an e-mail it has finished with (its callbacks' `status`).
 RECEIPTS = frozenset({"delivered", "permanent-failure", "temporary-failure", "technical-failure"})
@@ -82,11 +85,16 @@ def fail_after_delivery(session: Session, row: Delivery, reply: str) -> None:
 def bounced(session: Session, bounce: Bounce) -> Delivery | None:
     """The digest a delivery report returns the Message-ID of, recorded as refused for good
     while it stands as sent (read again, the report changes nothing more); None when the
-    report names none of ours. Anyone can write to the bounce mailbox, but only our sending
-    knows a digest's Message-ID, so a report without one is not believed."""
+    report names none of ours. Anyone can write to the bounce mailbox, so a report is
+    believed only when it returns a digest's Message-ID (only our sending knows it) and
+    tells of that digest's own recipient (a report about someone else is logged, ignored)."""
     if not bounce.message_id:
         return None
     row = session.scalar(select(Delivery).where(Delivery.message_id == bounce.message_id))
+    if row is not None and not bounce.is_for(row.recipient):
+        log.warning("a delivery report about %s names a digest sent to someone else: ignored",
+                    bounce.recipient)  # fmt: skip
+        return None
     if row is not None and row.state is DeliveryState.SENT:
         reply = f"{bounce.status} {bounce.diagnostic} (reported by the mailbox after delivery)"
         fail_after_delivery(session, row, reply)

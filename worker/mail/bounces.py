@@ -4,9 +4,11 @@ relay had accepted them, the usual way with Exchange Online.
 A report is a `multipart/report; report-type=delivery-status` message: a note for people, a
 `message/delivery-status` part with a block per recipient (Final-Recipient, Action, Status,
 Diagnostic-Code), and the returned message or its headers, whose Message-ID names the digest.
-Only `Action: failed` with a 5.x.x status is a bounce for good; a delay (4.x.x, `delayed`) is
-not, nor is anything that is not a delivery report: an out-of-office reply, a read receipt,
-a person answering the digest.
+A block tells of its recipient by `Final-Recipient` and, where the mail server rewrote it
+(a forward, an alias), `Original-Recipient`: both are kept, to be compared with the
+digest's. Only `Action: failed` with a 5.x.x status is a bounce for good; a delay (4.x.x,
+`delayed`) is not, nor is anything that is not a delivery report: an out-of-office reply, a
+read receipt, a person answering the digest.
 """
 
 from __future__ import annotations
@@ -19,10 +21,15 @@ from email.utils import parseaddr
 
 @dataclass(frozen=True)
 class Bounce:
-    recipient: str  # lower case
+    recipient: str  # lower case: Final-Recipient, else Original-Recipient
     status: str  # "5.1.1"
     diagnostic: str  # the remote server's words, or the status alone
     message_id: str | None  # of the message that bounced, when the report returns it
+    original: str = ""  # lower case: Original-Recipient, when given
+
+    def is_for(self, address: str) -> bool:
+        """The report tells of `address` (as its final or its original recipient)."""
+        return address.strip().lower() in {self.recipient, self.original} - {""}
 
 
 def bounces_in(report: EmailMessage) -> list[Bounce]:
@@ -53,12 +60,13 @@ def blocks(status: Message) -> list[Message]:
 def failure(block: Message, message_id: str | None) -> Bounce | None:
     action = str(block.get("Action", "")).strip().lower()
     status = str(block.get("Status", "")).strip().split(" ")[0]
-    recipient = address_in(block.get("Final-Recipient") or block.get("Original-Recipient"))
+    original = address_in(block.get("Original-Recipient"))
+    recipient = address_in(block.get("Final-Recipient")) or original
     if action != "failed" or not status.startswith("5.") or not recipient:
         return None
     diagnostic = " ".join(str(block.get("Diagnostic-Code", "")).split())
     words = diagnostic.split(";", 1)[-1].strip() or status
-    return Bounce(recipient, status, words[:1000], message_id)
+    return Bounce(recipient, status, words[:1000], message_id, original)
 
 
 def address_in(field: object) -> str:
