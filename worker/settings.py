@@ -171,9 +171,11 @@ class Notify(BaseModel):
     # One e-mail template per kind of message, each with the subject ((subject)) and the
     # body ((body)): the digest, and the console's sign-in link.
     templates: dict[Literal["digest", "sign_in"], str]
-    # Requests one key may make a minute (Notify's limit: 3,000), shared by every worker
-    # through the broker when it is Redis.
+    # Requests a minute (Notify's limit: 3,000 for each type of key of a service, so every
+    # key of one type shares it), counted through the broker, when it is Redis, by every
+    # worker. The type is the one chosen when the key was made in Notify.
     rate: str = "3000/minute"
+    key_type: Literal["live", "team", "test"] = "live"
     timeout_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("templates")

@@ -3,8 +3,9 @@ what each digest becomes, how Notify's refusals are sorted, and its delivery rec
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
 
 import httpx
@@ -12,14 +13,26 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from tests.support.console import NURSE, csrf, partnership
-from tests.support.notify import SILENT, TEAM_ONLY, NotifyServer, notify_env, notify_server
+from tests.support.console import MANAGER, NURSE, csrf, partnership, sign_in
+from tests.support.notify import (
+    DAILY_LIMIT,
+    MISSING_FIELD,
+    SILENT,
+    TEAM_ONLY,
+    NotifyServer,
+    notify_env,
+    notify_server,
+)
 from tests.support.services import wait_for
 from tests.support.web import serving
 from worker.app import App
 from worker.cli import main
+from worker.delivery.jobs import status
+from worker.delivery.ledger import MAX_ATTEMPTS, deliver
+from worker.delivery.tick import plan_once
 from worker.mail.digest import Digest
 from worker.mail.message import build_digest_message
+from worker.mail.notify import NotifyTransport
 from worker.models import Delivery, DeliveryState, UndeliverableAddress
 from worker.settings import load_settings
 
@@ -87,7 +100,8 @@ def test_each_digest_is_one_notification_of_the_digest_template(
     ("status", "state", "words"),
     [
         (400, DeliveryState.FAILED, "Notify 400"),
-        (TEAM_ONLY, DeliveryState.PENDING, "team-only API key"),
+        (TEAM_ONLY, DeliveryState.PENDING, "BadRequestError: Can't send to this recipient"),
+        (MISSING_FIELD, DeliveryState.PENDING, "ValidationError: Missing personalisation"),
         (403, DeliveryState.PENDING, "Notify 403"),
         (429, DeliveryState.PENDING, "Notify 429"),
         (500, DeliveryState.PENDING, "Notify 500"),
@@ -190,3 +204,71 @@ def test_a_sign_in_link_goes_as_the_sign_in_template(app: App, notify: NotifySer
 def test_smtp_and_notify_together_are_refused(notify: NotifyServer) -> None:
     with pytest.raises(Exception, match="choose one mail transport"):
         load_settings(smtp={"host": "relay.example.org"})
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the ledger as elsewhere
+def test_the_daily_limit_is_waited_out_until_midnight_utc_then_sent_once(
+    app: App, notify: NotifyServer
+) -> None:
+    partnership(app)
+    period = first_day(app)
+    notify.answers = [DAILY_LIMIT] * (MAX_ATTEMPTS + 1)  # more days of it than attempts
+    monday = datetime.combine(period, time(9, 0), tzinfo=UTC)
+    plan_once(app, app.rules(), period, app.partnership_label())
+    [first, *_] = rows(app)
+    transport = NotifyTransport.of(app.settings)
+    try:
+        for day in range(MAX_ATTEMPTS + 1):  # each day's attempt meets the limit again
+            now = monday + timedelta(days=day)
+            outcome = deliver(app.sessions, transport, app.settings, first.id, now)
+            assert outcome.state == "retry"
+            paused = {r.id: r for r in rows(app)}[first.id]
+            resumes = datetime.combine(now.date() + timedelta(days=1), time(0, 1), tzinfo=UTC)
+            assert (paused.state, paused.attempts) == (DeliveryState.PENDING, 0)
+            assert paused.next_attempt_at is not None
+            assert paused.next_attempt_at.replace(tzinfo=UTC) == resumes
+            early = resumes - timedelta(minutes=2)
+            assert (
+                deliver(app.sessions, transport, app.settings, first.id, early).state == "skipped"
+            )  # before the reset: not tried, Notify not asked
+        with app.sessions() as session:
+            said = status(session)
+        assert said.paused_until is not None
+        with serving(app) as client:
+            sign_in(client, app, MANAGER)
+            page = client.get("/console/")
+        assert "Sending is paused by Notify's daily limit" in page.text
+        after = resumes + timedelta(seconds=1)
+        assert deliver(app.sessions, transport, app.settings, first.id, after).state == "sent"
+        assert deliver(app.sessions, transport, app.settings, first.id, after).state == "skipped"
+    finally:
+        transport.close()
+    assert len(notify.to(first.recipient)) == 1  # sent once, after the reset
+    with app.sessions() as session:
+        assert status(session).paused_until is None
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the ledger as elsewhere
+def test_a_complaint_is_kept_with_its_digest_and_shown_to_the_business_manager(
+    app: App, notify: NotifyServer
+) -> None:
+    first, second, *_ = rows(sent_app(app))
+    body = {"notification_id": first.provider_id, "complaint_id": str(uuid.uuid4()),
+            "reference": (first.message_id or "")[1:-1], "to": first.recipient,
+            "complaint_date": "2026-12-07 09:10:11.000000"}  # fmt: skip
+    auth = {"authorization": f"Bearer {TOKEN}"}
+    with serving(app) as client:
+        assert client.post("/notify/receipts", json=body, headers=auth).json() == {
+            "result": "complaint"}  # fmt: skip
+        stranger = {**body, "notification_id": str(uuid.uuid4())}  # not the id Notify gave it
+        assert client.post("/notify/receipts", json=stranger, headers=auth).json() == {
+            "result": "nothing"}  # fmt: skip
+        nameless = {**body, "reference": None}
+        assert client.post("/notify/receipts", json=nameless, headers=auth).status_code == 200
+        sign_in(client, app, MANAGER)
+        page = client.get("/console/")
+    after = {r.id: r for r in rows(app)}
+    assert (after[first.id].state, after[first.id].receipt) == (DeliveryState.SENT, "complaint")
+    assert after[second.id].receipt is None
+    assert "Digests reported as spam (1)" in page.text
+    assert first.recipient in page.text.split('id="complaints"')[1].split("</table>")[0]

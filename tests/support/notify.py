@@ -31,12 +31,18 @@ SILENT, SILENCE = 0, 3.0
 SERVICE_ID = str(uuid.UUID(int=0x5AFE6A4D))
 SECRET = str(uuid.UUID(int=0xC0FFEE))
 API_KEY = f"reminders_test-{SERVICE_ID}-{SECRET}"
+# Answers beyond the status codes, each as Notify's documentation lists it (status code,
+# error type, message): the first digits are the status code sent.
 TEAM_ONLY = 4001  # a 400 that is not about the address: a team-only key
+MISSING_FIELD = 4002  # a 400 ValidationError about the template, not the address
+DAILY_LIMIT = 4291  # the service's sends for today used up: resets at midnight UTC
 ERRORS = {
     400: ("ValidationError", "email_address Not a valid email address"),
     TEAM_ONLY: ("BadRequestError", "Can't send to this recipient using a team-only API key"),
+    MISSING_FIELD: ("ValidationError", "Missing personalisation: body"),
     403: ("AuthError", "Invalid token: API key not found"),
     429: ("RateLimitError", "Exceeded rate limit for key type LIVE of 3000 requests per 60 seconds"),
+    DAILY_LIMIT: ("TooManyRequestsError", "Exceeded send limits (250000) for today"),
     500: ("Exception", "Internal server error"),
 }  # fmt: skip
 
@@ -133,7 +139,7 @@ def reply(status: int, body: dict[str, Any]) -> Response:
 
 def error(status: int) -> Response:
     kind, message = ERRORS[status]
-    code = 400 if status == TEAM_ONLY else status
+    code = status if status < 1000 else status // 10
     return reply(code, {"status_code": code, "errors": [{"error": kind, "message": message}]})
 
 

@@ -32,6 +32,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
     console.print(plain_table("Periodic jobs", headings, rows))
     click.echo(f"Digests waiting to be sent: {found.waiting}; held for a refused address: "
                f"{found.held}; last sent: {stamp(found.last_sent_at) or 'never'}")  # fmt: skip
+    if found.paused_until is not None:
+        click.echo(f"Sending is paused by Notify's daily limit until {stamp(found.paused_until)}")
     alarm = found.alarm
     if alarm is not None:
         since = "all have gone since" if alarm.sent_pinged_at else "not put right yet"
@@ -62,6 +64,7 @@ def as_record(found: jobs.Status) -> dict[str, Any]:
         "waiting": found.waiting,
         "held": found.held,
         "last_sent_at": stamp(found.last_sent_at),
+        "paused_until": stamp(found.paused_until),
         "alarm": None
         if alarm is None
         else {

@@ -32,6 +32,7 @@ from worker.console.items import (
 from worker.directory.entries import Directory
 from worker.directory.names import fold
 from worker.directory.undeliverable import marked
+from worker.mail.notify import COMPLAINT
 from worker.models import (
     Action,
     DailyRun,
@@ -74,6 +75,7 @@ class Overview:
     failures: list[Delivery]
     failures_total: int
     refused: list[UndeliverableAddress]  # addresses refused for good, not yet corrected
+    complaints: list[Delivery]  # digests their recipients reported as spam, latest first
     unknown_contacts: list[tuple[str, int]]  # LA contact names not in the directory, sheets
     unread_sessions: list[tuple[str, list[str]]]  # MI sheets' session lines not read
     due_before_published: list[tuple[str, date, date]]  # MI sheet, its due date, published
@@ -124,6 +126,14 @@ def overview(
         ),
         failures_total=session.scalar(select(func.count(Delivery.id)).where(failed)) or 0,
         refused=list(marked(session).values()),
+        complaints=list(
+            session.scalars(
+                select(Delivery)
+                .where(Delivery.receipt == COMPLAINT)
+                .order_by(Delivery.id.desc())
+                .limit(SHORT_LIST)
+            )
+        ),
         unknown_contacts=unknown_contacts(session, directory),
         unread_sessions=unread_sessions(session),
         due_before_published=due_before_published(session, tz),
@@ -253,8 +263,8 @@ def overdue_before_recorded(session: Session) -> list[tuple[date, date, int]]:
 
 def revision(session: Session) -> tuple[Any, ...]:
     """A mark that moves when an item is added, an event or stage change is recorded, a run
-    or sync is made, a delivery is made or fails, or an item cannot be assessed: the newest
-    id of each, and three counts (small reads: the runs are one row a day)."""
+    or sync is made, a delivery is made, fails or is reported as spam, or an item cannot be
+    assessed: the newest id of each, and four counts (small reads: the runs are one row a day)."""
     return tuple(session.execute(revision_query()).one())
 
 
@@ -265,8 +275,9 @@ def revision_query() -> Select[Any]:
               for m in (Obligation, ObligationEvent, StageChange, DailyRun, DocumentSync,
                         Delivery)]  # fmt: skip
     failed = select(func.count(Delivery.id)).where(Delivery.state == DeliveryState.FAILED)
+    complaints = select(func.count(Delivery.id)).where(Delivery.receipt == COMPLAINT)
     # Counted where the index has them (few rows), never by reading every item.
     unassessed = select(func.count()).where(Obligation.problem_since.is_not(None))
     assessed = select(func.sum(DailyRun.assessed))  # grows with every run that looked
-    marks = [*newest, *(q.scalar_subquery() for q in (failed, unassessed, assessed))]
+    marks = [*newest, *(q.scalar_subquery() for q in (failed, complaints, unassessed, assessed))]
     return select(*marks)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from worker.delivery.ledger import MAX_ATTEMPTS, backoff
 from worker.directory import undeliverable
 from worker.mail.bounces import Bounce
+from worker.mail.notify import COMPLAINT
 from worker.models import Delivery, DeliveryState
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,20 @@ def receipt(session: Session, reference: str, provider_id: str, status: str, now
         return "nothing"  # replayed, stale (sent again since), or finished otherwise
     session.refresh(row)
     return acted_on(session, row, status, now)
+
+
+def complaint(session: Session, reference: str, provider_id: str) -> str:
+    """A Notify complaint (its recipient reported the digest sent as `reference`, named
+    `provider_id`, as spam): kept as the digest's receipt, which the business manager sees
+    on the overview beside the address. "complaint", or "nothing" when it is not ours."""
+    taken = session.execute(
+        update(Delivery)
+        .where(Delivery.message_id == f"<{reference}>", Delivery.provider_id == provider_id,
+               Delivery.state == DeliveryState.SENT)
+        .values(receipt=COMPLAINT)
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    return "complaint" if getattr(taken, "rowcount", 0) == 1 else "nothing"
 
 
 def acted_on(session: Session, row: Delivery, status: str, now: datetime) -> str:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.db import transaction
+from worker.mail.transport import DailyLimitError
 from worker.models import Delivery, DeliveryState, DigestWatch, JobRun
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ class Status:
     held: int
     last_sent_at: datetime | None
     alarm: DigestWatch | None
+    paused_until: datetime | None = None  # the provider's daily limit: waiting for its reset
 
     def run(self, name: str) -> Run | None:
         return self.runs.get(name)
@@ -123,4 +125,10 @@ def status(session: Session) -> Status:
     alarm = session.scalar(alarms.order_by(DigestWatch.period.desc()).limit(1))
     if alarm is not None:
         session.expunge(alarm)
-    return Status(runs, waiting, states.get(DeliveryState.HELD, 0), last_sent, alarm)
+    paused = session.scalar(
+        select(func.max(Delivery.next_attempt_at)).where(
+            Delivery.state == DeliveryState.PENDING,
+            Delivery.last_error.startswith(DailyLimitError.PREFIX),
+        )
+    )
+    return Status(runs, waiting, states.get(DeliveryState.HELD, 0), last_sent, alarm, paused)

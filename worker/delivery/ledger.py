@@ -30,7 +30,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 from sqlalchemy import and_, func, or_, select, update
@@ -41,7 +41,13 @@ from worker.db import transaction
 from worker.directory import undeliverable
 from worker.mail.digest import Digest
 from worker.mail.message import build_digest_message
-from worker.mail.transport import PermanentError, RecipientRefusedError, TransientError, Transport
+from worker.mail.transport import (
+    DailyLimitError,
+    PermanentError,
+    RecipientRefusedError,
+    TransientError,
+    Transport,
+)
 from worker.models import Delivery, DeliveryState
 from worker.settings import Settings
 
@@ -149,6 +155,8 @@ def deliver(
         return failed_for_good(persist, row, f"cannot build the message: {exc}")
     try:
         provider_id = transport.send(message)
+    except DailyLimitError as exc:
+        return paused_for_the_day(persist, row, now, str(exc))
     except TransientError as exc:
         return failed_for_now(persist, row, now, str(exc), settings.retry_first_delay_seconds)
     except RecipientRefusedError as exc:
@@ -208,6 +216,22 @@ def failed_for_now(
     persist(lambda s: finish(s, row, state=DeliveryState.PENDING, lease_until=None,
                           next_attempt_at=later, last_error=reason))  # fmt: skip
     return Outcome("retry", delay, reason)
+
+
+def paused_for_the_day(persist: Persist, row: Delivery, now: datetime, reason: str) -> Outcome:
+    """The provider's daily limit is used up: pending until a minute after midnight UTC,
+    when it resets, and this attempt not counted, so that no number of such days gives the
+    digest up."""
+    resumes = next_utc_midnight(now) + timedelta(minutes=1)
+    persist(lambda s: finish(s, row, state=DeliveryState.PENDING, lease_until=None,
+                             attempts=row.attempts - 1, next_attempt_at=resumes,
+                             last_error=reason))  # fmt: skip
+    return Outcome("retry", (resumes - now).total_seconds(), reason)
+
+
+def next_utc_midnight(now: datetime) -> datetime:
+    tomorrow = now.astimezone(UTC).date() + timedelta(days=1)
+    return datetime.combine(tomorrow, datetime.min.time(), tzinfo=UTC)
 
 
 def failed_for_good(persist: Persist, row: Delivery, reason: str) -> Outcome:

@@ -4,19 +4,23 @@ client, which signs each request with a JWT made from the API key).
 A message is sent as Notify's e-mail template for its kind (a digest carries List-Id; the
 sign-in link does not), its subject and plain-text body as the personalisation `subject`
 and `body`, and its Message-ID, without the angle brackets, as Notify's `reference`: the
-ledger keeps that Message-ID, so a delivery receipt finds its digest. Notify's answers are
-sorted as a relay's replies are: a 400 about the address is a refusal of the recipient; any
-other 400 (a team-only key, a template missing a field), 403, 429, 5xx, time-outs and lost
-connections are worth trying again, up to the ledger's attempt limit (settings that are
-wrong must not lose digests while someone mends them). Requests keep within
-`notify.rate` a minute, counted in Redis when the broker is Redis so every worker shares it.
+ledger keeps that Message-ID, so a delivery receipt finds its digest.
+
+Notify's refusals are sorted by their status code and error type, as its documentation says:
+a 400 `ValidationError` of the `email_address` field is a refusal of the recipient; a 429
+`TooManyRequestsError` is the service's daily limit, waited out until midnight UTC without
+counting as an attempt; any other 400 (a team-only key, a template missing a field), 403,
+429 (`RateLimitError`), 5xx, time-outs and lost connections are worth trying again, up to the
+ledger's attempt limit (settings that are wrong must not lose digests while someone mends
+them). Requests keep within `notify.rate` a minute for the service's keys of one type
+(`notify.key_type`), counted in Redis when the broker is Redis so every worker shares it.
 """
 
 from __future__ import annotations
 
 import time
 from email.message import EmailMessage
-from typing import Literal
+from typing import Any, Literal
 
 from limits import parse
 from limits.storage import MemoryStorage, RedisStorage, Storage
@@ -24,10 +28,16 @@ from limits.strategies import MovingWindowRateLimiter
 from notifications_python_client.errors import APIError, HTTPError
 from notifications_python_client.notifications import NotificationsAPIClient
 
-from worker.mail.transport import PermanentError, RecipientRefusedError, TransientError
+from worker.mail.transport import (
+    DailyLimitError,
+    PermanentError,
+    RecipientRefusedError,
+    TransientError,
+)
 from worker.settings import Notify, Settings
-from worker.tokens import hash_token
 
+# A digest's receipt once its recipient has reported it as spam (Notify's complaint callback).
+COMPLAINT = "complaint"
 WAIT_FOR_ROOM = 30.0  # seconds a send waits for the rate to allow it, before trying later
 
 
@@ -37,7 +47,9 @@ class NotifyTransport:
         self.client = NotificationsAPIClient(api_key, base_url=config.base_url,
                                              timeout=config.timeout_seconds)  # fmt: skip
         self.limiter, self.rate = MovingWindowRateLimiter(storage), parse(config.rate)
-        self.key = hash_token(api_key)[:16]  # each key's requests counted apart
+        # Notify counts a service's requests per type of key: so does this, for every key
+        # of that type (the service id is part of each key; the client reads it out).
+        self.key = f"{self.client.service_id}:{config.key_type}"
 
     @classmethod
     def of(cls, settings: Settings) -> NotifyTransport:
@@ -81,12 +93,35 @@ def kind_of(message: EmailMessage) -> Literal["digest", "sign_in"]:
 
 
 def sorted_error(exc: APIError) -> Exception:
-    """Notify's refusal as a transport failure of the right kind."""
-    said = f"Notify {exc.status_code}: {exc.message}"
+    """Notify's refusal as a transport failure of the right kind, by its status code and
+    the error types it lists."""
+    code, errors = exc.status_code, errors_of(exc)
+    said = f"Notify {code}: " + "; ".join(f"{kind}: {text}" for kind, text in errors)
     if exc.__cause__ is not None:  # no answer: the client's own error says why
         said += f" ({type(exc.__cause__).__name__})"
-    if exc.status_code == 400 and "email_address" in str(exc.message):
+    kinds = {kind for kind, _ in errors}
+    if code == 429 and "TooManyRequestsError" in kinds:
+        return DailyLimitError(said)
+    if code == 400 and any(kind == "ValidationError" and field_of(text) == "email_address"
+                           for kind, text in errors):  # fmt: skip
         return RecipientRefusedError(said)
-    if isinstance(exc, HTTPError) or exc.status_code in (400, 403, 429) or exc.status_code >= 500:
+    if isinstance(exc, HTTPError) or code in (400, 403, 429) or code >= 500:
         return TransientError(said)
     return PermanentError(said)
+
+
+def errors_of(exc: APIError) -> list[tuple[str, str]]:
+    """(error type, message) of each error Notify listed; its text alone when it listed none."""
+    found: Any = exc.message
+    if isinstance(found, list):
+        listed = [(str(e.get("error", "")), str(e.get("message", ""))) for e in found
+                  if isinstance(e, dict)]  # fmt: skip
+        if listed:
+            return listed
+    return [("", str(found))]
+
+
+def field_of(message: str) -> str:
+    """The field a Notify ValidationError is about: its message begins with the field's
+    name ("email_address Not a valid email address")."""
+    return message.split(" ", 1)[0]

@@ -2,7 +2,10 @@
 
 Failures are sorted into two kinds, because they call for opposite actions: a
 `TransientError` (a 4xx reply, a dropped or refused connection, a full disk) is retried later;
-a `PermanentError` (a 5xx reply) is not, and the business manager is told.
+a `PermanentError` (a 5xx reply) is not, and the business manager is told. A
+`DailyLimitError` (Notify's sends for the day used up) is transient too, but waits for the
+limit to reset at midnight UTC and is not counted as an attempt: nothing is wrong with the
+digest, and giving it up before the reset would lose it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,17 @@ from worker.settings import Smtp
 
 class TransientError(Exception):
     """Worth trying again later."""
+
+
+class DailyLimitError(TransientError):
+    """The service may send no more today: worth trying again after midnight UTC. Its text,
+    kept as the digest's last error, begins with PREFIX, which is how the service's status
+    finds digests waiting for the reset."""
+
+    PREFIX = "Paused by the daily limit"
+
+    def __init__(self, said: str) -> None:
+        super().__init__(f"{self.PREFIX} until midnight UTC: {said}")
 
 
 class PermanentError(Exception):

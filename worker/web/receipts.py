@@ -1,6 +1,8 @@
 """Delivery receipts from GOV.UK Notify.
 
-    POST /notify/receipts   Notify's callback: {"id", "reference", "status", ...} as JSON
+    POST /notify/receipts   Notify's callbacks as JSON: a delivery receipt {"id",
+                            "reference", "status", ...}, or a complaint {"notification_id",
+                            "complaint_id", "reference", "to", "complaint_date"}
 
 Notify sends the bearer token set in its callback settings (REMINDERS_NOTIFY_CALLBACK_TOKEN)
 as `Authorization: Bearer <token>`; the scheme is matched without regard to case (RFC 7235)
@@ -27,7 +29,7 @@ from starlette.responses import JSONResponse, Response
 
 from worker import json_budget
 from worker.db import transaction
-from worker.delivery.afterwards import receipt
+from worker.delivery.afterwards import complaint, receipt
 from worker.web.context import web_of
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,8 @@ async def receive(request: Request) -> Response:
         fields = json_budget.loads(body, max_bytes=MAX_BODY, max_depth=8)
     except json_budget.JSONRefusedError as exc:
         return JSONResponse({"error": f"the body {exc}"}, 400)
+    if is_complaint(fields):
+        return await complained(request, fields)
     if not is_receipt(fields):
         return JSONResponse({"error": "expected JSON with id, reference and status"}, 400)
     return await recorded(request, fields)
@@ -89,6 +93,29 @@ def is_receipt(fields: object) -> bool:
         and all(isinstance(fields.get(f), str) for f in FIELDS)
         and isinstance(fields.get("reference"), str | None)
     )
+
+
+def is_complaint(fields: object) -> bool:
+    return (
+        isinstance(fields, dict)
+        and all(isinstance(fields.get(f), str) for f in ("notification_id", "complaint_id"))
+        and isinstance(fields.get("reference"), str | None)
+    )
+
+
+async def complained(request: Request, fields: dict[str, str | None]) -> Response:
+    app = web_of(request).app
+    reference, provider_id = fields["reference"], str(fields["notification_id"])
+    if reference is None:
+        return JSONResponse({"result": "nothing"})
+
+    def record() -> str:
+        with transaction(app.sessions) as session:
+            return complaint(session, reference, provider_id)
+
+    did = await run_in_threadpool(record)
+    log.info("Notify complaint for %s: %s", reference, did)
+    return JSONResponse({"result": did})
 
 
 async def recorded(request: Request, fields: dict[str, str | None]) -> Response:
