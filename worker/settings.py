@@ -39,12 +39,27 @@ URL_KEYS = ("database_url", "broker_url")
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
-class Accessibility(BaseModel):
-    """What the accessibility statement (/accessibility) says that differs between
-    installations, as the Public Sector Bodies Accessibility Regulations 2018 ask."""
+class KnownIssue(BaseModel):
+    """Content that does not meet the regulations: what, which WCAG 2.2 success criteria it
+    fails, and by when it will be fixed (the sample statement asks for both)."""
 
     model_config = ConfigDict(extra="forbid")
 
+    text: str = Field(min_length=1)
+    criteria: tuple[str, ...] = ()  # e.g. "1.4.10 Reflow"
+    fix_by: date | None = None
+
+
+class Accessibility(BaseModel):
+    """What the accessibility statement (/accessibility) says that differs between
+    installations, in the parts of GOV.UK's sample statement that the Public Sector Bodies
+    Accessibility Regulations 2018 expect."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Who runs the service ("This website is run by ..."); default: the privacy notice's
+    # controller.
+    run_by: str | None = None
     # Who answers a report of an accessibility problem, and within how many working days.
     contact_email: str = "business.manager@example.org"
     reply_days: int = Field(default=5, ge=1, le=60)
@@ -54,12 +69,27 @@ class Accessibility(BaseModel):
         "This service is partially compliant with the Web Content Accessibility Guidelines "
         "version 2.2 AA standard, due to the non-compliances listed below."
     )
-    # What is known not to be accessible, each in a sentence or two.
-    known_issues: tuple[str, ...] = (
-        "Some wide tables (the preview of a rules change, the preview of an import, the "
-        "directory) scroll sideways on a small screen instead of reflowing (WCAG 1.4.10).",
-        "The Word and Excel reports the console makes, and the partnership's own documents "
-        "kept by the import history, have not been checked with assistive technology.",
+    # Non-compliance with the regulations: each a sentence or two (or text, criteria, fix_by).
+    known_issues: tuple[KnownIssue, ...] = (
+        KnownIssue(
+            text="Some wide tables (the preview of a rules change, the preview of an import, "
+            "the directory) scroll sideways on a small screen instead of reflowing.",
+            criteria=("1.4.10 Reflow",),
+            fix_by=date(2027, 6, 30),
+        ),
+        KnownIssue(
+            text="The Word and Excel reports the console makes have not been checked with "
+            "assistive technology.",
+            fix_by=date(2027, 6, 30),
+        ),
+    )
+    # Content the partnership judges a disproportionate burden to fix, and content outside
+    # the regulations' scope (each a sentence or two; none by default).
+    disproportionate_burden: tuple[str, ...] = ()
+    not_in_scope: tuple[str, ...] = (
+        "The partnership's own documents (action plans and MI sheets) that the import history "
+        "keeps are given back exactly as they were uploaded; they are the partnership's "
+        "publications, and their accessibility is answered for where they are published.",
     )
     last_tested: date = date(2026, 12, 4)
     how_tested: str = (

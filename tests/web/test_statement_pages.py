@@ -17,7 +17,7 @@ from tests.support.console import MANAGER, sign_in
 from tests.support.web import serving
 from worker.app import App
 from worker.config.versions import RULES
-from worker.settings import Accessibility, Privacy
+from worker.settings import Accessibility, KnownIssue, Privacy, load_settings
 from worker.web.assets import ASSETS_DIR, STYLESHEET
 
 STATEMENT = Accessibility(
@@ -52,7 +52,7 @@ def test_the_statement_and_the_notice_say_what_the_settings_and_rules_say(app: A
         statement, notice = client.get("/accessibility"), client.get("/privacy")
         refused = client.post("/accessibility")
     assert (statement.status_code, notice.status_code, refused.status_code) == (200, 200, 405)
-    for said in ("access@partnership.example.org", "within 7 working days",
+    for said in ("access@partnership.example.org", "get back to you in 7 working days",
                  "partially compliant, for the reasons below (test)",
                  "scrolls sideways on a phone (test)", "last tested on 1 March 2027",
                  "own access panel (test)", "Equality and Human Rights Commission",
@@ -66,6 +66,45 @@ def test_the_statement_and_the_notice_say_what_the_settings_and_rules_say(app: A
     assert "dpo@partnership.example.org" in notice.text
     assert "Subject access" in notice.text
     assert "Erasure" in notice.text
+
+
+# Every section of GOV.UK's sample accessibility statement, and the wording it requires.
+SAMPLE_HEADINGS = (
+    "How accessible this website is",
+    "Feedback and contact information",
+    "Reporting accessibility problems with this website",
+    "Enforcement procedure",
+    "Technical information about this website's accessibility",
+    "Compliance status",
+    "Non-accessible content",
+    "Non-compliance with the accessibility regulations",
+    "Disproportionate burden",
+    "Content that's not within the scope of the accessibility regulations",
+    "How we tested this website",
+    "Preparation of this accessibility statement",
+)
+
+
+def test_the_statement_has_every_part_of_the_sample_statement(app: App) -> None:
+    issue = KnownIssue(text="The rules preview scrolls sideways (test).",
+                       criteria=("1.4.10 Reflow",), fix_by=date(2027, 5, 31))  # fmt: skip
+    statement = STATEMENT.model_copy(update={
+        "known_issues": (issue,), "run_by": "Norbury Safeguarding Partnership (test)",
+        "disproportionate_burden": ("Old charts (test).",), "last_reviewed": date(2027, 4, 2)})  # fmt: skip
+    app.settings = app.settings.model_copy(update={"accessibility": statement})
+    with serving(app) as client:
+        page = client.get("/accessibility").text
+    headings = re.findall(r"<h[23][^>]*>(.*?)</h[23]>", page)
+    assert [h for h in headings if h in SAMPLE_HEADINGS] == list(SAMPLE_HEADINGS)
+    for said in ("This accessibility statement applies to",
+                 "This website is run by Norbury Safeguarding Partnership (test).",
+                 "This fails WCAG 2.2 success criterion 1.4.10 Reflow.",
+                 "We plan to fix this by 31 May 2027.", "Old charts (test).",
+                 "It was last reviewed on 2 April 2027."):  # fmt: skip
+        assert said in page, said
+    default = load_settings().accessibility  # the defaults name a criterion and a date too
+    assert default.known_issues[0].criteria
+    assert default.known_issues[0].fix_by
 
 
 def test_every_kind_of_page_links_to_them(app: App) -> None:

@@ -44,8 +44,11 @@ class Kept:
 
 async def accessibility(request: Request) -> Response:
     web = web_of(request)
-    return page("accessibility.html", statement=web.app.settings.accessibility,
-                base_url=web.app.settings.public_base_url)  # fmt: skip
+    settings = web.app.settings
+    statement = settings.accessibility
+    return page("accessibility.html", statement=statement,
+                run_by=statement.run_by or settings.privacy.controller,
+                base_url=settings.public_base_url)  # fmt: skip
 
 
 async def privacy(request: Request) -> Response:
