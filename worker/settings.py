@@ -98,6 +98,15 @@ class Accessibility(BaseModel):
         "keyboard alone and at 400% zoom by the team that builds the service."
     )
     prepared: date = date(2026, 12, 4)
+    last_reviewed: date = date(2026, 12, 8)
+
+    @field_validator("known_issues", mode="before")
+    @classmethod
+    def _issues(cls, value: object) -> object:
+        """A known issue may be written as its text alone."""
+        if isinstance(value, list | tuple):
+            return tuple({"text": v} if isinstance(v, str) else v for v in value)
+        return value
 
 
 class Privacy(BaseModel):
