@@ -3,6 +3,7 @@ never sent, or logged in to, in clear by default."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -133,6 +134,26 @@ def test_docker_compose_restarts_every_long_running_service_and_checks_readiness
     assert set(lasting) == {"db", "redis", "worker", "web", "beat"}
     assert {services[name].get("restart") for name in lasting} == {"unless-stopped"}
     assert "/health/ready" in " ".join(services["web"]["healthcheck"]["test"])
+
+
+def test_the_image_installs_from_the_lock_and_services_wait_for_init() -> None:
+    """The image is built from the hash lock, never from open ranges; the long-running
+    services start after `init` has finished; what must survive a recreated container (the
+    feeds, the kept originals) is in volumes, shared by the containers that write it."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert "pip install --no-cache-dir --require-hashes -r requirements/main.txt" in dockerfile
+    assert "--no-deps --no-build-isolation -e ." in dockerfile
+    assert not re.search(r"pip install (?!.*--no-deps)(?!.*--require-hashes)", dockerfile)
+    services = compose["services"]
+    for name in ("worker", "web", "beat"):
+        after = services[name]["depends_on"]
+        assert after["init"] == {"condition": "service_completed_successfully"}, name
+        assert after["db"] == {"condition": "service_healthy"}, name
+    for name in ("init", "worker", "web"):
+        assert "imports:/app/var/imports" in services[name]["volumes"], name
+    assert {"feeds", "imports"} <= set(compose["volumes"])
+    assert "mkdir -p /app/var/feeds /app/var/imports && chown -R reminders /app/var" in dockerfile
 
 
 def test_a_password_in_the_query_of_an_address_is_refused_too(tmp_path: Path) -> None:
