@@ -1,7 +1,8 @@
 """Settings: `config/settings.yaml`, overridden by `REMINDERS_*` environment variables.
 
-Secrets (the SMTP password, the link-signing key) are read from the environment only; a
-settings file that contains one is refused, so that a secret never lands in version control.
+Secrets (the SMTP password, the link-signing key, the backups' origin key and identity) are
+read from the environment only; a settings file that contains one is refused, so that a secret
+never lands in version control.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from worker.paths import CONFIG_DIR, VAR_DIR
 from worker.yaml_files import ConfigError, describe_errors, mapping, read_yaml
 
 # Keys that hold a secret however they are spelt: "SIGNING_KEY", "Smtp: {Password: …}".
-SECRET_NAMES = frozenset({"smtppassword", "signingkey", "password", "passwd", "secret", "token"})
+SECRET_NAMES = frozenset({"smtppassword", "signingkey", "password", "passwd", "secret", "token",
+                          "backuporiginkey", "backupidentity"})  # fmt: skip
 SECRET_ENDINGS = ("password", "secret", "secrets", "token", "apikey")
 URL_KEYS = ("database_url", "broker_url")
 
@@ -298,6 +300,16 @@ class Settings(BaseSettings):
     backup_dir: Path | None = None
     backups_kept: int = Field(default=14, ge=1)
     backup_check_seconds: float = Field(default=600.0, gt=0)  # how often the beat asks
+    # Backups are encrypted to this age recipient (a public key, age1…) and their manifests
+    # authenticated with the origin key (a secret, from the environment only); both are
+    # printed by `reminders backup key`. Without them no backup is made: it would hold
+    # personal data in the clear (worker/backups/keys.py).
+    backup_recipient: str | None = Field(default=None, pattern=r"^age1[02-9ac-hj-np-z]{58}$")
+    backup_origin_key: SecretStr | None = None
+    # Where a backup is read (verify, restore): the identity (the private key, AGE-SECRET-
+    # KEY-1…) in the environment, or a file holding it. Keep it off the server that makes them.
+    backup_identity: SecretStr | None = None
+    backup_identity_file: Path | None = None
     # The dead-man alarm (worker/delivery/alarm.py): who is told by e-mail when a day's digests
     # have not all gone out this long after their send time, and an outside monitor's ping
     # address (healthchecks.io's convention: /start, the address itself, /fail), which

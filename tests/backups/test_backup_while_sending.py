@@ -1,4 +1,4 @@
-"""A backup taken while the worker sends, the machine then lost (its processes killed), the
+"""A backup taken (encrypted) while the worker sends, the machine then lost (its processes killed), the
 backup restored into a new database and the worker started on it: every digest of the
 period is delivered, and none that the backup records as sent goes out again. The real
 processes of the reliability scenes: Redis, Celery worker and beat, an SMTP server, SQLite
@@ -22,7 +22,7 @@ __all__ = ["scene"]  # the reliability scenes' fixture, used here
 def test_a_backup_taken_while_sending_restores_and_sends_the_rest_once(
     scene: Scene, another_database: str
 ) -> None:
-    archive = scene.folder / "backup.tar.gz"
+    archive = scene.folder / "backup.tar.gz.age"
     recorder = scene.recorder
     recorder.delay = 0.05  # a relay slow enough for the backup to land mid-period
     env = scene.env()

@@ -9,6 +9,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+from contextlib import closing
 from pathlib import Path
 
 from sqlalchemy import Engine, inspect
@@ -58,6 +59,38 @@ def load(engine: Engine, path: Path) -> None:
              "--single-transaction", "--clean", "--if-exists", str(path))  # fmt: skip
 
 
+def revision_in(path: Path) -> str | None:
+    """The migration the dumped database at `path` records (its own `alembic_version`, read
+    from the copy, not from a manifest); None when it records none or more than one."""
+    if path.name == SQLITE:
+        found = sqlite_versions(path)
+    else:
+        script = tool_output("pg_restore", "--data-only", "--table=alembic_version",
+                             "--file=-", str(path))  # fmt: skip
+        found = copied_rows(script, "alembic_version")
+    return found[0] if len(found) == 1 else None
+
+
+def sqlite_versions(path: Path) -> list[str]:
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
+            rows = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+    except sqlite3.OperationalError:
+        return []  # no such table: a database never initialised
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"{path.name}: not a SQLite database that can be read ({exc})") from exc
+    return [str(row[0]) for row in rows]
+
+
+def copied_rows(script: str, table: str) -> list[str]:
+    """The rows of `table` in a plain SQL script's `COPY … FROM stdin` block."""
+    lines = iter(script.splitlines())
+    for line in lines:
+        if line.startswith("COPY ") and f"{table} (" in line:
+            return list(iter(lines.__next__, "\\."))
+    return []
+
+
 def sqlite_file(engine: Engine) -> Path:
     name = engine.url.database
     if not name or name == ":memory:":
@@ -88,6 +121,14 @@ def postgres(engine: Engine, tool: str, *args: str) -> None:
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise BackupError(f"{tool} failed: {done.stderr.strip()[-2000:]}")
+
+
+def tool_output(tool: str, *args: str) -> str:
+    """What `tool` (one that needs no database) writes; BackupError with its own words."""
+    done = subprocess.run([program(tool), *args], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise BackupError(f"{tool} failed: {done.stderr.strip()[-2000:]}")
+    return done.stdout
 
 
 def program(tool: str) -> str:

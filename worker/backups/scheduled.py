@@ -1,7 +1,10 @@
 """The day's backup, made from the beat when `backup_dir` is set: the first check of each
-local day writes `reminders-YYYY-MM-DD.tar.gz` there, then only the newest `backups_kept`
-are left. Two workers asked at once make one: a lock on the folder, held by the one making
-it, turns the other away; a file already there is never made again."""
+local day writes `reminders-YYYY-MM-DD.tar.gz.age` there, then only the newest
+`backups_kept` are left (the plain `.tar.gz` backups of earlier versions counted with them,
+so they go as new ones come). Two workers asked at once make one: a lock on the folder, held
+by the one making it, turns the other away; a file already there is never made again.
+Without a backup key none is made, and the job fails each time it is asked, saying why
+(`reminders status`, `/health/ready`): a backup in the clear is not made in its place."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from worker.backups.archive import create
 from worker.workdays import local_date
 
 log = logging.getLogger(__name__)
-PATTERN = "reminders-*.tar.gz"
+PATTERN = "reminders-*.tar.gz*"  # .tar.gz.age, and the plain ones before them
 
 
 def daily(app: App, now: datetime) -> Path | None:
@@ -26,7 +29,7 @@ def daily(app: App, now: datetime) -> Path | None:
     folder = app.settings.backup_dir
     if folder is None:
         return None
-    path = folder / f"reminders-{local_date(now, app.timezone):%Y-%m-%d}.tar.gz"
+    path = folder / f"reminders-{local_date(now, app.timezone):%Y-%m-%d}.tar.gz.age"
     with making(folder) as mine:
         if not mine or path.exists():
             return None

@@ -15,6 +15,7 @@ from rich.text import Text
 
 from worker.app import App, NotInitialisedError
 from worker.cli import listing
+from worker.cli.backups import backup_key_warning
 from worker.cli.common import app_from, console, plain_table, ready
 from worker.delivery.morning import Morning, morning_after
 from worker.directory.recipients import Partnership, UnknownContact, unknown_la_contacts
@@ -189,6 +190,8 @@ def config_check(ctx: click.Context) -> None:
     )
     for unknown in documents_not_in_the_directory(app):
         click.echo(f"warning: {unknown.sheet}: {unknown.problem}")
+    if (backups := backup_key_warning(app.settings)) is not None:
+        click.echo(f"warning: {backups}")
 
 
 def documents_not_in_the_directory(app: App) -> list[UnknownContact]:

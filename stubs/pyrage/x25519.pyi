@@ -1,0 +1,13 @@
+# Types for pyrage.x25519: age's X25519 identities (private) and recipients (public).
+from typing import Self
+
+class Recipient:
+    @classmethod
+    def from_str(cls, v: str) -> Self: ...
+
+class Identity:
+    @classmethod
+    def generate(cls) -> Self: ...
+    @classmethod
+    def from_str(cls, v: str) -> Self: ...
+    def to_public(self) -> Recipient: ...
