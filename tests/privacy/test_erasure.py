@@ -9,17 +9,20 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select
 
 from tests.conftest import ROOT
 from tests.privacy.test_subject_access import NAME, acted
 from tests.support.console import MANAGER, NURSE, partnership
+from tests.support.helpers import run_import
 from tests.support.web import serving
 from worker.app import App
 from worker.cli import main
 from worker.config.versions import DIRECTORY, history, origin, parse_directory
 from worker.models import (
+    Action,
     Base,
     ConsoleAction,
     Contact,
@@ -27,6 +30,7 @@ from worker.models import (
     ObligationEvent,
     StageChange,
 )
+from worker.paths import EXAMPLES_DIR
 from worker.privacy.erasure import ERASED, Pseudonym, replaced
 from worker.privacy.people import Person, in_force, person
 from worker.privacy.subject_access import held_about
@@ -135,8 +139,60 @@ def test_a_name_a_successor_shares_is_left_and_their_entry_untouched(app: App) -
     assert code == 0, output
     code, output = run("person", "erase", NURSE, "--by", MANAGER, "--reason", "six years")
     assert code == 0, output
-    assert f"left as written: {NAME} (also the name of someone in the directory)" in output
+    assert f"left as written: {NAME} (also the name of someone in the directory" in output
     with app.sessions() as session:
         [successor] = session.scalars(select(Contact).where(Contact.email == SUCCESSOR))
         assert successor.name == NAME
         assert anywhere(app, [NURSE]) == []
+
+
+def plan_text(app: App) -> str:
+    with app.sessions() as session:
+        return str(session.execute(select(Action.text, Action.progress).order_by(Action.id)).all())
+
+
+def test_a_posts_title_in_a_plan_is_left_and_the_plan_imports_again_unchanged(app: App) -> None:
+    """The nurse's name is her post's title, which a plan's words use ("raised with the
+    designated nurse"): erasing her leaves the plan as its document has it."""
+    partnership(app)
+    plan = EXAMPLES_DIR / "cap-2026.txt"
+    run_import(app, plan)
+    written = plan_text(app)
+    assert "designated nurse" in written.lower()
+    code, output = run("directory", "replace", NURSE, SUCCESSOR, "--name", "New Nurse",
+                       "--by", MANAGER, "--reason", "retired")  # fmt: skip
+    assert code == 0, output
+    code, output = run("person", "erase", NURSE, "--by", MANAGER, "--reason", "six years")
+    assert code == 0, output
+    assert plan_text(app) == written
+    [again] = run_import(app, plan)
+    assert [(o.updated, o.retired) for o in again.outcomes] == [(0, 0)]
+    assert anywhere(app, [NURSE]) == []
+
+
+def test_after_an_erasure_the_address_is_in_no_database_file_nor_the_outbox(
+    app: App, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite keeps the rows as they were in its write-ahead log until a checkpoint; the
+    outbox holds the digests written to her."""
+    outbox = tmp_path / "outbox"
+    monkeypatch.setenv("REMINDERS_OUTBOX_DIR", str(outbox))
+    app.settings = app.settings.model_copy(update={"outbox_dir": outbox})
+    partnership(app)
+    with serving(app) as client:
+        acted(app, client)
+    assert [p for p in outbox.glob("*.eml") if NURSE.encode() in p.read_bytes()]
+    code, output = run("directory", "replace", NURSE, SUCCESSOR, "--name", "New Nurse",
+                       "--by", MANAGER, "--reason", "retired")  # fmt: skip
+    assert code == 0, output
+    with app.sessions() as session:  # a reader elsewhere, as the worker's, that has finished
+        session.execute(select(Delivery.id)).all()
+    code, output = run("person", "erase", NURSE, "--by", MANAGER, "--reason", "six years")
+    assert code == 0, output
+    assert "removed from the outbox:" in output
+    assert [p.name for p in outbox.glob("*.eml") if NURSE.encode() in p.read_bytes()] == []
+    if database_url.startswith("sqlite"):
+        database = Path(make_url(database_url).database or "")
+        wal = database.with_name(database.name + "-wal")
+        assert not wal.exists() or NURSE.encode() not in wal.read_bytes()
+        assert NURSE.encode() not in database.read_bytes()

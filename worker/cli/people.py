@@ -8,7 +8,7 @@ import click
 
 from worker.cli.common import app_from, ready
 from worker.config.versions import Author
-from worker.privacy.erasure import StillInDirectoryError, erase
+from worker.privacy.erasure import Afterwards, StillInDirectoryError, afterwards, erase
 from worker.privacy.subject_access import export
 
 
@@ -43,7 +43,8 @@ def export_command(ctx: click.Context, email: str, path: Path) -> None:
 @click.pass_context
 def erase_command(ctx: click.Context, email: str, by: str, reason: str, dry_run: bool) -> None:
     """Erase a leaver: their address and names replaced everywhere by one pseudonym, the
-    bodies of digests sent to them removed; counts, dates and the stage history kept."""
+    bodies of digests sent to them removed, and the outbox's messages to them; counts, dates
+    and the stage history kept."""
     app = ready(app_from(ctx))
     with app.sessions() as session:
         try:
@@ -52,10 +53,27 @@ def erase_command(ctx: click.Context, email: str, by: str, reason: str, dry_run:
             raise click.ClickException(str(exc)) from exc
         if not dry_run:
             session.commit()
+            after = afterwards(session, email, app.settings.outbox_dir)
     said, pseudonym = "would be" if dry_run else "now", done.pseudonym
     click.echo(f"{email} is {said} {pseudonym.name} ({pseudonym.address}) in "
                f"{sum(done.changed.values())} record(s)"
                + "".join(f"\n  {table}: {n}" for table, n in done.changed.items()))  # fmt: skip
     if done.kept_names:
         names = ", ".join(sorted(done.kept_names))
-        click.echo(f"left as written: {names} (also the name of someone in the directory)")
+        click.echo(
+            f"left as written: {names} (also the name of someone in the directory, "
+            "or a post's title)"
+        )
+    if not dry_run:
+        told(after)
+
+
+def told(after: Afterwards) -> None:
+    """What was done once the erasure was committed."""
+    if after.removed:
+        click.echo(f"removed from the outbox: {len(after.removed)} message(s) to them")
+    if not after.checkpointed:
+        click.echo(
+            "warning: the database's write-ahead log still holds the rows as they were "
+            "(a reader kept it from being emptied): run the command again later"
+        )

@@ -29,6 +29,9 @@ class Held:
     names: tuple[str, ...] = ()  # columns holding a person's name
     mentions: tuple[str, ...] = ()  # free text that may name them: only those lines are given
     also: tuple[str, ...] = ()  # what goes with them in a row of theirs (a phone, a browser)
+    # Of `mentions`, the words of the partnership's documents as imported: an erasure leaves
+    # them as the document and its original have them (`worker/privacy/erasure.py`).
+    documents: tuple[str, ...] = ()
 
 
 CLASSES = {c.name: c for c in (
@@ -88,7 +91,11 @@ TABLES = {
     "agency_feeds": Held("configuration", "", f"{MANAGERS}; the agency's own people"),
     "plans": Held("plans", "", f"{MANAGERS}; lead agencies, their own actions"),
     "actions": Held(
-        "plans", "names written in actions and progress notes", OWN, mentions=("text", "progress")
+        "plans",
+        "names written in actions and progress notes",
+        OWN,
+        mentions=("text", "progress"),
+        documents=("text", "progress"),
     ),
     "action_leads": Held("plans", "a lead's name when a person is the lead", OWN, names=("name",)),
     "recommendations": Held("plans", "who linked it", MANAGERS, actors=("linked_by",)),
