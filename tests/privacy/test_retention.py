@@ -24,6 +24,7 @@ from worker.models import (
     Action,
     BriefingSession,
     Delivery,
+    ImportRecord,
     MISheet,
     Obligation,
     RetentionReview,
@@ -166,6 +167,8 @@ def test_the_latest_review_is_on_the_business_managers_overview(
         ("retention: {months: {plans: 0}}", "retention.months.plans"),
         ("retention: {holds: [{plan: A, review: P, reason: x}]}", "name one of plan, review"),
         ("retention: {holds: [{plan: A}]}", "retention.holds[0].reason"),
+        ('retention: {holds: [{plan: "", reason: x}]}', "retention.holds[0]: Value error, name"),
+        ('retention: {holds: [{review: " - ", reason: x}]}', "this hold names nothing"),
     ],
 )
 def test_a_schedule_that_cannot_be_read_is_refused_by_its_key(
@@ -239,3 +242,33 @@ def test_the_overview_with_a_review_passes_axe_and_the_nu_checker(
         heading = page.get_by_role("heading", name="Retention: the latest review")
         expect(heading).to_be_visible()
         looked_at(page, f"{app.engine.dialect.name}-retention-overview")
+
+
+def test_the_imports_of_a_plan_with_open_items_are_kept_with_their_originals(
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plan A has an open action: its import's history and original stay; Plan B, closed,
+    read from a file of its own, goes."""
+    originals = tmp_path / "imports"
+    monkeypatch.setenv("REMINDERS_IMPORTS_DIR", str(originals))
+    header, *rows = PLANS.splitlines(keepends=True)
+    for name, plan in (("a.csv", "Plan A"), ("b.csv", "Plan B")):
+        path = tmp_path / name
+        path.write_text(header + "".join(r for r in rows if r.startswith(plan)), "utf-8")
+        code, output = run("import", str(path))
+        assert code == 0, output
+    kept = sorted(p.name for p in originals.iterdir())
+    assert len(kept) == 2
+    rules = (ROOT / "config" / "escalation.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "rules.yaml"
+    path.write_text(rules.replace("  months:\n", "  months:\n    imports: 12\n"), "utf-8")
+    assert run("rules", "load", str(path), "--by", MANAGER, "--reason", "schedule")[0] == 0
+    monkeypatch.setenv("REMINDERS_CLOCK_OFFSET", TEN_YEARS_ON)
+    code, output = run("retention", "review", "--by", MANAGER)
+    assert code == 0, output
+    code, output = run("retention", "apply", "1", "--by", MANAGER, "--reason", "schedule")
+    assert code == 0, output
+    with app.sessions() as session:
+        left = [r.file_name for r in session.scalars(select(ImportRecord))]
+    assert left == ["a.csv"]
+    assert len(list(originals.iterdir())) == 1

@@ -16,6 +16,7 @@ files to be removed after the commit.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import ColumnElement, Text, and_, cast, delete, false, or_, select, update
 from sqlalchemy.orm import Session
 
+from worker.importers.history import display_name
 from worker.models import (
     Action,
     ActionStatus,
@@ -128,7 +130,38 @@ def due_console_actions(session: Session, before: datetime, keep: Held) -> Found
 
 
 def due_imports(session: Session, before: datetime, keep: Held) -> Found:
-    return {"imports": ids(session, ImportRecord.id, ImportRecord.at < before)}
+    """Imports past their period, but for those of a plan or MI sheet still in use."""
+    used = in_use(session, keep)
+    return {"imports": [i for i in ids(session, ImportRecord.id, ImportRecord.at < before)
+                        if i not in used]}  # fmt: skip
+
+
+def in_use(session: Session, keep: Held) -> set[int]:
+    """The imports of a plan or MI sheet with an open item, or held: found by the file it
+    was last read from, or by its name in their history ("plan 'Plan A': …", "MI sheet 3/17
+    (new): …", "MI sheets 3/17, 4/17: sessions …")."""
+    titles, numbers, files = standing(session, keep)
+    named = [re.escape(f"plan {title!r}") for title in titles]
+    named += [rf"MI sheets? (?:[^:;]*, )?{re.escape(n)}(?![\w/.-])" for n in numbers]
+    said = re.compile("|".join(named) or r"(?!)")
+    records = session.execute(select(ImportRecord.id, ImportRecord.file_name,
+                                     ImportRecord.summary))  # fmt: skip
+    return {i for i, name, summary in records if name in files or said.search(summary)}
+
+
+def standing(session: Session, keep: Held) -> tuple[set[str], set[str], set[str]]:
+    """The titles of the plans and the numbers of the MI sheets with an open item or held,
+    and the files they were last read from."""
+    items = session.execute(select(Obligation.action_id, Obligation.mi_sheet_id)
+                            .where(Obligation.resolved_on.is_(None))).all()  # fmt: skip
+    open_plans = select(Action.plan_id).where(Action.id.in_(sorted({a for a, _ in items if a})))
+    plans = session.execute(select(Plan.title, Plan.source_file).where(
+        or_(Plan.id.in_(open_plans), Plan.id.in_(sorted(keep.plans))))).all()  # fmt: skip
+    sheet_ids = sorted({s for _, s in items if s} | keep.sheets)
+    sheets = session.execute(select(MISheet.number, MISheet.source_file)
+                             .where(MISheet.id.in_(sheet_ids))).all()  # fmt: skip
+    files = {display_name(f) for _, f in [*plans, *sheets] if f}
+    return {t for t, _ in plans}, {n for n, _ in sheets}, files
 
 
 def due_sessions(session: Session, before: datetime, keep: Held) -> Found:

@@ -8,6 +8,7 @@ it on the ladder it started on after the rules are edited.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, time
@@ -204,8 +205,11 @@ class Hold(_Strict):
 
     @model_validator(mode="after")
     def one_subject(self) -> Hold:
-        if sum(x is not None for x in (self.plan, self.review, self.mi_sheet)) != 1:
+        named = [x for x in (self.plan, self.review, self.mi_sheet) if x is not None]
+        if len(named) != 1:
             raise ValueError("name one of plan, review or mi_sheet")
+        if not re.search(r"[^\W_]", named[0]):
+            raise ValueError("name one of plan, review or mi_sheet: this hold names nothing")
         return self
 
 
