@@ -5,7 +5,8 @@ linked to them. The clock is the worker's own, moved on by its setting (no freez
 from __future__ import annotations
 
 import html
-from datetime import date
+import os
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,8 @@ from tests.support.console import MANAGER, link_token, partnership, sign_in
 from tests.support.web import serving
 from worker.app import App
 from worker.cli import main
+from worker.delivery.tick import run_tick
+from worker.importers.history import keep_original
 from worker.models import (
     Action,
     BriefingSession,
@@ -272,3 +275,22 @@ def test_the_imports_of_a_plan_with_open_items_are_kept_with_their_originals(
         left = [r.file_name for r in session.scalars(select(ImportRecord))]
     assert left == ["a.csv"]
     assert len(list(originals.iterdir())) == 1
+
+
+def test_a_document_uploaded_only_for_a_preview_is_removed_once_its_preview_is_over(
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept while a console session could still confirm it (uploaded again: from then);
+    an imported one stays."""
+    originals = tmp_path / "imports"
+    monkeypatch.setenv("REMINDERS_IMPORTS_DIR", str(originals))
+    app.settings = app.settings.model_copy(update={"imports_dir": originals})
+    imported(tmp_path, PLANS)
+    [confirmed] = list(originals.iterdir())
+    previews = [keep_original(originals, f"preview {n}".encode()) for n in range(3)]
+    long_ago = (app.now() - timedelta(days=2)).timestamp()
+    for path in (confirmed, *previews):
+        os.utime(path, (long_ago, long_ago))
+    keep_original(originals, b"preview 1")  # uploaded again for a new preview
+    run_tick(app, app.now(), lambda _: None)
+    assert sorted(originals.iterdir()) == sorted([confirmed, previews[1]])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import select
@@ -23,6 +23,7 @@ from worker.delivery import alarm, jobs
 from worker.delivery.ledger import mark_enqueued, needing_a_push
 from worker.delivery.planning import Cover, plan, send_period
 from worker.directory.recipients import Person
+from worker.importers import history
 from worker.mail.digest import KIND
 from worker.mail.links import digest_links
 from worker.models import PlanRun
@@ -55,9 +56,17 @@ def run_tick(app: App, now: datetime, enqueue: Callable[[int], object]) -> list[
     ids = attempt(lambda: push(app, now, enqueue), "queue the digests waiting") or []
     publish_feeds(app)
     attempt(lambda: alarm.watch(app, now), "check that the day's digests went")
+    attempt(lambda: forget_previews(app, now), "remove the documents of previews that are over")
     if failures:
         raise failures[0]
     return ids
+
+
+def forget_previews(app: App, now: datetime) -> None:
+    """Documents uploaded only for a preview, removed once no session that made one lasts."""
+    over = now - timedelta(hours=app.settings.session_lifetime_hours)
+    with app.sessions() as session:
+        history.forget_previews(session, app.settings.imports_dir, over)
 
 
 def push(app: App, now: datetime, enqueue: Callable[[int], object]) -> list[int]:

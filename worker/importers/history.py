@@ -1,5 +1,7 @@
 """The import history: who imported which document when, and what it did, with the original
-kept byte for byte under its SHA-256 (owner-only, never run or shown, only downloaded)."""
+kept byte for byte under its SHA-256 (owner-only, never run or shown, only downloaded). A
+document uploaded only for a preview is kept while its preview may be confirmed, then
+removed (`forget_previews`)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from worker.importers.text import one_line
@@ -31,6 +33,7 @@ def keep_original(folder: Path, data: bytes) -> Path:
     folder.chmod(0o700)
     path = folder / hashlib.sha256(data).hexdigest()
     if path.exists():
+        os.utime(path)  # uploaded again: its preview's life starts again
         return path
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".incoming-")
     try:
@@ -50,6 +53,20 @@ def original(folder: Path, sha256: str) -> Path | None:
         return None
     path = folder / sha256
     return path if path.is_file() else None
+
+
+def forget_previews(session: Session, folder: Path, before: datetime) -> list[Path]:
+    """The kept documents no import names, last uploaded before `before` (a preview lives no
+    longer than the console session that made it): uploaded only for a preview that is over,
+    removed. Their paths."""
+    old = [p for p in folder.iterdir() if p.is_file() and p.stat().st_mtime < before.timestamp()
+           ] if folder.is_dir() else []  # fmt: skip
+    named = select(ImportRecord.sha256).where(ImportRecord.sha256.in_([p.name for p in old]))
+    imported = set(session.scalars(named)) if old else set()
+    gone = [p for p in old if p.name not in imported]
+    for path in gone:
+        path.unlink(missing_ok=True)
+    return gone
 
 
 def summary(result: ImportResult) -> str:
