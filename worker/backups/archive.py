@@ -31,7 +31,7 @@ from alembic.script import ScriptDirectory
 from alembic.script.revision import ResolutionError
 from alembic.util import CommandError
 
-from worker import json_budget
+from worker.importers import json_budget
 from worker.app import App
 from worker.backups import database, envelope, keys
 from worker.backups.errors import BackupError

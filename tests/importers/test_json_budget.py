@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from worker.json_budget import JSONRefusedError, loads, nesting
+from worker.importers.json_budget import JSONRefusedError, loads, nesting
 
 
 def test_a_deep_body_is_refused_by_its_depth_not_by_recursion() -> None:
