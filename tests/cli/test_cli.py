@@ -134,7 +134,7 @@ def test_line_breaks_in_directory_names_are_refused(
         ("@SUM(A1)", "'@SUM(A1)"),
         ("\t=1", "'\t=1"),
         ("\r=1", "'\r=1"),
-        ("\uff1dHYPERLINK(\"x\")", "'\uff1dHYPERLINK(\"x\")"),  # a full-width equals sign
+        ('\uff1dHYPERLINK("x")', '\'\uff1dHYPERLINK("x")'),  # a full-width equals sign
         ("\uff0b1", "'\uff0b1"),
         ("\uff20SUM(A1)", "'\uff20SUM(A1)"),
         ("-1", "-1"),  # a number is never a formula: stage -1 stays a number

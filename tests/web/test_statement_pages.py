@@ -25,7 +25,7 @@ STATEMENT = Accessibility(
     reply_days=7,
     status="partially",
     status_text="This service is partially compliant, for the reasons below (test).",
-    known_issues=("The rules preview scrolls sideways on a phone (test).",),
+    known_issues=(KnownIssue(text="The rules preview scrolls sideways on a phone (test)."),),
     last_tested=date(2027, 3, 1),
     how_tested="Tested by the partnership's own access panel (test).",
 )

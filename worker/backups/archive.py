@@ -31,13 +31,13 @@ from alembic.script import ScriptDirectory
 from alembic.script.revision import ResolutionError
 from alembic.util import CommandError
 
-from worker.importers import json_budget
 from worker.app import App
 from worker.backups import database, envelope, keys
 from worker.backups.errors import BackupError
 from worker.backups.keys import Opening
 from worker.db import alembic_config, transaction, upgrade
 from worker.delivery.ledger import released
+from worker.importers import json_budget
 from worker.importers.history import SHA256
 
 FORMAT = 2  # 1: a plain tar file, its manifest not authenticated

@@ -27,9 +27,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from worker.importers import json_budget
 from worker.db import transaction
 from worker.delivery.afterwards import complaint, receipt
+from worker.importers import json_budget
 from worker.web.context import web_of
 
 log = logging.getLogger(__name__)
