@@ -52,7 +52,7 @@ class App:
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
-        return session_factory(self.engine, self.now)
+        return session_factory(self.engine, self.now, self.timezone)
 
     @cached_property
     def config_engine(self) -> Engine:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +39,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def session_factory(engine: Engine, clock: Callable[[], datetime]) -> sessionmaker[Session]:
-    """Sessions that stamp new rows' times from `clock` (the application's, `App.now`)."""
-    return sessionmaker(engine, expire_on_commit=False, info={"clock": clock})
+def session_factory(engine: Engine, clock: Callable[[], datetime],
+                    tz: tzinfo | None = None) -> sessionmaker[Session]:  # fmt: skip
+    """Sessions that stamp new rows' times from `clock` (the application's, `App.now`), and
+    know the partnership's time zone `tz` (for the moment an assessment is made at)."""
+    return sessionmaker(engine, expire_on_commit=False, info={"clock": clock, "tz": tz})
 
 
 # The columns that say when a row was made; filled from the session's clock when left empty.

@@ -193,7 +193,7 @@ def test_the_rules_edited_previewed_saved_and_put_back_in_a_browser(
         expect(page.get_by_role("status")).to_contain_text("Rules version 2 saved")
         expect(page.locator("#f-stages-1-enters-after")).to_have_value("2")
         looked_at(page, f"{name}-04-saved")
-        assert app.rules().stages[1].enters_after == 2
+        assert app.rules().stages[1].enters_after.amount == 2
         assert app.rules().closure_days == [date(2026, 12, 29)]
 
         page.get_by_role("link", name="Versions", exact=True).click()
@@ -201,7 +201,7 @@ def test_the_rules_edited_previewed_saved_and_put_back_in_a_browser(
         page.get_by_role("button", name="Put version 1 back").click()
         expect(page.get_by_role("status")).to_contain_text("Version 3 saved")
         looked_at(page, f"{name}-05-put-back")
-    assert app.rules().stages[1].enters_after == 5
+    assert app.rules().stages[1].enters_after.amount == 5
 
 
 @pytest.mark.parametrize("width", WIDTHS)

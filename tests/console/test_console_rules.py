@@ -36,6 +36,7 @@ def form_values(fields: RulesFields) -> Fields:
         sent += [
             (f"stages[{i}].name", stage.name),
             (f"stages[{i}].enters_after", stage.enters_after),
+            (f"stages[{i}].unit", stage.unit),
         ]
         sent += [(f"stages[{i}].tell", role) for role in stage.tell]
     sent += list(fields.numbers.items())
@@ -151,7 +152,7 @@ def test_a_broken_value_is_refused_with_its_message_beside_the_field(app: App) -
         answer = send(client, changed(in_force(app), {LATER: "soon",
                                       "digests.send_at": "8 o'clock"}), do="preview")  # fmt: skip
     assert answer.status_code == 422
-    assert field_error(answer, "f-stages-1-enters-after") == (
+    assert field_error(answer, "f-stages-1-enters-after").startswith(
         "Error: must be a whole number, got 'soon'"
     )  # fmt: skip
     assert 'aria-invalid="true"' in answer.text
@@ -188,7 +189,7 @@ def test_saved_after_a_preview_with_a_reason_and_recorded(app: App, tmp_path: Pa
         assert done.status_code == 303
         assert done.headers["location"] == f"{PAGE}?saved=2"
         assert "Rules version 2 saved" in client.get(done.headers["location"]).text
-    assert app.rules().stages[1].enters_after == 2
+    assert app.rules().stages[1].enters_after.amount == 2
     with app.sessions() as session:
         [newest, _] = history(session, RULES)
         assert (newest.made_by, newest.client, newest.reason) == (
@@ -250,3 +251,27 @@ def test_an_item_that_cannot_be_assessed_stops_no_preview(app: App, tmp_path: Pa
     assert len(shown.skipped) == 1
     assert BEYOND_CALENDAR in shown.skipped[0]
     assert sum(now for now, _ in shown.counts[0]) == 1  # the other item is counted
+
+
+def test_a_stage_in_hours_is_previewed_and_saved(app: App, tmp_path: Path) -> None:
+    soon_due_plan(app, tmp_path)
+    proposal = changed(in_force(app), {LATER: "48", "stages[1].unit": "hours"})
+    with serving(app) as client:
+        sign_in(client, app, MANAGER)
+        page = client.get(PAGE)
+        assert '<option value="hours">hours (on working days)</option>' in page.text
+        shown = send(client, proposal, do="preview")
+        assert shown.status_code == 200
+        assert "Preview:" in shown.text
+        done = send(client, proposal, do="save", previewed=previewed(shown), reason="policy")
+        assert done.status_code == 303
+        again = client.get(PAGE)
+    assert str(app.rules().stages[1].enters_after) == "48 hours"
+    assert '<option value="hours" selected>' in again.text
+    wrong = changed(in_force(app), {LATER: "0", "stages[1].unit": "hours"})
+    with serving(app) as client:
+        sign_in(client, app, MANAGER)
+        refused = send(client, wrong, do="preview")
+    assert refused.status_code == 422
+    assert field_error(refused, "f-stages-1-enters-after") == (
+        "Error: hours: must be at least 1, got 0")  # fmt: skip

@@ -17,7 +17,7 @@ BROKEN = Path(__file__).resolve().parents[1] / "data" / "rules"
 def test_shipped_rules_load() -> None:
     rules = load_rules(SHIPPED, known_groups={"schools"})
     assert rules.due_soon.working_days_before == [10, 2]
-    assert [s.enters_after for s in rules.stages] == [1, 5, 5, 5]
+    assert [s.enters_after.amount for s in rules.stages] == [1, 5, 5, 5]
     assert [s.name for s in rules.stages][:2] == ["Practitioner", "Line manager"]
     assert rules.acknowledgement_pause == 10
     assert rules.ongoing_review_weeks == 13
@@ -89,7 +89,7 @@ def test_groups_are_only_checked_when_known_groups_are_given() -> None:
             "negative_days.yaml",
             [
                 "due_soon.working_days_before[0]: must be at least 1, got 0",
-                "stages[1].enters_after: must be at least 1, got -3",
+                "stages[1].enters_after: must be at least 0, got -3",
             ],
         ),
         ("missing_days.yaml", ["stages[1].enters_after: missing"]),
@@ -126,7 +126,8 @@ def test_groups_are_only_checked_when_known_groups_are_given() -> None:
             [
                 "due_soon.working_days_before: must be a list, such as [a, b]",
                 "due_soon.tell: must be a list, such as [a, b]",
-                "stages[0].enters_after: must be a whole number, got 'one'",
+                "stages[0].enters_after: must be a whole number, got 'one' (working days; or one "
+                "unit: {hours: 48}, {calendar_days: 1} or {working_days: 2})",
                 "closure_days[0]: must be a date written like 2017-12-27, got '27/12/2017'",
             ],
         ),

@@ -34,6 +34,7 @@ def form(changes: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
     for i, stage in enumerate(fields.stages):
         sent[f"stages[{i}].name"] = [stage.name]
         sent[f"stages[{i}].enters_after"] = [stage.enters_after]
+        sent[f"stages[{i}].unit"] = [stage.unit]
         sent[f"stages[{i}].tell"] = list(stage.tell)
     return sent | (changes or {})
 
@@ -60,7 +61,7 @@ def test_stages_removed_and_added_are_numbered_in_order() -> None:
         "stages[4].tell": ["independent_chair"],
     }
     rules = parse_rules(proposed_text(SHIPPED, form(changes)), WHERE, GROUPS)
-    assert [(s.stage, s.name, s.enters_after) for s in rules.stages] == [
+    assert [(s.stage, s.name, s.enters_after.amount) for s in rules.stages] == [
         (1, "Practitioner", 1),
         (2, "Senior manager / designated safeguarding lead", 5),
         (3, "Partnership", 5),
@@ -83,7 +84,7 @@ def test_lists_dates_and_audiences_from_their_fields() -> None:
 
 def test_each_message_is_placed_beside_its_field() -> None:
     changes = {
-        "stages[2].enters_after": ["0"],
+        "stages[0].enters_after": ["0"],
         "closure_days": ["2026-12-29", "next friday"],
         "audience": ["All Staff"],
         "group": ["academies"],
@@ -94,7 +95,11 @@ def test_each_message_is_placed_beside_its_field() -> None:
         parse_rules(text, WHERE, GROUPS)
     placed, general = by_field(refused.value.problems, fields_of(text))
     assert placed == {
-        "stages[2].enters_after": ["must be at least 1, got 0"],
+        "stages[0].enters_after": [
+            "stage 1 starts after the target date, so it cannot be the "
+            "same working day: write 1 (the next working day), or some "
+            "hours"
+        ],
         "closure_days": ["must be a date written like 2017-12-27, got 'next friday'"],
         "group-0": ["unknown group 'academies' (known: schools)"],
         "due_soon.tell": ["must list at least one"],
@@ -110,3 +115,33 @@ def test_an_optional_number_the_text_leaves_out_stays_out() -> None:
     sent = form() | {"acknowledgement_limit_per_stage": [""]}
     rules = parse_rules(proposed_text(without, sent), WHERE, GROUPS)
     assert rules.acknowledgement_limit_per_stage == 1  # the default, as the file had it
+
+
+@pytest.mark.parametrize(
+    ("amount", "unit", "written", "said"),
+    [
+        ("48", "hours", "{hours: 48}", "48 hours"),
+        ("1", "calendar_days", "{calendar_days: 1}", "1 calendar day"),
+        ("0", "working_days", "enters_after: 0\n", "the same working day"),
+        ("2", "working_days", "enters_after: 2\n", "2 working days"),
+    ],
+)
+def test_a_stage_in_hours_days_or_the_same_day(amount: str, unit: str, written: str,
+                                               said: str) -> None:  # fmt: skip
+    changes = {"stages[1].enters_after": [amount], "stages[1].unit": [unit]}
+    text = proposed_text(SHIPPED, form(changes))
+    assert written in text
+    rules = parse_rules(text, WHERE, GROUPS)
+    assert str(rules.stages[1].enters_after) == said
+    shown = fields_of(text).stages[1]
+    assert (shown.enters_after, shown.unit) == (amount, unit)
+
+
+def test_a_timescale_mistake_lands_beside_its_stage() -> None:
+    text = proposed_text(SHIPPED, form({"stages[2].enters_after": ["0"],
+                                        "stages[2].unit": ["hours"]}))  # fmt: skip
+    with pytest.raises(ConfigError) as refused:
+        parse_rules(text, WHERE, GROUPS)
+    placed, general = by_field(refused.value.problems, fields_of(text))
+    assert placed == {"stages[2].enters_after": ["hours: must be at least 1, got 0"]}
+    assert general == []

@@ -343,3 +343,51 @@ def is_news(change: Written, last_period: date, mark: int | None) -> bool:
     earlier day, asked for later, is news to nobody)."""
     on, number = change
     return on > last_period or (on == last_period and mark is not None and number > mark)
+
+
+# ---------------------------------------------------------------------------------------------
+# Stages entered within the day: told at once
+
+NOTICE = "now-"  # the kind of a notice is this and the newest stage change it tells
+
+
+def plan_notices(session: Session, rules: Rules, tz: ZoneInfo, now: datetime,
+                 partnership: str, links: Decorate | None = None,
+                 cover: Cover | None = None) -> list[int]:  # fmt: skip
+    """Tell at once of the stages entered today after the send time (hours, the same working
+    day after them), or on a day without digests (calendar days): one notice per person of
+    those items, planned once (a unique row per newest stage change told, as `plan` claims a
+    period). Only from the send time on: before it, the day's digest carries them. The next
+    digest carries them too, as news. IntegrityError if another beat planned the same."""
+    local = now.astimezone(tz)
+    today, cal = local.date(), rules.calendar()
+    if local.time() < rules.digests.send_at:
+        return []
+    bring_up_to_date(session, rules, tz, today)
+    told = session.scalar(select(func.max(PlanRun.changes_upto))) or 0
+    query = select(StageChange.id, StageChange.obligation_id).where(
+        StageChange.id > told, StageChange.on == today,
+        StageChange.to_stage > StageChange.from_stage, StageChange.to_stage >= 1)  # fmt: skip
+    found = dict(session.execute(query).all())
+    if not found:
+        return []
+    assessor = Assessor.build(session, rules, today)
+    send = datetime.combine(today, rules.digests.send_at)
+    working = cal.is_working_day(today)
+    due = [a for a in assessor.each(stream(session, where=[Obligation.id.in_(set(found.values()))]))
+           if a.decision.entered_at and a.decision.entered_at.date() == today
+           and (not working or a.decision.entered_at > send)]  # fmt: skip
+    upto = max(found)
+    session.add(PlanRun(kind=f"{NOTICE}{upto}", period=today, changes_upto=upto))
+    session.flush()
+    rows = [notice_row(digest_for(inbox, today, partnership), upto, links)
+            for inbox in covered(gather(due, []), cover or {}).values()]  # fmt: skip
+    session.add_all(rows)
+    session.flush()
+    return [row.id for row in rows]
+
+
+def notice_row(digest: Digest, upto: int, links: Decorate | None) -> Delivery:
+    row = ledger_row(links(digest) if links else digest)
+    row.kind = f"{NOTICE}{upto}"
+    return row

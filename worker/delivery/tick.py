@@ -1,5 +1,6 @@
-"""The tick: plan the current period once, queue what needs sending, keep the feeds current,
-and raise the alarm when a day's digests did not go out (`worker.delivery.alarm`).
+"""The tick: plan the current period once, tell at once of stages entered within the day
+(`plan_notices`), queue what needs sending, keep the feeds current, and raise the alarm when
+a day's digests did not go out (`worker.delivery.alarm`).
 
 Tasks are queued only after the transaction that wrote their rows has committed, and take
 ids, never objects. The business manager's directory and rules come from `App.config`,
@@ -21,13 +22,15 @@ from worker.app import App
 from worker.db import transaction
 from worker.delivery import alarm, jobs
 from worker.delivery.ledger import mark_enqueued, needing_a_push
-from worker.delivery.planning import Cover, plan, send_period
+from worker.delivery.planning import Cover, plan, plan_notices, send_period
 from worker.directory.recipients import Person
 from worker.importers import history
 from worker.mail.digest import KIND
 from worker.mail.links import digest_links
 from worker.models import PlanRun
+from worker.obligations import take_turn
 from worker.rules.ladder import Rules
+from worker.workdays import local_date
 from worker.yaml_files import ConfigError
 
 log = logging.getLogger(__name__)
@@ -53,6 +56,7 @@ def run_tick(app: App, now: datetime, enqueue: Callable[[int], object]) -> list[
     period = send_period(now, rules, app.timezone)
     if period is not None:
         attempt(lambda: daily_run(app, rules, period, now), "plan the period")
+    attempt(lambda: tell_at_once(app, rules, now), "tell of the stages entered within the day")
     ids = attempt(lambda: push(app, now, enqueue), "queue the digests waiting") or []
     publish_feeds(app)
     attempt(lambda: alarm.watch(app, now), "check that the day's digests went")
@@ -93,6 +97,19 @@ def daily_run(app: App, rules: Rules, period: date, now: datetime) -> None:
     alarm.planning_started(app, period, now)
     with jobs.recorded(app.sessions, jobs.DAILY_RUN, app.now):
         plan_once(app, rules, period, in_step(app))
+
+
+def tell_at_once(app: App, rules: Rules, now: datetime) -> list[int]:
+    """The stages entered within the day since the last plan, told now (`plan_notices`)."""
+    links = digest_links(app.settings, app.now())
+    label = in_step(app)
+    try:
+        with transaction(app.sessions) as session:
+            take_turn(session)
+            cover = cover_on(app, local_date(now, app.timezone))
+            return plan_notices(session, rules, app.timezone, now, label, links, cover)
+    except IntegrityError:  # another beat told them
+        return []
 
 
 def publish_feeds(app: App) -> None:

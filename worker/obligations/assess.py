@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from functools import cached_property
 
 from sqlalchemy.orm import Session
@@ -64,6 +64,7 @@ class Assessor:
     rules: Rules
     partnership: Partnership
     today: date
+    at: date | datetime | None = None  # the moment within `today` (None: its end)
 
     @cached_property
     def ladder(self) -> Ladder:
@@ -75,15 +76,16 @@ class Assessor:
 
     @classmethod
     def build(cls, session: Session, rules: Rules, today: date) -> Assessor:
-        return cls(rules, Partnership.load(session), today)
+        return cls(rules, Partnership.load(session), today, moment_of(session, today))
 
     def on(self, day: date) -> Assessor:
-        """The same assessor for another day."""
-        return self if day == self.today else replace(self, today=day)
+        """The same assessor for another day (as of its end)."""
+        return self if day == self.today else replace(self, today=day, at=None)
 
     def decide(self, row: Obligation) -> Decision:
         """The engine's decision alone: all the daily run needs."""
-        return engine.decide(engine_view(row), self.ladder, self.calendar, self.today)
+        at = self.today if self.at is None else self.at
+        return engine.decide(engine_view(row), self.ladder, self.calendar, at)
 
     def assess(self, row: Obligation) -> Assessment:
         decision = self.decide(row)
@@ -110,6 +112,17 @@ class Assessor:
                     unassessed.append(found)
                 continue
             yield found
+
+
+def moment_of(session: Session, today: date) -> date | datetime:
+    """The moment an assessment for `today` is made at: now (local, without a zone) when
+    `today` is the day it is by the session's clock, so that a stage due later today is not
+    yet entered; else `today`, which the engine takes as the whole day."""
+    clock, tz = session.info.get("clock"), session.info.get("tz")
+    if clock is None or tz is None:
+        return today
+    local: datetime = clock().astimezone(tz)
+    return local.replace(tzinfo=None) if local.date() == today else today
 
 
 def problem_text(target_date: date | None, exc: Exception) -> str:

@@ -8,10 +8,13 @@ imported, never sent, and say so; a ladder started at import has none.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.orm import object_session
+
 from worker.models import Obligation
+from worker.obligations.assess import moment_of
 from worker.obligations.store import engine_view
 from worker.obligations.view import view_of
 from worker.rules import engine
@@ -35,6 +38,14 @@ class Explanation:
     next_change: date | None
     came_in: date | None = None  # the day the item came into the service
     started_on: date | None = None  # the day its ladder started, when imported overdue
+    next_at: datetime | None = None  # the moment of next_change
+    timings: tuple[str, ...] = ()  # each stage of its ladder and when it is entered
+
+    @property
+    def next_time(self) -> str:
+        """The time of day of the next change, when it is not at the start of its day."""
+        at = self.next_at
+        return "" if at is None or at.time() == time.min else f"{at:%H:%M}"
 
     def worked_out(self, step: engine.Step) -> bool:
         """Whether `step` is dated before the item came in: worked out at import, not sent."""
@@ -46,20 +57,37 @@ class Explanation:
                 for s in self.steps]  # fmt: skip
         now = f"  today ({self.today.isoformat()}): {self.stage_name}"
         if self.next_change:
-            now += f"; next: stage {self.next_stage} on {self.next_change}"
-        return [head, *body, now, ""]
+            at = f" at {self.next_time}" if self.next_time else ""
+            now += f"; next: stage {self.next_stage} on {self.next_change}{at}"
+        ladder = "  ladder: " + "; ".join(self.timings)
+        return [head, *body, now, ladder, ""]
 
 
 def explain(row: Obligation, rules: Rules, today: date, tz: ZoneInfo) -> Explanation:
     ladder = Ladder.from_json(row.ladder) if row.ladder else rules.ladder()
     source = "its own copy of the rules (taken at stage 1)" if row.ladder else "the rules in force"
     view, in_force, cal = engine_view(row), rules.ladder(), rules.calendar()
-    decision = engine.decide(view, in_force, cal, today)
+    session = object_session(row)
+    at = moment_of(session, today) if session is not None else today
+    decision = engine.decide(view, in_force, cal, at)
     start = (decision.target or today) - (ladder.due_soon_days[0] * 2 + 5) * ONE_DAY
     if decision.started_on is not None:
         start = decision.started_on
-    steps = engine.timeline(view, in_force, cal, start, today)
+    steps = engine.timeline(view, in_force, cal, start, at)
     came_in = local_date(row.created_at, tz) if row.created_at else None
     return Explanation(view_of(row).label, row.key, decision.target, source, steps, today,
                        decision.stage_name, decision.next_stage, decision.next_change,
-                       came_in, decision.started_on)  # fmt: skip
+                       came_in, decision.started_on, decision.next_change_at,
+                       timings(ladder))  # fmt: skip
+
+
+def timings(ladder: Ladder) -> tuple[str, ...]:
+    """ "stage 2 Line manager: 48 hours after stage 1", for each stage of `ladder`."""
+    found = []
+    for s in ladder.stages:
+        before = "the target date" if s.number == 1 else f"stage {s.number - 1}"
+        when = str(s.timescale) if s.enters_after == 0 else f"{s.timescale} after {before}"
+        if s.unit == "hours" and s.number == 1:
+            when += " ends"
+        found.append(f"stage {s.number} {s.name}: {when}")
+    return tuple(found)

@@ -11,7 +11,7 @@ any number of distinct shapes holds no more than that.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from worker.obligations.events import ends_completed
 from worker.obligations.store import Due
@@ -49,12 +49,14 @@ class Outcome:
 class Shapes:
     """The engine under one set of rules on one day, its answers kept per shape."""
 
-    def __init__(self, rules: Rules, today: date, previous: date | None) -> None:
+    def __init__(self, rules: Rules, today: date, previous: date | None,
+                 at: date | datetime | None = None) -> None:  # fmt: skip
         self.ladder: Ladder = rules.ladder()
         self.calendar: WorkingCalendar = rules.calendar()
         self.today, self.previous = today, previous
+        self.at = today if at is None else at  # the moment within today it is asked at
         self.decisions: dict[Shape, tuple[Decision, Record]] = {}
-        self.reasons: dict[tuple[Shape, date | None], str] = {}
+        self.reasons: dict[tuple[Shape, date | None, int], str] = {}
         self.ladders: dict[str, Ladder] = {}
 
     def outcome(self, row: Due) -> Outcome:
@@ -67,10 +69,10 @@ class Shapes:
         if record.stage == row.stage:
             return Outcome(record, None)
         since = row.assessed_on and max(row.assessed_on, self.previous or row.assessed_on)
-        reason = self.reasons.get((shape, since))
+        reason = self.reasons.get((shape, since, row.stage))
         if reason is None:
-            reason = self.why(shape, since) or first_assessment(decision)
-            self.reasons[(shape, since)] = reason
+            reason = self.why(shape, since, row.stage) or first_assessment(decision)
+            self.reasons[(shape, since, row.stage)] = reason
         return Outcome(record, reason)
 
     def decide(self, shape: Shape) -> tuple[Decision, Record]:
@@ -79,7 +81,7 @@ class Shapes:
             if len(self.decisions) >= KEPT:
                 self.decisions.clear()
                 self.reasons.clear()
-            d = engine.decide(self.view(shape), self.ladder, self.calendar, self.today)
+            d = engine.decide(self.view(shape), self.ladder, self.calendar, self.at)
             ladder = shape[3]
             if d.ladder_to_copy is not None and ladder is None:
                 ladder = d.ladder_to_copy.to_json()
@@ -97,15 +99,18 @@ class Shapes:
             self.ladders[text] = Ladder.from_json(text)
         return self.ladders[text]
 
-    def why(self, shape: Shape, since: date | None) -> str:
-        """The engine's own reasons for the steps since the previous run (at most ~4 months)."""
+    def why(self, shape: Shape, since: date | None, recorded: int) -> str:
+        """The engine's own reasons for the steps since the previous run (at most ~4 months),
+        but for stages entered earlier today and already `recorded` (a stage within the day)."""
         today, target = self.today, shape[0]
         start = (since + timedelta(days=1)) if since and since < today else today
         if target and since is None:
             start = min(start, target - timedelta(days=30))
         start = max(start, today - timedelta(days=REASON_WINDOW_DAYS))
-        steps = engine.timeline(self.view(shape), self.ladder, self.calendar, start, today)
-        return "; ".join(s.reason for s in steps if s.kind in MOVES)
+        steps = engine.timeline(self.view(shape), self.ladder, self.calendar, start, self.at)
+        told = since == today  # assessed earlier today: its stages up to `recorded` are written
+        return "; ".join(s.reason for s in steps if s.kind in MOVES
+                         and not (told and s.kind == "stage" and s.stage <= recorded))  # fmt: skip
 
 
 def resolution(row: Due) -> str:

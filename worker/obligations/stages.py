@@ -27,7 +27,7 @@ from worker.db import clock_of, one_at_a_time
 from worker.history import record_change
 from worker.models import Base, DailyRun, Obligation
 from worker.obligations import store
-from worker.obligations.assess import Unassessed, problem_text
+from worker.obligations.assess import Unassessed, moment_of, problem_text
 from worker.obligations.documents import keep_in_step
 from worker.obligations.shapes import Outcome, Record, Shapes
 from worker.obligations.store import BATCH, Due
@@ -68,7 +68,8 @@ def record_each(
     if due and not anything_due(session, today):
         runs.note(session, 0, 0)
         return
-    shapes, writes = Shapes(rules, today, runs.previous), Writes(session, today, runs.previous)
+    shapes = Shapes(rules, today, runs.previous, moment_of(session, today))
+    writes = Writes(session, today, runs.previous)
     for row in store.due(session, due):
         try:
             outcome = shapes.outcome(row)

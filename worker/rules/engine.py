@@ -1,16 +1,27 @@
 """The escalation engine: where an obligation stands on a given day, and why.
 
-Pure: every function takes `today` (a Europe/London date the caller computed with
-`workdays.local_date`); nothing here reads a clock, touches the database or sends anything.
+Pure: every function takes `today`, the moment it is asked about: a local (Europe/London)
+datetime without a zone, or a date, which means the end of that day (everything that happened
+on it); nothing here reads a clock, touches the database or sends anything.
 
-The ladder, day by day (all counts in working days, see `WorkingCalendar`):
+The ladder, day by day (counts in working days, see `WorkingCalendar`, unless a stage's
+timescale says otherwise):
 
 * Stage -1, nothing yet, until the due-soon period; forever when there is no target date
   (the caller turns "Ongoing" actions into review-date targets itself).
 * Stage 0, due soon, from the largest `due_soon_days` working days before the target until
   stage 1. A due-soon reminder goes out on each of the `due_soon_days` dates.
 * Stage 1 is entered its `enters_after` working days after the target (1: the next working
-  day); stage k+1 `enters_after` working days after stage k was entered.
+  day); stage k+1 `enters_after` working days after stage k was entered (0: the same moment,
+  so the same working day). A stage entered by a count of days is entered at the start of its
+  day (midnight): told in that day's digest.
+* Timescales in hours run on working days' clocks: the clock stops at midnight before a
+  weekend day, bank holiday or closure day and starts again at the midnight that ends it (and
+  a paused working day stops it too). So {hours: 48} from Friday 12:00 before a bank-holiday
+  Monday is Wednesday 12:00, and {hours: 24 n} is always n working days: policies write "48
+  hours (two working days)", and clock hours would put that on a Sunday. Stage 1's hours
+  count from the moment the target date ends; a later stage's from the moment the stage
+  before it was entered. Calendar days count every day (an entry may fall on a weekend).
 * Acknowledged on day A: the `acknowledgement_pause` working days starting at A do not count
   towards the next stage. Afterwards the ladder carries on from the stage reached; it never
   goes back. A later acknowledgement starts a new pause from its own day, but only
@@ -39,10 +50,10 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Literal
 
-from worker.rules.ladder import Ladder
+from worker.rules.ladder import Ladder, LadderStage
 from worker.workdays import WorkingCalendar
 
 __all__ = ["Decision", "Event", "Obligation", "Step", "decide", "stages_ahead", "timeline"]
@@ -52,6 +63,18 @@ StepKind = Literal["retargeted", "reopened", "ladder_started", "resumed", "stage
                    "acknowledged", "completed"]  # fmt: skip
 RESTARTS = ("retargeted", "reopened", "ladder_started")
 Span = tuple[date, date]  # first and last day of a pause, both included
+ONE_DAY = timedelta(days=1)
+When = date | datetime  # a moment (local, without a zone), or a date: the end of that day
+
+
+def moment(when: When) -> datetime:
+    """`when` as a moment: a date is the end of that day."""
+    return when if isinstance(when, datetime) else datetime.combine(when, time.max)
+
+
+def midnight(day: date) -> datetime:
+    """The start of `day`: when a stage entered by a count of days is entered."""
+    return datetime.combine(day, time.min)
 
 
 @dataclass(frozen=True)
@@ -97,6 +120,8 @@ class Decision:
     target: date | None  # the effective target, after retargets and reopenings
     next_reminder: date | None = None  # the next due-soon date after today, if any
     started_on: date | None = None  # the day its ladder started, when it came in overdue
+    next_change_at: datetime | None = None  # the moment of next_change (midnight for days)
+    entered_at: datetime | None = None  # the moment the stage it is at was entered
 
     @property
     def next_look(self) -> date | None:
@@ -119,15 +144,19 @@ class _Progress:
     """Where an obligation stands on `today`, with what it takes to explain it."""
 
     ladder: Ladder
-    today: date
+    now: datetime  # the moment asked about
     target: date | None
     base: date | None  # the day the ladder counts from: the target, or the start day
     restart: Event | None  # the retarget, reopening or start the ladder restarted from
     acks: tuple[date, ...]  # acknowledgements since the restart, up to completion
     pausing: tuple[date, ...]  # those of them within the limit per stage: they pause
     pauses: tuple[Span, ...]
-    entries: tuple[date, ...]  # entries[k]: the day stage k is (or would be) entered
+    entries: tuple[datetime, ...]  # entries[k]: when stage k is (or would be) entered
     completed_on: date | None
+
+    @property
+    def today(self) -> date:
+        return self.now.date()
 
     @property
     def started(self) -> bool:
@@ -135,20 +164,30 @@ class _Progress:
         return self.restart is not None and self.restart.kind == "ladder_started"
 
     @property
+    def stopped(self) -> datetime | None:
+        """The end of the completion day, if completed: stages entered on it count."""
+        return None if self.completed_on is None else moment(self.completed_on)
+
+    @property
+    def as_of_at(self) -> datetime:
+        """The moment the ladder stopped moving: completion, or now."""
+        return min(self.now, self.stopped or self.now)
+
+    @property
     def as_of(self) -> date:
         """The day the ladder stopped moving: completion, or today."""
-        return min(self.today, self.completed_on or self.today)
+        return self.as_of_at.date()
 
     @property
     def stage(self) -> int:
-        return bisect_right(self.entries, self.as_of) - 1 if self.entries else -1
+        return bisect_right(self.entries, self.as_of_at) - 1 if self.entries else -1
 
     def pause_on(self, day: date) -> Span | None:
         return next((span for span in self.pauses if span[0] <= day <= span[1]), None)
 
 
-def decide(ob: Obligation, current: Ladder, cal: WorkingCalendar, today: date) -> Decision:
-    """Where `ob` stands on `today`, under its own ladder snapshot if it has one, else `current`."""
+def decide(ob: Obligation, current: Ladder, cal: WorkingCalendar, today: When) -> Decision:
+    """Where `ob` stands at `today`, under its own ladder snapshot if it has one, else `current`."""
     p = _progress(ob, current, cal, today)
     stage, resolved = p.stage, p.completed_on is not None
     pause = None if resolved else p.pause_on(today)
@@ -161,7 +200,7 @@ def decide(ob: Obligation, current: Ladder, cal: WorkingCalendar, today: date) -
         paused_until=pause[1] if pause else None,
         working_days_overdue=_overdue(p, cal),
         next_stage=upcoming,
-        next_change=None if upcoming is None else p.entries[upcoming],
+        next_change=None if upcoming is None else p.entries[upcoming].date(),
         tell=("business_manager",) if ob.unassigned else p.ladder.roles_for(stage),
         flagged_unassigned=ob.unassigned,
         ladder_to_copy=current if ob.ladder is None and stage >= 1 else None,
@@ -169,33 +208,38 @@ def decide(ob: Obligation, current: Ladder, cal: WorkingCalendar, today: date) -
         target=p.target,
         next_reminder=None if resolved else _next_reminder(p, cal),
         started_on=p.base if p.started else None,
+        next_change_at=None if upcoming is None else p.entries[upcoming],
+        entered_at=p.entries[stage] if stage >= 0 else None,
     )
 
 
 def stages_ahead(
-    ob: Obligation, current: Ladder, cal: WorkingCalendar, today: date, days: Sequence[date]
+    ob: Obligation, current: Ladder, cal: WorkingCalendar, today: When, days: Sequence[date]
 ) -> list[int]:
-    """The stage `ob` would be at on each of `days` (all after `today`) if nothing more
-    happened to it: the events known today, the ladder worked out once."""
+    """The stage `ob` would be at on each of `days` (by the end of each; all after `today`)
+    if nothing more happened to it: the events known today, the ladder worked out once."""
     p = _progress(ob, current, cal, today)
     if not p.entries:
         return [p.stage] * len(days)
-    stop = p.completed_on
-    return [bisect_right(p.entries, min(day, stop or day)) - 1 for day in days]
+    stop = p.stopped
+    return [bisect_right(p.entries, min(moment(day), stop or moment(day))) - 1 for day in days]
 
 
 def timeline(
-    ob: Obligation, current: Ladder, cal: WorkingCalendar, start: date, end: date
+    ob: Obligation, current: Ladder, cal: WorkingCalendar, start: date, end: When
 ) -> list[Step]:
-    """Every change from `start` to `end` (both included), day by day, with its reason.
+    """Every change from `start` to `end` (both included), day by day, with its reason;
+    `end` a moment stops the last day there.
 
-    The obligation is followed as `decide` would see it on each day, so events only take
-    effect on their own dates.
+    The obligation is followed as `decide` would see it at the end of each day, so events
+    only take effect on their own dates.
     """
     steps: list[Step] = []
-    before = _progress(ob, current, cal, start - timedelta(days=1))
-    for offset in range((end - start).days + 1):
-        now = _progress(ob, current, cal, start + timedelta(days=offset))
+    last = moment(end)
+    before = _progress(ob, current, cal, start - ONE_DAY)
+    for offset in range((last.date() - start).days + 1):
+        day = start + timedelta(days=offset)
+        now = _progress(ob, current, cal, last if day == last.date() else day)
         steps += _changes(before, now, cal)
         before = now
     return steps
@@ -205,9 +249,10 @@ def timeline(
 # Working out the progress
 
 
-def _progress(ob: Obligation, current: Ladder, cal: WorkingCalendar, today: date) -> _Progress:
+def _progress(ob: Obligation, current: Ladder, cal: WorkingCalendar, today: When) -> _Progress:
     ladder = ob.ladder if ob.ladder is not None else current
-    target, restart, events = _since_restart(ob, today)
+    now = moment(today)
+    target, restart, events = _since_restart(ob, now.date())
     base = restart.new_target if restart is not None and restart.kind == "ladder_started" \
         else target  # fmt: skip
     completed_on = next((e.on for e in events if e.kind == "completed"), None)
@@ -218,7 +263,7 @@ def _progress(ob: Obligation, current: Ladder, cal: WorkingCalendar, today: date
     )
     pausing, pauses = _pausing(cal, ladder, base, acks, restart)
     entries = () if base is None else _entries(cal, ladder, base, pauses, restart)
-    return _Progress(ladder, today, target, base, restart, acks, pausing, pauses, entries,
+    return _Progress(ladder, now, target, base, restart, acks, pausing, pauses, entries,
                      completed_on)  # fmt: skip
 
 
@@ -236,7 +281,7 @@ def _pausing(
     for ack in sorted(acks):
         pauses = _pauses(cal, ladder.acknowledgement_pause, pausing)
         entries = () if base is None else _entries(cal, ladder, base, pauses, restart)
-        stage = bisect_right(entries, ack) - 1
+        stage = bisect_right(entries, moment(ack)) - 1
         limit = ladder.acknowledgement_limit_per_stage
         if limit is None or used.get(stage, 0) < limit:
             used[stage] = used.get(stage, 0) + 1
@@ -277,19 +322,61 @@ def _pauses(cal: WorkingCalendar, length: int, acks: Sequence[date]) -> tuple[Sp
 def _entries(
     cal: WorkingCalendar, ladder: Ladder, base: date, pauses: Sequence[Span],
     restart: Event | None = None,
-) -> tuple[date, ...]:  # fmt: skip
-    """The day each stage is (or would be) entered, stage 0 first. A ladder started on a day
+) -> tuple[datetime, ...]:  # fmt: skip
+    """When each stage is (or would be) entered, stage 0 first. A ladder started on a day
     enters nothing before it, and its first step enters every stage up to its `stage`."""
     started = restart if restart is not None and restart.kind == "ladder_started" else None
-    days = [cal.add(base, -max(ladder.due_soon_days))]
+    first = cal.add(base, -max(ladder.due_soon_days))
     if started is not None:
-        days[0] = max(days[0], started.on)
-    previous = base
+        first = max(first, started.on)
+    entries, previous = [midnight(first)], midnight(base)
     for stage in ladder.stages:
         if started is None or stage.number == 1 or stage.number > started.stage:
-            previous = _entry(cal, previous, stage.enters_after, pauses)
-        days.append(previous)
-    return tuple(days)
+            previous = _after(cal, previous, stage, pauses)
+        entries.append(previous)
+    return tuple(entries)
+
+
+def _after(
+    cal: WorkingCalendar, start: datetime, stage: LadderStage, pauses: Sequence[Span]
+) -> datetime:
+    """When `stage` is entered, the step before it having begun at `start` (for stage 1, the
+    start of the target date)."""
+    n = stage.enters_after
+    if stage.unit == "hours":
+        origin = start + ONE_DAY if stage.number == 1 else start  # the target date's end
+        return _hours_after(cal, origin, n, pauses)
+    if stage.unit == "calendar_days":
+        return max(start, midnight(_calendar_entry(start.date(), n, pauses)))
+    return max(start, midnight(_entry(cal, start.date(), n, pauses)))
+
+
+def _hours_after(
+    cal: WorkingCalendar, origin: datetime, hours: int, pauses: Sequence[Span]
+) -> datetime:
+    """`hours` on working days' clocks after `origin`: whole days of them are working days
+    (each paused one skipped, as `_entry` skips them), the rest hours of the day reached."""
+    day = origin.date()
+    if cal.is_working_day(day):
+        offset = origin - midnight(day)
+    else:  # the clock starts again at the next working day's start
+        day, offset = cal.next_working_day(day), timedelta(0)
+    whole, rest = divmod(offset + timedelta(hours=hours), ONE_DAY)
+    return midnight(_entry(cal, day, whole, pauses)) + rest
+
+
+def _calendar_entry(start: date, n: int, pauses: Sequence[Span]) -> date:
+    """The n-th unpaused day after `start`, pauses applied as `_entry` applies them."""
+    entry = start + n * ONE_DAY
+    for used in range(1, len(pauses) + 1):
+        if pauses[used - 1][0] >= entry:
+            break
+        day, left = start, n
+        while left > 0:
+            day += ONE_DAY
+            left -= not any(first <= day <= last for first, last in pauses[:used])
+        entry = day
+    return entry
 
 
 def _entry(cal: WorkingCalendar, start: date, n: int, pauses: Sequence[Span]) -> date:
@@ -344,7 +431,7 @@ def _next_reminder(p: _Progress, cal: WorkingCalendar) -> date | None:
 def _reminder_today(p: _Progress, cal: WorkingCalendar) -> bool:
     if p.completed_on is not None or p.stage < 0 or p.pause_on(p.today):
         return False
-    entered_today = p.entries[p.stage] == p.today
+    entered_today = p.entries[p.stage].date() == p.today
     return entered_today or (p.stage == 0 and p.today in _due_soon_dates(p, cal))
 
 
@@ -360,10 +447,11 @@ def _changes(before: _Progress, now: _Progress, cal: WorkingCalendar) -> list[St
     if _resumes(now, cal):
         steps.append(_step(now, "resumed", _resume_reason(now)))
     started_today = now.started and now.restart is not None and now.restart.on == day
+    entered = _entered_today(before, now)
     if started_today and now.stage == 0:
         pass  # the start's own step says where it stands
-    elif now.stage >= 0 and now.entries[now.stage] == day and now.as_of == day:
-        steps.append(_step(now, "stage", _entry_reason(now, cal)))
+    elif entered:
+        steps += [_step(now, "stage", _entry_reason(now, cal, k), k) for k in entered]
     elif _reminder_today(now, cal):
         steps.append(_step(now, "due_soon", _due_soon_reason(now, cal)))
     if day in now.acks:
@@ -373,8 +461,26 @@ def _changes(before: _Progress, now: _Progress, cal: WorkingCalendar) -> list[St
     return steps
 
 
-def _step(p: _Progress, kind: StepKind, reason: str) -> Step:
-    return Step(on=p.today, kind=kind, stage=p.stage, reason=reason)
+def _entered_today(before: _Progress, now: _Progress) -> list[int]:
+    """The stages entered on `now.today`, in order: each of them when the ladder only
+    climbed (several on a day of same-day or hourly steps), else the one it stands at."""
+    day, top = now.today, now.stage
+    if top < 0 or now.entries[top].date() != day or now.as_of != day:
+        return []
+    if now.restart != before.restart or before.stage >= top:
+        return [top]
+    jumped = now.restart.stage if now.started and now.restart is not None else 0
+    return [k for k in range(max(before.stage + 1, 0), top + 1)
+            if now.entries[k].date() == day and not 1 <= k < jumped]  # fmt: skip
+
+
+def _step(p: _Progress, kind: StepKind, reason: str, stage: int | None = None) -> Step:
+    return Step(on=p.today, kind=kind, stage=p.stage if stage is None else stage, reason=reason)
+
+
+def _when(at: datetime) -> str:
+    """A moment as the reasons say it: the date, and the time when it is not midnight."""
+    return at.date().isoformat() if at.time() == time.min else f"{at:%Y-%m-%d %H:%M}"
 
 
 def _stage_text(p: _Progress, stage: int) -> str:
@@ -399,20 +505,37 @@ def _restart_step(p: _Progress) -> Step:
     return _step(p, kind, f"{head}{note}; now at {_stage_text(p, p.stage)}")
 
 
-def _entry_reason(p: _Progress, cal: WorkingCalendar) -> str:
-    k, head = p.stage, f"entered {_stage_text(p, p.stage)}"
+def _entry_reason(p: _Progress, cal: WorkingCalendar, k: int) -> str:
+    head = f"entered {_stage_text(p, k)}"
+    at = p.entries[k]
+    if at.time() != time.min:
+        head += f" at {at:%H:%M}"
     if k == 0:
         return f"{head}: {_days(max(p.ladder.due_soon_days))} before the target date {p.base}"
     if p.started and p.restart is not None and p.restart.stage > 1 and k <= p.restart.stage:
         return f"{head}: the first step of the ladder started on {p.base} enters this stage"
     rule = p.ladder.stages[k - 1]
-    base = p.base if k == 1 else p.entries[k - 1]
-    assert base is not None
     named = "the day the ladder started" if p.started else "the target date"
-    since = f"{named} {base}" if k == 1 else f"stage {k - 1} on {base}"
-    paused = cal.working_days_between(base, p.entries[k]) - rule.enters_after
-    extra = f" (not counting {_days(paused, 'paused working')})" if paused else ""
-    return f"{head}: {_days(rule.enters_after)} after {since}{extra}"
+    since = f"{named} {p.base}" if k == 1 else f"stage {k - 1} {_began(p.entries[k - 1])}"
+    if rule.unit == "working_days" and rule.enters_after == 0:
+        return f"{head}: the same working day as stage {k - 1}"
+    return f"{head}: {rule.timescale} after {since}{_paused_note(p, cal, k, rule)}"
+
+
+def _began(at: datetime) -> str:
+    return f"at {_when(at)}" if at.time() != time.min else f"on {_when(at)}"
+
+
+def _paused_note(p: _Progress, cal: WorkingCalendar, k: int, rule: LadderStage) -> str:
+    """How many paused working days held the stage back, if any."""
+    start = midnight(p.base) if k == 1 and p.base else p.entries[k - 1]
+    unpaused = _after(cal, start, rule, ())
+    if unpaused >= p.entries[k]:
+        return ""
+    held = cal.working_days_between(unpaused.date(), p.entries[k].date())
+    if rule.unit == "calendar_days":
+        return f" (not counting {_days((p.entries[k] - unpaused).days, 'paused')})"
+    return f" (not counting {_days(held, 'paused working')})"
 
 
 def _due_soon_reason(p: _Progress, cal: WorkingCalendar) -> str:
@@ -447,7 +570,7 @@ def _resume_reason(p: _Progress) -> str:
     reason = f"pause over: escalation resumes at {_stage_text(p, p.stage)}"
     upcoming = p.stage + 1
     if p.entries and upcoming <= p.ladder.top:
-        reason += f"; {_stage_text(p, upcoming)} on {p.entries[upcoming]}"
+        reason += f"; {_stage_text(p, upcoming)} {_began(p.entries[upcoming])}"
     return reason
 
 

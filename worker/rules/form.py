@@ -37,11 +37,16 @@ LIST_SPLIT = re.compile(r"[\s,;]+")  # numbers: 10, 2 or 10 2
 LINES_SPLIT = re.compile(r"\s*[\n,;]\s*")  # dates: one a line (a mistyped one stays whole)
 
 
+UNIT_CHOICES = {"working_days": "working days", "hours": "hours (on working days)",
+                "calendar_days": "calendar days"}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class StageFields:
     name: str
-    enters_after: str
+    enters_after: str  # the number
     tell: tuple[str, ...]
+    unit: str = "working_days"  # the unit the number is in (UNIT_CHOICES)
 
 
 @dataclass(frozen=True)
@@ -63,10 +68,7 @@ def fields_of(text: str) -> RulesFields:
     """The form's values from the rules text (assumed readable: it was checked when saved)."""
     data = round_trip().load(text) or {}
     soon, digests = data.get("due_soon") or {}, data.get("digests") or {}
-    stages = tuple(
-        StageFields(str(s.get("name", "")), shown(s.get("enters_after")), tuple(s.get("tell", [])))
-        for s in data.get("stages") or []
-    )
+    stages = tuple(stage_fields(s) for s in data.get("stages") or [])
     return RulesFields(
         due_soon_name=str(soon.get("name", "")),
         due_soon_days=", ".join(shown(d) for d in soon.get("working_days_before") or []),
@@ -82,6 +84,29 @@ def fields_of(text: str) -> RulesFields:
 
 def shown(value: Any) -> str:
     return "" if value is None else str(value)
+
+
+def stage_fields(stage: Mapping[str, Any]) -> StageFields:
+    amount, unit = amount_and_unit(stage.get("enters_after"))
+    return StageFields(str(stage.get("name", "")), amount, tuple(stage.get("tell", [])), unit)
+
+
+def amount_and_unit(value: Any) -> tuple[str, str]:
+    """A timescale as the form shows it: the number, and its unit (working days when bare)."""
+    if isinstance(value, Mapping) and len(value) == 1:
+        [(unit, amount)] = value.items()
+        return shown(amount), str(unit)
+    return shown(value), "working_days"
+
+
+def timescale(amount: str, unit: str) -> Any:
+    """What the form's number and unit write: a bare number for working days, as the
+    shipped file writes them, else `{unit: number}` on one line."""
+    if unit in ("", "working_days"):
+        return typed(amount)
+    written = CommentedMap({unit: typed(amount)})
+    written.fa.set_flow_style()
+    return written
 
 
 def proposed_text(text: str, form: Form) -> str:
@@ -126,7 +151,7 @@ def stages_from(old: list[Any], form: Form) -> list[Any]:
         stage = old[i] if i < len(old) else CommentedMap()
         stage["stage"] = len(kept) + 1
         stage["name"] = name
-        stage["enters_after"] = typed(days)
+        stage["enters_after"] = timescale(days, one(form, f"{prefix}.unit"))
         put(stage, "tell", list(form.get(f"{prefix}.tell", [])))
         kept.append(stage)
     return kept

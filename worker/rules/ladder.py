@@ -4,6 +4,11 @@
 non-programmer can act on. `Rules.ladder()` takes the frozen snapshot of the numbers that decide
 stage timing; the engine works from that snapshot so that a copy stored on an obligation keeps
 it on the ladder it started on after the rules are edited.
+
+A stage's `enters_after` is a timescale (`Timescale`): a bare number of working days, as every
+rules file has always written it (0: the same working day as the stage before), or one of
+`{working_days: 2}`, `{hours: 48}`, `{calendar_days: 1}`. Hours run on working days' clocks
+only (see `worker.rules.engine`), so "48 hours (two working days)" means what it says.
 """
 
 from __future__ import annotations
@@ -15,15 +20,17 @@ from datetime import date, time
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     TypeAdapter,
     ValidationInfo,
+    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -39,6 +46,8 @@ __all__ = [
     "LadderStage",
     "Rules",
     "Stage",
+    "Timescale",
+    "Unit",
     "load_rules",
 ]
 
@@ -85,6 +94,70 @@ Role = Annotated[str, AfterValidator(_check_role)]
 Group = Annotated[str, AfterValidator(_check_group)]
 Name = Annotated[str, Field(min_length=1)]
 WorkingDays = Annotated[int, Field(strict=True, ge=1)]
+Unit = Literal["working_days", "hours", "calendar_days"]
+UNITS: tuple[str, ...] = get_args(Unit)
+UNIT_NAMES = {"working_days": "working day", "hours": "hour", "calendar_days": "calendar day"}
+
+
+@dataclass(frozen=True)
+class Timescale:
+    """How long after the step before a stage is entered: `amount` of `unit`."""
+
+    amount: int
+    unit: Unit = "working_days"
+
+    def __str__(self) -> str:
+        """ "2 working days", "48 hours", "the same working day" (0 working days)."""
+        if self.amount == 0:
+            return "the same working day"
+        name = UNIT_NAMES[self.unit]
+        return f"{self.amount} {name}" + ("" if self.amount == 1 else "s")
+
+    @property
+    def written(self) -> int | dict[str, int]:
+        """As the rules file writes it: working days as a bare number."""
+        return self.amount if self.unit == "working_days" else {self.unit: self.amount}
+
+
+def _timescale(value: Any) -> Timescale:
+    """A bare whole number (working days) or a mapping of one unit to a whole number."""
+    if isinstance(value, Timescale):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | dict):
+        raise PydanticCustomError(
+            "timescale", "must be a whole number, got {value} " + UNITS_HINT, {"value": repr(value)}
+        )
+    bare: tuple[Unit, Any] = ("working_days", value)
+    unit, amount = bare if isinstance(value, int) else _one_unit(value)
+    least = 0 if unit == "working_days" else 1
+    said = "" if isinstance(value, int) else f"{unit}: "
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise PydanticCustomError(
+            "timescale", "{said}must be a whole number, got {value}",
+            {"said": said, "value": repr(amount)},
+        )  # fmt: skip
+    if amount < least:
+        raise PydanticCustomError(
+            "timescale", "{said}must be at least {least}, got {value}",
+            {"said": said, "least": least, "value": repr(amount)},
+        )  # fmt: skip
+    return Timescale(amount, unit)
+
+
+UNITS_HINT = "(working days; or one unit: {hours: 48}, {calendar_days: 1} or {working_days: 2})"
+
+
+def _one_unit(value: dict[Any, Any]) -> tuple[Unit, Any]:
+    if len(value) != 1 or next(iter(value)) not in UNITS:
+        raise PydanticCustomError(
+            "timescale", "name one unit: working_days, hours or calendar_days (got {keys})",
+            {"keys": ", ".join(map(str, value)) or "none"},
+        )  # fmt: skip
+    [(unit, amount)] = value.items()
+    return unit, amount
+
+
+Enters = Annotated[Timescale, BeforeValidator(_timescale)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -97,6 +170,12 @@ class LadderStage:
     name: str
     enters_after: int
     tell: tuple[str, ...]
+    # The unit of `enters_after`; copies stored before units existed read back in working days.
+    unit: Unit = "working_days"
+
+    @property
+    def timescale(self) -> Timescale:
+        return Timescale(self.enters_after, self.unit)
 
 
 @dataclass(frozen=True)
@@ -162,8 +241,20 @@ class DueSoon(_Strict):
 class Stage(_Strict):
     stage: WorkingDays
     name: Name
-    enters_after: WorkingDays
+    enters_after: Enters
     tell: Annotated[list[Role], Field(min_length=1)]
+
+    @field_validator("enters_after")
+    @classmethod
+    def after_the_target(cls, value: Timescale, info: ValidationInfo) -> Timescale:
+        """Stage 1 starts once the target date has passed: never on the target date itself."""
+        if info.data.get("stage") == 1 and value.amount == 0:
+            raise PydanticCustomError(
+                "same_day_first",
+                "stage 1 starts after the target date, so it cannot be the same working "
+                "day: write 1 (the next working day), or some hours",
+            )
+        return value
 
 
 def _check_order(stages: list[Stage]) -> list[Stage]:
@@ -172,6 +263,7 @@ def _check_order(stages: list[Stage]) -> list[Stage]:
         raise PydanticCustomError(
             "stage_order", "the first stage must be stage 1, got stage {n}", {"n": numbers[0]}
         )
+
     for before, after in pairwise(numbers):
         if after != before + 1:
             raise PydanticCustomError(
@@ -237,7 +329,8 @@ class Rules(_Strict):
     def ladder(self) -> Ladder:
         """The frozen snapshot of the stage timing (due-soon days sorted, largest first)."""
         stages = tuple(
-            LadderStage(s.stage, s.name, s.enters_after, tuple(s.tell)) for s in self.stages
+            LadderStage(s.stage, s.name, s.enters_after.amount, tuple(s.tell), s.enters_after.unit)
+            for s in self.stages
         )
         soon = self.due_soon
         days = tuple(sorted(set(soon.working_days_before), reverse=True))

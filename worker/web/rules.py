@@ -36,7 +36,15 @@ from worker.config.versions import (
 from worker.console.acts import keep
 from worker.models import Obligation
 from worker.obligations.preview import HORIZON, Preview, preview
-from worker.rules.form import Form, RulesFields, by_field, fields_of, one, proposed_text
+from worker.rules.form import (
+    UNIT_CHOICES,
+    Form,
+    RulesFields,
+    by_field,
+    fields_of,
+    one,
+    proposed_text,
+)
 from worker.rules.ladder import ROLE_NAMES
 from worker.rules.warnings import rule_warnings
 from worker.web.context import Web, page, web_of
@@ -80,7 +88,7 @@ def rules_page(web: Web, who: Visitor, proposal: Proposal, status: int = 200,
                saved: str = "") -> Response:  # fmt: skip
     directory = web.app.directory()
     return page("console/rules.html", status, who=who, p=proposal, roles=ROLE_NAMES,
-                groups=directory.groups, saved=saved, horizon=HORIZON,
+                units=UNIT_CHOICES, groups=directory.groups, saved=saved, horizon=HORIZON,
                 ladder=web.app.rules().ladder())  # fmt: skip
 
 
