@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from email.utils import parseaddr
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
@@ -138,6 +139,7 @@ class App:
             domain=self.settings.partnership_domain,
             base_url=self.settings.public_base_url.rstrip("/"),
             tz=self.timezone,
+            organizer=parseaddr(self.settings.mail_from),
         )
 
     def feed_files(self, kind: str) -> FeedFiles:

@@ -206,6 +206,7 @@ def deadline_event(found: Assessment, site: Site, last_change: datetime) -> Even
     event.add("created", row.created_at)
     event.add("last-modified", last_change)
     event.add("sequence", sum(e.kind in ("retargeted", "reopened") for e in row.events))
+    event.add("organizer", site.organizer_address())
     event.add("dtstart", target)
     event.add("dtend", target + timedelta(days=1))
     event.add("summary", f"[{stage_label(found)}] {found.view.summary}")

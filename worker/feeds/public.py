@@ -2,9 +2,10 @@
 
 What calendar clients need, and every feed here has: METHOD:PUBLISH (never REQUEST),
 X-WR-CALNAME, REFRESH-INTERVAL;VALUE=DURATION:PT1H and X-PUBLISHED-TTL:PT1H, a VTIMEZONE for
-Europe/London with its STANDARD and DAYLIGHT parts (Outlook shifts or refuses times without
-one), and times with that TZID, never floating (Google would read them as UTC). Each event has
-a UID that survives re-imports (the session's reference at the partnership's domain), DTSTAMP
+Europe/London with its STANDARD and DAYLIGHT parts as yearly rules (Outlook shifts or refuses
+times without one; `worker.feeds.timezones`), and times with that TZID, never floating (Google
+would read them as UTC). Each event has an ORGANIZER (RFC 5546 asks it of PUBLISH), a UID
+that survives re-imports (the session's reference at the partnership's domain), DTSTAMP
 and LAST-MODIFIED from the row, and SEQUENCE from the session's own counter, which every
 change bumps. A cancelled session stays in the feed with STATUS:CANCELLED: Apple strikes it
 through, and a client that had it learns it is off.
@@ -21,11 +22,12 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, Timezone, vDuration
+from icalendar import Calendar, Event, Timezone, vCalAddress, vDuration
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from worker.feeds.files import Feed, FeedFiles, generation_of
+from worker.feeds.timezones import vtimezone
 from worker.importers.text import is_web_address
 from worker.models import BriefingSession, MISheet, SessionStatus
 from worker.obligations import calendar_path
@@ -33,7 +35,7 @@ from worker.obligations import calendar_path
 REFRESH = timedelta(hours=1)
 # Part of every kept feed's generation: a release that writes feeds differently changes it,
 # and the feeds kept by the one before are built again.
-FORMAT = 3  # 3: an MI deadline's description says what the sheet asks
+FORMAT = 4  # 4: ORGANIZER on every event, VTIMEZONE as yearly rules
 # Last-Modified of a feed with nothing in it yet: any first row moves it forward.
 NEVER = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -46,6 +48,15 @@ class Site:
     domain: str  # the partnership's domain, for UIDs
     base_url: str  # public_base_url, without a trailing slash
     tz: ZoneInfo
+    organizer: tuple[str, str] = ("Safeguarding partnership", "reminders@example.org")
+
+    def organizer_address(self) -> vCalAddress:
+        """ORGANIZER, which RFC 5546 asks of every event a PUBLISH feed carries: the
+        partnership's mailbox (the digests' From), with its name."""
+        name, address = self.organizer
+        found = vCalAddress(f"mailto:{address}")
+        found.params["CN"] = name
+        return found
 
     def url(self, path: str, query: dict[str, str] | None = None) -> str:
         tail = f"?{urlencode(query)}" if query else ""
@@ -78,13 +89,11 @@ def new_calendar(site: Site, name: str, description: str, days: Iterable[date]) 
 
 
 def zone(tz: ZoneInfo, days: Sequence[date]) -> Timezone:
-    """VTIMEZONE from the zone database, for the years the events fall in (at least one
-    whole year, so it always has both a STANDARD and a DAYLIGHT part)."""
+    """VTIMEZONE from the zone database, for the years the events fall in, its changes as
+    yearly rules (`worker.feeds.timezones`)."""
     first = min(days, default=NEVER.date()).year
     last = max(days, default=NEVER.date()).year
-    return Timezone.from_tzinfo(
-        tz, tzid=tz.key, first_date=date(first, 1, 1), last_date=date(last + 1, 1, 1)
-    )
+    return vtimezone(tz, tz.key, first, last)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -258,6 +267,7 @@ def session_event(row: BriefingSession, site: Site) -> Event:
     event.add("created", row.created_at)
     event.add("last-modified", row.updated_at)
     event.add("sequence", row.sequence)
+    event.add("organizer", site.organizer_address())
     event.add("dtstart", datetime.combine(row.date, row.start_time, tzinfo=site.tz))
     event.add("dtend", datetime.combine(row.date, row.end_time, tzinfo=site.tz))
     event.add("summary", summary(row))
