@@ -30,8 +30,8 @@ HOURS = SHIPPED.read_text(encoding="utf-8").replace(
     "    tell: [line_manager]")  # fmt: skip
 
 
-def utc(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), LONDON).astimezone(UTC)
+def utc(day: date, hour: int, minute: int = 0, second: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute, second), LONDON).astimezone(UTC)
 
 
 def tick(app: App, day: date, hour: int, minute: int = 0) -> list[int]:
