@@ -1,5 +1,7 @@
 """Signing in with an organisation's account, against a real OpenID Connect provider started
-here (tests/support/oidc.py): the good path, and each way a sign-in must be refused."""
+here (tests/support/oidc.py): the good path, and each way a sign-in must be refused; the
+address from UserInfo, RFC 9207's `iss`, and the client authentication discovery lists.
+(tests/console/test_certified_provider.py tries the same against oidc-provider.)"""
 
 from __future__ import annotations
 
@@ -18,7 +20,14 @@ from sqlalchemy import func, select
 from tests.conftest import new_version
 from tests.support.browser import looked_at, new_page
 from tests.support.console import CSRF, MANAGER, NURSE, csrf, link_token
-from tests.support.oidc import CLIENT_SECRET, Provider, oidc_provider, path_of, query_of
+from tests.support.oidc import (
+    CLIENT_SECRET,
+    Faults,
+    Provider,
+    oidc_provider,
+    path_of,
+    query_of,
+)
 from tests.support.services import free_port
 from tests.support.web import serving
 from worker.app import App
@@ -40,9 +49,7 @@ def provider() -> Iterator[Provider]:
 @pytest.fixture(autouse=True)
 def provider_behaves(provider: Provider) -> Iterator[None]:
     yield
-    provider.faults.claims.clear()
-    provider.faults.unpublished_key, provider.faults.issuer = False, None
-    provider.faults.algorithm = None
+    provider.faults = Faults()
 
 
 def app_for(database_url: str, provider: Provider, **settings: Any) -> App:
@@ -379,3 +386,80 @@ def test_an_address_outside_the_providers_domains_is_refused(
     with serving(app) as client:
         refused(signing_in(client, provider, "dom-1"), app)
     app.close()
+
+
+def test_an_address_only_userinfo_gives_is_read_from_it(
+    sqlite_app: App, provider: Provider
+) -> None:
+    """OpenID Connect Core 5.4: claims asked for by scope may come only from UserInfo."""
+    provider.person("ui-1", email=MANAGER, email_verified=True)
+    provider.faults.without = {"email", "email_verified"}
+    with serving(sqlite_app) as client:
+        assert signing_in(client, provider, "ui-1").status_code == 303
+    assert "email" not in provider.issued[-1]
+    assert [r.email for r in sessions(sqlite_app)] == [MANAGER]
+
+
+@pytest.mark.parametrize(
+    "userinfo",
+    [{"sub": "someone-else"}, {"email_verified": False}],
+    ids=["another subject (Core 5.3.2)", "not verified"],
+)
+def test_userinfo_of_another_subject_or_unverified_is_refused(
+    sqlite_app: App, provider: Provider, userinfo: dict[str, Any]
+) -> None:
+    provider.person("ui-2", email=MANAGER, email_verified=True)
+    provider.faults.without = {"email", "email_verified"}
+    provider.faults.userinfo = userinfo
+    with serving(sqlite_app) as client:
+        refused(signing_in(client, provider, "ui-2"), sqlite_app)
+
+
+@pytest.mark.parametrize(
+    ("names_issuer", "answer_iss", "signed_in"),
+    [(True, "itself", True), (True, None, False), (True, "http://localhost:1", False),
+     (False, "http://localhost:1", False), (False, None, True)],
+    ids=["promised and named", "promised, none named", "promised, another named (a mix-up)",
+         "not promised, another named", "not promised, none named"],
+)  # fmt: skip
+def test_the_authorisation_answer_must_name_the_provider_rfc_9207(
+    sqlite_app: App, provider: Provider, names_issuer: bool, answer_iss: str | None,
+    signed_in: bool,
+) -> None:  # fmt: skip
+    provider.person("iss-1", email=MANAGER, email_verified=True)
+    provider.faults.names_issuer = names_issuer
+    provider.faults.answer_iss = provider.url if answer_iss == "itself" else answer_iss
+    with serving(sqlite_app) as client:
+        answer = signing_in(client, provider, "iss-1")
+        if signed_in:
+            assert answer.status_code == 303
+        else:
+            refused(answer, sqlite_app)
+
+
+@pytest.mark.parametrize(
+    ("listed", "used"),
+    [(["client_secret_post"], "client_secret_post"),
+     (["client_secret_jwt", "client_secret_post", "client_secret_basic"], "client_secret_basic"),
+     (None, "client_secret_basic")],
+    ids=["only post", "basic among others", "none listed: Discovery's default"],
+)  # fmt: skip
+def test_the_client_authenticates_as_discovery_lists(
+    sqlite_app: App, provider: Provider, listed: list[str] | None, used: str
+) -> None:
+    provider.person("auth-1", email=MANAGER, email_verified=True)
+    provider.faults.auth_methods = listed  # and the token endpoint refuses any other
+    with serving(sqlite_app) as client:
+        assert signing_in(client, provider, "auth-1").status_code == 303
+    assert provider.authenticated_with[-1] == used
+
+
+def test_a_token_endpoint_taking_no_client_secret_is_not_sent_one(
+    sqlite_app: App, provider: Provider
+) -> None:
+    provider.person("auth-2", email=MANAGER, email_verified=True)
+    provider.faults.auth_methods = ["private_key_jwt"]
+    before = len(provider.authenticated_with)
+    with serving(sqlite_app) as client:
+        refused(signing_in(client, provider, "auth-2"), sqlite_app)
+    assert len(provider.authenticated_with) == before

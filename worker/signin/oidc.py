@@ -9,8 +9,13 @@ What a provider says is believed only as far as it is checked:
 * for a Microsoft Entra ID registration open to several tenants the issuer is a template,
   so the token's tenant (`tid`) must be one allowed and the issuer that tenant's.
 The address is the `email` claim when the provider says it is verified, else (when the
-provider is trusted for it) `preferred_username` or `upn`. Discovery documents and keys are
-fetched once an hour per process, and the keys again when a token names one not yet seen.
+provider is trusted for it) `preferred_username` or `upn`; when the ID token vouches for no
+address, UserInfo's claims of the same subject are read (`worker.signin.endpoints`, which also
+authenticates to the token endpoint as discovery says). The answer that brings the browser
+back must name the provider as its issuer (RFC 9207) when it names one, and must name one
+when the provider says it does (`authorization_response_iss_parameter_supported`).
+Discovery documents and keys are fetched once an hour per process, and the keys again when a
+token names one not yet seen.
 """
 
 from __future__ import annotations
@@ -20,22 +25,51 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote_plus
 
 import httpx
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
+from joserfc.jwa import EdDSAAlgorithm
 from joserfc.jwk import GuestProtocol, Key, KeySet
+from joserfc.jws import JWSRegistry
 
 from worker.settings import TENANT, OidcProvider, Settings
+from worker.signin.endpoints import (
+    DEFAULT_METHODS,
+    EndpointRefusedError,
+    Tokens,
+    auth_methods,
+    client_authentication,
+    exchange,
+    userinfo,
+    with_userinfo,
+)
 
-ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
+ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
+              "EdDSA", "Ed25519")  # fmt: skip
 LEEWAY = 120  # seconds the provider's clock and ours may differ
 KEEP_SECONDS = 3600.0  # how long a discovery document and its keys are used
 AGAIN_SECONDS = 60.0  # and the least time between fetches for a key not yet seen
 SCOPE = "openid email profile"
+
+
+class NamedEdDSA(EdDSAAlgorithm):
+    """`EdDSA`, the name providers still give their Ed25519 signatures (RFC 9864 names them
+    `Ed25519` now), taken knowingly: without the warning joserfc gives for the old name."""
+
+    security_warning = ""
+
+
+def registry() -> JWSRegistry:
+    """The algorithms an ID token may be signed with, `EdDSA` without its warning."""
+    chosen = JWSRegistry(algorithms=ALGORITHMS)
+    chosen.algorithms = {**JWSRegistry.algorithms, "EdDSA": NamedEdDSA()}
+    return chosen
+
+
+REGISTRY = registry()
 
 
 class SignInRefusedError(Exception):
@@ -55,7 +89,7 @@ class Expected:
 def verify_id_token(token: str, keys: KeySet, expected: Expected, now: datetime) -> dict[str, Any]:
     """The claims of `token` once every check holds; SignInRefusedError saying which did not."""
     try:
-        claims = jwt.decode(token, signer(keys), algorithms=list(ALGORITHMS)).claims
+        claims = jwt.decode(token, signer(keys), registry=REGISTRY).claims
     except (JoseError, ValueError) as exc:
         raise SignInRefusedError(f"the ID token's signature does not verify: {exc}") from exc
     issuer = issuer_for(claims, expected)
@@ -110,6 +144,15 @@ def address_of(claims: dict[str, Any], provider: OidcProvider) -> str:
     return address
 
 
+def vouches(claims: dict[str, Any], trust_username: bool) -> bool:
+    """Whether `claims` name an address the provider vouches for (see `vouched`)."""
+    try:
+        vouched(claims, trust_username)
+    except SignInRefusedError:
+        return False
+    return True
+
+
 def vouched(claims: dict[str, Any], trust_username: bool) -> str:
     email = claims.get("email")
     if isinstance(email, str) and email and claims.get("email_verified") is True:
@@ -130,6 +173,9 @@ class Discovered:
     token_endpoint: str
     jwks_uri: str
     keys: KeySet
+    userinfo_endpoint: str | None = None
+    auth_methods: tuple[str, ...] = DEFAULT_METHODS
+    names_issuer: bool = False  # RFC 9207: its answers carry `iss`
     fetched: float = field(default_factory=time.monotonic)
 
 
@@ -138,7 +184,9 @@ class Organisations:
 
     def __init__(self, settings: Settings, http: httpx.Client | None = None) -> None:
         self.settings = settings
-        self.http = http or httpx.Client(timeout=15, follow_redirects=False)
+        self.http = http or httpx.Client(  # no connection kept: a few requests an hour
+            timeout=15, follow_redirects=False, limits=httpx.Limits(max_keepalive_connections=0)
+        )
         self.found: dict[str, Discovered] = {}
 
     def provider(self, key: str) -> OidcProvider:
@@ -167,7 +215,12 @@ class Organisations:
             keys = KeySet.import_key_set(self.fetch(jwks))  # type: ignore[arg-type]
         except (KeyError, JoseError, ValueError, TypeError) as exc:
             raise SignInRefusedError(f"{provider.discovery}: no usable {exc}") from exc
-        return Discovered(authorise, token, jwks, keys)
+        info = document.get("userinfo_endpoint")
+        return Discovered(
+            authorise, token, jwks, keys, info if isinstance(info, str) else None,
+            auth_methods(document),
+            document.get("authorization_response_iss_parameter_supported") is True,
+        )  # fmt: skip
 
     def fetch(self, url: str) -> dict[str, Any]:
         try:
@@ -192,36 +245,60 @@ class Organisations:
             )
         )  # fmt: skip
 
-    def claims(self, key: str, code: str, back: str, secrets: FlowSecrets, now: datetime
-               ) -> dict[str, Any]:  # fmt: skip
-        """The verified claims of the ID token that `code` is exchanged for."""
+    def answered_by(self, key: str, iss: str | None) -> None:
+        """Refuse an authorisation response not from provider `key` (RFC 9207): one naming
+        another issuer, or naming none when the provider says its answers do."""
+        provider, found = self.provider(key), self.discovered(key)
+        if iss is None and found.names_issuer:
+            raise SignInRefusedError("the answer names no issuer, which this provider's do")
+        if iss is not None and iss not in issuers_of(provider):
+            raise SignInRefusedError(f"the answer names the issuer {iss!r}, not this provider")
+
+    def address(self, key: str, code: str, back: str, secrets: FlowSecrets, now: datetime
+                ) -> str:  # fmt: skip
+        """The address the provider vouches for in exchange for `code`: from the verified ID
+        token, or from UserInfo when the token vouches for none."""
+        provider, found = self.provider(key), self.discovered(key)
+        try:
+            tokens = self.exchange(key, code, back, secrets.verifier)
+            claims = self.verified(key, tokens.id_token, secrets, now)
+            if not vouches(claims, provider.trust_username):
+                claims = with_userinfo(claims, self.userinfo(found, tokens))
+        except EndpointRefusedError as exc:
+            raise SignInRefusedError(str(exc)) from exc
+        return address_of(claims, provider)
+
+    def verified(self, key: str, token: str, secrets: FlowSecrets, now: datetime
+                 ) -> dict[str, Any]:  # fmt: skip
+        """The claims of ID token `token`, verified with the provider's keys (fetched again
+        when it names one not yet seen)."""
         provider = self.provider(key)
-        token = self.exchange(key, code, back, secrets.verifier)
         expected = Expected(provider.issuer, provider.client_id, secrets.nonce, provider.tenants)
         found = self.discovered(key)
         if not any(k.kid == kid_of(token) for k in found.keys.keys):
             found = self.discovered(key, again=True)  # the provider has turned its keys over
         return verify_id_token(token, found.keys, expected, now)
 
-    def exchange(self, key: str, code: str, back: str, verifier: str) -> str:
+    def exchange(self, key: str, code: str, back: str, verifier: str) -> Tokens:
         provider, found = self.provider(key), self.discovered(key)
         fields = {"grant_type": "authorization_code", "code": code, "redirect_uri": back,
                   "code_verifier": verifier, "client_id": provider.client_id}  # fmt: skip
-        secret = self.settings.oidc_client_secrets.get(key)
-        try:
-            response = (
-                self.http.post(found.token_endpoint, data=fields, auth=httpx.BasicAuth(
-                    quote_plus(provider.client_id), quote_plus(secret.get_secret_value())))
-                if secret is not None
-                else self.http.post(found.token_endpoint, data=fields)  # a public client
-            )  # fmt: skip
-            response.raise_for_status()
-            token = response.json().get("id_token")
-        except (httpx.HTTPError, ValueError, AttributeError) as exc:
-            raise SignInRefusedError(f"the code could not be exchanged: {exc}") from exc
-        if not isinstance(token, str):
-            raise SignInRefusedError("the provider's answer has no ID token")
-        return token
+        more, auth = client_authentication(found.auth_methods, provider.client_id,
+                                           self.settings.oidc_client_secrets.get(key))  # fmt: skip
+        return exchange(self.http, found.token_endpoint, fields | more, auth)
+
+    def userinfo(self, found: Discovered, tokens: Tokens) -> dict[str, Any]:
+        """UserInfo's claims, from a provider that has the endpoint and gave an access token."""
+        if found.userinfo_endpoint is None or tokens.access_token is None:
+            raise SignInRefusedError("the provider gave no verified e-mail address")
+        return userinfo(self.http, found.userinfo_endpoint, tokens.access_token)
+
+
+def issuers_of(provider: OidcProvider) -> set[str]:
+    """The issuers provider `provider` answers as: its own, or its template's for each tenant."""
+    if TENANT not in provider.issuer:
+        return {provider.issuer}
+    return {provider.issuer.replace(TENANT, tenant) for tenant in provider.tenants}
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ The answer is a GET because the protocol sends the browser back with one; it act
 the browser that began the flow (its cookie, bound to the state), once, within ten minutes,
 so a link to it from anywhere else changes nothing. The person is whoever the directory has
 at the address the provider vouches for; anyone else sees one page, whatever the address.
+The answer must come from the provider the flow began with (RFC 9207's `iss`, when given or
+promised), checked before anything else it says.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from worker.console.people import person_of
 from worker.db import transaction
 from worker.settings import TENANT, Settings
 from worker.signin.flows import FLOW_LIFE, begin_flow, secrets_of, take_flow
-from worker.signin.oidc import Organisations, SignInRefusedError, address_of
+from worker.signin.oidc import Organisations, SignInRefusedError
 from worker.signin.sessions import begin
 from worker.web.context import problem, web_of
 from worker.web.guard import (
@@ -97,12 +99,11 @@ async def back(request: Request) -> Response:
         with transaction(app.sessions) as session:
             if not take_flow(session, key, asked.get("state", ""), browser, now):
                 raise SignInRefusedError("no flow of this browser has that state (or it is over)")
+        web.organisations.answered_by(key, asked.get("iss"))  # RFC 9207, errors too
         if "error" in asked:
             raise SignInRefusedError(f"the provider answered {asked['error']!r}")
-        secrets = secrets_of(browser)
-        claims = web.organisations.claims(key, asked.get("code", ""), back_url(settings, key),
-                                          secrets, now)  # fmt: skip
-        email = address_of(claims, settings.oidc[key])
+        email = web.organisations.address(key, asked.get("code", ""), back_url(settings, key),
+                                          secrets_of(browser), now)  # fmt: skip
         if person_of(app.directory(), email, app.today()) is None:
             log.info("organisation sign-in %s: an address not in the directory", key)
             return None
