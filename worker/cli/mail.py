@@ -17,12 +17,16 @@ def mail_group() -> None:
 
 
 @mail_group.command("dns")
+@click.option("--mx", "mx_hosts", multiple=True, metavar="HOST",
+              help="An MX host of the domain (each): for the MTA-STS policy.")  # fmt: skip
+@click.option("--enforce", is_flag=True,
+              help="MTA-STS in enforce mode, after a time in testing mode.")  # fmt: skip
 @click.pass_obj
-def dns(app: App) -> None:
-    """Print the SPF, DKIM, DMARC and MTA-STS records for the sending domain (settings'
-    dkim: domain, selector, key_file)."""
+def dns(app: App, mx_hosts: tuple[str, ...], enforce: bool) -> None:
+    """Print the SPF, DKIM, DMARC, TLS-RPT and MTA-STS records for the sending domain
+    (settings' dkim: domain, selector, key_file)."""
     try:
-        records = dns_records(app.settings, app.today())
+        records = dns_records(app.settings, mx_hosts, enforce)
     except DkimKeyError as exc:
         raise click.ClickException(str(exc)) from exc
     for record in records:
@@ -30,8 +34,8 @@ def dns(app: App) -> None:
         if record.kind == "file":
             click.echo(f"; {record.name}:")
             click.echo("\n".join(f";   {line}" for line in record.value.splitlines()))
-        else:
-            click.echo(f"{record.name}. IN {record.kind} {quoted(record.value)}")
+        elif record.kind == "TXT":
+            click.echo(f"{record.name}. IN TXT {quoted(record.value)}")
         click.echo()
 
 

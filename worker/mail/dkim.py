@@ -1,18 +1,22 @@
 """DKIM: each message the service sends through SMTP signed for its sending domain, and the
 DNS records that domain publishes so that receivers can check its mail (SPF, DKIM, DMARC,
-MTA-STS), as the NCSC's guidance for public-sector mail expects.
+TLS-RPT, MTA-STS), as the NCSC's guidance for public-sector mail expects.
 
-Signing uses dkimpy, relaxed/relaxed canonicalisation and RSA-SHA256, over the headers RFC
-6376 says should be signed (From, To, Subject, Date, Message-ID, MIME-Version, Content-Type,
-List-Unsubscribe, ...), From signed twice so that no second From can be added. The private key
+Signing uses dkimpy, relaxed/relaxed canonicalisation and RSA-SHA256, over those of the
+headers RFC 6376 says should be signed that the message has (From, To, Subject, Date,
+Message-ID, MIME-Version, Content-Type, List-Id, ...; a digest has no List-Unsubscribe: it
+carries duties, which its reader changes in the console, not a mailing list one leaves),
+From signed twice so that no second From can be added. The private key
 is read from `dkim.key_file`, a PEM file only the service can read; it never goes in settings.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 
 import dkim
 from cryptography.hazmat.primitives import serialization
@@ -77,27 +81,64 @@ def dkim_record(config: Dkim) -> Record:
                   "the key receivers check this service's signatures with")  # fmt: skip
 
 
-def dns_records(settings: Settings, today: date) -> list[Record]:
-    """What the sending domain publishes for this service's mail."""
+def dns_records(settings: Settings, mx_hosts: Sequence[str] = (), enforce: bool = False
+                ) -> list[Record]:  # fmt: skip
+    """What the sending domain publishes for this service's mail: SPF, DKIM, DMARC and
+    TLS-RPT, and, given the domain's MX hosts, MTA-STS (in testing mode unless `enforce`)."""
     config = settings.dkim
     if config is None:
         raise DkimKeyError("no dkim section in settings: set domain, selector and key_file")
-    relay = settings.smtp.host if settings.smtp else "your relay"
     domain = config.domain
-    return [
-        Record(domain, "TXT", f"v=spf1 a:{relay} -all",
+    mechanism, note = spf_mechanism(settings.smtp.host if settings.smtp else None)
+    records = [
+        Record(domain, "TXT", f"v=spf1 {mechanism} -all",
                "SPF: the relay may send as this domain; a domain has one SPF record, so merge "
-               "this into its existing one (with your mail service's include:)"),
+               f"this into its existing one (with your mail service's include:). {note}"),
         dkim_record(config),
         Record(f"_dmarc.{domain}", "TXT",
                "v=DMARC1; p=none; rua=mailto:dmarc-rua@dmarc.service.gov.uk",
                "DMARC, reports to the NCSC's Mail Check: start at p=none, then move to "
                "quarantine and reject once the reports show only your own mail"),
-        Record(f"_mta-sts.{domain}", "TXT", f"v=STSv1; id={today:%Y%m%d}",
-               "MTA-STS (mail to the domain, bounces included, over TLS only): change the id "
-               "whenever the policy file changes"),
-        Record(f"https://mta-sts.{domain}/.well-known/mta-sts.txt", "file",
-               "version: STSv1\nmode: enforce\nmx: <each MX host of the domain>\n"
-               "max_age: 604800",
-               "MTA-STS policy, served over https"),
+        Record(f"_smtp._tls.{domain}", "TXT",
+               "v=TLSRPTv1; rua=mailto:tls-rua@mailcheck.service.gov.uk",
+               "TLS-RPT: failed TLS connections to the domain, reported to the NCSC's Mail Check"),
+    ]  # fmt: skip
+    return records + mta_sts(domain, mx_hosts, enforce)
+
+
+def spf_mechanism(relay: str | None) -> tuple[str, str]:
+    """The SPF mechanism naming `relay` (ip4: or ip6: for an address, a: for a host name),
+    and what the operator should know about it."""
+    if relay is None or relay.lower() == "localhost":
+        return "a", ("The relay is this machine (or none is set): `a` names the domain's own "
+                     "address; write ip4:<this server's public address> if mail leaves from "
+                     "another.")  # fmt: skip
+    try:
+        address = ipaddress.ip_address(relay.strip("[]"))
+    except ValueError:
+        return f"a:{relay.rstrip('.')}", ""
+    if address.is_loopback:
+        return spf_mechanism(None)
+    return f"ip{address.version}:{address}", ""
+
+
+def mta_sts(domain: str, mx_hosts: Sequence[str], enforce: bool) -> list[Record]:
+    """The MTA-STS record and policy (RFC 8461), for the MX hosts given: the record's id is
+    the policy's own digest, so it changes exactly when the policy does."""
+    if not mx_hosts:
+        return [Record(f"_mta-sts.{domain}", "note", "",
+                       "MTA-STS: give each MX host of the domain (--mx HOST) to print its "
+                       "record and policy")]  # fmt: skip
+    mode, max_age = ("enforce", 604800) if enforce else ("testing", 86400)
+    lines = ["version: STSv1", f"mode: {mode}", *(f"mx: {h.rstrip('.')}" for h in mx_hosts),
+             f"max_age: {max_age}"]  # fmt: skip
+    policy = "\r\n".join(lines) + "\r\n"
+    policy_id = hashlib.sha256(policy.encode()).hexdigest()[:20]
+    return [
+        Record(f"_mta-sts.{domain}", "TXT", f"v=STSv1; id={policy_id}",
+               "MTA-STS (mail to the domain over TLS only): its id follows the policy"),
+        Record(f"https://mta-sts.{domain}/.well-known/mta-sts.txt", "file", policy,
+               f"MTA-STS policy, served over https, in {mode} mode"
+               + ("" if enforce else ": move to --enforce once TLS-RPT reports show no "
+                  "failures")),
     ]  # fmt: skip
