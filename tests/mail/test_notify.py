@@ -11,12 +11,14 @@ from email.message import EmailMessage
 import httpx
 import pytest
 from click.testing import CliRunner
+from limits.storage import MemoryStorage
 from sqlalchemy import select
 
 from tests.support.console import MANAGER, NURSE, csrf, partnership, sign_in
 from tests.support.notify import (
     DAILY_LIMIT,
     MISSING_FIELD,
+    SERVICE_ID,
     SILENT,
     TEAM_ONLY,
     NotifyServer,
@@ -37,6 +39,7 @@ from worker.models import Delivery, DeliveryState, UndeliverableAddress
 from worker.settings import load_settings
 
 TOKEN = "a-callback-token-set-in-notify-0123456789"
+NOTIFY_SETTINGS = {"templates": {"digest": str(uuid.UUID(int=1)), "sign_in": str(uuid.UUID(int=2))}}
 
 
 @pytest.fixture(autouse=True)
@@ -272,3 +275,24 @@ def test_a_complaint_is_kept_with_its_digest_and_shown_to_the_business_manager(
     assert after[second.id].receipt is None
     assert "Digests reported as spam (1)" in page.text
     assert first.recipient in page.text.split('id="complaints"')[1].split("</table>")[0]
+
+
+def test_the_per_minute_rate_is_shared_by_every_key_of_one_type() -> None:
+    """Notify counts a service's requests per type of key: two live keys share one count,
+    a team key has its own."""
+    storage = MemoryStorage()
+    config = load_settings(notify=NOTIFY_SETTINGS).notify
+    assert config is not None
+    live = config.model_copy(update={"rate": "2/minute"})
+    first = NotifyTransport(live, f"one-{SERVICE_ID}-{uuid.uuid4()}", storage)
+    second = NotifyTransport(live, f"two-{SERVICE_ID}-{uuid.uuid4()}", storage)
+    team = NotifyTransport(live.model_copy(update={"key_type": "team"}),
+                           f"three-{SERVICE_ID}-{uuid.uuid4()}", storage)  # fmt: skip
+    try:
+        first.wait_for_room()
+        first.wait_for_room()
+        assert not second.limiter.test(second.rate, "notify", second.key)  # the same count
+        assert team.limiter.test(team.rate, "notify", team.key)  # another type's own
+    finally:
+        for transport in (first, second, team):
+            transport.close()
