@@ -18,6 +18,7 @@ from tests.backups.support import elsewhere, filled, forged, held, run, tarred
 from tests.conftest import ROOT
 from worker.app import App
 from worker.backups import database
+from worker.importers.history import keep_original
 
 
 def configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -144,6 +145,7 @@ def test_an_operator_reads_a_backup_with_ages_own_tool(
     app: App, tmp_path: Path, backup_key: BackupKey
 ) -> None:
     filled(app)
+    preview_only = keep_original(app.settings.imports_dir, b"uploaded for a preview only")
     archive = tmp_path / "backup.tar.gz.age"
     assert run("backup", "create", str(archive))[0] == 0
     sealed = archive.read_bytes()
@@ -159,7 +161,8 @@ def test_an_operator_reads_a_backup_with_ages_own_tool(
         assert key.read() == b"k" * 32
     assert names[:2] == ["manifest.json", "manifest.hmac"]
     assert database.member_for(app.engine) in names
-    assert sum(name.startswith("imports/") for name in names) == 3
+    assert sum(name.startswith("imports/") for name in names) == 3  # the imported ones only
+    assert f"imports/{preview_only.name}" not in names
 
 
 def test_a_backup_made_before_backups_were_encrypted_is_named_as_such(tmp_path: Path) -> None:

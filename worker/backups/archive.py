@@ -38,7 +38,7 @@ from worker.backups.keys import Opening
 from worker.db import alembic_config, transaction, upgrade
 from worker.delivery.ledger import released
 from worker.importers import json_budget
-from worker.importers.history import SHA256
+from worker.importers.history import SHA256, imported_originals
 
 FORMAT = 2  # 1: a plain tar file, its manifest not authenticated
 MANIFEST, TAG = "manifest.json", "manifest.hmac"
@@ -120,12 +120,15 @@ def create(app: App, path: Path, now: datetime) -> Manifest:
 
 
 def kept_files(app: App) -> Iterator[tuple[str, Path]]:
-    """Each file kept beside the database, by its member name: the originals, the
-    generated signing key, the configuration files."""
+    """Each file kept beside the database, by its member name: the originals some import
+    names (never a document uploaded only for a preview), the generated signing key, the
+    configuration files."""
     settings = app.settings
     if settings.imports_dir.is_dir():
+        with app.sessions() as session:
+            named = imported_originals(session)
         for path in sorted(settings.imports_dir.iterdir()):
-            if SHA256.fullmatch(path.name) and path.is_file():
+            if path.name in named and SHA256.fullmatch(path.name) and path.is_file():
                 yield f"imports/{path.name}", path
     if settings.signing_key_file.is_file():
         yield KEY, settings.signing_key_file

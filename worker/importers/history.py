@@ -55,6 +55,12 @@ def original(folder: Path, sha256: str) -> Path | None:
     return path if path.is_file() else None
 
 
+def imported_originals(session: Session) -> set[str]:
+    """The SHA-256 names of the kept documents some import names (the others were uploaded
+    only for a preview)."""
+    return set(session.scalars(select(ImportRecord.sha256)))
+
+
 def forget_previews(session: Session, folder: Path, before: datetime) -> list[Path]:
     """The kept documents no import names, last uploaded before `before` (a preview lives no
     longer than the console session that made it): uploaded only for a preview that is over,
