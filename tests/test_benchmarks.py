@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.support.services import ROOT
+from worker.importers.web_page import html_lines
 
 
 def test_small_scale_run_reports_every_figure_with_its_floor(tmp_path: Path) -> None:
@@ -54,3 +56,21 @@ def test_small_scale_run_reports_every_figure_with_its_floor(tmp_path: Path) -> 
     pages = [f for f in figures if f["bench"] == "B6"]
     assert len(pages) == 4  # the overview and the items page, on each backend
     assert all(f["extra"]["stage_changes"] > 0 and f["extra"]["bytes"] > 1000 for f in pages)
+
+
+def best_of(runs: int, page: str) -> float:
+    """The shortest of `runs` readings of `page`, in seconds."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        html_lines(page)
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def test_a_web_page_is_read_in_time_linear_in_its_nesting() -> None:
+    """Tags opened and never closed: eight times as many take about eight times as long
+    (BeautifulSoup took about 64 times as long, and a 0.5 MB page held a server thread for
+    minutes). A ratio of two sizes read side by side, the smaller the floor."""
+    small, large = (best_of(3, "<html><body>" + "<div><p>x" * n) for n in (2_000, 16_000))
+    assert large / small < 24, f"{large / small:.1f} times as long for 8 times the tags"

@@ -32,6 +32,7 @@ from worker.importers.limits import Limits
 from worker.importers.mi_sheet import looks_like_mi_sheet, parse_mi_sheet
 from worker.importers.placeholders import check_dates
 from worker.importers.read import Read
+from worker.importers.reading import Reading
 from worker.importers.sources import DEFAULT_LIMITS, read_source
 from worker.importers.store import (
     FieldChange,
@@ -78,6 +79,12 @@ class ImportOptions:
     saved: tuple[Columns, ...] = ()  # column maps saved on the imports page, by heading row
 
     file_stem: str = ""  # the document's file name without its suffix: a plan's last name
+    # One upload's reading (each document once, all within its budget); None: each alone.
+    reading: Reading | None = field(default=None, compare=False)
+
+    def read(self, data: bytes) -> Read:
+        """A document's lines, read within `limits` (and the upload's, for an upload)."""
+        return read_source(data, self.limits) if self.reading is None else self.reading(data)
 
     def title_for(self, lines: list[str]) -> str | None:
         """The title to give a plan read from `lines`; None for the document's own."""
@@ -126,7 +133,7 @@ def parse_document(document: Received, options: ImportOptions) -> tuple[str, lis
     """The document's kind and what it holds; raises DocumentError naming the file."""
     source = Read()
     try:
-        source = read_source(document.data, options.limits)
+        source = options.read(document.data)
         named = replace(options, file_stem=PurePath(document.name).stem)
         kind, parsed = parse_lines(source.lines, named)
         for item in parsed:
@@ -142,7 +149,7 @@ def parse_document(document: Received, options: ImportOptions) -> tuple[str, lis
 def document_tables(document: Received, options: ImportOptions) -> list[Table]:
     """The tables in `document` a column map can be made for; DocumentError if unreadable."""
     try:
-        return tables(read_source(document.data, options.limits).lines)
+        return tables(options.read(document.data).lines)
     except DocumentError as exc:
         exc.file = document.name
         raise
@@ -245,6 +252,12 @@ class Importer:
     table_map: TableMap | None = None  # chosen on the imports page: saved with the import
     batch_size: int = DOCUMENTS  # documents per transaction, at most
     batch_seconds: float = SECONDS  # a transaction open this long commits after its document
+
+    def upload(self) -> Importer:
+        """This importer reading for one upload: each document once, however often it is
+        asked for, and all of them within the upload's budget (worker/importers/reading.py)."""
+        options = replace(self.options, reading=Reading(self.options.limits))
+        return replace(self, options=options)
 
     def read_by(self, table_map: TableMap) -> Importer:
         """This importer reading with a map chosen for one table, saved with each import."""

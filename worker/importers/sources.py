@@ -1,5 +1,6 @@
 """Any document the importers read, as lines (worker/importers/read.py): Word, Excel, PDF
-and web pages known by their content whatever their names, anything else as text."""
+and web pages known by their content whatever their names, anything else as text; each read
+in a child process within its limits (worker/importers/limits.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from functools import partial
 
 from worker.importers.errors import DocumentError, refuse
 from worker.importers.excel import xlsx_lines
-from worker.importers.limits import Limits, Reader, check_package, check_pages, read_apart
+from worker.importers.limits import Limits, check_package, check_pages, read_apart
 from worker.importers.pdf import pdf_lines
 from worker.importers.read import Read
 from worker.importers.text import check_size, decode, text_lines
@@ -29,37 +30,36 @@ HTML_START = re.compile(r"\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html\b)", re.
 
 
 def read_source(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Read:
-    """Any document the importers read: each format by its content, else text. Word, Excel
-    and PDF documents are read apart, within `limits` (worker/importers/limits.py)."""
+    """Any document the importers read, each format by its content, else text: read apart,
+    within `limits` (worker/importers/limits.py), whatever its format."""
     check_size(data)
+    return read_apart(partial(read_any, limits=limits), data, limits)
+
+
+def read_any(data: bytes, limits: Limits) -> Read:
+    """The document read by the reader of its format (in the reading process)."""
     if data.startswith(PDF_MAGIC):
-        return reading("a PDF document", partial(read_apart, partial(pdf_within, limits=limits),
-                                                 limits=limits), data)  # fmt: skip
+        return reading("a PDF document", partial(pdf_within, limits=limits), data)
     package = package_of(data)
     if package is not None:
         what, read = PACKAGES[package]
-        return reading(what, partial(package_within, read=read, limits=limits), data)
+        check_package(data, limits)
+        return reading(what, read, data)
     if HTML_START.match(data[:4096].decode("utf-8", errors="replace").lstrip("\ufeff")):
         return reading("a web page", lambda page: html_lines(decode(page)), data)
     return Read(text_lines(data))
 
 
 def pdf_within(data: bytes, limits: Limits) -> Read:
-    """A PDF's lines, its page count checked first (in the reading process)."""
+    """A PDF's lines, its page count checked first."""
     check_pages(data, limits)
     return pdf_lines(data)
-
-
-def package_within(data: bytes, read: Reader, limits: Limits) -> Read:
-    """An Office package's lines: its zip directory checked here, then read apart."""
-    check_package(data, limits)
-    return read_apart(read, data, limits)
 
 
 def reading(what: str, read: Callable[[bytes], Read], data: bytes) -> Read:
     try:
         return read(data)
-    except DocumentError:
+    except (DocumentError, MemoryError):  # the reading process says which
         raise
     except Exception as exc:  # a broken file: whatever python-docx, openpyxl or pdfplumber raise
         raise refuse(f"{what} that cannot be read ({exc})") from exc

@@ -172,12 +172,14 @@ async def preview(request: Request) -> Response:
 
 
 def preview_all(web: Web, who: Visitor, documents: list[Received], plan: str | None,
-                start: Start | None, form: FormLists | None = None) -> Response:  # fmt: skip
+                start: Start | None, form: FormLists | None = None,
+                importer: Importer | None = None) -> Response:  # fmt: skip
     """Each document's dry run, then all of them rehearsed together for the morning after,
     with the ladder's start as chosen (or as offered); one document read with the columns
-    the `form` chose for one of its tables, when it chose them."""
+    the `form` chose for one of its tables, when it chose them. Each document is read once
+    (by `importer`, when the request has begun reading)."""
     app = web.app
-    importer = app.importer(who.person.email, plan, dry_run=True, if_untitled=True)
+    importer = importer or previewing(web, who, plan)
     choice = Choice.of(importer, documents[0], form) if form and "table" in form else None
     if choice is not None and len(documents) == 1:
         importer = choice.applied(importer)
@@ -192,6 +194,11 @@ def preview_all(web: Web, who: Visitor, documents: list[Received], plan: str | N
             for d, p in zip(documents, shown, strict=True) if p.result.error is None]  # fmt: skip
     morning = rehearsing.rehearse(good, lambda s: morning_after(s, app, app.today()))
     return preview_page(who, shown, plan, morning, start)
+
+
+def previewing(web: Web, who: Visitor, plan: str | None) -> Importer:
+    """A preview's importer: a dry run naming untitled plans, reading for one upload."""
+    return web.app.importer(who.person.email, plan, dry_run=True, if_untitled=True).upload()
 
 
 async def again(request: Request) -> Response:
@@ -270,12 +277,12 @@ async def columns(request: Request) -> Response:
         document = kept(web.app.settings.imports_dir, first(form, "document"))
         if document is None:
             return show(web, who, [], "That document is no longer kept: upload it again.", 422)
-        importer = web.app.importer(who.person.email, plan, dry_run=True, if_untitled=True)
+        importer = previewing(web, who, plan)
         choice = Choice.of(importer, document, form)
         if choice is None:
             return show(web, who, [], "That document has no table to choose columns in.", 422)
         try:
-            return preview_all(web, who, [document], plan, None, form)
+            return preview_all(web, who, [document], plan, None, form, importer)
         except ValueError as exc:
             unread = importer.one(document)
             return preview_page(who, [choice.shown(unread, problem=str(exc))], plan)
@@ -353,7 +360,8 @@ async def confirm(request: Request) -> Response:
 
         start = Start.chosen(form, app.rules().ladder().top) or Start()
         importer = replace(app.importer(who.person.email, plan, if_untitled=True,
-                                        start_stage=start.stage_or_none), also=note)  # fmt: skip
+                                        start_stage=start.stage_or_none).upload(),
+                           also=note)  # fmt: skip
         if "table" in form:  # one document, read with the columns chosen for a table of it
             choice = Choice.of(importer, documents[0], form)
             try:
