@@ -75,3 +75,14 @@ def health_item(app: App) -> int:
         found = session.scalar(query.order_by(Obligation.id))
         assert found is not None
         return found
+
+
+def every_download(client: httpx.Client) -> list[bytes]:
+    """What each download link in the import history gives, every one answering 200."""
+    page = client.get("/console/imports")
+    assert page.status_code == 200, page.text
+    links = re.findall(r'href="(/console/imports/\d+/original)"', page.text)
+    got = [client.get(link) for link in links]
+    answers = {link: r.status_code for link, r in zip(links, got, strict=True)}
+    assert set(answers.values()) <= {200}, answers
+    return [r.content for r in got]

@@ -184,8 +184,8 @@ def first_start(app: App) -> bool:
         if session.scalar(select(Plan.id).limit(1)) is not None:
             return False
     samples = sorted(p for p in EXAMPLES_DIR.iterdir() if p.suffix in {".txt", ".csv"})
-    options = app.import_options()
-    import_files(samples, app.sessions, options, app.now())
+    options, kept = app.import_options(), app.settings.imports_dir  # downloads, backups
+    import_files(samples, app.sessions, options, app.now(), "first start", originals=kept)
     app.publish_feeds()
     click.echo(f"imported the {len(samples)} sample documents in {EXAMPLES_DIR}")
     return True

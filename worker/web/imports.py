@@ -138,8 +138,10 @@ def show(web: Web, who: Visitor, done: list[int], error: str = "", status: int =
         rows = history(session)
         just = [row for n in done if (row := session.get(ImportRecord, n)) is not None]
         plans = list(session.scalars(select(Plan.title).order_by(Plan.title)))
+    folder = web.app.settings.imports_dir  # a link only where there is a file to download
+    kept = {row.id for row in rows if original(folder, row.sha256) is not None}
     return page("console/imports.html", status, who=who, rows=rows, done=just, error=error,
-                plans=plans)  # fmt: skip
+                plans=plans, kept=kept)  # fmt: skip
 
 
 def history(session: Session) -> list[ImportRecord]:
