@@ -12,6 +12,7 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
+from worker.directory.names import fold
 from worker.yaml_files import round_trip
 
 
@@ -72,3 +73,130 @@ def add_cover(text: str, person: str, delegate: str, name: str, starts: date, en
     out = io.StringIO()
     yaml.dump(document, out)
     return out.getvalue()
+
+
+# One entry added or changed by a console form. Each edit refuses what it cannot place (an
+# agency the directory has not, a field left empty) with `FieldError`, naming the form's field;
+# everything else goes in as typed, for the one check of the directory to refuse.
+
+AGENCY_ROLES = ("named_contact", "line_manager", "senior_safeguarding_lead")
+
+
+class FieldError(ValueError):
+    """A form's value the directory cannot take, and the field of the form it is about."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field, self.message = field, message
+
+
+Edited = tuple[str, str]  # the new text, and the key path of the entry the form changed
+
+
+def loaded(text: str) -> Any:
+    try:
+        document = round_trip().load(text)
+    except YAMLError as exc:
+        raise ValueError(f"the directory in force is not readable YAML: {exc}") from None
+    if not isinstance(document, dict):
+        raise ValueError("the directory in force is not a set of 'key: value' lines")
+    return document
+
+
+def dumped(document: Any) -> str:
+    out = io.StringIO()
+    round_trip().dump(document, out)
+    return out.getvalue()
+
+
+def filled(field: str, value: str) -> str:
+    if not value.strip():
+        raise FieldError(field, "fill this in")
+    return value.strip()
+
+
+def agency_at(document: Any, name: str) -> tuple[int, Any]:
+    """The agency called `name` (as the directory spells it), and its index."""
+    for index, agency in enumerate(document.get("agencies") or []):
+        if isinstance(agency, dict) and str(agency.get("name", "")).strip() == name.strip():
+            return index, agency
+    raise FieldError("agency", f"the directory has no agency called {name.strip()!r}")
+
+
+def flow_map(**values: Any) -> CommentedMap:
+    """An entry on one line, {name: …, email: …}, as the shipped file writes them."""
+    entry = CommentedMap({k: v for k, v in values.items() if v not in (None, "", [])})
+    entry.fa.set_flow_style()
+    return entry
+
+
+def appended(document: Any, key: str, entry: CommentedMap) -> str:
+    """`entry` at the end of the list `key` (made if missing); its key path."""
+    listed = document.get(key)
+    if not isinstance(listed, list):
+        listed = document[key] = CommentedSeq()
+    listed.append(entry)
+    return f"{key}[{len(listed) - 1}]"
+
+
+def add_alias(text: str, agency: str, alias: str) -> Edited:
+    """`alias` (a name documents give the agency) added to the agency called `agency`."""
+    alias = filled("alias", alias)
+    document = loaded(text)
+    index, entry = agency_at(document, filled("agency", agency))
+    aliases = entry.get("aliases")
+    if not isinstance(aliases, list):
+        aliases = entry["aliases"] = CommentedSeq()
+        aliases.fa.set_flow_style()
+    if alias.casefold() in {str(a).casefold() for a in aliases}:
+        raise FieldError("alias", f"{alias!r} is already an alias of {agency.strip()}")
+    for other in document.get("agencies") or []:
+        names = [other.get("name", ""), *(other.get("aliases") or [])]
+        if other is not entry and fold(alias) in {fold(str(n)) for n in names}:
+            raise FieldError("alias", f"{alias!r} already names {other.get('name')}")
+    aliases.append(alias)
+    return dumped(document), f"agencies[{index}]"
+
+
+def set_contact(text: str, agency: str, role: str, name: str, email: str) -> Edited:
+    """The person in `role` of `agency`: the one there now replaced (whom they report to
+    kept), or the role filled when nobody holds it."""
+    if role not in AGENCY_ROLES:
+        raise FieldError("role", f"choose one of {', '.join(AGENCY_ROLES)}")
+    name, email = filled("name", name), filled("email", email)
+    document = loaded(text)
+    index, entry = agency_at(document, filled("agency", agency))
+    contacts = entry.get("contacts")
+    if not isinstance(contacts, list):
+        contacts = entry["contacts"] = CommentedSeq()
+    for place, contact in enumerate(contacts):
+        if isinstance(contact, dict) and contact.get("role") == role:
+            contact["name"], contact["email"] = name, email
+            contact.pop("phone", None)  # the one who held the role had it
+            return dumped(document), f"agencies[{index}].contacts[{place}]"
+    contacts.append(flow_map(role=role, name=name, email=email))
+    return dumped(document), f"agencies[{index}].contacts[{len(contacts) - 1}]"
+
+
+def add_la_contact(text: str, name: str, email: str, phone: str = "", agency: str = ""
+                   ) -> Edited:  # fmt: skip
+    """A local-authority officer whom MI sheets name as their LA contact."""
+    entry = flow_map(name=filled("name", name), email=filled("email", email),
+                     phone=phone.strip(), agency=agency.strip())  # fmt: skip
+    document = loaded(text)
+    if agency.strip():
+        agency_at(document, agency)
+    path = appended(document, "la_contacts", entry)
+    return dumped(document), path
+
+
+def add_establishment(text: str, name: str, email: str, contact: str = "",
+                      groups: tuple[str, ...] = ()) -> Edited:  # fmt: skip
+    """A school or other establishment, its DSL's address, and the groups it is in."""
+    wanted = CommentedSeq(g.strip() for g in groups if g.strip())
+    wanted.fa.set_flow_style()
+    entry = flow_map(name=filled("name", name), email=filled("email", email),
+                     contact=contact.strip(), groups=wanted)  # fmt: skip
+    document = loaded(text)
+    path = appended(document, "establishments", entry)
+    return dumped(document), path
