@@ -443,7 +443,10 @@ class ObligationEvent(Base):
     on: Mapped[date]
     kind: Mapped[str] = mapped_column(String(20))
     new_target: Mapped[date | None]
-    stage: Mapped[int | None]  # a ladder start's: the stage its first step enters
+    stage: Mapped[int | None]  # a ladder start's first step enters it; an escalation goes to it
+    # The local moment (the partnership's wall clock, no zone: the engine's time) of an act
+    # that takes effect at once: an escalation on request.
+    at: Mapped[datetime | None] = mapped_column(DateTime())
     note: Mapped[str] = mapped_column(Text, default="")
     by: Mapped[str] = mapped_column(String(320))
     recorded_at: Mapped[datetime] = mapped_column()

@@ -127,7 +127,7 @@ def test_groups_are_only_checked_when_known_groups_are_given() -> None:
                 "due_soon.working_days_before: must be a list, such as [a, b]",
                 "due_soon.tell: must be a list, such as [a, b]",
                 "stages[0].enters_after: must be a whole number, got 'one' (working days; or one "
-                "unit: {hours: 48}, {calendar_days: 1} or {working_days: 2})",
+                "unit: {hours: 48}, {calendar_days: 1} or {working_days: 2}; or on_request)",
                 "closure_days[0]: must be a date written like 2017-12-27, got '27/12/2017'",
             ],
         ),

@@ -124,6 +124,7 @@ def test_an_optional_number_the_text_leaves_out_stays_out() -> None:
         ("1", "calendar_days", "{calendar_days: 1}", "1 calendar day"),
         ("0", "working_days", "enters_after: 0\n", "the same working day"),
         ("2", "working_days", "enters_after: 2\n", "2 working days"),
+        ("", "on_request", "enters_after: on_request\n", "on request"),
     ],
 )
 def test_a_stage_in_hours_days_or_the_same_day(amount: str, unit: str, written: str,

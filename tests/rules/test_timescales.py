@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.rules.test_escalation import CAL, acks_and_completions, days_around, ladders, targets
-from worker.rules.engine import Obligation, decide, stages_ahead, timeline
+from worker.rules.engine import Event, Obligation, decide, stages_ahead, timeline
 from worker.rules.ladder import Ladder, LadderStage, Unit
 
 DAY = timedelta(days=1)
@@ -137,3 +137,9 @@ def test_a_moment_within_a_day_of_day_ladders_decides_as_the_day(
     days = [day + DAY * i for i in range(1, 20)]
     assert stages_ahead(ob, ladder, CAL, at(day, 9), days) == stages_ahead(ob, ladder, CAL, day,
                                                                            days)  # fmt: skip
+
+
+def test_a_paused_item_decided_at_a_moment_says_its_pause() -> None:
+    ladder = replace(BASE, acknowledgement_pause=3)
+    ob = Obligation("cap-1", date(2017, 2, 1), events=(Event(date(2017, 2, 6), "acknowledged"),))
+    assert decide(ob, ladder, CAL, at(date(2017, 2, 7), 10)).paused_until == date(2017, 2, 8)

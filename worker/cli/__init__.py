@@ -49,6 +49,7 @@ for command in (
     escalation.note,
     escalation.reopen,
     escalation.reassign,
+    escalation.escalate,
     escalation.report,
     recommendations.recommendations,
     digests.send,

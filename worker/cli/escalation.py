@@ -1,4 +1,5 @@
-"""The business manager's escalation commands: rules, status, explain, ack, complete, retarget."""
+"""The business manager's escalation commands: rules, status, explain, ack, complete, retarget,
+escalate."""
 
 from __future__ import annotations
 
@@ -326,6 +327,45 @@ def act(ctx: click.Context, ref: str, plan: str | None, place: str | None, kind:
         session.flush()
         record(session, rules, app.today())  # where the items stand now, on every screen
     click.echo(f"{ref}: {kind} for {done} obligation(s)")
+
+
+@click.command()
+@click.argument("ref")
+@BY
+@click.option("--reason", required=True, help="Why it goes up now (kept in the record).")
+@click.option("--to-stage", "to_stage", type=click.IntRange(min=1),
+              help="The stage to go up to (default: the one after where it stands).")  # fmt: skip
+@PLAN
+@click.pass_context
+def escalate(ctx: click.Context, ref: str, by: str, reason: str, to_stage: int | None,
+             plan: str | None) -> None:  # fmt: skip
+    """Escalate an item now, ahead of its stage's time (an indicative timescale) or to a stage
+    entered only on request: that stage, and any below it, are entered at once and their
+    people are told at the next tick. Only upwards: to start lower, retarget it."""
+    app = ready(app_from(ctx))
+    rules = rules_of(app)
+    at = app.now().astimezone(app.timezone).replace(tzinfo=None)
+    with transaction(app.sessions) as session:
+        obligations.take_turn(session)
+        obligations.bring_up_to_date(session, rules, app.timezone, app.today())  # as it stands
+        refusals, done = [], 0
+        for row in located(session, ref, plan):
+            stage = to_stage or max(row.stage + 1, 1)
+            top = (Ladder.from_json(row.ladder) if row.ladder else rules.ladder()).top
+            try:
+                if stage > top:
+                    raise EventRefusedError(
+                        f"{row.key}: there is no stage {stage} (the top is {top})"
+                    )
+                record_event(row, "escalated", app.today(), by, reason, stage=stage, at=at)
+                done += 1
+            except EventRefusedError as exc:
+                refusals.append(str(exc))
+        if not done:
+            raise click.ClickException("; ".join(refusals) or f"{ref}: no item to escalate")
+        session.flush()
+        record(session, rules, app.today())  # entered now, on every screen
+    click.echo(f"{ref}: escalated for {done} obligation(s)")
 
 
 def moving(session: Session, rows: list[Obligation], source: str | None) -> list[Obligation]:

@@ -12,9 +12,18 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from worker.console.people import ACKNOWLEDGE, COMPLETE, NOTE, REASSIGN, RETARGET, Person
+from worker.console.people import (
+    ACKNOWLEDGE,
+    COMPLETE,
+    ESCALATE,
+    NOTE,
+    REASSIGN,
+    RETARGET,
+    Person,
+)
 from worker.models import Agency, ConsoleAction, Obligation, ObligationEvent
 from worker.obligations import record_event
+from worker.obligations.assess import moment_of
 from worker.signin.sessions import Client
 
 EVENTS = {
@@ -23,6 +32,7 @@ EVENTS = {
     COMPLETE: "completed",
     RETARGET: "retargeted",
     REASSIGN: "reassigned",
+    ESCALATE: "escalated",
 }
 NOTE_LIMIT = 2000
 
@@ -39,6 +49,7 @@ class Request:
     note: str = ""
     new_target: date | None = None
     agency: Agency | None = None
+    stage: int | None = None  # Escalate now: the stage asked for (None: the next one)
 
 
 @dataclass(frozen=True)
@@ -60,9 +71,13 @@ def act(session: Session, doer: Doer, row: Obligation, asked: Request) -> Obliga
     if asked.what == COMPLETE and not note:
         note = "marked complete in the console"
     by = doer.person.actor(row)  # "delegate for person" when acting as cover
-    event = record_event(
-        row, EVENTS[asked.what], doer.today, by, note, asked.new_target, asked.agency
-    )
+    stage, at = None, None
+    if asked.what == ESCALATE:
+        stage = asked.stage or max(row.stage + 1, 1)
+        found = moment_of(session, doer.today)
+        at = found if isinstance(found, datetime) else None
+    event = record_event(row, EVENTS[asked.what], doer.today, by, note, asked.new_target,
+                         asked.agency, stage, at)  # fmt: skip
     session.flush()
     keep(session, doer, asked.what, row.key, event)
     return event

@@ -23,12 +23,12 @@ from worker.directory.entries import Directory
 from worker.models import Agency, Establishment, Obligation
 from worker.rules.ladder import ROLE_NAMES
 
-ACKNOWLEDGE, NOTE, COMPLETE, RETARGET, REASSIGN = (
-    "acknowledge", "note", "complete", "retarget", "reassign",
+ACKNOWLEDGE, NOTE, COMPLETE, ESCALATE, RETARGET, REASSIGN = (
+    "acknowledge", "note", "complete", "escalate", "retarget", "reassign",
 )  # fmt: skip
-AGENCY_ACTS = (ACKNOWLEDGE, NOTE, COMPLETE)
+AGENCY_ACTS = (ACKNOWLEDGE, NOTE, COMPLETE, ESCALATE)  # the RPD policy: practitioners escalate
 SCHOOL_ACTS = (NOTE, COMPLETE)
-MANAGER_ACTS = (ACKNOWLEDGE, NOTE, COMPLETE, RETARGET, REASSIGN)
+MANAGER_ACTS = (ACKNOWLEDGE, NOTE, COMPLETE, ESCALATE, RETARGET, REASSIGN)
 
 
 @dataclass(frozen=True)

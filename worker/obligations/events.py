@@ -13,6 +13,9 @@ all call `record_event`, so the rules below hold wherever an event comes from:
   then on; its stage and history stay;
 * ladder_started: an import brought the item in overdue and chose to start its ladder on
   the import day (`new_target`), its first step entering `stage`; only on a new item.
+* escalated: someone asked for the item to go up to `stage` now (the reason is needed): that
+  stage is entered at the event's moment `at`, every stage below it too; only upwards, so
+  nothing is ever taken back by it (a retarget restarts the ladder, in the record).
 
 Acknowledging, noting and completing an item that is complete are refused with the reason.
 """
@@ -20,7 +23,7 @@ Acknowledging, noting and completing an item that is complete are refused with t
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 
 from worker.models import Agency, Obligation, ObligationEvent
 
@@ -33,6 +36,7 @@ KINDS = (
     "reopened",
     "reassigned",
     "ladder_started",
+    "escalated",
 )
 
 
@@ -49,10 +53,11 @@ def record_event(
     new_target: date | None = None,
     agency: Agency | None = None,
     stage: int | None = None,
+    at: datetime | None = None,
 ) -> ObligationEvent:
     """Record `kind` on `row` (on a local date, by an address or DOCUMENT), with what it
     changes on the row; EventRefusedError, and nothing changed, when the rules forbid it."""
-    refusal = refused(row, kind, note, new_target, agency)
+    refusal = refused(row, kind, note, new_target, agency) or escalation_refusal(row, kind, stage)
     if refusal:
         raise EventRefusedError(f"{row.key}: {refusal}")
     if kind in ("retargeted", "reopened"):
@@ -62,7 +67,7 @@ def record_event(
         note = note or f"reassigned from {before} to {agency.name}"
         row.agency, row.kind, row.lead_name = agency, reassigned_kind(row), None
     event = ObligationEvent(on=on, kind=kind, note=note, new_target=new_target, by=by,
-                            stage=stage)  # fmt: skip
+                            stage=stage, at=at)  # fmt: skip
     row.events.append(event)
     row.pending = True  # assessed again by `stages.record`, at once or by the next daily run
     return event
@@ -74,10 +79,12 @@ def refused(
     """Why the event may not be recorded, or None."""
     if kind not in KINDS:
         return f"unknown event {kind!r} (known: {', '.join(KINDS)})"
-    if kind in ("acknowledged", "noted", "completed", "reassigned") and completed(row):
+    if kind in ("acknowledged", "noted", "completed", "reassigned", "escalated") and completed(row):
         return "already complete"
     if kind in ("acknowledged", "noted") and not note.strip():
         return "a progress note is needed"
+    if kind == "escalated" and not note.strip():
+        return "the reason for escalating is needed"
     dated = kind in ("retargeted", "ladder_started")
     if dated != (new_target is not None):
         return "a new target date is needed" if dated else "only a retarget has one"
@@ -87,6 +94,18 @@ def refused(
         return "not complete, so there is nothing to reopen"
     if kind == "reassigned":
         return reassign_refusal(row, agency)
+    return None
+
+
+def escalation_refusal(row: Obligation, kind: str, stage: int | None) -> str | None:
+    """An escalation goes up, never down or sideways: de-escalation is never silent."""
+    if kind != "escalated":
+        return None
+    if stage is None:
+        return "the stage to escalate to is needed"
+    if stage <= row.stage:
+        return (f"already at stage {row.stage}: an escalation only goes up (to start again "
+                "lower, retarget it: the ladder restarts, in the record)")  # fmt: skip
     return None
 
 

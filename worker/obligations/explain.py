@@ -18,7 +18,7 @@ from worker.obligations.assess import moment_of
 from worker.obligations.store import engine_view
 from worker.obligations.view import view_of
 from worker.rules import engine
-from worker.rules.ladder import Ladder, Rules
+from worker.rules.ladder import ON_REQUEST, Ladder, Rules
 from worker.workdays import local_date
 
 ONE_DAY = timedelta(days=1)
@@ -40,6 +40,7 @@ class Explanation:
     started_on: date | None = None  # the day its ladder started, when imported overdue
     next_at: datetime | None = None  # the moment of next_change
     timings: tuple[str, ...] = ()  # each stage of its ladder and when it is entered
+    stages: tuple[tuple[int, str], ...] = ()  # its ladder's stages from 1, and their names
 
     @property
     def next_time(self) -> str:
@@ -59,6 +60,8 @@ class Explanation:
         if self.next_change:
             at = f" at {self.next_time}" if self.next_time else ""
             now += f"; next: stage {self.next_stage} on {self.next_change}{at}"
+        elif self.next_stage:
+            now += f"; next: stage {self.next_stage} on request (no time limit)"
         ladder = "  ladder: " + "; ".join(self.timings)
         return [head, *body, now, ladder, ""]
 
@@ -75,10 +78,11 @@ def explain(row: Obligation, rules: Rules, today: date, tz: ZoneInfo) -> Explana
         start = decision.started_on
     steps = engine.timeline(view, in_force, cal, start, at)
     came_in = local_date(row.created_at, tz) if row.created_at else None
+    named_stages = tuple((s.number, s.name) for s in ladder.stages)
     return Explanation(view_of(row).label, row.key, decision.target, source, steps, today,
                        decision.stage_name, decision.next_stage, decision.next_change,
                        came_in, decision.started_on, decision.next_change_at,
-                       timings(ladder))  # fmt: skip
+                       timings(ladder), named_stages)  # fmt: skip
 
 
 def timings(ladder: Ladder) -> tuple[str, ...]:
@@ -86,7 +90,8 @@ def timings(ladder: Ladder) -> tuple[str, ...]:
     found = []
     for s in ladder.stages:
         before = "the target date" if s.number == 1 else f"stage {s.number - 1}"
-        when = str(s.timescale) if s.enters_after == 0 else f"{s.timescale} after {before}"
+        plain = s.enters_after == 0 or s.unit == ON_REQUEST
+        when = str(s.timescale) if plain else f"{s.timescale} after {before}"
         if s.unit == "hours" and s.number == 1:
             when += " ends"
         found.append(f"stage {s.number} {s.name}: {when}")

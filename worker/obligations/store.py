@@ -33,7 +33,8 @@ from worker.rules.ladder import Ladder
 
 BATCH = 1000  # rows fetched (and, when recording, flushed) at a time
 # The events that move the ladder; the others (progress notes, reassignments) are the record.
-LADDER_EVENTS = frozenset({"acknowledged", "completed", "retargeted", "reopened", "ladder_started"})
+LADDER_EVENTS = frozenset({"acknowledged", "completed", "retargeted", "reopened", "ladder_started",
+                           "escalated"})  # fmt: skip
 
 
 def stream(
@@ -95,8 +96,9 @@ def engine_view(row: Obligation) -> engine.Obligation:
 
 def ladder_event(event: Any) -> engine.Event:
     """An event (a row or a stored one) as the engine takes it."""
-    return engine.Event(event.on, event.kind, event.new_target, event.note,
-                        event.stage or 1)  # fmt: skip
+    note = f"{event.note} (by {event.by})" if event.kind == "escalated" else event.note
+    return engine.Event(event.on, event.kind, event.new_target, note, event.stage or 1,
+                        event.at)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +122,7 @@ class Due:
     number: str | None  # the MI sheet's
     recommendation: int | None  # the recommendation's number, with its review
     review: str | None
-    events: tuple[Any, ...]  # rows of (on, kind, new_target, stage, note, by), in order
+    events: tuple[Any, ...]  # rows of (on, kind, new_target, stage, note, by, at), in order
 
     @property
     def label(self) -> str:
@@ -142,7 +144,7 @@ LABEL_COLUMNS = (Action.ref, Plan.title, MISheet.number, Recommendation.number,
                  Recommendation.review)  # fmt: skip
 EVENT_COLUMNS = (ObligationEvent.obligation_id, ObligationEvent.on, ObligationEvent.kind,
                  ObligationEvent.new_target, ObligationEvent.stage, ObligationEvent.note,
-                 ObligationEvent.by)  # fmt: skip
+                 ObligationEvent.by, ObligationEvent.at)  # fmt: skip
 
 
 def due(session: Session, where: Sequence[ColumnElement[bool]]) -> Iterator[Due]:

@@ -53,12 +53,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
-from worker.rules.ladder import Ladder, LadderStage
+from worker.rules.ladder import ON_REQUEST, Ladder, LadderStage
 from worker.workdays import WorkingCalendar
 
 __all__ = ["Decision", "Event", "Obligation", "Step", "decide", "stages_ahead", "timeline"]
 
-EventKind = Literal["acknowledged", "completed", "retargeted", "reopened", "ladder_started"]
+EventKind = Literal["acknowledged", "completed", "retargeted", "reopened", "ladder_started",
+                    "escalated"]  # fmt: skip
 StepKind = Literal["retargeted", "reopened", "ladder_started", "resumed", "stage", "due_soon",
                    "acknowledged", "completed"]  # fmt: skip
 RESTARTS = ("retargeted", "reopened", "ladder_started")
@@ -70,6 +71,9 @@ When = date | datetime  # a moment (local, without a zone), or a date: the end o
 def moment(when: When) -> datetime:
     """`when` as a moment: a date is the end of that day."""
     return when if isinstance(when, datetime) else datetime.combine(when, time.max)
+
+
+NEVER = datetime.max  # when a stage on request is entered if nobody asks
 
 
 def midnight(day: date) -> datetime:
@@ -85,7 +89,13 @@ class Event:
     kind: EventKind
     new_target: date | None = None  # for retargeted and ladder_started, and only for them
     note: str = ""
-    stage: int = 1  # for ladder_started: the stage its first step enters
+    stage: int = 1  # for ladder_started: the stage its first step enters; escalated: to
+    at: datetime | None = None  # the local moment, for an act that takes effect at once
+
+    @property
+    def moment(self) -> datetime:
+        """When it takes effect: its moment, or (an event of a day) the end of its day."""
+        return self.at if self.at is not None else moment(self.on)
 
     def __post_init__(self) -> None:
         dated = self.kind in ("retargeted", "ladder_started")
@@ -153,6 +163,7 @@ class _Progress:
     pauses: tuple[Span, ...]
     entries: tuple[datetime, ...]  # entries[k]: when stage k is (or would be) entered
     completed_on: date | None
+    escalations: tuple[Event, ...] = ()  # escalated on request since the restart
 
     @property
     def today(self) -> date:
@@ -190,8 +201,9 @@ def decide(ob: Obligation, current: Ladder, cal: WorkingCalendar, today: When) -
     """Where `ob` stands at `today`, under its own ladder snapshot if it has one, else `current`."""
     p = _progress(ob, current, cal, today)
     stage, resolved = p.stage, p.completed_on is not None
-    pause = None if resolved else p.pause_on(today)
+    pause = None if resolved else p.pause_on(p.today)
     upcoming = stage + 1 if p.entries and not resolved and stage < p.ladder.top else None
+    later = None if upcoming is None or p.entries[upcoming] == NEVER else p.entries[upcoming]
     return Decision(
         key=ob.key,
         stage=stage,
@@ -200,7 +212,7 @@ def decide(ob: Obligation, current: Ladder, cal: WorkingCalendar, today: When) -
         paused_until=pause[1] if pause else None,
         working_days_overdue=_overdue(p, cal),
         next_stage=upcoming,
-        next_change=None if upcoming is None else p.entries[upcoming].date(),
+        next_change=None if later is None else later.date(),
         tell=("business_manager",) if ob.unassigned else p.ladder.roles_for(stage),
         flagged_unassigned=ob.unassigned,
         ladder_to_copy=current if ob.ladder is None and stage >= 1 else None,
@@ -208,7 +220,7 @@ def decide(ob: Obligation, current: Ladder, cal: WorkingCalendar, today: When) -
         target=p.target,
         next_reminder=None if resolved else _next_reminder(p, cal),
         started_on=p.base if p.started else None,
-        next_change_at=None if upcoming is None else p.entries[upcoming],
+        next_change_at=later,
         entered_at=p.entries[stage] if stage >= 0 else None,
     )
 
@@ -252,7 +264,8 @@ def timeline(
 def _progress(ob: Obligation, current: Ladder, cal: WorkingCalendar, today: When) -> _Progress:
     ladder = ob.ladder if ob.ladder is not None else current
     now = moment(today)
-    target, restart, events = _since_restart(ob, now.date())
+    target, restart, events = _since_restart(ob, now)
+    asked = tuple(sorted((e for e in events if e.kind == "escalated"), key=lambda e: e.moment))
     base = restart.new_target if restart is not None and restart.kind == "ladder_started" \
         else target  # fmt: skip
     completed_on = next((e.on for e in events if e.kind == "completed"), None)
@@ -261,15 +274,15 @@ def _progress(ob: Obligation, current: Ladder, cal: WorkingCalendar, today: When
         for e in events
         if e.kind == "acknowledged" and (completed_on is None or e.on <= completed_on)
     )
-    pausing, pauses = _pausing(cal, ladder, base, acks, restart)
-    entries = () if base is None else _entries(cal, ladder, base, pauses, restart)
+    pausing, pauses = _pausing(cal, ladder, base, acks, restart, asked)
+    entries = () if base is None else _entries(cal, ladder, base, pauses, restart, asked)
     return _Progress(ladder, now, target, base, restart, acks, pausing, pauses, entries,
-                     completed_on)  # fmt: skip
+                     completed_on, asked)  # fmt: skip
 
 
 def _pausing(
     cal: WorkingCalendar, ladder: Ladder, base: date | None, acks: Sequence[date],
-    restart: Event | None,
+    restart: Event | None, asked: Sequence[Event] = (),
 ) -> tuple[tuple[date, ...], tuple[Span, ...]]:  # fmt: skip
     """The acknowledgements that pause (at most the limit at each stage), and their pauses.
 
@@ -280,7 +293,7 @@ def _pausing(
     used: dict[int, int] = {}
     for ack in sorted(acks):
         pauses = _pauses(cal, ladder.acknowledgement_pause, pausing)
-        entries = () if base is None else _entries(cal, ladder, base, pauses, restart)
+        entries = () if base is None else _entries(cal, ladder, base, pauses, restart, asked)
         stage = bisect_right(entries, moment(ack)) - 1
         limit = ladder.acknowledgement_limit_per_stage
         if limit is None or used.get(stage, 0) < limit:
@@ -289,10 +302,12 @@ def _pausing(
     return tuple(pausing), _pauses(cal, ladder.acknowledgement_pause, pausing)
 
 
-def _since_restart(ob: Obligation, today: date) -> tuple[date | None, Event | None, list[Event]]:
-    """The effective target, the event that last restarted the ladder, and the events since."""
+def _since_restart(ob: Obligation, now: datetime) -> tuple[date | None, Event | None, list[Event]]:
+    """The effective target, the event that last restarted the ladder, and the events since
+    (an event of a day counts from its day; one with a moment from that moment)."""
     target, restart, events = ob.target, None, list[Event]()
-    for event in sorted((e for e in ob.events if e.on <= today), key=lambda e: e.on):
+    happened = (e for e in ob.events if (e.at <= now if e.at else e.on <= now.date()))
+    for event in sorted(happened, key=lambda e: e.on):
         if event.kind == "retargeted":
             target, restart, events = event.new_target, event, []
         elif event.kind == "ladder_started":
@@ -321,10 +336,12 @@ def _pauses(cal: WorkingCalendar, length: int, acks: Sequence[date]) -> tuple[Sp
 
 def _entries(
     cal: WorkingCalendar, ladder: Ladder, base: date, pauses: Sequence[Span],
-    restart: Event | None = None,
+    restart: Event | None = None, asked: Sequence[Event] = (),
 ) -> tuple[datetime, ...]:  # fmt: skip
     """When each stage is (or would be) entered, stage 0 first. A ladder started on a day
-    enters nothing before it, and its first step enters every stage up to its `stage`."""
+    enters nothing before it, and its first step enters every stage up to its `stage`. An
+    escalation asked for enters every stage up to the one asked for at its moment, if they
+    were not entered before; the stages after it count from there."""
     started = restart if restart is not None and restart.kind == "ladder_started" else None
     first = cal.add(base, -max(ladder.due_soon_days))
     if started is not None:
@@ -333,6 +350,8 @@ def _entries(
     for stage in ladder.stages:
         if started is None or stage.number == 1 or stage.number > started.stage:
             previous = _after(cal, previous, stage, pauses)
+        requested = [e.moment for e in asked if e.stage >= stage.number]
+        previous = min([previous, *requested])
         entries.append(previous)
     return tuple(entries)
 
@@ -343,6 +362,8 @@ def _after(
     """When `stage` is entered, the step before it having begun at `start` (for stage 1, the
     start of the target date)."""
     n = stage.enters_after
+    if stage.unit == ON_REQUEST or start == NEVER:
+        return NEVER
     if stage.unit == "hours":
         origin = start + ONE_DAY if stage.number == 1 else start  # the target date's end
         return _hours_after(cal, origin, n, pauses)
@@ -514,6 +535,10 @@ def _entry_reason(p: _Progress, cal: WorkingCalendar, k: int) -> str:
         return f"{head}: {_days(max(p.ladder.due_soon_days))} before the target date {p.base}"
     if p.started and p.restart is not None and p.restart.stage > 1 and k <= p.restart.stage:
         return f"{head}: the first step of the ladder started on {p.base} enters this stage"
+    asked = next((e for e in p.escalations if e.moment == at and e.stage >= k), None)
+    if asked is not None:
+        note = f": {asked.note}" if asked.note else ""
+        return f"{head}: escalated on request to stage {asked.stage}{note}"
     rule = p.ladder.stages[k - 1]
     named = "the day the ladder started" if p.started else "the target date"
     since = f"{named} {p.base}" if k == 1 else f"stage {k - 1} {_began(p.entries[k - 1])}"
@@ -523,6 +548,8 @@ def _entry_reason(p: _Progress, cal: WorkingCalendar, k: int) -> str:
 
 
 def _began(at: datetime) -> str:
+    if at == NEVER:
+        return "on request"
     return f"at {_when(at)}" if at.time() != time.min else f"on {_when(at)}"
 
 

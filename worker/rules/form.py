@@ -38,7 +38,8 @@ LINES_SPLIT = re.compile(r"\s*[\n,;]\s*")  # dates: one a line (a mistyped one s
 
 
 UNIT_CHOICES = {"working_days": "working days", "hours": "hours (on working days)",
-                "calendar_days": "calendar days"}  # fmt: skip
+                "calendar_days": "calendar days",
+                "on_request": "on request: no time limit (the number is left out)"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,8 @@ def stage_fields(stage: Mapping[str, Any]) -> StageFields:
 
 def amount_and_unit(value: Any) -> tuple[str, str]:
     """A timescale as the form shows it: the number, and its unit (working days when bare)."""
+    if value == "on_request":
+        return "", "on_request"
     if isinstance(value, Mapping) and len(value) == 1:
         [(unit, amount)] = value.items()
         return shown(amount), str(unit)
@@ -104,6 +107,8 @@ def timescale(amount: str, unit: str) -> Any:
     shipped file writes them, else `{unit: number}` on one line."""
     if unit in ("", "working_days"):
         return typed(amount)
+    if unit == "on_request":
+        return unit
     written = CommentedMap({unit: typed(amount)})
     written.fa.set_flow_style()
     return written

@@ -39,6 +39,7 @@ from worker.workdays import WorkingCalendar
 from worker.yaml_files import mapping, read_yaml, validated
 
 __all__ = [
+    "ON_REQUEST",
     "ROLES",
     "ROLE_NAMES",
     "DueSoon",
@@ -94,9 +95,10 @@ Role = Annotated[str, AfterValidator(_check_role)]
 Group = Annotated[str, AfterValidator(_check_group)]
 Name = Annotated[str, Field(min_length=1)]
 WorkingDays = Annotated[int, Field(strict=True, ge=1)]
-Unit = Literal["working_days", "hours", "calendar_days"]
-UNITS: tuple[str, ...] = get_args(Unit)
+Unit = Literal["working_days", "hours", "calendar_days", "on_request"]
+UNITS: tuple[str, ...] = get_args(Unit)[:3]  # those counted: on_request is written bare
 UNIT_NAMES = {"working_days": "working day", "hours": "hour", "calendar_days": "calendar day"}
+ON_REQUEST: Unit = "on_request"  # a stage without a time limit: entered when someone escalates
 
 
 @dataclass(frozen=True)
@@ -108,21 +110,20 @@ class Timescale:
 
     def __str__(self) -> str:
         """ "2 working days", "48 hours", "the same working day" (0 working days)."""
+        if self.unit == ON_REQUEST:
+            return "on request"
         if self.amount == 0:
             return "the same working day"
         name = UNIT_NAMES[self.unit]
         return f"{self.amount} {name}" + ("" if self.amount == 1 else "s")
-
-    @property
-    def written(self) -> int | dict[str, int]:
-        """As the rules file writes it: working days as a bare number."""
-        return self.amount if self.unit == "working_days" else {self.unit: self.amount}
 
 
 def _timescale(value: Any) -> Timescale:
     """A bare whole number (working days) or a mapping of one unit to a whole number."""
     if isinstance(value, Timescale):
         return value
+    if value == ON_REQUEST:
+        return Timescale(0, ON_REQUEST)
     if isinstance(value, bool) or not isinstance(value, int | dict):
         raise PydanticCustomError(
             "timescale", "must be a whole number, got {value} " + UNITS_HINT, {"value": repr(value)}
@@ -144,7 +145,10 @@ def _timescale(value: Any) -> Timescale:
     return Timescale(amount, unit)
 
 
-UNITS_HINT = "(working days; or one unit: {hours: 48}, {calendar_days: 1} or {working_days: 2})"
+UNITS_HINT = (
+    "(working days; or one unit: {hours: 48}, {calendar_days: 1} or {working_days: 2};"
+    " or on_request)"
+)
 
 
 def _one_unit(value: dict[Any, Any]) -> tuple[Unit, Any]:
@@ -248,7 +252,7 @@ class Stage(_Strict):
     @classmethod
     def after_the_target(cls, value: Timescale, info: ValidationInfo) -> Timescale:
         """Stage 1 starts once the target date has passed: never on the target date itself."""
-        if info.data.get("stage") == 1 and value.amount == 0:
+        if info.data.get("stage") == 1 and value.amount == 0 and value.unit != ON_REQUEST:
             raise PydanticCustomError(
                 "same_day_first",
                 "stage 1 starts after the target date, so it cannot be the same working "

@@ -298,7 +298,17 @@ def asked_of(session: Session, what: str, fields: dict[str, str]) -> Asked:
         agency = session.scalar(select(Agency).where(Agency.name == fields.get("agency", "")))
         if agency is None:
             raise FormError("Choose the agency to give the item to.")
-    return Asked(what, note, new_target, agency)
+    return Asked(what, note, new_target, agency, asked_stage(what, fields))
+
+
+def asked_stage(what: str, fields: dict[str, str]) -> int | None:
+    """Escalate now: the stage chosen, if any (the next one when none is)."""
+    chosen = fields.get("stage", "").strip()
+    if what != "escalate" or not chosen:
+        return None
+    if not chosen.isdigit() or len(chosen) > 3:
+        raise FormError("Choose the stage to escalate to.")
+    return int(chosen)
 
 
 async def deliveries(request: Request) -> Response:
