@@ -54,7 +54,9 @@ def test_an_old_plan_adopted_from_today_in_a_browser(
         warnings = page.locator("#morning-warnings")
         expect(warnings).to_contain_text("“Childrens Service” matches no agency")
         expect(warnings).to_contain_text("It might be Children's Services")
-        expect(warnings.get_by_role("link").first).to_have_attribute("href", "/console/directory")
+        expect(warnings.get_by_role("link").first).to_have_attribute(
+            "href", "/console/directory/forms/alias?alias=Childrens+Service"
+            "&agency=Children%27s+Services")  # its form, filled in  # fmt: skip
         expect(page.locator("#morning-stages")).to_contain_text("stage 1")
         expect(page.locator("#morning-told")).to_contain_text("Designated Nurse")
         looked_at(

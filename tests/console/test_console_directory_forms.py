@@ -15,6 +15,7 @@ from tests.support.helpers import run_import
 from tests.support.web import serving
 from worker.app import App
 from worker.config.versions import DIRECTORY, history
+from worker.directory.recipients import Partnership, unknown_la_contacts
 from worker.models import ConsoleAction, Obligation
 
 FORMS = "/console/directory/forms"
@@ -185,3 +186,19 @@ def test_a_form_opened_before_another_version_is_never_saved(app: App) -> None:
         assert "Directory version 2 was saved after you opened this form" in stale.text
     with app.sessions() as session:
         assert len(history(session, DIRECTORY)) == 2
+
+
+def test_the_overview_and_rules_page_offer_their_forms_filled_in(app: App) -> None:
+    partnership(app)  # MI 3/17 names Daniel Halls, whom the directory lacks
+    with serving(app) as client:
+        sign_in(client, app, MANAGER)
+        overview = client.get("/console/").text
+        rules = client.get("/console/rules", params={"audience": "Governors"}).text
+        filled = client.get(f"{FORMS}/la-contact", params={"name": "Daniel Halls"}).text
+    assert 'href="/console/directory/forms/la-contact?name=Daniel+Halls"' in overview
+    assert 'name="audience" value="Governors"' in rules
+    assert 'id="f-name" name="name" value="Daniel Halls"' in filled
+    with app.sessions() as session:
+        assert len(history(session, DIRECTORY)) == 1  # looking changes nothing
+        [unknown, *_] = unknown_la_contacts(session, Partnership.load(session), app.timezone)
+    assert "add them in the console (Directory, Add an LA contact)" in unknown.problem

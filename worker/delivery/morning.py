@@ -13,6 +13,7 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from urllib.parse import urlencode
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -29,6 +30,7 @@ from worker.obligations import bring_up_to_date
 from worker.workdays import local_date
 
 DIRECTORY, RULES = "/console/directory", "/console/rules"
+FORMS = f"{DIRECTORY}/forms"  # a warning's fix: its form filled in (worker/web/directory_forms)
 SHOWN = 8  # names listed in one warning, at most
 
 
@@ -95,7 +97,7 @@ def warnings(session: Session, app: App) -> Iterable[Warning]:
     for unknown in unknown_la_contacts(session, partnership, app.timezone):
         yield Warning(f"{unknown.sheet}: its LA contact {unknown.name} is in no directory entry.",
                       "Add them to the directory, or their sheet's reminders reach nobody.",
-                      DIRECTORY)  # fmt: skip
+                      la_contact_form(unknown.name))  # fmt: skip
     yield from unmapped_audiences(session, app)
     yield from dated_before_publication(session, app)
 
@@ -110,10 +112,26 @@ def unmatched_leads(session: Session) -> Iterable[Warning]:
         close = difflib.get_close_matches(fold(name or ""), list(known), n=3, cutoff=0.6)
         might = f" It might be {' or '.join(sorted({known[c] for c in close}))}." if close else ""
         items = "item" if count == 1 else "items"
+        chosen = known[close[0]] if close else ""
         yield Warning(f"“{name}” matches no agency in the directory ({count} {items}).{might}",
-                      "Add it as an alias of its agency (or a new agency) on the directory "
-                      "page; until then the business manager is told of it.",
-                      DIRECTORY)  # fmt: skip
+                      "Add it as a name of its agency; until then the business manager is "
+                      "told of it.", alias_form(name or "", chosen))  # fmt: skip
+
+
+def alias_form(lead: str, agency: str) -> str:
+    """The form that adds `lead` as a name of `agency` (the closest, chosen for them)."""
+    return f"{FORMS}/alias?" + urlencode({"alias": lead, **({"agency": agency} if agency else {})})
+
+
+def la_contact_form(name: str) -> str:
+    """The form that adds an LA contact called `name` (their address is typed, never taken
+    from the sheet)."""
+    return f"{FORMS}/la-contact?" + urlencode({"name": name})
+
+
+def audience_form(audience: str) -> str:
+    """The rules page with an audience row filled in, its group to choose."""
+    return f"{RULES}?" + urlencode({"audience": audience}) + "#audiences"
 
 
 def directory_names(session: Session) -> dict[str, str]:
@@ -132,7 +150,7 @@ def unmapped_audiences(session: Session, app: App) -> Iterable[Warning]:
             yield Warning(f"MI {number}: its audience “{audience}” is in no audience map, so no "
                           "school is told; its LA contact is.",
                           "Map the audience to a group of schools on the rules page.",
-                          RULES)  # fmt: skip
+                          audience_form(audience))  # fmt: skip
 
 
 def dated_before_publication(session: Session, app: App) -> Iterable[Warning]:

@@ -145,7 +145,7 @@ class UnknownContact:
         seen = f"; the sheet gives {self.seen}, which is never mailed" if self.seen else ""
         return (
             f"LA contact {self.name} is not in the directory, so nobody is told as the "
-            f"sheet's LA contact: add them under la_contacts in directory.yaml{seen}"
+            f"sheet's LA contact: add them in the console (Directory, Add an LA contact){seen}"
         )
 
 

@@ -1,6 +1,8 @@
 """The console's rules page: the escalation rules as a form, previewed before they are saved.
 
-    GET  /console/rules   the rules in force as a form (the business manager and the chair)
+    GET  /console/rules   the rules in force as a form (the business manager and the chair);
+                          ?audience=NAME adds a row for an audience an import's preview
+                          found in no audience map, its group to choose
     POST /console/rules   do=preview: check the form, say what may be a mistake, and show
                           what it would do to the live items; do=save: save it (manager)
 
@@ -14,7 +16,7 @@ who, when, why and from where.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -74,13 +76,20 @@ async def rules(request: Request) -> Response:
     if not who.person.sees_everything:
         return forbidden()
     saved = request.query_params.get("saved", "")
-    return await run_in_threadpool(show, web_of(request), who, saved if saved.isdigit() else "")
+    audience = request.query_params.get("audience", "").strip()[:200]  # an import's warning
+    return await run_in_threadpool(show, web_of(request), who, saved if saved.isdigit() else "",
+                                   audience)  # fmt: skip
 
 
-def show(web: Web, who: Visitor, saved: str = "") -> Response:
+def show(web: Web, who: Visitor, saved: str = "", audience: str = "") -> Response:
+    """The form; `audience`, one no sheet's audience map has, in a row of its own, its
+    group to choose (nothing is saved until the form is previewed and saved)."""
     with web.app.sessions() as session:
         text, _ = text_in_force(session, RULES, web.app.settings.config_dir)
-        proposal = Proposal(fields_of(text), base_number(session))
+        fields = fields_of(text)
+        if audience and audience not in dict(fields.audiences):
+            fields = replace(fields, audiences=(*fields.audiences, (audience, "")))
+        proposal = Proposal(fields, base_number(session))
     return rules_page(web, who, proposal, saved=saved)
 
 
