@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from starlette.applications import Starlette
@@ -55,7 +56,10 @@ class Post:
                  "raw_path": b"/notify/receipts", "query_string": b"", "headers": self.headers,
                  "client": ("192.0.2.7", 40000), "server": ("127.0.0.1", 80),
                  "scheme": "http", "http_version": "1.1", "root_path": "", "asgi": {"version": "3.0"}}  # fmt: skip
-        asyncio.run(door(scope, self.receive, send))
+        # In a thread of its own: a browser test before it in this process may have left
+        # Playwright's event loop running in this one.
+        with ThreadPoolExecutor(1) as thread:
+            thread.submit(asyncio.run, door(scope, self.receive, send)).result()
         start = next(m for m in sent if m["type"] == "http.response.start")
         body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
         return start["status"], json.loads(body)
