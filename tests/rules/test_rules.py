@@ -107,7 +107,8 @@ def test_groups_are_only_checked_when_known_groups_are_given() -> None:
         (
             "unknown_key.yaml",
             [
-                "stages[1].enter_after: unknown key (known: stage, name, enters_after, tell)",
+                "stages[1].enter_after: unknown key (known: stage, name, enters_after, tell, "
+                "deadlines)",
                 "acknowledgment_pause: unknown key (known: due_soon, stages, "
                 "acknowledgement_pause, acknowledgement_limit_per_stage, ongoing_review_weeks, "
                 "recommendation_action_days, closure_days, audiences, digests, retention)",

@@ -146,3 +146,17 @@ def test_a_timescale_mistake_lands_beside_its_stage() -> None:
     placed, general = by_field(refused.value.problems, fields_of(text))
     assert placed == {"stages[2].enters_after": ["hours: must be at least 1, got 0"]}
     assert general == []
+
+
+def test_deadlines_are_shown_and_kept_as_written() -> None:
+    with_deadlines = SHIPPED.replace(
+        "    tell: [line_manager]\n",
+        "    tell: [line_manager]\n    deadlines:\n      - {name: Agreement reached, within: 2}\n"
+        "      - {name: Letter sent, within: {hours: 48}}\n")  # fmt: skip
+    fields = fields_of(with_deadlines)
+    assert fields.stages[1].deadlines == ("Agreement reached: 2 working days",
+                                          "Letter sent: 48 hours")  # fmt: skip
+    sent = form() | {"stages[0].name": ["First"]}
+    text = proposed_text(with_deadlines, sent)
+    assert "- {name: Agreement reached, within: 2}" in text
+    assert len(parse_rules(text, WHERE, GROUPS).stages[1].deadlines) == 2

@@ -50,6 +50,7 @@ for command in (
     escalation.reopen,
     escalation.reassign,
     escalation.escalate,
+    escalation.met,
     escalation.report,
     recommendations.recommendations,
     digests.send,

@@ -368,6 +368,40 @@ def escalate(ctx: click.Context, ref: str, by: str, reason: str, to_stage: int |
     click.echo(f"{ref}: escalated for {done} obligation(s)")
 
 
+@click.command("met")
+@click.argument("ref")
+@click.argument("deadline")
+@BY
+@PLAN
+@click.pass_context
+def met(ctx: click.Context, ref: str, deadline: str, by: str, plan: str | None) -> None:
+    """Record that DEADLINE (its name in the rules) within the item's stage was met."""
+    app = ready(app_from(ctx))
+    rules = rules_of(app)
+    at = app.now().astimezone(app.timezone).replace(tzinfo=None)
+    with transaction(app.sessions) as session:
+        obligations.take_turn(session)
+        obligations.bring_up_to_date(session, rules, app.timezone, app.today())
+        refusals, done = [], 0
+        for row in located(session, ref, plan):
+            ladder = Ladder.from_json(row.ladder) if row.ladder else rules.ladder()
+            names = [d.name for s in ladder.stages if s.number == row.stage for d in s.deadlines]
+            try:
+                if deadline not in names:
+                    known = ", ".join(names) or "none"
+                    raise EventRefusedError(f"{row.key}: its stage has no deadline {deadline!r} "
+                                            f"(its deadlines: {known})")  # fmt: skip
+                record_event(row, "deadline_met", app.today(), by, deadline, at=at)
+                done += 1
+            except EventRefusedError as exc:
+                refusals.append(str(exc))
+        if not done:
+            raise click.ClickException("; ".join(refusals) or f"{ref}: no item")
+        session.flush()
+        record(session, rules, app.today())
+    click.echo(f"{ref}: {deadline} met for {done} obligation(s)")
+
+
 def moving(session: Session, rows: list[Obligation], source: str | None) -> list[Obligation]:
     """The items a reassignment moves: those of the lead agency named, or the unassigned."""
     if source is None:

@@ -16,6 +16,8 @@ all call `record_event`, so the rules below hold wherever an event comes from:
 * escalated: someone asked for the item to go up to `stage` now (the reason is needed): that
   stage is entered at the event's moment `at`, every stage below it too; only upwards, so
   nothing is ever taken back by it (a retarget restarts the ladder, in the record).
+* deadline_met: someone says a deadline within the item's stage was met; its note is the
+  deadline's name, as the rules write it.
 
 Acknowledging, noting and completing an item that is complete are refused with the reason.
 """
@@ -37,6 +39,7 @@ KINDS = (
     "reassigned",
     "ladder_started",
     "escalated",
+    "deadline_met",
 )
 
 
@@ -79,12 +82,15 @@ def refused(
     """Why the event may not be recorded, or None."""
     if kind not in KINDS:
         return f"unknown event {kind!r} (known: {', '.join(KINDS)})"
-    if kind in ("acknowledged", "noted", "completed", "reassigned", "escalated") and completed(row):
+    acting = ("acknowledged", "noted", "completed", "reassigned", "escalated", "deadline_met")
+    if kind in acting and completed(row):
         return "already complete"
     if kind in ("acknowledged", "noted") and not note.strip():
         return "a progress note is needed"
     if kind == "escalated" and not note.strip():
         return "the reason for escalating is needed"
+    if kind == "deadline_met" and not note.strip():
+        return "the name of the deadline met is needed"
     dated = kind in ("retargeted", "ladder_started")
     if dated != (new_target is not None):
         return "a new target date is needed" if dated else "only a retarget has one"

@@ -94,5 +94,8 @@ def timings(ladder: Ladder) -> tuple[str, ...]:
         when = str(s.timescale) if plain else f"{s.timescale} after {before}"
         if s.unit == "hours" and s.number == 1:
             when += " ends"
-        found.append(f"stage {s.number} {s.name}: {when}")
+        within = "; ".join(f"{d.name} {d.timescale} after it began" for d in s.deadlines)
+        found.append(
+            f"stage {s.number} {s.name}: {when}" + (f" (deadlines: {within})" if within else "")
+        )
     return tuple(found)

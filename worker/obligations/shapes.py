@@ -66,9 +66,9 @@ class Shapes:
         decision, record = self.decide(shape)
         if record.resolved:
             return Outcome(record, resolution(row))
-        if record.stage == row.stage:
-            return Outcome(record, None)
         since = row.assessed_on and max(row.assessed_on, self.previous or row.assessed_on)
+        if record.stage == row.stage:
+            return Outcome(record, self.missed(shape, since) if self.has_deadlines(shape) else None)
         reason = self.reasons.get((shape, since, row.stage))
         if reason is None:
             reason = self.why(shape, since, row.stage) or first_assessment(decision)
@@ -98,6 +98,18 @@ class Shapes:
         if text not in self.ladders:
             self.ladders[text] = Ladder.from_json(text)
         return self.ladders[text]
+
+    def has_deadlines(self, shape: Shape) -> bool:
+        ladder = self.own_ladder(shape[3]) or self.ladder
+        return any(s.deadlines for s in ladder.stages)
+
+    def missed(self, shape: Shape, since: date | None) -> str | None:
+        """The deadlines within its stage missed since the previous run, each a reason of its
+        own (written once: see `stages.stage_changes`), or None."""
+        today = self.today
+        start = (since + timedelta(days=1)) if since and since < today else today
+        steps = engine.timeline(self.view(shape), self.ladder, self.calendar, start, self.at)
+        return "; ".join(s.reason for s in steps if s.kind == "deadline") or None
 
     def why(self, shape: Shape, since: date | None, recorded: int) -> str:
         """The engine's own reasons for the steps since the previous run (at most ~4 months),

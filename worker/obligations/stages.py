@@ -20,7 +20,19 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Executable, Text, bindparam, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Date,
+    Executable,
+    Text,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from worker.db import clock_of, one_at_a_time
@@ -196,7 +208,9 @@ class Writes:
             self.held += 1
         if reason is None:
             return None
-        self.changes[(row.stage, record.stage, reason)].append(row.id)
+        parts = reason.split("; ") if row.stage == record.stage else [reason]  # deadlines, each
+        for part in parts:
+            self.changes[(row.stage, record.stage, part)].append(row.id)
         self.moved += 1
         return Moved(row.key, row.label, self.today, row.stage, record.stage, reason)
 
@@ -239,12 +253,18 @@ def written(record: Record, today: date) -> dict[str, Any]:
 
 def stage_changes(ids: list[int], on: date, before: int, after: int, reason: str,
                   now: datetime) -> Executable:  # fmt: skip
-    """One statement recording the same stage change on each of `ids`."""
+    """One statement recording the same stage change on each of `ids`. A change within a stage
+    (a deadline missed) is written once: a later run that sees it again writes nothing."""
     table, row = TABLES["stage_changes"], OBLIGATIONS.c
     values = select(row.id, literal(on, Date()), literal(before), literal(after),
                     literal(reason, Text()), literal(now, table.c.recorded_at.type))  # fmt: skip
     columns = ["obligation_id", "on", "from_stage", "to_stage", "reason", "recorded_at"]
-    return insert(table).from_select(columns, values.where(row.id.in_(ids)))
+    chosen = values.where(row.id.in_(ids))
+    if before == after:
+        same = table.c
+        chosen = chosen.where(~exists().where(same.obligation_id == row.id,
+                                              same.reason == literal(reason, Text())))  # fmt: skip
+    return insert(table).from_select(columns, chosen)
 
 
 def unchanged(row: Due, today: date, record: Record) -> bool:

@@ -34,7 +34,7 @@ from worker.rules.ladder import Ladder
 BATCH = 1000  # rows fetched (and, when recording, flushed) at a time
 # The events that move the ladder; the others (progress notes, reassignments) are the record.
 LADDER_EVENTS = frozenset({"acknowledged", "completed", "retargeted", "reopened", "ladder_started",
-                           "escalated"})  # fmt: skip
+                           "escalated", "deadline_met"})  # fmt: skip
 
 
 def stream(

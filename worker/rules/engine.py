@@ -53,15 +53,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
-from worker.rules.ladder import ON_REQUEST, Ladder, LadderStage
+from worker.rules.ladder import ON_REQUEST, Ladder, LadderDeadline, LadderStage
 from worker.workdays import WorkingCalendar
 
 __all__ = ["Decision", "Event", "Obligation", "Step", "decide", "stages_ahead", "timeline"]
 
 EventKind = Literal["acknowledged", "completed", "retargeted", "reopened", "ladder_started",
-                    "escalated"]  # fmt: skip
+                    "escalated", "deadline_met"]  # fmt: skip
 StepKind = Literal["retargeted", "reopened", "ladder_started", "resumed", "stage", "due_soon",
-                   "acknowledged", "completed"]  # fmt: skip
+                   "acknowledged", "completed", "deadline", "deadline_met"]  # fmt: skip
+DeadlineState = Literal["open", "met", "missed"]
 RESTARTS = ("retargeted", "reopened", "ladder_started")
 Span = tuple[date, date]  # first and last day of a pause, both included
 ONE_DAY = timedelta(days=1)
@@ -132,11 +133,14 @@ class Decision:
     started_on: date | None = None  # the day its ladder started, when it came in overdue
     next_change_at: datetime | None = None  # the moment of next_change (midnight for days)
     entered_at: datetime | None = None  # the moment the stage it is at was entered
+    # The deadlines within the stage it is at: name, when due, and how each stands.
+    deadlines: tuple[tuple[str, datetime, DeadlineState], ...] = ()
 
     @property
     def next_look(self) -> date | None:
         """The next day its stage changes or a reminder falls due: when to assess it again."""
-        return min((d for d in (self.next_change, self.next_reminder) if d), default=None)
+        due = (at.date() for _, at, state in self.deadlines if state == "open")
+        return min((d for d in (self.next_change, self.next_reminder, *due) if d), default=None)
 
 
 @dataclass(frozen=True)
@@ -164,6 +168,7 @@ class _Progress:
     entries: tuple[datetime, ...]  # entries[k]: when stage k is (or would be) entered
     completed_on: date | None
     escalations: tuple[Event, ...] = ()  # escalated on request since the restart
+    met: tuple[Event, ...] = ()  # deadlines said to be met since the restart
 
     @property
     def today(self) -> date:
@@ -222,6 +227,9 @@ def decide(ob: Obligation, current: Ladder, cal: WorkingCalendar, today: When) -
         started_on=p.base if p.started else None,
         next_change_at=later,
         entered_at=p.entries[stage] if stage >= 0 else None,
+        deadlines=()
+        if resolved
+        else tuple((d.name, at, state) for d, at, state in _deadlines(p, cal)),
     )
 
 
@@ -276,8 +284,9 @@ def _progress(ob: Obligation, current: Ladder, cal: WorkingCalendar, today: When
     )
     pausing, pauses = _pausing(cal, ladder, base, acks, restart, asked)
     entries = () if base is None else _entries(cal, ladder, base, pauses, restart, asked)
+    met = tuple(e for e in events if e.kind == "deadline_met")
     return _Progress(ladder, now, target, base, restart, acks, pausing, pauses, entries,
-                     completed_on, asked)  # fmt: skip
+                     completed_on, asked, met)  # fmt: skip
 
 
 def _pausing(
@@ -370,6 +379,24 @@ def _after(
     if stage.unit == "calendar_days":
         return max(start, midnight(_calendar_entry(start.date(), n, pauses)))
     return max(start, midnight(_entry(cal, start.date(), n, pauses)))
+
+
+def _deadlines(
+    p: _Progress, cal: WorkingCalendar
+) -> list[tuple[LadderDeadline, datetime, DeadlineState]]:
+    """The deadlines of the stage `p` stands at: when each is due and how it stands now. One
+    is met when someone said so before it was due; missed once due and not met by then."""
+    k = p.stage
+    if k < 1 or p.entries[k] == NEVER:
+        return []
+    found: list[tuple[LadderDeadline, datetime, DeadlineState]] = []
+    for d in p.ladder.stages[k - 1].deadlines:
+        rule = LadderStage(2, d.name, d.amount, (), d.unit)  # counted as a later stage's time
+        due = _after(cal, p.entries[k], rule, p.pauses)
+        said = [e for e in p.met if e.note == d.name and p.entries[k] <= e.moment <= due]
+        state: DeadlineState = "met" if said else ("missed" if due <= p.as_of_at else "open")
+        found.append((d, due, state))
+    return found
 
 
 def _hours_after(
@@ -477,6 +504,7 @@ def _changes(before: _Progress, now: _Progress, cal: WorkingCalendar) -> list[St
         steps.append(_step(now, "due_soon", _due_soon_reason(now, cal)))
     if day in now.acks:
         steps.append(_step(now, "acknowledged", _ack_reason(now)))
+    steps += _deadline_steps(now, cal)
     if now.completed_on == day:
         steps.append(_step(now, "completed", _completed_reason(now)))
     return steps
@@ -493,6 +521,29 @@ def _entered_today(before: _Progress, now: _Progress) -> list[int]:
     jumped = now.restart.stage if now.started and now.restart is not None else 0
     return [k for k in range(max(before.stage + 1, 0), top + 1)
             if now.entries[k].date() == day and not 1 <= k < jumped]  # fmt: skip
+
+
+def _deadline_steps(p: _Progress, cal: WorkingCalendar) -> list[Step]:
+    """The deadlines of its stage said to be met today, and those missed today."""
+    day, steps = p.today, list[Step]()
+    if p.completed_on is not None:
+        return steps
+    began = _began(p.entries[p.stage]) if p.stage >= 1 else ""
+    head = f"at {_stage_text(p, p.stage)}"
+    for d, due, state in _deadlines(p, cal):
+        said = [e for e in p.met if e.note == d.name and e.on == day]
+        if state == "met" and said:
+            steps.append(_step(p, "deadline_met", f"deadline met {head}: {d.name}"))
+        elif state == "missed" and due.date() == day:
+            steps.append(
+                _step(
+                    p,
+                    "deadline",
+                    f"deadline missed {head}: {d.name}, due "
+                    f"{d.timescale} after the stage began {began} ({_when(due)})",
+                )
+            )
+    return steps
 
 
 def _step(p: _Progress, kind: StepKind, reason: str, stage: int | None = None) -> Step:

@@ -48,6 +48,7 @@ class StageFields:
     enters_after: str  # the number
     tell: tuple[str, ...]
     unit: str = "working_days"  # the unit the number is in (UNIT_CHOICES)
+    deadlines: tuple[str, ...] = ()  # "Agreement reached: 2", as written (kept as they are)
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,17 @@ def shown(value: Any) -> str:
 
 def stage_fields(stage: Mapping[str, Any]) -> StageFields:
     amount, unit = amount_and_unit(stage.get("enters_after"))
-    return StageFields(str(stage.get("name", "")), amount, tuple(stage.get("tell", [])), unit)
+    deadlines = tuple(f"{d.get('name', '')}: {written(d.get('within'))}"
+                      for d in stage.get("deadlines") or [] if isinstance(d, Mapping))  # fmt: skip
+    return StageFields(str(stage.get("name", "")), amount, tuple(stage.get("tell", [])), unit,
+                       deadlines)  # fmt: skip
+
+
+def written(within: Any) -> str:
+    """A deadline's time as people say it: "2 working days", "48 hours"."""
+    amount, unit = amount_and_unit(within)
+    said = UNIT_CHOICES.get(unit, unit).split(" (")[0]
+    return f"{amount} {said}"
 
 
 def amount_and_unit(value: Any) -> tuple[str, str]:

@@ -169,6 +169,19 @@ Enters = Annotated[Timescale, BeforeValidator(_timescale)]
 
 
 @dataclass(frozen=True)
+class LadderDeadline:
+    """Something due within a stage, `amount` of `unit` after the stage began."""
+
+    name: str
+    amount: int
+    unit: Unit = "working_days"
+
+    @property
+    def timescale(self) -> Timescale:
+        return Timescale(self.amount, self.unit)
+
+
+@dataclass(frozen=True)
 class LadderStage:
     number: int
     name: str
@@ -176,6 +189,7 @@ class LadderStage:
     tell: tuple[str, ...]
     # The unit of `enters_after`; copies stored before units existed read back in working days.
     unit: Unit = "working_days"
+    deadlines: tuple[LadderDeadline, ...] = ()  # reminders within the stage, no change of stage
 
     @property
     def timescale(self) -> Timescale:
@@ -242,11 +256,40 @@ class DueSoon(_Strict):
     tell: Annotated[list[Role], Field(min_length=1)]
 
 
+class Deadline(_Strict):
+    """`deadlines: [{name: Agreement reached, within: 2}]`: due `within` after the stage began."""
+
+    name: Name
+    within: Enters
+
+    @field_validator("within")
+    @classmethod
+    def some_time(cls, value: Timescale) -> Timescale:
+        if value.unit == ON_REQUEST or value.amount == 0:
+            raise PydanticCustomError(
+                "deadline_time", "a deadline needs a time after the stage began, such as 2 "
+                "(working days) or {hours: 48}")  # fmt: skip
+        return value
+
+
+def _distinct_names(deadlines: list[Deadline]) -> list[Deadline]:
+    names = [d.name for d in deadlines]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise PydanticCustomError(
+            "deadline_names",
+            "each deadline of a stage needs its own name ({names} more than once)",
+            {"names": ", ".join(twice)},
+        )
+    return deadlines
+
+
 class Stage(_Strict):
     stage: WorkingDays
     name: Name
     enters_after: Enters
     tell: Annotated[list[Role], Field(min_length=1)]
+    deadlines: Annotated[list[Deadline], AfterValidator(_distinct_names)] = []
 
     @field_validator("enters_after")
     @classmethod
@@ -333,9 +376,11 @@ class Rules(_Strict):
     def ladder(self) -> Ladder:
         """The frozen snapshot of the stage timing (due-soon days sorted, largest first)."""
         stages = tuple(
-            LadderStage(s.stage, s.name, s.enters_after.amount, tuple(s.tell), s.enters_after.unit)
+            LadderStage(s.stage, s.name, s.enters_after.amount, tuple(s.tell), s.enters_after.unit,
+                        tuple(LadderDeadline(d.name, d.within.amount, d.within.unit)
+                              for d in s.deadlines))
             for s in self.stages
-        )
+        )  # fmt: skip
         soon = self.due_soon
         days = tuple(sorted(set(soon.working_days_before), reverse=True))
         return Ladder(
