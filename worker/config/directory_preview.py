@@ -16,15 +16,23 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from worker.directory.entries import Directory, sync_directory
 from worker.directory.recipients import Partnership, owner_of, who
-from worker.models import Obligation
+from worker.models import Agency, Contact, Obligation
 from worker.obligations import bring_up_to_date, engine_view, view_of
 from worker.rules.ladder import Rules
 
 SHOWN = 200  # items listed at most (the counts cover them all)
+READ_WITH = (  # what an item's lead, people and label are read from, in a few queries
+    selectinload(Obligation.agency).selectinload(Agency.contacts)
+    .selectinload(Contact.line_manager),
+    selectinload(Obligation.mi_sheet),
+    selectinload(Obligation.establishment),
+    selectinload(Obligation.events),
+    selectinload(Obligation.action),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -79,7 +87,8 @@ def standing_under(session: Session, directory: Directory, rules: Rules, tz: Zon
     bring_up_to_date(session, rules, tz, today)
     session.expire_all()
     partnership = Partnership.load(session)
-    query = select(Obligation).where(Obligation.resolved_on.is_(None)).order_by(Obligation.id)
+    query = (select(Obligation).where(Obligation.resolved_on.is_(None)).order_by(Obligation.id)
+             .options(*READ_WITH))  # fmt: skip
     found = {}
     for row in session.scalars(query):
         owner = owner_of(row, partnership)
