@@ -4,7 +4,7 @@ escalate."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -348,21 +348,15 @@ def escalate(ctx: click.Context, ref: str, by: str, reason: str, to_stage: int |
     with transaction(app.sessions) as session:
         obligations.take_turn(session)
         obligations.bring_up_to_date(session, rules, app.timezone, app.today())  # as it stands
-        refusals, done = [], 0
-        for row in located(session, ref, plan):
+
+        def escalate(row: Obligation) -> None:
             stage = to_stage or max(row.stage + 1, 1)
             top = (Ladder.from_json(row.ladder) if row.ladder else rules.ladder()).top
-            try:
-                if stage > top:
-                    raise EventRefusedError(
-                        f"{row.key}: there is no stage {stage} (the top is {top})"
-                    )
-                record_event(row, "escalated", app.today(), by, reason, stage=stage, at=at)
-                done += 1
-            except EventRefusedError as exc:
-                refusals.append(str(exc))
-        if not done:
-            raise click.ClickException("; ".join(refusals) or f"{ref}: no item to escalate")
+            if stage > top:
+                raise EventRefusedError(f"{row.key}: there is no stage {stage} (the top is {top})")
+            record_event(row, "escalated", app.today(), by, reason, stage=stage, at=at)
+
+        done = each_located(located(session, ref, plan), escalate, f"{ref}: no item to escalate")
         session.flush()
         record(session, rules, app.today())  # entered now, on every screen
     click.echo(f"{ref}: escalated for {done} obligation(s)")
@@ -382,24 +376,36 @@ def met(ctx: click.Context, ref: str, deadline: str, by: str, plan: str | None) 
     with transaction(app.sessions) as session:
         obligations.take_turn(session)
         obligations.bring_up_to_date(session, rules, app.timezone, app.today())
-        refusals, done = [], 0
-        for row in located(session, ref, plan):
+
+        def meet(row: Obligation) -> None:
             ladder = Ladder.from_json(row.ladder) if row.ladder else rules.ladder()
             names = [d.name for s in ladder.stages if s.number == row.stage for d in s.deadlines]
-            try:
-                if deadline not in names:
-                    known = ", ".join(names) or "none"
-                    raise EventRefusedError(f"{row.key}: its stage has no deadline {deadline!r} "
-                                            f"(its deadlines: {known})")  # fmt: skip
-                record_event(row, "deadline_met", app.today(), by, deadline, at=at)
-                done += 1
-            except EventRefusedError as exc:
-                refusals.append(str(exc))
-        if not done:
-            raise click.ClickException("; ".join(refusals) or f"{ref}: no item")
+            if deadline not in names:
+                known = ", ".join(names) or "none"
+                raise EventRefusedError(f"{row.key}: its stage has no deadline {deadline!r} "
+                                        f"(its deadlines: {known})")  # fmt: skip
+            record_event(row, "deadline_met", app.today(), by, deadline, at=at)
+
+        done = each_located(located(session, ref, plan), meet, f"{ref}: no item")
         session.flush()
         record(session, rules, app.today())
     click.echo(f"{ref}: {deadline} met for {done} obligation(s)")
+
+
+def each_located(rows: Iterable[Obligation], act: Callable[[Obligation], None],
+                 nothing: str) -> int:  # fmt: skip
+    """`act` on each row; how many it acted on. ClickException with every refusal (or
+    `nothing`) when it acted on none."""
+    refusals, done = [], 0
+    for row in rows:
+        try:
+            act(row)
+            done += 1
+        except EventRefusedError as exc:
+            refusals.append(str(exc))
+    if not done:
+        raise click.ClickException("; ".join(refusals) or nothing)
+    return done
 
 
 def moving(session: Session, rows: list[Obligation], source: str | None) -> list[Obligation]:
